@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ikernel: isolate unmodified Linux drivers in driver VMs.
+#
+#   make demo     the main job: boot the test VM and show the stubs at work
+#   make check    every test; the last line is "N passed, N failed"
+#
+# Both install what they need (scripts/setup-toolchain) and build the kernel
+# into a cache outside the clone (scripts/build-kernel) unless KDIR= names
+# your own Rust-enabled kernel build tree.
+#
+# When Kbuild reads this directory (make -C $KDIR M=$PWD), it uses the file
+# Kbuild, not this Makefile.
+
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+# KDIR: a full kernel build tree (with rust/*.rmeta), default the cached one.
+KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
+KMAKE = source $(ROOT)/scripts/lib.sh && kmake
+
+.PHONY: all setup kernel modules clippy rustfmt selftests check demo clean help
+
+all: modules
+
+help:
+	@echo 'Targets:'
+	@echo '  demo       boot the test VM and show both stub modules loading'
+	@echo '  check      run every test (cargo, clippy, rustfmt, checkpatch, VM selftests)'
+	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
+	@echo '  kernel     build the cached test kernel'
+	@echo '  modules    build host_stub and guest_stub (KDIR=... for your own tree)'
+	@echo '  clippy     build the modules with CLIPPY=1, failing on any warning'
+	@echo '  rustfmt    check the Rust sources with the kernel rustfmt config'
+	@echo '  selftests  build the kselftests in selftests/ikernel'
+	@echo '  clean      remove build products from the clone (not the kernel cache)'
+
+setup:
+	@$(ROOT)/scripts/setup-toolchain
+
+kernel: setup
+	@$(ROOT)/scripts/build-kernel >/dev/null
+
+# The modules depend on the cached kernel only when KDIR was not given.
+ifeq ($(origin KDIR),file)
+modules clippy selftests: kernel
+endif
+
+modules:
+	@$(KMAKE) -C $(KDIR) M=$(ROOT) modules
+
+clippy:
+	@$(ROOT)/scripts/clippy-modules $(KDIR)
+
+rustfmt:
+	@$(ROOT)/scripts/rustfmt-check $(KDIR)
+
+selftests:
+	@$(MAKE) -s -C $(ROOT)/selftests/ikernel KSRC=$$(readlink -f $(KDIR)/ikernel-source 2>/dev/null || readlink -f $(KDIR)/source || echo $(KDIR)) \
+		KHDR_INCLUDES="-isystem $(KDIR)/usr/include"
+
+check: setup
+	@$(ROOT)/scripts/check
+
+demo: setup
+	@$(ROOT)/scripts/demo
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(KMAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null; fi
+	@rm -rf $(ROOT)/build $(ROOT)/selftests/ikernel/control_test $(ROOT)/selftests/ikernel/kvm_smoke_test
+	@cargo clean --manifest-path $(ROOT)/Cargo.toml 2>/dev/null || true

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ikernel guest stub.
+//!
+//! Runs in the driver VM's kernel, next to the unmodified native driver.  It
+//! owns `/dev/ikernel_guest`, the control device through which the driver
+//! VM's serving processes attach; later work maps the shared window named on
+//! the kernel command line, takes requests from the ring and performs them
+//! against the real device node from a genuine process context.
+
+use kernel::{
+    fs::File,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+
+#[path = "../common/version.rs"]
+mod version;
+
+module! {
+    type: IkernelGuest,
+    name: "ikernel_guest",
+    authors: ["ikernel developers"],
+    description: "ikernel guest stub: serves host requests against native drivers",
+    license: "GPL",
+}
+
+/// The module: the registration of `/dev/ikernel_guest`.
+#[pin_data]
+struct IkernelGuest {
+    #[pin]
+    _control: MiscDeviceRegistration<Server>,
+}
+
+impl kernel::InPlaceModule for IkernelGuest {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        pr_info!(
+            "ikernel guest stub {}.{}.{} loaded\n",
+            version::MAJOR,
+            version::MINOR,
+            version::PATCH
+        );
+        // Root only (devtmpfs default 0600): only the driver VM's init and
+        // its serving processes attach here.
+        let options = MiscDeviceOptions {
+            name: c"ikernel_guest",
+        };
+        try_pin_init!(Self {
+            _control <- MiscDeviceRegistration::register(options),
+        })
+    }
+}
+
+impl Drop for IkernelGuest {
+    fn drop(&mut self) {
+        pr_info!("ikernel guest stub unloaded\n");
+    }
+}
+
+/// One open file of `/dev/ikernel_guest`: a serving process of the driver VM.
+struct Server;
+
+#[vtable]
+impl MiscDevice for Server {
+    type Ptr = KBox<Self>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        KBox::new(Server, GFP_KERNEL).map_err(Into::into)
+    }
+
+    fn ioctl(_me: &Server, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
+        match cmd {
+            version::IOC_VERSION => version::Version::this_module(0, version::SIDE_GUEST)
+                .write_to(user.writer()),
+            _ => Err(ENOTTY),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ikernel host stub.
+//!
+//! Runs in the host kernel.  It owns `/dev/ikernel`, the root-only control
+//! device: each open file is one channel to one driver VM, and the channel
+//! dies with that file.  Later work binds the shared window and doorbells to a
+//! channel and exports the driver VM's device nodes as misc devices whose file
+//! operations are forwarded over the ring.
+
+use kernel::{
+    fs::File,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+
+#[path = "../common/version.rs"]
+mod version;
+
+module! {
+    type: IkernelHost,
+    name: "ikernel_host",
+    authors: ["ikernel developers"],
+    description: "ikernel host stub: device nodes served by drivers in driver VMs",
+    license: "GPL",
+}
+
+/// The module: the registration of `/dev/ikernel`.
+#[pin_data]
+struct IkernelHost {
+    #[pin]
+    _control: MiscDeviceRegistration<Channel>,
+}
+
+impl kernel::InPlaceModule for IkernelHost {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        pr_info!(
+            "ikernel host stub {}.{}.{} loaded\n",
+            version::MAJOR,
+            version::MINOR,
+            version::PATCH
+        );
+        // No mode is set, so devtmpfs creates the node 0600 root:root: only
+        // root may open a channel to a driver VM.
+        let options = MiscDeviceOptions { name: c"ikernel" };
+        try_pin_init!(Self {
+            _control <- MiscDeviceRegistration::register(options),
+        })
+    }
+}
+
+impl Drop for IkernelHost {
+    fn drop(&mut self) {
+        pr_info!("ikernel host stub unloaded\n");
+    }
+}
+
+/// One open file of `/dev/ikernel`: a channel to one driver VM.
+struct Channel;
+
+#[vtable]
+impl MiscDevice for Channel {
+    type Ptr = KBox<Self>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        KBox::new(Channel, GFP_KERNEL).map_err(Into::into)
+    }
+
+    fn ioctl(_me: &Channel, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
+        match cmd {
+            version::IOC_VERSION => version::Version::this_module(0, version::SIDE_HOST)
+                .write_to(user.writer()),
+            _ => Err(ENOTTY),
+        }
+    }
+}
