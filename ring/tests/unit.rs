@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Unit tests of the ring: layout, codecs, protocol, validation.
+
+mod common;
+
+use common::HeapWindow;
+use ikernel_ring::*;
+
+const N: u32 = 8;
+const B: u32 = 256;
+
+fn layout() -> Layout {
+    Layout::new(N, B).unwrap()
+}
+
+fn pair(w: &HeapWindow) -> (Host<&user::RawWindow>, Guest<&user::RawWindow>) {
+    let host = Host::new(w.raw(), layout(), FEATURE_EVENT_IDX, 7).unwrap();
+    let guest = Guest::attach(w.raw(), FEATURES_KNOWN).unwrap();
+    (host, guest)
+}
+
+fn win() -> HeapWindow {
+    HeapWindow::new(layout().min_size as usize)
+}
+
+fn read_req(n: u32) -> RequestDesc {
+    RequestDesc {
+        reply_max: n,
+        ..RequestDesc::new(Op::Read)
+    }
+}
+
+#[test]
+fn layout_offsets() {
+    let l = Layout::new(64, 4096).unwrap();
+    assert_eq!(l.req_off, 4096);
+    assert_eq!(l.resp_off, 4096 + 64 * 64);
+    assert_eq!(l.evt_off, 4096 + 64 * 64 + 64 * 32);
+    assert_eq!(l.data_off, 3 * 4096);
+    assert_eq!(l.min_size, 3 * 4096 + 64 * 4096);
+    assert_eq!(l.buf_off(3), l.data_off + 3 * 4096);
+    assert_eq!(l.req_slot(65), l.req_off + 64);
+    for (n, b) in [(0, 64), (3, 64), (512, 64), (4, 0), (4, 65), (4, 2 << 20)] {
+        assert_eq!(Layout::new(n, b), Err(RingError::BadLayout), "{n} {b}");
+    }
+    assert_eq!(MAGIC.to_le_bytes(), *b"IKRN");
+}
+
+#[test]
+fn need_event_like_virtio() {
+    // Event index 5: moving 4 -> 6 passes it, 5 -> 6 passes it, 6 -> 7 not.
+    assert!(ring_need_event(5, 6, 4));
+    assert!(ring_need_event(5, 6, 5));
+    assert!(!ring_need_event(5, 7, 6));
+    assert!(!ring_need_event(5, 5, 5));
+    // Wraparound.
+    assert!(ring_need_event(u32::MAX, 1, u32::MAX - 1));
+    assert!(!ring_need_event(u32::MAX - 5, 1, u32::MAX - 1));
+}
+
+#[test]
+fn codecs_round_trip() {
+    let r = WireRequest {
+        id: 1,
+        op: 2,
+        export: 3,
+        handle: 4,
+        flags: 5,
+        len: 6,
+        pos: 0x0102_0304_0506_0708,
+        cmd: 9,
+        payload_off: 10,
+        arg: u64::MAX,
+        reply_max: 11,
+        reserved0: 12,
+        reserved1: 13,
+    };
+    let b = r.encode();
+    assert_eq!(&b[24..32], &0x0102_0304_0506_0708u64.to_le_bytes());
+    assert_eq!(WireRequest::decode(&b), r);
+    let s = WireResponse {
+        id: 9,
+        len: 8,
+        result: -22,
+        events: 1,
+        flags: 0,
+        reserved: 0,
+    };
+    assert_eq!(WireResponse::decode(&s.encode()), s);
+    let e = WireEvent {
+        kind: 1,
+        export: 2,
+        handle: 3,
+        events: 4,
+        reserved0: 5,
+        reserved1: 6,
+    };
+    assert_eq!(WireEvent::decode(&e.encode()), e);
+}
+
+#[test]
+fn round_trip_one_request() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    assert!(h.guest_ready().unwrap());
+    assert_eq!(g.generation(), 7);
+    let desc = RequestDesc {
+        export: 2,
+        handle: 9,
+        pos: 100,
+        ..read_req(16)
+    };
+    let (s, kick) = h.submit(&desc, b"hello").unwrap();
+    assert!(kick, "guest never asked to sleep yet: event 0 is passed");
+    let r = g.next_request().unwrap().unwrap();
+    assert_eq!(r.id, s.id);
+    assert_eq!(r.desc, desc);
+    let mut buf = [0u8; 16];
+    assert_eq!(g.read_payload(&r, &mut buf).unwrap(), 5);
+    assert_eq!(&buf[..5], b"hello");
+    assert!(g.next_request().unwrap().is_none());
+    g.respond(&r, 3, b"abc", 0).unwrap();
+    assert!(g.signal_needed().unwrap());
+    let c = h.next_response().unwrap().unwrap();
+    assert_eq!((c.id, c.result, c.len), (s.id, 3, 3));
+    let mut out = [0u8; 8];
+    assert_eq!(h.read_reply(&c, &mut out).unwrap(), 3);
+    assert_eq!(&out[..3], b"abc");
+    h.release(&c);
+    assert_eq!(h.inflight().busy(), 0);
+    assert!(h.next_response().unwrap().is_none());
+}
+
+#[test]
+fn suppression_when_awake() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    // Guest armed at 0: the first push kicks, the next ones do not while the
+    // guest has not re-armed (it is awake and polling).
+    assert!(h.submit(&read_req(0), b"").unwrap().1);
+    assert!(!h.submit(&read_req(0), b"").unwrap().1);
+    assert!(!h.submit(&read_req(0), b"").unwrap().1);
+    let mut got = vec![];
+    while let Some(r) = g.next_request().unwrap() {
+        got.push(r);
+    }
+    assert_eq!(got.len(), 3);
+    // Re-arm with nothing pending: safe to sleep.
+    assert!(!g.enable_notify().unwrap());
+    assert!(h.submit(&read_req(0), b"").unwrap().1);
+    // Re-arm with a request pending: must not sleep.
+    assert!(g.enable_notify().unwrap());
+    // Host side: responses.
+    for r in &got {
+        g.respond(r, 0, b"", 0).unwrap();
+    }
+    assert!(g.signal_needed().unwrap());
+    let g2 = g.next_request().unwrap().unwrap();
+    g.respond(&g2, 0, b"", 0).unwrap();
+    assert!(!g.signal_needed().unwrap(), "host did not re-arm");
+    let mut n = 0;
+    while let Some(c) = h.next_response().unwrap() {
+        h.release(&c);
+        n += 1;
+    }
+    assert_eq!(n, 4);
+    assert!(!h.enable_notify().unwrap());
+}
+
+#[test]
+fn full_when_all_slots_in_flight() {
+    let w = win();
+    let (mut h, _g) = pair(&w);
+    for _ in 0..N {
+        h.push(&read_req(0), b"").unwrap();
+    }
+    assert_eq!(h.push(&read_req(0), b""), Err(RingError::Full));
+    assert_eq!(
+        h.push(&read_req(B + 1), b""),
+        Err(RingError::TooLarge),
+        "reply_max over the slot buffer"
+    );
+    assert!(h.broken().is_none(), "local errors are not peer faults");
+}
+
+#[test]
+fn ids_change_on_slot_reuse() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..(4 * N) {
+        let (s, _) = h.submit(&read_req(0), b"").unwrap();
+        assert!(ids.insert(s.id));
+        let r = g.next_request().unwrap().unwrap();
+        g.respond(&r, 0, b"", 0).unwrap();
+        let c = h.next_response().unwrap().unwrap();
+        h.release(&c);
+    }
+}
+
+fn forge_response(w: &HeapWindow, l: &Layout, idx: u32, resp: WireResponse) {
+    w.poke(l.resp_slot(idx) as usize, &resp.encode());
+    w.poke32(hdr::RESP_PROD, idx + 1);
+}
+
+fn resp(id: u32, len: u32, result: i64) -> WireResponse {
+    WireResponse {
+        id,
+        len,
+        result,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn host_rejects_hostile_responses() {
+    let l = layout();
+    let cases: Vec<(WireResponse, RingError)> = vec![
+        (resp(1, 0, 0), RingError::UnknownId),
+        (resp(N, 0, 0), RingError::UnknownId), // right tag, wrong sequence
+        (resp(0, 17, 17), RingError::LengthTooLong),
+        (resp(0, 3, 4), RingError::LengthTooLong), // read result != len
+        (resp(0, 0, -5000), RingError::BadResult),
+        (
+            WireResponse {
+                events: 1 << 20,
+                ..resp(0, 0, 0)
+            },
+            RingError::BadBits,
+        ),
+    ];
+    for (r, want) in cases {
+        let w = win();
+        let (mut h, _g) = pair(&w);
+        let (s, _) = h.submit(&read_req(16), b"").unwrap();
+        assert_eq!(s.id, 0);
+        forge_response(&w, &l, 0, r);
+        assert_eq!(h.next_response(), Err(want), "{r:?}");
+        // Sticky.
+        assert_eq!(h.next_response(), Err(want));
+        assert_eq!(h.broken(), Some(want));
+        assert_eq!(h.push(&read_req(0), b""), Err(want));
+    }
+}
+
+#[test]
+fn host_rejects_duplicate_and_jump() {
+    let l = layout();
+    let w = win();
+    let (mut h, _g) = pair(&w);
+    h.submit(&read_req(16), b"").unwrap();
+    forge_response(&w, &l, 0, resp(0, 2, 2));
+    let c = h.next_response().unwrap().unwrap();
+    forge_response(&w, &l, 1, resp(0, 2, 2));
+    assert_eq!(h.next_response(), Err(RingError::DuplicateId));
+    h.release(&c);
+
+    let w = win();
+    let (mut h, _g) = pair(&w);
+    w.poke32(hdr::RESP_PROD, N + 1);
+    assert_eq!(h.next_response(), Err(RingError::IndexJump));
+    let w = win();
+    let (mut h, _g) = pair(&w);
+    w.poke32(hdr::RESP_PROD, u32::MAX); // backwards
+    assert_eq!(h.next_response(), Err(RingError::IndexJump));
+    let w = win();
+    let (mut h, _g) = pair(&w);
+    w.poke32(hdr::EVT_PROD, N + 1);
+    assert_eq!(h.next_event(), Err(RingError::IndexJump));
+}
+
+#[test]
+fn duplicate_after_release() {
+    let l = layout();
+    let w = win();
+    let (mut h, _g) = pair(&w);
+    h.submit(&read_req(16), b"").unwrap();
+    forge_response(&w, &l, 0, resp(0, 0, 0));
+    let c = h.next_response().unwrap().unwrap();
+    h.release(&c);
+    forge_response(&w, &l, 1, resp(0, 0, 0));
+    assert_eq!(h.next_response(), Err(RingError::DuplicateId));
+}
+
+#[test]
+fn abandoned_requests_free_on_answer() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    let (s1, _) = h.submit(&read_req(4), b"").unwrap();
+    let (s2, _) = h.submit(&read_req(4), b"").unwrap();
+    h.abandon(s1.id);
+    let r1 = g.next_request().unwrap().unwrap();
+    let r2 = g.next_request().unwrap().unwrap();
+    g.respond(&r1, 4, b"abcd", 0).unwrap();
+    g.respond(&r2, 2, b"xy", 0).unwrap();
+    let c = h.next_response().unwrap().unwrap();
+    assert_eq!(c.id, s2.id, "abandoned response skipped");
+    assert_eq!(h.inflight().busy(), 1);
+    h.release(&c);
+    assert_eq!(h.inflight().busy(), 0);
+}
+
+#[test]
+fn events_flow_and_validate() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    for i in 0..N {
+        g.push_event(&Event {
+            kind: EventKind::PollReady,
+            export: 1,
+            handle: i,
+            events: 1,
+        })
+        .unwrap();
+    }
+    let gone = Event {
+        kind: EventKind::DeviceGone,
+        export: 1,
+        handle: 0,
+        events: 0,
+    };
+    assert_eq!(g.push_event(&gone), Err(RingError::Full));
+    assert!(g.signal_needed().unwrap());
+    for i in 0..N {
+        assert_eq!(h.next_event().unwrap().unwrap().handle, i);
+    }
+    g.push_event(&gone).unwrap();
+    assert_eq!(h.next_event().unwrap().unwrap(), gone);
+    // Hostile kind.
+    let l = *h.layout();
+    w.poke(
+        l.evt_slot(N + 1) as usize,
+        &WireEvent {
+            kind: 99,
+            ..Default::default()
+        }
+        .encode(),
+    );
+    w.poke32(hdr::EVT_PROD, N + 2);
+    assert_eq!(h.next_event(), Err(RingError::UnknownEvent));
+}
+
+#[test]
+fn guest_rejects_hostile_requests() {
+    let l = layout();
+    let good = WireRequest {
+        id: 2,
+        op: u32::from(Op::Write),
+        len: 8,
+        payload_off: l.buf_rel(2),
+        ..Default::default()
+    };
+    let cases = [
+        (WireRequest { op: 0x99, ..good }, RingError::UnknownOp),
+        (
+            WireRequest {
+                payload_off: l.buf_rel(3),
+                ..good
+            },
+            RingError::PayloadOutOfBounds,
+        ),
+        (
+            WireRequest {
+                payload_off: l.buf_rel(2) + B - 4,
+                ..good
+            },
+            RingError::PayloadOutOfBounds,
+        ),
+        (
+            WireRequest {
+                payload_off: u32::MAX - 2,
+                ..good
+            },
+            RingError::PayloadOutOfBounds,
+        ),
+        (
+            WireRequest {
+                reply_max: B + 1,
+                ..good
+            },
+            RingError::LengthTooLong,
+        ),
+    ];
+    for (raw, want) in cases {
+        let w = win();
+        let (_h, mut g) = pair(&w);
+        w.poke(l.req_slot(0) as usize, &raw.encode());
+        w.poke32(hdr::REQ_PROD, 1);
+        assert_eq!(g.next_request(), Err(want), "{raw:?}");
+        assert_eq!(g.broken(), Some(want));
+    }
+    // Two in-flight requests on one tag overlap.
+    let w = win();
+    let (_h, mut g) = pair(&w);
+    w.poke(l.req_slot(0) as usize, &good.encode());
+    w.poke(
+        l.req_slot(1) as usize,
+        &WireRequest { id: 2 + N, ..good }.encode(),
+    );
+    w.poke32(hdr::REQ_PROD, 2);
+    g.next_request().unwrap().unwrap();
+    assert_eq!(g.next_request(), Err(RingError::PayloadOverlap));
+    // Index jump.
+    let w = win();
+    let (_h, mut g) = pair(&w);
+    w.poke32(hdr::REQ_PROD, N + 1);
+    assert_eq!(g.next_request(), Err(RingError::IndexJump));
+}
+
+#[test]
+fn guest_attach_validates_header() {
+    let l = layout();
+    let w = win();
+    assert_eq!(
+        Guest::attach(w.raw(), FEATURES_KNOWN).err(),
+        Some(RingError::BadMagic)
+    );
+    let _h = Host::new(w.raw(), l, FEATURE_EVENT_IDX, 1).unwrap();
+    w.poke32(hdr::VERSION, 2);
+    assert_eq!(
+        Guest::attach(w.raw(), FEATURES_KNOWN).err(),
+        Some(RingError::BadVersion)
+    );
+    w.poke32(hdr::VERSION, ABI_VERSION);
+    w.poke32(hdr::NUM_SLOTS, 1024);
+    assert_eq!(
+        Guest::attach(w.raw(), FEATURES_KNOWN).err(),
+        Some(RingError::BadLayout)
+    );
+    w.poke32(hdr::NUM_SLOTS, N);
+    w.poke32(hdr::DATA_OFF, 0);
+    assert_eq!(
+        Guest::attach(w.raw(), FEATURES_KNOWN).err(),
+        Some(RingError::BadLayout)
+    );
+    w.poke32(hdr::DATA_OFF, l.data_off);
+    w.poke32(hdr::WINDOW_SIZE, l.min_size * 2);
+    assert_eq!(
+        Guest::attach(w.raw(), FEATURES_KNOWN).err(),
+        Some(RingError::BadLayout),
+        "claims more than is mapped"
+    );
+    w.poke32(hdr::WINDOW_SIZE, l.min_size);
+    w.poke32(hdr::FEATURES, 1 << 31);
+    assert_eq!(
+        Guest::attach(w.raw(), FEATURES_KNOWN).err(),
+        Some(RingError::BadFeatures)
+    );
+    w.poke32(hdr::FEATURES, FEATURE_EVENT_IDX);
+    assert!(Guest::attach(w.raw(), FEATURES_KNOWN).is_ok());
+    assert_eq!(
+        Guest::attach(w.raw(), 0).err(),
+        Some(RingError::BadFeatures),
+        "event index is mandatory"
+    );
+}
+
+#[test]
+fn generation_and_reset() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    let (s, _) = h.submit(&read_req(0), b"").unwrap();
+    let _r = g.next_request().unwrap().unwrap();
+    g.beat().unwrap();
+    g.beat().unwrap();
+    assert_eq!(h.heartbeat().unwrap(), 2);
+    assert!(!g.host_gone().unwrap());
+    let mut failed = vec![];
+    h.reset(8, |id, _| failed.push(id)).unwrap();
+    assert_eq!(failed, vec![s.id]);
+    assert!(g.host_gone().unwrap());
+    assert!(!h.guest_ready().unwrap(), "old guest is of generation 7");
+    let g2 = Guest::attach(w.raw(), FEATURES_KNOWN).unwrap();
+    assert_eq!(g2.generation(), 8);
+    assert!(h.guest_ready().unwrap());
+    // Hostile state word.
+    w.poke32(hdr::GUEST_STATE, 77);
+    assert_eq!(h.guest_ready(), Err(RingError::BadState));
+}
+
+#[test]
+fn guest_respond_checks() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    h.submit(&read_req(4), b"").unwrap();
+    let r = g.next_request().unwrap().unwrap();
+    assert_eq!(g.respond(&r, 5, b"12345", 0), Err(RingError::TooLarge));
+    g.respond(&r, 4, b"1234", 0).unwrap();
+    assert_eq!(g.respond(&r, 4, b"1234", 0), Err(RingError::UnknownId));
+    assert!(g.broken().is_none());
+}
+
+#[test]
+fn too_small_window_is_refused() {
+    let w = HeapWindow::new(layout().min_size as usize - 1);
+    assert_eq!(
+        Host::new(w.raw(), layout(), FEATURE_EVENT_IDX, 0).err(),
+        Some(RingError::BadLayout)
+    );
+}
+
+#[test]
+fn accessor_unaligned_copies() {
+    // Exercises the head/word/tail paths of the volatile copies.
+    let w = HeapWindow::new(4096);
+    let data: Vec<u8> = (0..200u8).collect();
+    for off in 0..9 {
+        for len in [0, 1, 7, 8, 9, 17, 63, 200] {
+            let src = &data[..len];
+            w.poke(off, src);
+            let mut out = vec![0u8; len];
+            // SAFETY: In bounds.
+            unsafe { ikernel_ring::Shared::read_bytes(w.raw(), off, &mut out) };
+            assert_eq!(out, src);
+        }
+    }
+    let win = Window::new(w.raw());
+    assert_eq!(win.load(4094), Err(RingError::OutOfWindow));
+    assert_eq!(win.load(2), Err(RingError::OutOfWindow));
+    assert_eq!(win.read(4000, &mut [0; 97]), Err(RingError::OutOfWindow));
+    assert_eq!(win.write(u32::MAX, &[0; 2]), Err(RingError::OutOfWindow));
+    win.store(4092, 5).unwrap();
+    assert_eq!(win.load(4092), Ok(5));
+}
