@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Driver-VM configuration file (TOML).
+//!
+//! Parsing rejects unknown keys and wrong types (serde, with toml's spans);
+//! [`Config::validate`] then checks values and reports every problem as
+//! `file:line: reason`.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Largest guest RAM: everything must fit below the default window GPA.
+pub const MAX_MEMORY_MIB: u64 = 3072;
+/// Smallest guest RAM that boots the driver-VM kernel with an initramfs.
+pub const MIN_MEMORY_MIB: u64 = 32;
+/// vCPUs this version can start (no ACPI MADT yet: the guest sees one CPU).
+pub const MAX_VCPUS: u64 = 1;
+
+/// A configuration error with its location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The configuration file.
+    pub file: PathBuf,
+    /// 1-based line, 0 if unknown.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Errors of one file, in file order.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+fn default_cmdline() -> Spanned<String> {
+    Spanned::new(0..0, String::new())
+}
+fn default_memory() -> Spanned<u64> {
+    Spanned::new(0..0, 64)
+}
+fn default_vcpus() -> Spanned<u64> {
+    Spanned::new(0..0, 1)
+}
+fn default_gpa() -> Spanned<u64> {
+    Spanned::new(0..0, 0xd000_0000)
+}
+fn default_wsize() -> Spanned<u64> {
+    Spanned::new(0..0, 256 * 1024)
+}
+fn default_entries() -> Spanned<u32> {
+    Spanned::new(0..0, 16)
+}
+fn default_doorbell() -> Spanned<u64> {
+    Spanned::new(0..0, 0x600)
+}
+fn default_irq() -> Spanned<u32> {
+    Spanned::new(0..0, 5)
+}
+fn default_max_restarts() -> u32 {
+    5
+}
+fn default_backoff_initial() -> Spanned<u64> {
+    Spanned::new(0..0, 500)
+}
+fn default_backoff_max() -> Spanned<u64> {
+    Spanned::new(0..0, 30_000)
+}
+fn default_ready_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 600)
+}
+fn default_mode() -> Spanned<u32> {
+    Spanned::new(0..0, 0o600)
+}
+fn default_owner() -> String {
+    "root:root".into()
+}
+
+/// How the shim decides that the guest is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadyMode {
+    /// guest_stub set the guest state word in the window header to READY.
+    #[default]
+    Window,
+    /// The guest's init printed [`crate::image::READY_MARKER`] on the console
+    /// (bring-up only, before guest_stub attaches to the window).
+    Console,
+}
+
+/// The `[vm]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmSection {
+    /// Guest kernel bzImage.
+    pub kernel: Spanned<PathBuf>,
+    /// Guest RAM in MiB.
+    #[serde(default = "default_memory")]
+    pub memory_mib: Spanned<u64>,
+    /// Number of vCPUs.
+    #[serde(default = "default_vcpus")]
+    pub vcpus: Spanned<u64>,
+    /// Serial console log (appended).
+    pub console_log: Spanned<PathBuf>,
+    /// Extra guest kernel command-line arguments.
+    #[serde(default = "default_cmdline")]
+    pub cmdline: Spanned<String>,
+}
+
+/// The `[image]` table.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSection {
+    /// guest_stub module; default `<repo>/guest_stub/ikernel_guest.ko`.
+    pub guest_stub: Option<Spanned<PathBuf>>,
+    /// Parameters for guest_stub beyond those the shim sets.
+    #[serde(default)]
+    pub guest_stub_params: String,
+    /// Module tree `lib/modules/<version>`; default from the kernel's tree.
+    pub modules_dir: Option<Spanned<PathBuf>>,
+    /// busybox binary (static).
+    pub busybox: Option<Spanned<PathBuf>>,
+    /// Extra files: `[[image.file]] src = "...", dst = "/bin/x"`.
+    #[serde(default)]
+    pub file: Vec<ExtraFile>,
+    /// Shell lines run by /init after the modules are loaded.
+    #[serde(default)]
+    pub run: Vec<String>,
+}
+
+/// An extra file copied into the image.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraFile {
+    /// Host path.
+    pub src: Spanned<PathBuf>,
+    /// Absolute path in the guest.
+    pub dst: Spanned<String>,
+    /// Mode, default 0o755.
+    pub mode: Option<u32>,
+}
+
+/// A module to load in the guest: by `name` from the module tree, or `path`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    /// In-tree module name (as in modules.dep, `-` and `_` equivalent).
+    pub name: Option<Spanned<String>>,
+    /// Out-of-tree module file.
+    pub path: Option<Spanned<PathBuf>>,
+    /// Parameters, `key=value ...`.
+    #[serde(default)]
+    pub params: String,
+    #[serde(skip)]
+    /// Span of the whole table (set by validation for messages).
+    pub span: Range<usize>,
+}
+
+/// `cmd -> {dir, size}` for an ioctl without `_IOC` size encoding.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IoctlEntry {
+    /// The ioctl command number.
+    pub cmd: Spanned<u64>,
+    /// `none`, `read`, `write` or `rw` (as `_IOC_DIR`, from user space).
+    pub dir: Spanned<String>,
+    /// Argument size in bytes.
+    pub size: Spanned<u64>,
+}
+
+/// A device node of the driver VM exported to the host.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Export {
+    /// Node in the guest, e.g. `/dev/rtc0`.
+    pub guest_path: Spanned<String>,
+    /// Name of the misc device on the host (`/dev/<host_name>`).
+    pub host_name: Spanned<String>,
+    /// Mode of the host node.
+    #[serde(default = "default_mode")]
+    pub mode: Spanned<u32>,
+    /// Owner `user:group` of the host node.
+    #[serde(default = "default_owner")]
+    pub owner: String,
+    /// Ioctls without size encoding.
+    #[serde(default)]
+    pub ioctl: Vec<IoctlEntry>,
+}
+
+/// A port I/O range handed through to the machine the shim runs on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortRange {
+    /// First port.
+    pub base: Spanned<u64>,
+    /// Number of ports.
+    pub count: Spanned<u64>,
+}
+
+/// The `[window]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSection {
+    /// Guest-physical address of the window (E820 reserved, below 4 GiB).
+    #[serde(default = "default_gpa")]
+    pub gpa: Spanned<u64>,
+    /// Window size in bytes, a multiple of 4096.
+    #[serde(default = "default_wsize")]
+    pub size: Spanned<u64>,
+    /// Slots per ring, a power of two.
+    #[serde(default = "default_entries")]
+    pub ring_entries: Spanned<u32>,
+    /// Doorbell I/O port (KVM ioeventfd, guest -> host).
+    #[serde(default = "default_doorbell")]
+    pub doorbell_port: Spanned<u64>,
+    /// Interrupt line raised by the host (KVM irqfd, host -> guest).
+    #[serde(default = "default_irq")]
+    pub irq: Spanned<u32>,
+}
+
+impl Default for WindowSection {
+    fn default() -> Self {
+        WindowSection {
+            gpa: default_gpa(),
+            size: default_wsize(),
+            ring_entries: default_entries(),
+            doorbell_port: default_doorbell(),
+            irq: default_irq(),
+        }
+    }
+}
+
+/// The `[restart]` table: supervision policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartSection {
+    /// Restarts after which the shim gives up.
+    #[serde(default = "default_max_restarts")]
+    pub max_restarts: u32,
+    /// First backoff delay, doubled on each consecutive failure.
+    #[serde(default = "default_backoff_initial")]
+    pub backoff_initial_ms: Spanned<u64>,
+    /// Largest backoff delay.
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_ms: Spanned<u64>,
+    /// Seconds without heartbeat progress after ready that count as a hang; 0 = off.
+    #[serde(default)]
+    pub heartbeat_timeout_s: u64,
+    /// Seconds from start to ready before the boot counts as failed; 0 = off.
+    #[serde(default = "default_ready_timeout")]
+    pub ready_timeout_s: Spanned<u64>,
+    /// How readiness is detected.
+    #[serde(default)]
+    pub ready: ReadyMode,
+}
+
+impl Default for RestartSection {
+    fn default() -> Self {
+        RestartSection {
+            max_restarts: default_max_restarts(),
+            backoff_initial_ms: default_backoff_initial(),
+            backoff_max_ms: default_backoff_max(),
+            heartbeat_timeout_s: 0,
+            ready_timeout_s: default_ready_timeout(),
+            ready: ReadyMode::Window,
+        }
+    }
+}
+
+/// A whole driver-VM configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[vm]`.
+    pub vm: VmSection,
+    /// `[image]`.
+    #[serde(default)]
+    pub image: ImageSection,
+    /// `[[module]]`.
+    #[serde(default)]
+    pub module: Vec<Spanned<Module>>,
+    /// `[[export]]`.
+    #[serde(default)]
+    pub export: Vec<Export>,
+    /// `[[ports]]`.
+    #[serde(default)]
+    pub ports: Vec<PortRange>,
+    /// `[window]`.
+    #[serde(default)]
+    pub window: WindowSection,
+    /// `[restart]`.
+    #[serde(default)]
+    pub restart: RestartSection,
+    /// The configuration file (set by [`Config::load`]).
+    #[serde(skip)]
+    pub file: PathBuf,
+    /// Its text.
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// Returns the 1-based line of byte offset `off` in `text`.
+pub fn line_of(text: &str, off: usize) -> usize {
+    let end = off.min(text.len());
+    text.as_bytes()
+        .get(..end)
+        .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+        + 1
+}
+
+struct Check<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errs: Vec<ConfigError>,
+}
+
+impl Check<'_> {
+    fn err(&mut self, span: &Range<usize>, reason: impl Into<String>) {
+        // Defaults have an empty span at 0: no line to point at.
+        let line = if span.is_empty() && span.start == 0 {
+            0
+        } else {
+            line_of(self.text, span.start)
+        };
+        self.errs.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            reason: reason.into(),
+        });
+    }
+}
+
+fn ranges_overlap(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0 < b.0 + b.1 && b.0 < a.0 + a.1
+}
+
+impl Config {
+    /// Parses `text` (the contents of `file`) and validates it.
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(0, |s| line_of(text, s.start));
+            ConfigErrors(vec![ConfigError {
+                file: file.to_path_buf(),
+                line,
+                reason: e.message().trim().replace('\n', " "),
+            }])
+        })?;
+        cfg.file = file.to_path_buf();
+        cfg.text = text.to_string();
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.to_path_buf(),
+                line: 0,
+                reason: format!("cannot read: {e}"),
+            }])
+        })?;
+        Config::parse(file, &text)
+    }
+
+    /// Checks values; every error names its line.
+    pub fn validate(&mut self) -> Result<(), ConfigErrors> {
+        let file = self.file.clone();
+        let text = self.text.clone();
+        let mut c = Check {
+            file: &file,
+            text: &text,
+            errs: Vec::new(),
+        };
+        let vm = &self.vm;
+        let mem = *vm.memory_mib.get_ref();
+        if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&mem) {
+            c.err(
+                &vm.memory_mib.span(),
+                format!("memory_mib must be in {MIN_MEMORY_MIB}..={MAX_MEMORY_MIB}, got {mem}"),
+            );
+        }
+        let v = *vm.vcpus.get_ref();
+        if !(1..=MAX_VCPUS).contains(&v) {
+            c.err(
+                &vm.vcpus.span(),
+                format!("vcpus must be in 1..={MAX_VCPUS} (no ACPI MADT yet), got {v}"),
+            );
+        }
+        if vm.kernel.get_ref().as_os_str().is_empty() {
+            c.err(&vm.kernel.span(), "kernel must not be empty");
+        }
+        if vm.console_log.get_ref().as_os_str().is_empty() {
+            c.err(&vm.console_log.span(), "console_log must not be empty");
+        }
+        if vm.cmdline.get_ref().contains('\n') {
+            c.err(&vm.cmdline.span(), "cmdline must be one line");
+        }
+
+        for m in &mut self.module {
+            let span = m.span();
+            let mm = m.get_mut();
+            mm.span = span.clone();
+            match (&mm.name, &mm.path) {
+                (Some(_), Some(_)) | (None, None) => {
+                    c.err(&span, "a module needs exactly one of `name` or `path`")
+                }
+                (Some(n), None) => {
+                    let s = n.get_ref();
+                    if s.is_empty() || !s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+                        c.err(&n.span(), format!("bad module name {s:?}"));
+                    }
+                }
+                (None, Some(p)) => {
+                    if p.get_ref().extension().is_none_or(|e| e != "ko") {
+                        c.err(&p.span(), "module path must name a .ko file");
+                    }
+                }
+            }
+            if mm.params.contains(['\n', '\'', '"', '`', '$', ';', '\\']) {
+                c.err(&span, "module params may not contain quotes, newlines, `$`, `;` or `\\`");
+            }
+        }
+        if self.image.guest_stub_params.contains(['\n', '\'', '"', '`', '$', ';', '\\']) {
+            c.err(&(0..0), "image.guest_stub_params may not contain quotes, newlines, `$`, `;` or `\\`");
+        }
+        for f in &self.image.file {
+            if !f.dst.get_ref().starts_with('/') || f.dst.get_ref().contains("..") {
+                c.err(&f.dst.span(), "dst must be an absolute path without `..`");
+            }
+        }
+
+        let mut host_names: Vec<&str> = Vec::new();
+        for e in &self.export {
+            let gp = e.guest_path.get_ref();
+            if !gp.starts_with("/dev/") || gp.contains("..") || gp.contains(char::is_whitespace) {
+                c.err(&e.guest_path.span(), format!("guest_path must be a node under /dev/, got {gp:?}"));
+            }
+            let hn = e.host_name.get_ref();
+            if hn.is_empty()
+                || hn.len() > 31
+                || !hn.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+            {
+                c.err(&e.host_name.span(), format!("host_name must be 1-31 of [A-Za-z0-9_.-], got {hn:?}"));
+            } else if host_names.contains(&hn.as_str()) {
+                c.err(&e.host_name.span(), format!("host_name {hn:?} exported twice"));
+            }
+            host_names.push(hn);
+            let owner_ok = e.owner.split_once(':').is_some_and(|(u, g)| {
+                let ok = |x: &str| !x.is_empty() && x.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch));
+                ok(u) && ok(g)
+            });
+            if !owner_ok {
+                c.err(&e.host_name.span(), format!("owner must be user:group, got {:?}", e.owner));
+            }
+            if *e.mode.get_ref() > 0o777 {
+                c.err(&e.mode.span(), format!("mode must be at most 0o777, got {:#o}", e.mode.get_ref()));
+            }
+            let mut cmds = Vec::new();
+            for io in &e.ioctl {
+                let cmd = *io.cmd.get_ref();
+                if cmd > u64::from(u32::MAX) {
+                    c.err(&io.cmd.span(), format!("ioctl cmd {cmd:#x} does not fit 32 bits"));
+                }
+                if cmds.contains(&cmd) {
+                    c.err(&io.cmd.span(), format!("ioctl cmd {cmd:#x} listed twice"));
+                }
+                cmds.push(cmd);
+                let d = io.dir.get_ref().as_str();
+                if !matches!(d, "none" | "read" | "write" | "rw") {
+                    c.err(&io.dir.span(), format!("dir must be none, read, write or rw, got {d:?}"));
+                }
+                let sz = *io.size.get_ref();
+                if d == "none" && sz != 0 {
+                    c.err(&io.size.span(), "size must be 0 when dir is none");
+                }
+                if sz > 16383 {
+                    c.err(&io.size.span(), format!("size must be at most 16383 (_IOC_SIZE), got {sz}"));
+                }
+            }
+        }
+
+        let w = &self.window;
+        let db = *w.doorbell_port.get_ref();
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for p in &self.ports {
+            let (b, n) = (*p.base.get_ref(), *p.count.get_ref());
+            if n == 0 || b + n > 0x1_0000 {
+                c.err(&p.base.span(), format!("port range {b:#x}+{n} must be non-empty and below 0x10000"));
+                continue;
+            }
+            for (what, r) in [
+                ("the serial console 0x3f8-0x3ff", (0x3f8, 8)),
+                ("the PIC/PIT/PCI ports the VMM emulates", (0x20, 2)),
+                ("the PIC/PIT/PCI ports the VMM emulates", (0x40, 4)),
+                ("the PIC/PIT/PCI ports the VMM emulates", (0xa0, 2)),
+                ("the PIC/PIT/PCI ports the VMM emulates", (0xcf8, 8)),
+                ("the doorbell port", (db, 4)),
+            ] {
+                if ranges_overlap((b, n), r) {
+                    c.err(&p.base.span(), format!("port range {b:#x}+{n} overlaps {what}"));
+                }
+            }
+            for &r in &ranges {
+                if ranges_overlap((b, n), r) {
+                    c.err(&p.base.span(), format!("port range {b:#x}+{n} overlaps another range"));
+                }
+            }
+            ranges.push((b, n));
+        }
+
+        let gpa = *w.gpa.get_ref();
+        let size = *w.size.get_ref();
+        let ram_end = mem << 20;
+        if gpa % 4096 != 0 || gpa < 0x1_0000_0 || gpa + size > 0xfec0_0000 {
+            c.err(&w.gpa.span(), format!("window gpa {gpa:#x} must be page aligned and the window must lie in 1 MiB..0xfec00000 (below the IOAPIC)"));
+        } else if gpa < ram_end && (MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&mem) {
+            let span = if w.gpa.span().is_empty() { vm.memory_mib.span() } else { w.gpa.span() };
+            c.err(&span, format!("window gpa {gpa:#x} overlaps guest RAM (ends at {ram_end:#x})"));
+        }
+        if size == 0 || size % 4096 != 0 || size > 1 << 30 {
+            c.err(&w.size.span(), format!("window size must be a non-zero multiple of 4096 up to 1 GiB, got {size}"));
+        }
+        let re = *w.ring_entries.get_ref();
+        if !re.is_power_of_two()
+            || !(ikernel_ring::MIN_SLOTS..=ikernel_ring::MAX_SLOTS).contains(&re)
+        {
+            c.err(
+                &w.ring_entries.span(),
+                format!(
+                    "ring_entries must be a power of two in {}..={}, got {re}",
+                    ikernel_ring::MIN_SLOTS,
+                    ikernel_ring::MAX_SLOTS
+                ),
+            );
+        } else if size % 4096 == 0 && crate::window::layout_for(size, re).is_none() {
+            c.err(&w.size.span(), format!("window size {size} too small for {re} ring entries"));
+        }
+        if db == 0 || db > 0xfffc || ranges_overlap((db, 4), (0x3f8, 8)) || ranges_overlap((db, 4), (0x20, 0x80)) {
+            c.err(&w.doorbell_port.span(), format!("doorbell_port {db:#x} must be a free port below 0xfffc"));
+        }
+        let irq = *w.irq.get_ref();
+        if !(1..=15).contains(&irq) || [2, 4, 8].contains(&irq) {
+            c.err(&w.irq.span(), format!("irq must be a free ISA line in 1..=15 (not 2, 4 or 8), got {irq}"));
+        }
+
+        let r = &self.restart;
+        let (bi, bm) = (*r.backoff_initial_ms.get_ref(), *r.backoff_max_ms.get_ref());
+        if bi == 0 || bi > bm {
+            c.err(&r.backoff_initial_ms.span(), format!("backoff_initial_ms must be in 1..=backoff_max_ms ({bm}), got {bi}"));
+        }
+        if bm > 3_600_000 {
+            c.err(&r.backoff_max_ms.span(), "backoff_max_ms must be at most one hour");
+        }
+        if *r.ready_timeout_s.get_ref() > 86_400 {
+            c.err(&r.ready_timeout_s.span(), "ready_timeout_s must be at most one day");
+        }
+
+        c.errs.sort_by_key(|e| e.line);
+        if c.errs.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(c.errs))
+        }
+    }
+
+    /// Resolves a path from the file relative to the file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.file.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    /// The guest kernel.
+    pub fn kernel(&self) -> PathBuf {
+        self.resolve(self.vm.kernel.get_ref())
+    }
+
+    /// The console log.
+    pub fn console_log(&self) -> PathBuf {
+        self.resolve(self.vm.console_log.get_ref())
+    }
+
+    /// Guest RAM in bytes.
+    pub fn memory_bytes(&self) -> u64 {
+        *self.vm.memory_mib.get_ref() << 20
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[vm]
+kernel = "bzImage"
+memory_mib = 64
+console_log = "console.log"
+
+[[module]]
+name = "parport_pc"
+params = "io=0x378 irq=none"
+
+[[module]]
+path = "samples/x.ko"
+
+[[export]]
+guest_path = "/dev/rtc0"
+host_name = "ik_rtc0"
+mode = 0o660
+  [[export.ioctl]]
+  cmd = 0x7001
+  dir = "read"
+  size = 4
+
+[[ports]]
+base = 0x378
+count = 3
+"#;
+
+    fn parse(s: &str) -> Result<Config, ConfigErrors> {
+        Config::parse(Path::new("t.toml"), s)
+    }
+
+    fn one_err(s: &str) -> ConfigError {
+        let e = parse(s).expect_err("must fail");
+        assert_eq!(e.0.len(), 1, "{e}");
+        e.0.into_iter().next().unwrap_or_else(|| unreachable!())
+    }
+
+    #[test]
+    fn good_config() {
+        let c = parse(GOOD).expect("parses");
+        assert_eq!(*c.vm.memory_mib.get_ref(), 64);
+        assert_eq!(c.module.len(), 2);
+        assert_eq!(*c.export[0].mode.get_ref(), 0o660);
+        assert_eq!(*c.window.gpa.get_ref(), 0xd000_0000);
+        assert_eq!(c.kernel(), PathBuf::from("bzImage"));
+    }
+
+    #[test]
+    fn unknown_key_has_line() {
+        let e = one_err(&GOOD.replace("memory_mib = 64", "memory_mib = 64\nmemroy = 3"));
+        assert_eq!(e.line, 5);
+        assert!(e.reason.contains("unknown field `memroy`"), "{}", e.reason);
+        assert!(e.to_string().starts_with("t.toml:5: "), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_has_line() {
+        let e = one_err(&GOOD.replace("memory_mib = 64", "memory_mib = \"lots\""));
+        assert_eq!(e.line, 4);
+    }
+
+    #[test]
+    fn missing_kernel() {
+        let e = one_err("[vm]\nconsole_log = \"x\"\n");
+        assert!(e.reason.contains("missing field `kernel`"), "{}", e.reason);
+    }
+
+    #[test]
+    fn semantic_errors_have_lines() {
+        let e = one_err(&GOOD.replace("memory_mib = 64", "memory_mib = 8"));
+        assert_eq!(e.line, 4);
+        assert!(e.reason.contains("memory_mib"));
+        let e = one_err(&GOOD.replace("dir = \"read\"", "dir = \"sideways\""));
+        assert_eq!(e.line, 20);
+        let e = one_err(&GOOD.replace("base = 0x378", "base = 0x3f8"));
+        assert_eq!(e.line, 24);
+        assert!(e.reason.contains("serial"));
+        let e = one_err(&GOOD.replace("mode = 0o660", "mode = 0o4755"));
+        assert_eq!(e.line, 17);
+    }
+
+    #[test]
+    fn module_needs_name_or_path() {
+        let e = one_err(&GOOD.replace("path = \"samples/x.ko\"", "params = \"a=1\""));
+        assert_eq!(e.line, 11);
+        assert!(e.reason.contains("exactly one"));
+    }
+
+    #[test]
+    fn window_checks() {
+        let s = format!("{GOOD}\n[window]\ngpa = 0x1000000\n");
+        let e = one_err(&s);
+        assert!(e.reason.contains("overlaps guest RAM"), "{}", e.reason);
+        let s = format!("{GOOD}\n[window]\nring_entries = 12\n");
+        let e = one_err(&s);
+        assert!(e.reason.contains("power of two"));
+        let s = format!("{GOOD}\n[window]\nsize = 4096\n");
+        let e = one_err(&s);
+        assert!(e.reason.contains("too small"), "{}", e.reason);
+        let s = format!("{GOOD}\n[window]\nirq = 4\n");
+        assert!(one_err(&s).reason.contains("irq"));
+    }
+
+    #[test]
+    fn several_errors_sorted() {
+        let s = GOOD
+            .replace("memory_mib = 64", "memory_mib = 99999")
+            .replace("count = 3", "count = 0");
+        let e = parse(&s).expect_err("fails");
+        assert_eq!(e.0.len(), 2, "{e}");
+        assert!(e.0[0].line < e.0[1].line);
+    }
+
+    #[test]
+    fn restart_checks() {
+        let s = format!("{GOOD}\n[restart]\nbackoff_initial_ms = 0\n");
+        assert!(one_err(&s).reason.contains("backoff_initial_ms"));
+        let s = format!("{GOOD}\n[restart]\nready = \"psychic\"\n");
+        assert!(one_err(&s).reason.contains("unknown variant"));
+    }
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver-VM image: a gzip'd newc initramfs with busybox, guest_stub,
+//! the configured modules (with their dependencies) and an /init script.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use log::info;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::cpio::CpioWriter;
+
+/// Printed on the console by /init once the guest serves.
+pub const READY_MARKER: &str = "IKERNEL-READY";
+/// Printed on the console by /init when a step fails.
+pub const ERROR_MARKER: &str = "IKERNEL-ERROR";
+
+/// A module file to put in the image, in load order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModFile {
+    /// Host file.
+    pub src: PathBuf,
+    /// Module name (normalised, `_`).
+    pub name: String,
+    /// Parameters (empty for dependencies).
+    pub params: String,
+}
+
+fn norm(name: &str) -> String {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let base = base
+        .strip_suffix(".ko")
+        .or_else(|| base.strip_suffix(".ko.xz"))
+        .or_else(|| base.strip_suffix(".ko.gz"))
+        .or_else(|| base.strip_suffix(".ko.zst"))
+        .unwrap_or(base);
+    base.replace('-', "_")
+}
+
+/// Parsed modules.dep: name -> (relative path, dependencies as paths).
+pub struct ModulesDep {
+    dir: PathBuf,
+    map: HashMap<String, (String, Vec<String>)>,
+}
+
+impl ModulesDep {
+    /// Parses `text` of `dir/modules.dep`.
+    pub fn parse(dir: &Path, text: &str) -> ModulesDep {
+        let mut map = HashMap::new();
+        for line in text.lines() {
+            let Some((m, deps)) = line.split_once(':') else {
+                continue;
+            };
+            let deps = deps.split_whitespace().map(str::to_string).collect();
+            map.insert(norm(m), (m.trim().to_string(), deps));
+        }
+        ModulesDep {
+            dir: dir.to_path_buf(),
+            map,
+        }
+    }
+
+    /// Loads `dir/modules.dep`.
+    pub fn load(dir: &Path) -> io::Result<ModulesDep> {
+        let t = fs::read_to_string(dir.join("modules.dep"))
+            .map_err(|e| io::Error::new(e.kind(), format!("{}/modules.dep: {e}", dir.display())))?;
+        Ok(ModulesDep::parse(dir, &t))
+    }
+
+    /// Returns `name` and its dependencies in load order (dependencies first).
+    pub fn resolve(&self, name: &str) -> Option<Vec<(String, PathBuf)>> {
+        let (path, deps) = self.map.get(&norm(name))?;
+        let mut out = Vec::new();
+        // modules.dep lists dependencies so that the last must load first.
+        for d in deps.iter().rev() {
+            out.push((norm(d), self.dir.join(d)));
+        }
+        out.push((norm(path), self.dir.join(path)));
+        Some(out)
+    }
+}
+
+/// Reads the version string of a bzImage (`setup_header.kernel_version`).
+pub fn bzimage_version(path: &Path) -> io::Result<String> {
+    let mut f = fs::File::open(path)?;
+    let mut b = [0u8; 2];
+    f.seek(SeekFrom::Start(0x20e))?;
+    f.read_exact(&mut b)?;
+    let off = u64::from(u16::from_le_bytes(b)) + 0x200;
+    f.seek(SeekFrom::Start(off))?;
+    let mut s = [0u8; 128];
+    let n = f.read(&mut s)?;
+    let s = s.get(..n).unwrap_or(&[]);
+    let s = s.split(|&c| c == 0 || c == b' ').next().unwrap_or(&[]);
+    let v = String::from_utf8_lossy(s).to_string();
+    if v.is_empty() {
+        return Err(io::Error::other(format!("{}: no kernel version", path.display())));
+    }
+    Ok(v)
+}
+
+/// The repository root, found from the running binary or the working directory.
+pub fn repo_root() -> Option<PathBuf> {
+    let mut cands = Vec::new();
+    if let Ok(p) = std::env::current_exe() {
+        cands.push(p);
+    }
+    if let Ok(p) = std::env::current_dir() {
+        cands.push(p);
+    }
+    for c in cands {
+        for a in c.ancestors() {
+            if a.join("ivt_shim/Cargo.toml").is_file() && a.join("ring").is_dir() {
+                return Some(a.to_path_buf());
+            }
+        }
+    }
+    None
+}
+
+/// Everything that goes into one image.
+pub struct ImagePlan {
+    pub busybox: PathBuf,
+    pub guest_stub: PathBuf,
+    pub modules: Vec<ModFile>,
+    pub files: Vec<(PathBuf, String, u32)>,
+    pub init: String,
+}
+
+/// The module tree for `cfg`: `[image] modules_dir`, or the kernel build
+/// tree's `.virtme_mods/lib/modules/<version>`.
+pub fn modules_dir(cfg: &Config) -> io::Result<PathBuf> {
+    if let Some(d) = &cfg.image.modules_dir {
+        return Ok(cfg.resolve(d.get_ref()));
+    }
+    let k = cfg.kernel();
+    let ver = bzimage_version(&k)?;
+    // <KDIR>/arch/x86/boot/bzImage -> <KDIR>
+    let kdir = k
+        .ancestors()
+        .nth(4)
+        .ok_or_else(|| io::Error::other("cannot derive KDIR from the kernel path"))?;
+    for d in [
+        kdir.join(".virtme_mods/lib/modules").join(&ver),
+        PathBuf::from("/lib/modules").join(&ver),
+    ] {
+        if d.join("modules.dep").is_file() {
+            return Ok(d);
+        }
+    }
+    Err(io::Error::other(format!(
+        "no module tree for {ver} (looked in {}/.virtme_mods/lib/modules and /lib/modules); set [image] modules_dir",
+        kdir.display()
+    )))
+}
+
+/// Builds the plan (resolves every input) for `cfg`.
+pub fn plan(cfg: &Config) -> io::Result<ImagePlan> {
+    let busybox = cfg
+        .image
+        .busybox
+        .as_ref()
+        .map_or_else(|| PathBuf::from("/bin/busybox"), |p| cfg.resolve(p.get_ref()));
+    let guest_stub = match &cfg.image.guest_stub {
+        Some(p) => cfg.resolve(p.get_ref()),
+        None => repo_root()
+            .ok_or_else(|| io::Error::other("cannot find the repository for the default guest_stub; set [image] guest_stub"))?
+            .join("guest_stub/ikernel_guest.ko"),
+    };
+    let mut modules: Vec<ModFile> = Vec::new();
+    let mut dep: Option<ModulesDep> = None;
+    for m in &cfg.module {
+        let m = m.get_ref();
+        if let Some(p) = &m.path {
+            let src = cfg.resolve(p.get_ref());
+            let name = norm(&src.to_string_lossy());
+            modules.push(ModFile {
+                src,
+                name,
+                params: m.params.clone(),
+            });
+            continue;
+        }
+        let Some(n) = &m.name else { continue };
+        if dep.is_none() {
+            dep = Some(ModulesDep::load(&modules_dir(cfg)?)?);
+        }
+        let Some(d) = dep.as_ref() else { continue };
+        let chain = d.resolve(n.get_ref()).ok_or_else(|| {
+            io::Error::other(format!(
+                "{}:{}: module {:?} is not in {}/modules.dep",
+                cfg.file.display(),
+                crate::config::line_of(&cfg.text, n.span().start),
+                n.get_ref(),
+                d.dir.display()
+            ))
+        })?;
+        let last = chain.len().saturating_sub(1);
+        for (i, (name, src)) in chain.into_iter().enumerate() {
+            if i < last && modules.iter().any(|x| x.name == name) {
+                continue;
+            }
+            modules.push(ModFile {
+                src,
+                name,
+                params: if i == last { m.params.clone() } else { String::new() },
+            });
+        }
+    }
+    let files = cfg
+        .image
+        .file
+        .iter()
+        .map(|f| (cfg.resolve(f.src.get_ref()), f.dst.get_ref().clone(), f.mode.unwrap_or(0o755)))
+        .collect();
+    let init = init_script(cfg, &modules);
+    Ok(ImagePlan {
+        busybox,
+        guest_stub,
+        modules,
+        files,
+        init,
+    })
+}
+
+/// The /init script.
+pub fn init_script(cfg: &Config, modules: &[ModFile]) -> String {
+    let mut s = String::new();
+    s.push_str(
+        r#"#!/bin/busybox sh
+# Generated by ivt-shim build-image.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+fail() { echo "IKERNEL-ERROR: $*"; sleep 1; echo o > /proc/sysrq-trigger; poweroff -f; }
+echo "ikernel-init: up $(cut -d' ' -f1 /proc/uptime)s"
+"#,
+    );
+    for m in modules {
+        s.push_str(&format!(
+            "insmod /lib/ikernel/{}.ko {} || fail \"insmod {}\"\n",
+            m.name, m.params, m.name
+        ));
+    }
+    s.push_str(&format!(
+        r#"gparams="{}"
+for a in $(cat /proc/cmdline); do
+	case "$a" in ikernel_guest.*) gparams="$gparams ${{a#ikernel_guest.}}" ;; esac
+done
+insmod /lib/ikernel/ikernel_guest.ko $gparams || fail "insmod ikernel_guest"
+"#,
+        cfg.image.guest_stub_params
+    ));
+    for e in &cfg.export {
+        let p = e.guest_path.get_ref();
+        s.push_str(&format!(
+            "i=0; while [ ! -c {p} ] && [ ! -b {p} ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done\n[ -c {p} ] || [ -b {p} ] || fail \"no device node {p}\"\n"
+        ));
+    }
+    for line in &cfg.image.run {
+        s.push_str(line);
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        r#"echo "{READY_MARKER} $(cut -d' ' -f1 /proc/uptime)s"
+if grep -qw ikernel_test_panic /proc/cmdline; then
+	sleep 1
+	echo "ikernel-init: forced panic"
+	echo c > /proc/sysrq-trigger
+fi
+while true; do sleep 3600; done
+"#
+    ));
+    s
+}
+
+fn hash_file(h: &mut Sha256, p: &Path) -> io::Result<()> {
+    let data = fs::read(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+    h.update(p.to_string_lossy().as_bytes());
+    h.update((data.len() as u64).to_le_bytes());
+    h.update(&data);
+    Ok(())
+}
+
+/// The cache directory for images.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("IKERNEL_IMAGE_CACHE") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    base.join("ikernel/images")
+}
+
+/// Hash over the plan: the init script, every input's path and contents.
+pub fn plan_hash(p: &ImagePlan) -> io::Result<String> {
+    let mut h = Sha256::new();
+    h.update(b"ivt-shim image v1\0");
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(p.init.as_bytes());
+    hash_file(&mut h, &p.busybox)?;
+    hash_file(&mut h, &p.guest_stub)?;
+    for m in &p.modules {
+        h.update(m.name.as_bytes());
+        h.update(m.params.as_bytes());
+        hash_file(&mut h, &m.src)?;
+    }
+    for (src, dst, mode) in &p.files {
+        h.update(dst.as_bytes());
+        h.update(mode.to_le_bytes());
+        hash_file(&mut h, src)?;
+    }
+    let d = h.finalize();
+    Ok(d.iter().take(16).map(|b| format!("{b:02x}")).collect())
+}
+
+fn read(p: &Path) -> io::Result<Vec<u8>> {
+    fs::read(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+}
+
+/// Writes the gzip'd cpio of `p` to `out`.
+pub fn write_image(p: &ImagePlan, out: impl Write) -> io::Result<()> {
+    let gz = GzEncoder::new(out, Compression::default());
+    let mut w = CpioWriter::new(gz);
+    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "run", "lib", "lib/ikernel", "usr", "usr/bin", "usr/sbin", "etc"] {
+        w.dir(d, 0o755)?;
+    }
+    w.chardev("dev/console", 0o600, 5, 1)?;
+    w.chardev("dev/null", 0o666, 1, 3)?;
+    w.file("bin/busybox", 0o755, &read(&p.busybox)?)?;
+    w.symlink("bin/sh", "busybox")?;
+    w.file("init", 0o755, p.init.as_bytes())?;
+    w.file("lib/ikernel/ikernel_guest.ko", 0o644, &read(&p.guest_stub)?)?;
+    for m in &p.modules {
+        w.file(&format!("lib/ikernel/{}.ko", m.name), 0o644, &read(&m.src)?)?;
+    }
+    let mut made: Vec<String> = Vec::new();
+    for (src, dst, mode) in &p.files {
+        let parts: Vec<&str> = dst.trim_start_matches('/').split('/').collect();
+        for i in 1..parts.len() {
+            let d = parts[..i].join("/");
+            if !made.contains(&d) {
+                w.dir(&d, 0o755)?;
+                made.push(d);
+            }
+        }
+        w.file(dst, *mode, &read(src)?)?;
+    }
+    w.finish()?.finish()?;
+    Ok(())
+}
+
+/// Builds (or finds in the cache) the image for `cfg`; returns its path.
+pub fn build(cfg: &Config, force: bool) -> io::Result<PathBuf> {
+    let p = plan(cfg)?;
+    let hash = plan_hash(&p)?;
+    let dir = cache_dir().join(&hash);
+    let img = dir.join("initramfs.cpio.gz");
+    if img.is_file() && !force {
+        info!("image {} (cached)", img.display());
+        return Ok(img);
+    }
+    fs::create_dir_all(&dir)?;
+    let tmp = dir.join(format!("initramfs.tmp.{}", std::process::id()));
+    {
+        let f = io::BufWriter::new(fs::File::create(&tmp)?);
+        write_image(&p, f)?;
+    }
+    fs::write(dir.join("init"), &p.init)?;
+    fs::rename(&tmp, &img)?;
+    info!(
+        "built image {} ({} modules: {})",
+        img.display(),
+        p.modules.len() + 1,
+        p.modules.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(" ")
+    );
+    Ok(img)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_dep_order() {
+        let d = ModulesDep::parse(
+            Path::new("/m"),
+            "kernel/drivers/parport/parport_pc.ko: kernel/drivers/parport/parport.ko\n\
+             kernel/drivers/char/ppdev.ko: kernel/drivers/parport/parport.ko\n\
+             kernel/a/x-y.ko: kernel/b.ko kernel/c.ko\n\
+             kernel/drivers/parport/parport.ko:\n",
+        );
+        let r = d.resolve("parport-pc").expect("found");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].0, "parport");
+        assert_eq!(r[1].1, PathBuf::from("/m/kernel/drivers/parport/parport_pc.ko"));
+        let r = d.resolve("x_y").expect("found");
+        let names: Vec<_> = r.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(names, ["c", "b", "x_y"]);
+        assert!(d.resolve("nope").is_none());
+    }
+
+    #[test]
+    fn init_script_loads_in_order() {
+        let cfg = Config::parse(
+            Path::new("t.toml"),
+            "[vm]\nkernel='k'\nconsole_log='c'\n[[export]]\nguest_path='/dev/rtc0'\nhost_name='r'\n",
+        )
+        .expect("config");
+        let mods = vec![
+            ModFile { src: "/a.ko".into(), name: "parport".into(), params: String::new() },
+            ModFile { src: "/b.ko".into(), name: "parport_pc".into(), params: "io=0x378".into() },
+        ];
+        let s = init_script(&cfg, &mods);
+        let a = s.find("insmod /lib/ikernel/parport.ko").expect("dep");
+        let b = s.find("insmod /lib/ikernel/parport_pc.ko io=0x378").expect("mod");
+        let g = s.find("insmod /lib/ikernel/ikernel_guest.ko").expect("stub");
+        let r = s.find(READY_MARKER).expect("marker");
+        assert!(a < b && b < g && g < r);
+        assert!(s.contains("[ -c /dev/rtc0 ]"));
+    }
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `ivt-shim run`: boot, wire and supervise a driver VM.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::unix::thread::JoinHandleExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
+
+use crate::config::{Config, ReadyMode};
+use crate::image;
+use crate::pio::Ports;
+use crate::vm::{guest_cmdline, Exit, Vm};
+use crate::window::{Channel, VmState};
+
+static TERMINATE: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_term(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    TERMINATE.store(true, Ordering::SeqCst);
+}
+
+extern "C" fn on_kick(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {}
+
+fn install_signals() -> io::Result<()> {
+    for s in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: A sigaction with a handler that only stores to an atomic.
+        let r = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_term as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO;
+            libc::sigaction(s, &sa, std::ptr::null_mut())
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    register_signal_handler(SIGRTMIN(), on_kick).map_err(|e| io::Error::other(format!("signal: {e}")))
+}
+
+/// Options of `run`.
+pub struct RunOpts {
+    pub no_host_stub: bool,
+    /// Add `ikernel_test_panic` to the guest command line of this generation.
+    pub test_panic_generation: Option<u32>,
+    /// Exit 0 after this many generations reached ready (tests); 0 = never.
+    pub exit_after_ready: u32,
+    pub rebuild_image: bool,
+}
+
+enum Death {
+    Exit(Exit),
+    Hang(u64),
+    ReadyTimeout(u64),
+    InitError(String),
+}
+
+impl std::fmt::Display for Death {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Death::Exit(Exit::Shutdown) => write!(f, "triple fault / reboot (KVM_EXIT_SHUTDOWN)"),
+            Death::Exit(e) => write!(f, "vCPU exit: {e:?}"),
+            Death::Hang(s) => write!(f, "hang: heartbeat stopped for {s} s"),
+            Death::ReadyTimeout(s) => write!(f, "not ready after {s} s"),
+            Death::InitError(l) => write!(f, "guest init failed: {l}"),
+        }
+    }
+}
+
+fn sleep_interruptible(d: Duration) {
+    let end = Instant::now() + d;
+    while Instant::now() < end && !TERMINATE.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(20).min(end - Instant::now()));
+    }
+}
+
+/// Boots and supervises; returns the process exit code.
+pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
+    install_signals()?;
+    let img_path = image::build(cfg, opts.rebuild_image)?;
+    let initrd = std::fs::read(&img_path)?;
+    let port_ranges: Vec<(u16, u16)> = cfg
+        .ports
+        .iter()
+        .map(|p| (*p.base.get_ref() as u16, *p.count.get_ref() as u16))
+        .collect();
+
+    let mut chan = Channel::open(*cfg.window.size.get_ref(), *cfg.window.ring_entries.get_ref(), opts.no_host_stub)?;
+    info!(
+        "window {:#x}+{:#x} ({}), doorbell port {:#x}, irq {}",
+        cfg.window.gpa.get_ref(),
+        cfg.window.size.get_ref(),
+        if chan.has_host_stub() { "host_stub" } else { "local, no host_stub" },
+        cfg.window.doorbell_port.get_ref(),
+        cfg.window.irq.get_ref()
+    );
+    let log_path = cfg.console_log();
+    let r = &cfg.restart;
+    let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
+    let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
+    let mut restarts = 0u32;
+    let mut readies = 0u32;
+    let mut generation = 0u32;
+    let mut down_at: Option<Instant> = None;
+
+    loop {
+        generation = generation.wrapping_add(1).max(1);
+        let test_panic = opts.test_panic_generation == Some(generation);
+        let cmdline = guest_cmdline(cfg, test_panic);
+        let mut log = OpenOptions::new().create(true).append(true).open(&log_path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", log_path.display())))?;
+        writeln!(log, "\n===== ivt-shim: generation {generation} starting; cmdline: {cmdline}")?;
+        let ports = if port_ranges.is_empty() {
+            None
+        } else {
+            let p = Ports::open(&port_ranges)?;
+            if generation == 1 {
+                info!("port hand-through via {}: {:x?}", p.mechanism(), port_ranges);
+            }
+            Some(p)
+        };
+        chan.set_state(VmState::Booting, generation)?;
+        let t0 = Instant::now();
+        let mut vm = Vm::new(cfg, &initrd, &cmdline, chan.mapping(), log, ports)?;
+        chan.bind_doorbells(&vm.kick, &vm.call)?;
+        let console = vm.console.clone();
+        info!("generation {generation}: booting {} ({} MiB){}", cfg.kernel().display(), cfg.vm.memory_mib.get_ref(),
+            if test_panic { ", test panic requested" } else { "" });
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let handle = thread::Builder::new()
+            .name(format!("vcpu0-gen{generation}"))
+            .spawn(move || {
+                let e = vm.run(&stop2);
+                drop(vm);
+                e
+            })?;
+
+        let mut ready_at: Option<Instant> = None;
+        let mut hb = (0u32, Instant::now());
+        let death = loop {
+            thread::sleep(Duration::from_millis(20));
+            if TERMINATE.load(Ordering::SeqCst) {
+                break None;
+            }
+            if handle.is_finished() {
+                break Some(Death::Exit(Exit::Error("vCPU thread ended".into())));
+            }
+            if let Some(l) = console.lock().ok().and_then(|c| c.error.clone()) {
+                break Some(Death::InitError(l));
+            }
+            match ready_at {
+                None => {
+                    let ready = match r.ready {
+                        ReadyMode::Window => chan.guest_ready(),
+                        ReadyMode::Console => console.lock().map(|c| c.ready).unwrap_or(false),
+                    };
+                    if ready {
+                        let now = Instant::now();
+                        ready_at = Some(now);
+                        readies += 1;
+                        let boot = now - t0;
+                        match down_at.take() {
+                            Some(d) => info!(
+                                "generation {generation}: READY, boot-to-ready {:.3} s, down-to-ready (restart) {:.3} s",
+                                boot.as_secs_f64(),
+                                (now - d).as_secs_f64()
+                            ),
+                            None => info!("generation {generation}: READY, boot-to-ready {:.3} s", boot.as_secs_f64()),
+                        }
+                        chan.set_state(VmState::Running, generation)?;
+                        if let Some(s) = chan.get_state() {
+                            log::debug!("host_stub view: {s:?}");
+                        }
+                        hb = (chan.heartbeat(), now);
+                        backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
+                        if opts.exit_after_ready != 0 && readies >= opts.exit_after_ready {
+                            TERMINATE.store(true, Ordering::SeqCst);
+                        }
+                    } else {
+                        let t = *r.ready_timeout_s.get_ref();
+                        if t != 0 && t0.elapsed() > Duration::from_secs(t) {
+                            break Some(Death::ReadyTimeout(t));
+                        }
+                    }
+                }
+                Some(_) => {
+                    if r.heartbeat_timeout_s != 0 {
+                        let b = chan.heartbeat();
+                        if b != hb.0 {
+                            hb = (b, Instant::now());
+                        } else if hb.1.elapsed() > Duration::from_secs(r.heartbeat_timeout_s) {
+                            break Some(Death::Hang(r.heartbeat_timeout_s));
+                        }
+                    }
+                }
+            }
+        };
+
+        // Down at once: host_stub fails waiters before we tear the VM down.
+        if death.is_some() || TERMINATE.load(Ordering::SeqCst) {
+            if let Err(e) = chan.set_state(VmState::Down, generation) {
+                warn!("SET_STATE DOWN: {e}");
+            }
+        }
+        let now = Instant::now();
+        stop.store(true, Ordering::Release);
+        let pt = handle.as_pthread_t();
+        while !handle.is_finished() {
+            // SAFETY: `pt` is the live vCPU thread (not yet joined); SIGRTMIN
+            // has a no-op handler, so this only interrupts KVM_RUN.
+            unsafe { libc::pthread_kill(pt, SIGRTMIN()) };
+            thread::sleep(Duration::from_millis(5));
+        }
+        let exit = handle.join().unwrap_or(Exit::Error("vCPU thread panicked".into()));
+        let death = match (death, exit) {
+            (Some(Death::Exit(_)), e) => Some(Death::Exit(e)),
+            (d, _) => d,
+        };
+        let Some(death) = death else {
+            info!("generation {generation}: orderly shutdown (signal)");
+            return Ok(0);
+        };
+        down_at = Some(now);
+        let tail = console.lock().map(|c| c.tail.iter().rev().take(5).rev().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        error!("generation {generation}: DOWN after {:.3} s: {death}", (now - t0).as_secs_f64());
+        for l in tail {
+            info!("  console: {l}");
+        }
+        if TERMINATE.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
+        if restarts >= r.max_restarts {
+            error!("giving up after {restarts} restarts (max_restarts = {})", r.max_restarts);
+            return Ok(1);
+        }
+        restarts += 1;
+        info!("restart {restarts}/{} in {} ms", r.max_restarts, backoff.as_millis());
+        sleep_interruptible(backoff);
+        if TERMINATE.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
+        backoff = (backoff * 2).min(backoff_max);
+    }
+}

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One incarnation of a driver VM on KVM: memory, irqchip, PIT, serial
+//! console, window slot, doorbells, vCPU loop.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use kvm_bindings::{kvm_pit_config, kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES, KVM_PIT_SPEAKER_DUMMY};
+use kvm_ioctls::{IoEventAddress, Kvm, NoDatamatch, VcpuExit, VcpuFd, VmFd};
+use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+use vm_superio::{Serial, Trigger};
+use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
+
+use crate::boot;
+use crate::config::Config;
+use crate::cpuid;
+use crate::image::{ERROR_MARKER, READY_MARKER};
+use crate::pio::Ports;
+
+/// First port of the console UART (COM1) and its IRQ.
+pub const SERIAL_PORT: u16 = 0x3f8;
+/// IRQ of COM1.
+pub const SERIAL_IRQ: u32 = 4;
+/// The i8042 command port: 0xfe written there is a reset request.
+const I8042_CMD: u16 = 0x64;
+
+/// The guest command line for generation `generation`.
+pub fn guest_cmdline(cfg: &Config, test_panic: bool) -> String {
+    let w = &cfg.window;
+    let mut s = format!(
+        "console=ttyS0 panic=-1 reboot=t acpi=off pci=off 8250.nr_uarts=1 \
+         ikernel_guest.window_gpa={:#x} ikernel_guest.window_size={} \
+         ikernel_guest.doorbell_port={:#x} ikernel_guest.irq={}",
+        w.gpa.get_ref(),
+        w.size.get_ref(),
+        w.doorbell_port.get_ref(),
+        w.irq.get_ref()
+    );
+    if test_panic {
+        s.push_str(" ikernel_test_panic");
+    }
+    let extra = cfg.vm.cmdline.get_ref().trim();
+    if !extra.is_empty() {
+        s.push(' ');
+        s.push_str(extra);
+    }
+    s
+}
+
+/// Console state shared between the vCPU thread and the supervisor.
+#[derive(Default)]
+pub struct ConsoleState {
+    /// The init script printed the ready marker.
+    pub ready: bool,
+    /// The init script printed an error line.
+    pub error: Option<String>,
+    /// The last lines, for death reports.
+    pub tail: VecDeque<String>,
+}
+
+/// The serial output sink: the log file plus line scanning.
+pub struct ConsoleOut {
+    file: File,
+    line: Vec<u8>,
+    state: Arc<Mutex<ConsoleState>>,
+}
+
+impl Write for ConsoleOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write_all(buf)?;
+        for &b in buf {
+            if b == b'\n' {
+                let l = String::from_utf8_lossy(&self.line).trim_end().to_string();
+                self.line.clear();
+                if let Ok(mut st) = self.state.lock() {
+                    if l.contains(READY_MARKER) {
+                        st.ready = true;
+                    }
+                    if l.contains(ERROR_MARKER) && st.error.is_none() {
+                        st.error = Some(l.clone());
+                    }
+                    st.tail.push_back(l);
+                    if st.tail.len() > 20 {
+                        st.tail.pop_front();
+                    }
+                }
+            } else if self.line.len() < 4096 {
+                self.line.push(b);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Interrupt trigger of the UART: an irqfd.
+pub struct IrqTrigger(EventFd);
+
+impl Trigger for IrqTrigger {
+    type E = io::Error;
+    fn trigger(&self) -> io::Result<()> {
+        self.0.write(1)
+    }
+}
+
+/// Why the vCPU stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// The supervisor asked it to stop.
+    Stopped,
+    /// KVM_EXIT_SHUTDOWN: triple fault (reboot=t, panic=-1).
+    Shutdown,
+    /// KVM_EXIT_HLT with no in-kernel wake-up possible.
+    Halt,
+    /// Reset through the i8042 or a system event.
+    Reset(String),
+    /// KVM internal error or failed entry.
+    InternalError(String),
+    /// Any other exit or ioctl error.
+    Error(String),
+}
+
+/// A created, loaded, not yet running driver VM.
+pub struct Vm {
+    _kvm: Kvm,
+    _vm: VmFd,
+    vcpu: Option<VcpuFd>,
+    _mem: GuestMemoryMmap,
+    /// Doorbell kick (guest -> host), signalled by KVM ioeventfd.
+    pub kick: EventFd,
+    /// Call (host -> guest), raises the guest IRQ via KVM irqfd.
+    pub call: EventFd,
+    serial: Option<Serial<IrqTrigger, vm_superio::serial::NoEvents, ConsoleOut>>,
+    ports: Option<Ports>,
+    /// Console scan results.
+    pub console: Arc<Mutex<ConsoleState>>,
+}
+
+fn kerr(what: &str) -> impl Fn(kvm_ioctls::Error) -> io::Error + '_ {
+    move |e| io::Error::other(format!("{what}: {e}"))
+}
+
+impl Vm {
+    /// Creates the VM for `cfg` with the window at host address `win`.
+    pub fn new(
+        cfg: &Config,
+        initrd: &[u8],
+        cmdline: &str,
+        win: (u64, u64),
+        console_log: File,
+        ports: Option<Ports>,
+    ) -> io::Result<Vm> {
+        let kvm = Kvm::new().map_err(kerr("open /dev/kvm"))?;
+        let vm = kvm.create_vm().map_err(kerr("KVM_CREATE_VM"))?;
+        vm.set_tss_address(0xfffb_d000).map_err(kerr("KVM_SET_TSS_ADDR"))?;
+        vm.set_identity_map_address(0xfffb_c000)
+            .map_err(kerr("KVM_SET_IDENTITY_MAP_ADDR"))?;
+        vm.create_irq_chip().map_err(kerr("KVM_CREATE_IRQCHIP"))?;
+        let pit = kvm_pit_config {
+            flags: KVM_PIT_SPEAKER_DUMMY,
+            ..Default::default()
+        };
+        vm.create_pit2(pit).map_err(kerr("KVM_CREATE_PIT2"))?;
+
+        let mem_size = cfg.memory_bytes();
+        let mem: GuestMemoryMmap = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), mem_size as usize)])
+            .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
+        let host = mem
+            .get_host_address(GuestAddress(0))
+            .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
+        let ram = kvm_userspace_memory_region {
+            slot: 0,
+            guest_phys_addr: 0,
+            memory_size: mem_size,
+            userspace_addr: host as u64,
+            flags: 0,
+        };
+        let gpa = *cfg.window.gpa.get_ref();
+        let wslot = kvm_userspace_memory_region {
+            slot: 1,
+            guest_phys_addr: gpa,
+            memory_size: win.1,
+            userspace_addr: win.0,
+            flags: 0,
+        };
+        // SAFETY: Both host ranges stay mapped for the VM's lifetime: `mem`
+        // is owned by the `Vm`, the window by the channel, which outlives
+        // every incarnation.
+        unsafe {
+            vm.set_user_memory_region(ram).map_err(kerr("guest RAM slot"))?;
+            vm.set_user_memory_region(wslot).map_err(kerr("window slot"))?;
+        }
+
+        let kick = EventFd::new(EFD_NONBLOCK)?;
+        let port = *cfg.window.doorbell_port.get_ref() as u16;
+        vm.register_ioevent(&kick, &IoEventAddress::Pio(u64::from(port)), NoDatamatch)
+            .map_err(kerr("KVM_IOEVENTFD"))?;
+        let call = EventFd::new(EFD_NONBLOCK)?;
+        vm.register_irqfd(&call, *cfg.window.irq.get_ref())
+            .map_err(kerr("KVM_IRQFD"))?;
+        let sirq = EventFd::new(EFD_NONBLOCK)?;
+        vm.register_irqfd(&sirq, SERIAL_IRQ).map_err(kerr("KVM_IRQFD serial"))?;
+
+        let console = Arc::new(Mutex::new(ConsoleState::default()));
+        let out = ConsoleOut {
+            file: console_log,
+            line: Vec::new(),
+            state: console.clone(),
+        };
+        let serial = Serial::new(IrqTrigger(sirq), out);
+
+        let loaded = boot::load(&mem, mem_size, &cfg.kernel(), initrd, cmdline, (gpa, win.1))?;
+
+        let vcpu = vm.create_vcpu(0).map_err(kerr("KVM_CREATE_VCPU"))?;
+        let mut cpuid = kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .map_err(kerr("KVM_GET_SUPPORTED_CPUID"))?;
+        cpuid::filter(cpuid.as_mut_slice(), 0, 1);
+        vcpu.set_cpuid2(&cpuid).map_err(kerr("KVM_SET_CPUID2"))?;
+        let mut sregs = vcpu.get_sregs().map_err(kerr("KVM_GET_SREGS"))?;
+        boot::setup_long_mode(&mem, &mut sregs)?;
+        vcpu.set_sregs(&sregs).map_err(kerr("KVM_SET_SREGS"))?;
+        vcpu.set_regs(&boot::boot_regs(loaded.entry)).map_err(kerr("KVM_SET_REGS"))?;
+        vcpu.set_fpu(&boot::boot_fpu()).map_err(kerr("KVM_SET_FPU"))?;
+        let mut lapic = vcpu.get_lapic().map_err(kerr("KVM_GET_LAPIC"))?;
+        set_lvt(&mut lapic.regs, 0x350, 7); // LINT0: ExtINT (8259 virtual wire)
+        set_lvt(&mut lapic.regs, 0x360, 4); // LINT1: NMI
+        vcpu.set_lapic(&lapic).map_err(kerr("KVM_SET_LAPIC"))?;
+
+        Ok(Vm {
+            _kvm: kvm,
+            _vm: vm,
+            vcpu: Some(vcpu),
+            _mem: mem,
+            kick,
+            call,
+            serial: Some(serial),
+            ports,
+            console,
+        })
+    }
+
+    /// Runs the vCPU until it stops or `stop` is set; call on the vCPU thread.
+    pub fn run(&mut self, stop: &AtomicBool) -> Exit {
+        let (Some(vcpu), Some(serial)) = (self.vcpu.as_mut(), self.serial.as_mut()) else {
+            return Exit::Error("VM already ran".into());
+        };
+        let ports = self.ports.as_ref();
+        loop {
+            if stop.load(Ordering::Acquire) {
+                return Exit::Stopped;
+            }
+            match vcpu.run() {
+                Ok(VcpuExit::IoOut(port, data)) => {
+                    if (SERIAL_PORT..SERIAL_PORT + 8).contains(&port) {
+                        if let Some(&b) = data.first() {
+                            let _ = serial.write((port - SERIAL_PORT) as u8, b);
+                        }
+                    } else if let Some(p) = ports.filter(|p| p.contains(port)) {
+                        p.write(port, data);
+                    } else if port == I8042_CMD && data.first() == Some(&0xfe) {
+                        return Exit::Reset("i8042 reset".into());
+                    }
+                }
+                Ok(VcpuExit::IoIn(port, data)) => {
+                    if (SERIAL_PORT..SERIAL_PORT + 8).contains(&port) {
+                        let v = serial.read((port - SERIAL_PORT) as u8);
+                        data.fill(0);
+                        if let Some(d) = data.first_mut() {
+                            *d = v;
+                        }
+                    } else if let Some(p) = ports.filter(|p| p.contains(port)) {
+                        p.read(port, data);
+                    } else {
+                        data.fill(0xff);
+                    }
+                }
+                Ok(VcpuExit::MmioRead(_, data)) => data.fill(0xff),
+                Ok(VcpuExit::MmioWrite(..)) => {}
+                Ok(VcpuExit::Hlt) => return Exit::Halt,
+                Ok(VcpuExit::Shutdown) => return Exit::Shutdown,
+                Ok(VcpuExit::SystemEvent(t, _)) => return Exit::Reset(format!("system event {t}")),
+                Ok(VcpuExit::InternalError) => return Exit::InternalError("KVM_EXIT_INTERNAL_ERROR".into()),
+                Ok(VcpuExit::FailEntry(r, cpu)) => {
+                    return Exit::InternalError(format!("KVM_EXIT_FAIL_ENTRY reason {r:#x} cpu {cpu}"))
+                }
+                Ok(VcpuExit::Intr) => {}
+                Ok(other) => return Exit::Error(format!("unexpected exit {other:?}")),
+                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
+                Err(e) => return Exit::Error(format!("KVM_RUN: {e}")),
+            }
+        }
+    }
+}
+
+fn set_lvt(regs: &mut [std::os::raw::c_char; 1024], off: usize, mode: u32) {
+    let mut b = [0u8; 4];
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = regs[off + i] as u8;
+    }
+    let v = (u32::from_le_bytes(b) & !0x700) | (mode << 8);
+    for (i, x) in v.to_le_bytes().iter().enumerate() {
+        regs[off + i] = *x as std::os::raw::c_char;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn cmdline_carries_window_params() {
+        let cfg = Config::parse(
+            Path::new("t.toml"),
+            "[vm]\nkernel='k'\nconsole_log='c'\ncmdline='quiet'\n[window]\ngpa=0xd0000000\nsize=65536\ndoorbell_port=0x610\nirq=6\n",
+        )
+        .expect("config");
+        let s = guest_cmdline(&cfg, false);
+        assert!(s.starts_with("console=ttyS0 panic=-1 reboot=t"), "{s}");
+        assert!(s.contains("ikernel_guest.window_gpa=0xd0000000"), "{s}");
+        assert!(s.contains("ikernel_guest.window_size=65536"), "{s}");
+        assert!(s.contains("ikernel_guest.doorbell_port=0x610"), "{s}");
+        assert!(s.contains("ikernel_guest.irq=6"), "{s}");
+        assert!(s.ends_with(" quiet"), "{s}");
+        assert!(!s.contains("ikernel_test_panic"));
+        assert!(guest_cmdline(&cfg, true).contains(" ikernel_test_panic"));
+    }
+
+    #[test]
+    fn lvt_mode() {
+        let mut r = [0 as std::os::raw::c_char; 1024];
+        r[0x350] = 0x10;
+        r[0x351] = 0x07;
+        set_lvt(&mut r, 0x350, 7);
+        assert_eq!(r[0x351] as u8, 0x07);
+        set_lvt(&mut r, 0x350, 4);
+        assert_eq!(r[0x351] as u8, 0x04);
+        assert_eq!(r[0x350] as u8, 0x10);
+    }
+}

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The shared window and the channel to host_stub (`/dev/ikernel`).
+//!
+//! With host_stub, the window is allocated and initialised by host_stub and
+//! mapped from `/dev/ikernel`. Without it (`--no-host-stub`, no device, or
+//! an ioctl answering `ENOTTY`), the shim allocates the window from a memfd
+//! and initialises the header itself with the ring crate. Every offset into
+//! the header comes from the ring crate.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use ikernel_ring::user::RawWindow;
+use ikernel_ring::{hdr, GuestState, Host, HostState, Layout, Window, FEATURE_EVENT_IDX};
+use log::{info, warn};
+use vmm_sys_util::eventfd::EventFd;
+use vmm_sys_util::ioctl::{ioctl_with_mut_ref, ioctl_with_ref};
+use vmm_sys_util::{ioctl_ior_nr, ioctl_iow_nr};
+
+/// `struct ikernel_version`.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct IkVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+    pub ring_abi: u32,
+    pub side: u32,
+    pub reserved: u32,
+}
+
+/// `struct ikernel_window`.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct IkWindow {
+    pub size: u64,
+    pub ring_entries: u32,
+    pub reserved: u32,
+}
+
+/// `struct ikernel_doorbells`.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct IkDoorbells {
+    pub kick_fd: i32,
+    pub call_fd: i32,
+}
+
+/// `struct ikernel_state`.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct IkState {
+    pub state: u32,
+    pub generation: u32,
+    pub guest_state: u32,
+    pub heartbeat: u32,
+    pub reserved: [u64; 2],
+}
+
+const IKERNEL_IOC_MAGIC: u32 = 0xB7;
+ioctl_ior_nr!(IKERNEL_IOC_VERSION, IKERNEL_IOC_MAGIC, 0x00, IkVersion);
+ioctl_iow_nr!(IKERNEL_IOC_CREATE_WINDOW, IKERNEL_IOC_MAGIC, 0x01, IkWindow);
+ioctl_iow_nr!(IKERNEL_IOC_BIND_DOORBELLS, IKERNEL_IOC_MAGIC, 0x02, IkDoorbells);
+ioctl_iow_nr!(IKERNEL_IOC_SET_STATE, IKERNEL_IOC_MAGIC, 0x03, IkState);
+ioctl_ior_nr!(IKERNEL_IOC_GET_STATE, IKERNEL_IOC_MAGIC, 0x04, IkState);
+
+/// Driver-VM states reported to host_stub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum VmState {
+    Booting = 1,
+    Running = 2,
+    Down = 3,
+}
+
+/// The ring layout for a window of `size` bytes with `entries` slots per
+/// ring: the largest per-slot buffer that fits.
+pub fn layout_for(size: u64, entries: u32) -> Option<Layout> {
+    let base = Layout::new(entries, ikernel_ring::MIN_SLOT_DATA).ok()?;
+    let avail = size.checked_sub(u64::from(base.data_off))?;
+    let per = (avail / u64::from(entries)) & !63;
+    let per = u32::try_from(per.min(u64::from(ikernel_ring::MAX_SLOT_DATA))).ok()?;
+    let l = Layout::new(entries, per).ok()?;
+    (u64::from(l.min_size) <= size).then_some(l)
+}
+
+/// A `MAP_SHARED` mapping, unmapped on drop.
+struct Mapping {
+    base: *mut u8,
+    size: usize,
+}
+
+impl Mapping {
+    fn new(fd: &impl AsRawFd, size: usize) -> io::Result<Mapping> {
+        // SAFETY: A fresh shared mapping of `fd`; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mapping {
+            base: p.cast(),
+            size,
+        })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `base..base+size` is our mapping; nothing refers to it once
+        // the channel (which drops its windows first) is dropped.
+        unsafe { libc::munmap(self.base.cast(), self.size) };
+    }
+}
+
+/// Who owns the window.
+enum Backend {
+    /// host_stub: the open `/dev/ikernel` file is the channel.
+    HostStub(File),
+    /// The shim itself (memfd), with the ring crate's host side.
+    Local {
+        _memfd: OwnedFd,
+        host: Option<Host<RawWindow>>,
+        layout: Layout,
+    },
+}
+
+/// One channel: the window mapping and its owner.
+pub struct Channel {
+    backend: Backend,
+    win: Window<RawWindow>,
+    // Declared last: dropped after the windows that point into it.
+    map: Mapping,
+}
+
+fn is_enotty(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOTTY)
+}
+
+fn ioctl_ref<T>(f: &File, req: libc::c_ulong, arg: &T) -> io::Result<()> {
+    // SAFETY: `req` is one of the ioctls above, whose argument type is `T`;
+    // the kernel reads at most `size_of::<T>()` bytes from `arg`.
+    let r = unsafe { ioctl_with_ref(f, req, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn ioctl_mut<T>(f: &File, req: libc::c_ulong, arg: &mut T) -> io::Result<()> {
+    // SAFETY: As in `ioctl_ref`; the kernel writes at most `size_of::<T>()`.
+    let r = unsafe { ioctl_with_mut_ref(f, req, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+impl Channel {
+    /// Opens a channel: host_stub if possible (unless `no_host_stub`), else a
+    /// local memfd window.
+    pub fn open(size: u64, entries: u32, no_host_stub: bool) -> io::Result<Channel> {
+        if !no_host_stub {
+            match Self::open_host_stub(size, entries) {
+                Ok(c) => return Ok(c),
+                Err(e) if e.kind() == io::ErrorKind::NotFound || is_enotty(&e) => {
+                    warn!("host_stub unavailable ({e}); using a local window (no host-side channel)");
+                }
+                Err(e) => return Err(io::Error::new(e.kind(), format!("/dev/ikernel: {e}"))),
+            }
+        }
+        Self::open_local(size, entries)
+    }
+
+    fn open_host_stub(size: u64, entries: u32) -> io::Result<Channel> {
+        let f = OpenOptions::new().read(true).write(true).open("/dev/ikernel")?;
+        let mut v = IkVersion::default();
+        ioctl_mut(&f, IKERNEL_IOC_VERSION(), &mut v)?;
+        info!(
+            "host_stub {}.{}.{} ring ABI {} side {}",
+            v.major, v.minor, v.patch, v.ring_abi, v.side
+        );
+        if v.ring_abi != ikernel_ring::ABI_VERSION {
+            return Err(io::Error::other(format!(
+                "host_stub speaks ring ABI {}, the shim {}",
+                v.ring_abi,
+                ikernel_ring::ABI_VERSION
+            )));
+        }
+        let w = IkWindow {
+            size,
+            ring_entries: entries,
+            reserved: 0,
+        };
+        ioctl_ref(&f, IKERNEL_IOC_CREATE_WINDOW(), &w)?;
+        let usize_ = usize::try_from(size).map_err(io::Error::other)?;
+        let map = Mapping::new(&f, usize_)?;
+        // SAFETY: `map` stays mapped until after `win` is dropped (field
+        // order of `Channel`), and we access it only atomically/volatilely.
+        let raw = unsafe { RawWindow::new(map.base, map.size) }
+            .ok_or_else(|| io::Error::other("unaligned window"))?;
+        Ok(Channel {
+            backend: Backend::HostStub(f),
+            win: Window::new(raw),
+            map,
+        })
+    }
+
+    fn open_local(size: u64, entries: u32) -> io::Result<Channel> {
+        let layout = layout_for(size, entries)
+            .ok_or_else(|| io::Error::other("window too small for its rings"))?;
+        // SAFETY: The name is a NUL-terminated literal.
+        let fd = unsafe { libc::memfd_create(c"ikernel-window".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor we own.
+        let memfd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let len = libc::off_t::try_from(size).map_err(io::Error::other)?;
+        // SAFETY: Plain syscall on our descriptor.
+        if unsafe { libc::ftruncate(memfd.as_raw_fd(), len) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let usize_ = usize::try_from(size).map_err(io::Error::other)?;
+        let map = Mapping::new(&memfd, usize_)?;
+        // SAFETY: As in `open_host_stub`.
+        let raw = unsafe { RawWindow::new(map.base, map.size) }
+            .ok_or_else(|| io::Error::other("unaligned window"))?;
+        Ok(Channel {
+            backend: Backend::Local {
+                _memfd: memfd,
+                host: None,
+                layout,
+            },
+            win: Window::new(raw),
+            map,
+        })
+    }
+
+    /// True if host_stub owns the window.
+    pub fn has_host_stub(&self) -> bool {
+        matches!(self.backend, Backend::HostStub(_))
+    }
+
+    /// Host address and size of the window mapping (for the KVM slot).
+    pub fn mapping(&self) -> (u64, u64) {
+        (self.map.base as u64, self.map.size as u64)
+    }
+
+    /// Hands the doorbell eventfds to host_stub.
+    pub fn bind_doorbells(&self, kick: &EventFd, call: &EventFd) -> io::Result<()> {
+        if let Backend::HostStub(f) = &self.backend {
+            let d = IkDoorbells {
+                kick_fd: kick.as_raw_fd(),
+                call_fd: call.as_raw_fd(),
+            };
+            ioctl_ref(f, IKERNEL_IOC_BIND_DOORBELLS(), &d)?;
+        }
+        Ok(())
+    }
+
+    /// Reports the driver VM's state; `Booting` with a new generation
+    /// (re)initialises the window for that generation.
+    pub fn set_state(&mut self, state: VmState, generation: u32) -> io::Result<()> {
+        match &mut self.backend {
+            Backend::HostStub(f) => {
+                let s = IkState {
+                    state: state as u32,
+                    generation,
+                    ..Default::default()
+                };
+                ioctl_ref(f, IKERNEL_IOC_SET_STATE(), &s)
+            }
+            Backend::Local { host, layout, .. } => {
+                let r = match (state, host.as_mut()) {
+                    (VmState::Booting, Some(h)) => h.reset(generation, |_, _| {}),
+                    (VmState::Booting, None) => {
+                        // SAFETY: As in `open_host_stub`: a second accessor
+                        // of the same mapping, dropped with the channel
+                        // before the mapping.
+                        let raw = unsafe { RawWindow::new(self.map.base, self.map.size) }
+                            .ok_or_else(|| io::Error::other("unaligned window"))?;
+                        Host::new(raw, *layout, FEATURE_EVENT_IDX, generation).map(|h| {
+                            *host = Some(h);
+                        })
+                    }
+                    (VmState::Down, Some(h)) => h.set_state(HostState::Closing),
+                    _ => Ok(()),
+                };
+                r.map_err(|e| io::Error::other(format!("ring: {e}")))
+            }
+        }
+    }
+
+    /// Asks host_stub for its view (for diagnostics).
+    pub fn get_state(&self) -> Option<IkState> {
+        if let Backend::HostStub(f) = &self.backend {
+            let mut s = IkState::default();
+            ioctl_mut(f, IKERNEL_IOC_GET_STATE(), &mut s).ok()?;
+            return Some(s);
+        }
+        None
+    }
+
+    /// True when the guest attached to the current generation and serves.
+    pub fn guest_ready(&self) -> bool {
+        let st = self.win.load(hdr::GUEST_STATE).unwrap_or(0);
+        let gg = self.win.load(hdr::GUEST_GENERATION).unwrap_or(0);
+        let hg = self.win.load(hdr::GENERATION).unwrap_or(u32::MAX);
+        st == GuestState::Ready as u32 && gg == hg
+    }
+
+    /// The guest's heartbeat counter.
+    pub fn heartbeat(&self) -> u32 {
+        self.win.load(hdr::HEARTBEAT).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioctl_numbers_match_uapi() {
+        // _IOR(0xB7, 0, 24 bytes) and _IOW(0xB7, 1..3, ...).
+        assert_eq!(IKERNEL_IOC_VERSION(), 0x8018_b700);
+        assert_eq!(IKERNEL_IOC_CREATE_WINDOW(), 0x4010_b701);
+        assert_eq!(IKERNEL_IOC_BIND_DOORBELLS(), 0x4008_b702);
+        assert_eq!(IKERNEL_IOC_SET_STATE(), 0x4020_b703);
+        assert_eq!(IKERNEL_IOC_GET_STATE(), 0x8020_b704);
+    }
+
+    #[test]
+    fn layouts() {
+        let l = layout_for(256 * 1024, 16).expect("fits");
+        assert!(u64::from(l.min_size) <= 256 * 1024);
+        assert!(layout_for(4096, 16).is_none());
+    }
+
+    #[test]
+    fn local_window_ready_detection() {
+        let mut c = Channel::open(256 * 1024, 16, true).expect("memfd window");
+        c.set_state(VmState::Booting, 1).expect("init");
+        assert!(!c.guest_ready());
+        // Play the guest with the ring crate's own guest side.
+        // SAFETY: The channel's mapping outlives `raw` (dropped at scope end).
+        let raw = unsafe { RawWindow::new(c.map.base, c.map.size) }.expect("aligned");
+        let mut g = ikernel_ring::Guest::attach(raw, FEATURE_EVENT_IDX).expect("attach");
+        assert!(c.guest_ready());
+        g.beat().expect("beat");
+        assert_eq!(c.heartbeat(), 1);
+        drop(g);
+        c.set_state(VmState::Down, 1).expect("down");
+        c.set_state(VmState::Booting, 2).expect("reset");
+        assert!(!c.guest_ready());
+    }
+}
