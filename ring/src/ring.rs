@@ -992,7 +992,7 @@ pub struct Event {
 
 impl Event {
     /// Encodes to the wire format.
-    pub fn to_wire(&self) -> WireEvent {
+    pub fn to_wire(self) -> WireEvent {
         WireEvent {
             kind: u32::from(self.kind),
             export: self.export,
