@@ -20,10 +20,16 @@ pub(crate) const MINOR: u32 = 1;
 /// Module patch level.
 pub(crate) const PATCH: u32 = 0;
 
-/// `IKERNEL_SIDE_HOST` in the UAPI header.
-pub(crate) const SIDE_HOST: u32 = 1;
-/// `IKERNEL_SIDE_GUEST` in the UAPI header.
-pub(crate) const SIDE_GUEST: u32 = 2;
+/// Which stub answers: `IKERNEL_SIDE_*` in the UAPI header.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+#[expect(dead_code, reason = "each stub constructs only its own side")]
+pub(crate) enum Side {
+    /// `IKERNEL_SIDE_HOST`: host_stub.
+    Host = 1,
+    /// `IKERNEL_SIDE_GUEST`: guest_stub.
+    Guest = 2,
+}
 
 /// The ioctl magic of all ikernel control devices.
 const IOC_MAGIC: u32 = 0xB7;
@@ -49,13 +55,13 @@ pub(crate) const IOC_VERSION: u32 = _IOR::<Version>(IOC_MAGIC, 0);
 
 impl Version {
     /// The version of this module, speaking wire ABI `ring_abi`, on `side`.
-    pub(crate) const fn this_module(ring_abi: u32, side: u32) -> Self {
+    pub(crate) const fn this_module(ring_abi: u32, side: Side) -> Self {
         Self {
             major: MAJOR,
             minor: MINOR,
             patch: PATCH,
             ring_abi,
-            side,
+            side: side as u32,
             reserved: 0,
         }
     }

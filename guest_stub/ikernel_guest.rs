@@ -22,6 +22,13 @@ use kernel::{
     },
 };
 
+#[path = "../ring/src/ring.rs"]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "the shared ring serves host, guest and shim"
+)]
+mod ring;
 #[path = "../common/version.rs"]
 mod version;
 
@@ -34,7 +41,7 @@ module! {
 }
 
 /// The module: the registration of `/dev/ikernel_guest`.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct IkernelGuest {
     #[pin]
     _control: MiscDeviceRegistration<Server>,
@@ -59,8 +66,9 @@ impl kernel::InPlaceModule for IkernelGuest {
     }
 }
 
-impl Drop for IkernelGuest {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for IkernelGuest {
+    fn drop(self: Pin<&mut Self>) {
         pr_info!("ikernel guest stub unloaded\n");
     }
 }
@@ -79,8 +87,10 @@ impl MiscDevice for Server {
     fn ioctl(_me: &Server, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
-            version::IOC_VERSION => version::Version::this_module(0, version::SIDE_GUEST)
-                .write_to(user.writer()),
+            version::IOC_VERSION => {
+                version::Version::this_module(ring::ABI_VERSION, version::Side::Guest)
+                    .write_to(user.writer())
+            }
             _ => Err(ENOTTY),
         }
     }

@@ -22,6 +22,13 @@ use kernel::{
     },
 };
 
+#[path = "../ring/src/ring.rs"]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "the shared ring serves host, guest and shim"
+)]
+mod ring;
 #[path = "../common/version.rs"]
 mod version;
 
@@ -34,7 +41,7 @@ module! {
 }
 
 /// The module: the registration of `/dev/ikernel`.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct IkernelHost {
     #[pin]
     _control: MiscDeviceRegistration<Channel>,
@@ -57,8 +64,9 @@ impl kernel::InPlaceModule for IkernelHost {
     }
 }
 
-impl Drop for IkernelHost {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for IkernelHost {
+    fn drop(self: Pin<&mut Self>) {
         pr_info!("ikernel host stub unloaded\n");
     }
 }
@@ -77,8 +85,10 @@ impl MiscDevice for Channel {
     fn ioctl(_me: &Channel, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
-            version::IOC_VERSION => version::Version::this_module(0, version::SIDE_HOST)
-                .write_to(user.writer()),
+            version::IOC_VERSION => {
+                version::Version::this_module(ring::ABI_VERSION, version::Side::Host)
+                    .write_to(user.writer())
+            }
             _ => Err(ENOTTY),
         }
     }
