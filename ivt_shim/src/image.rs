@@ -364,13 +364,19 @@ pub fn write_image(p: &ImagePlan, out: impl Write) -> io::Result<()> {
 pub fn build(cfg: &Config, force: bool) -> io::Result<PathBuf> {
     let p = plan(cfg)?;
     let hash = plan_hash(&p)?;
-    let dir = cache_dir().join(&hash);
+    let mut dir = cache_dir().join(&hash);
     let img = dir.join("initramfs.cpio.gz");
     if img.is_file() && !force {
         info!("image {} (cached)", img.display());
         return Ok(img);
     }
-    fs::create_dir_all(&dir)?;
+    if let Err(e) = fs::create_dir_all(&dir) {
+        let alt = std::env::temp_dir().join("ikernel-images").join(&hash);
+        log::warn!("cannot write {} ({e}); using {}", dir.display(), alt.display());
+        fs::create_dir_all(&alt)?;
+        dir = alt;
+    }
+    let img = dir.join("initramfs.cpio.gz");
     let tmp = dir.join(format!("initramfs.tmp.{}", std::process::id()));
     {
         let f = io::BufWriter::new(fs::File::create(&tmp)?);
