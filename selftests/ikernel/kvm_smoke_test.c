@@ -119,7 +119,7 @@ TEST_F(kvm, real_mode_guest_runs)
 /* The host kernel of the test VM advertises nested virtualization. */
 TEST(nested_enabled)
 {
-	const char *params[] = {
+	static const char * const params[] = {
 		"/sys/module/kvm_amd/parameters/nested",
 		"/sys/module/kvm_intel/parameters/nested",
 	};
