@@ -384,7 +384,44 @@ impl Config {
                 reason: format!("cannot read: {e}"),
             }])
         })?;
-        Config::parse(file, &text)
+        let cfg = Config::parse(file, &text)?;
+        cfg.check_files()?;
+        Ok(cfg)
+    }
+
+    /// Checks that the input files named in the config exist.
+    pub fn check_files(&self) -> Result<(), ConfigErrors> {
+        let mut c = Check {
+            file: &self.file,
+            text: &self.text,
+            errs: Vec::new(),
+        };
+        let mut need = |p: &Spanned<PathBuf>, what: &str| {
+            let f = self.resolve(p.get_ref());
+            if let Err(e) = std::fs::metadata(&f) {
+                c.err(&p.span(), format!("{what} {}: {e}", f.display()));
+            }
+        };
+        need(&self.vm.kernel, "kernel");
+        if let Some(p) = &self.image.guest_stub {
+            need(p, "guest_stub");
+        }
+        if let Some(p) = &self.image.busybox {
+            need(p, "busybox");
+        }
+        for m in &self.module {
+            if let Some(p) = &m.get_ref().path {
+                need(p, "module");
+            }
+        }
+        for f in &self.image.file {
+            need(&f.src, "file");
+        }
+        if c.errs.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(c.errs))
+        }
     }
 
     /// Checks values; every error names its line.
