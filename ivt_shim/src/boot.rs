@@ -61,7 +61,11 @@ pub fn segment(entry: u64, idx: u16) -> kvm_segment {
     let raw_limit = (((entry >> 32) & 0xf_0000) | (entry & 0xffff)) as u32;
     kvm_segment {
         base: ((entry >> 16) & 0xff_ffff) | (((entry >> 56) & 0xff) << 24),
-        limit: if g == 1 { (raw_limit << 12) | 0xfff } else { raw_limit },
+        limit: if g == 1 {
+            (raw_limit << 12) | 0xfff
+        } else {
+            raw_limit
+        },
         selector: idx * 8,
         type_: ((entry >> 40) & 0xf) as u8,
         present: ((entry >> 47) & 1) as u8,
@@ -94,9 +98,11 @@ fn mem_err<E: std::fmt::Debug>(e: E) -> io::Error {
 pub fn setup_long_mode(mem: &GuestMemoryMmap, sregs: &mut kvm_sregs) -> io::Result<()> {
     let gdt = boot_gdt();
     for (i, e) in gdt.iter().enumerate() {
-        mem.write_obj(*e, GuestAddress(GDT_ADDR + 8 * i as u64)).map_err(mem_err)?;
+        mem.write_obj(*e, GuestAddress(GDT_ADDR + 8 * i as u64))
+            .map_err(mem_err)?;
     }
-    mem.write_obj(0u64, GuestAddress(IDT_ADDR)).map_err(mem_err)?;
+    mem.write_obj(0u64, GuestAddress(IDT_ADDR))
+        .map_err(mem_err)?;
     sregs.gdt.base = GDT_ADDR;
     sregs.gdt.limit = (std::mem::size_of_val(&gdt) - 1) as u16;
     sregs.idt.base = IDT_ADDR;
@@ -112,12 +118,15 @@ pub fn setup_long_mode(mem: &GuestMemoryMmap, sregs: &mut kvm_sregs) -> io::Resu
     sregs.tr = segment(gdt[3], 3);
 
     // Identity map of the first 4 GiB with 2 MiB pages.
-    mem.write_obj(PDPT | 0x3, GuestAddress(PML4)).map_err(mem_err)?;
+    mem.write_obj(PDPT | 0x3, GuestAddress(PML4))
+        .map_err(mem_err)?;
     for i in 0..4u64 {
-        mem.write_obj((PD + i * 0x1000) | 0x3, GuestAddress(PDPT + i * 8)).map_err(mem_err)?;
+        mem.write_obj((PD + i * 0x1000) | 0x3, GuestAddress(PDPT + i * 8))
+            .map_err(mem_err)?;
     }
     for i in 0..(4 * 512u64) {
-        mem.write_obj((i << 21) | 0x83, GuestAddress(PD + i * 8)).map_err(mem_err)?;
+        mem.write_obj((i << 21) | 0x83, GuestAddress(PD + i * 8))
+            .map_err(mem_err)?;
     }
     sregs.cr3 = PML4;
     sregs.cr4 |= 0x20; // PAE
@@ -167,7 +176,8 @@ pub fn load(
     cmdline: &str,
     window: (u64, u64),
 ) -> io::Result<Loaded> {
-    let mut kf = File::open(kernel).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", kernel.display())))?;
+    let mut kf = File::open(kernel)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", kernel.display())))?;
     let res = BzImage::load(mem, None, &mut kf, Some(GuestAddress(HIMEM_START)))
         .map_err(|e| io::Error::other(format!("{}: {e}", kernel.display())))?;
     let mut hdr = res
@@ -184,7 +194,10 @@ pub fn load(
     // Initrd at the top of RAM, page aligned, below initrd_addr_max.
     let max = u64::from(hdr.initrd_addr_max).min(mem_size - 1);
     let isize = initrd.len() as u64;
-    let iaddr = (max + 1).checked_sub(isize).map(|a| a & !0xfff).unwrap_or(0);
+    let iaddr = (max + 1)
+        .checked_sub(isize)
+        .map(|a| a & !0xfff)
+        .unwrap_or(0);
     if iaddr <= res.kernel_end || iaddr < 0x100_0000 + 0x200_0000 {
         // The decompressed kernel lives at 16 MiB and up; keep clear of it.
         return Err(io::Error::other(format!(
@@ -192,7 +205,8 @@ pub fn load(
             isize / 1024
         )));
     }
-    mem.write_slice(initrd, GuestAddress(iaddr)).map_err(mem_err)?;
+    mem.write_slice(initrd, GuestAddress(iaddr))
+        .map_err(mem_err)?;
 
     hdr.type_of_loader = 0xff;
     hdr.boot_flag = 0xaa55;
@@ -218,7 +232,8 @@ pub fn load(
         };
     }
     bp.e820_entries = map.len() as u8;
-    mem.write_slice(bp.as_slice(), GuestAddress(ZERO_PAGE)).map_err(mem_err)?;
+    mem.write_slice(bp.as_slice(), GuestAddress(ZERO_PAGE))
+        .map_err(mem_err)?;
     Ok(Loaded {
         entry: res.kernel_load.raw_value() + 0x200,
     })
@@ -234,7 +249,10 @@ mod tests {
         assert_eq!(g[1], 0x00af_9b00_0000_ffff);
         assert_eq!(g[2], 0x00cf_9300_0000_ffff);
         let cs = segment(g[1], 1);
-        assert_eq!((cs.l, cs.db, cs.g, cs.present, cs.s, cs.type_), (1, 0, 1, 1, 1, 0xb));
+        assert_eq!(
+            (cs.l, cs.db, cs.g, cs.present, cs.s, cs.type_),
+            (1, 0, 1, 1, 1, 0xb)
+        );
         assert_eq!(cs.limit, 0xffff_ffff);
         assert_eq!(cs.selector, 8);
         let tr = segment(g[3], 3);

@@ -36,7 +36,9 @@ fn tiny_vm(kvm: &Kvm) -> Result<(), String> {
     }
     let code = [0xb0u8, 0x42, 0xe6, 0x10, 0xf4];
     // SAFETY: `mem` is a writable mapping of `size` > 0x1000 + 5 bytes.
-    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mem.cast::<u8>().add(0x1000), code.len()) };
+    unsafe {
+        std::ptr::copy_nonoverlapping(code.as_ptr(), mem.cast::<u8>().add(0x1000), code.len())
+    };
     let result = (|| {
         let region = kvm_userspace_memory_region {
             slot: 0,
@@ -47,17 +49,23 @@ fn tiny_vm(kvm: &Kvm) -> Result<(), String> {
         };
         // SAFETY: `mem` stays mapped until after the VM is dropped.
         unsafe { vm.set_user_memory_region(region) }.map_err(|e| format!("memory slot: {e}"))?;
-        let mut vcpu = vm.create_vcpu(0).map_err(|e| format!("KVM_CREATE_VCPU: {e}"))?;
-        let mut sregs = vcpu.get_sregs().map_err(|e| format!("KVM_GET_SREGS: {e}"))?;
+        let mut vcpu = vm
+            .create_vcpu(0)
+            .map_err(|e| format!("KVM_CREATE_VCPU: {e}"))?;
+        let mut sregs = vcpu
+            .get_sregs()
+            .map_err(|e| format!("KVM_GET_SREGS: {e}"))?;
         sregs.cs.base = 0;
         sregs.cs.selector = 0;
-        vcpu.set_sregs(&sregs).map_err(|e| format!("KVM_SET_SREGS: {e}"))?;
+        vcpu.set_sregs(&sregs)
+            .map_err(|e| format!("KVM_SET_SREGS: {e}"))?;
         let regs = kvm_bindings::kvm_regs {
             rip: 0x1000,
             rflags: 2,
             ..Default::default()
         };
-        vcpu.set_regs(&regs).map_err(|e| format!("KVM_SET_REGS: {e}"))?;
+        vcpu.set_regs(&regs)
+            .map_err(|e| format!("KVM_SET_REGS: {e}"))?;
         let mut seen_out = false;
         for _ in 0..10 {
             match vcpu.run().map_err(|e| format!("KVM_RUN: {e}"))? {
@@ -77,7 +85,11 @@ fn tiny_vm(kvm: &Kvm) -> Result<(), String> {
 /// Prints a report; returns 0 if driver VMs can run, 1 if not.
 pub fn check() -> i32 {
     let mut ok = true;
-    ok &= line(Path::new("/dev/kvm").exists(), "/dev/kvm present", "load kvm_intel or kvm_amd, or enable virtualisation");
+    ok &= line(
+        Path::new("/dev/kvm").exists(),
+        "/dev/kvm present",
+        "load kvm_intel or kvm_amd, or enable virtualisation",
+    );
     let kvm = match Kvm::new() {
         Ok(k) => k,
         Err(e) => {
@@ -86,7 +98,11 @@ pub fn check() -> i32 {
         }
     };
     let v = kvm.get_api_version();
-    ok &= line(v == 12, &format!("KVM_GET_API_VERSION = {v}"), "expected 12");
+    ok &= line(
+        v == 12,
+        &format!("KVM_GET_API_VERSION = {v}"),
+        "expected 12",
+    );
     for (cap, name) in [
         (Cap::Irqchip, "KVM_CAP_IRQCHIP"),
         (Cap::Ioeventfd, "KVM_CAP_IOEVENTFD"),
@@ -106,11 +122,19 @@ pub fn check() -> i32 {
     let ioperm = Path::new("/dev/port").exists();
     println!(
         "info port hand-through: {}",
-        if ioperm { "/dev/port present" } else { "needs ioperm (CONFIG_X86_IOPL_IOPERM) or /dev/port (CONFIG_DEVPORT)" }
+        if ioperm {
+            "/dev/port present"
+        } else {
+            "needs ioperm (CONFIG_X86_IOPL_IOPERM) or /dev/port (CONFIG_DEVPORT)"
+        }
     );
     println!(
         "info host_stub: {}",
-        if Path::new("/dev/ikernel").exists() { "/dev/ikernel present" } else { "absent (run falls back to a local window)" }
+        if Path::new("/dev/ikernel").exists() {
+            "/dev/ikernel present"
+        } else {
+            "absent (run falls back to a local window)"
+        }
     );
     if ok {
         println!("this machine can run driver VMs");

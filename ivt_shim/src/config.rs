@@ -468,7 +468,11 @@ impl Config {
                 }
                 (Some(n), None) => {
                     let s = n.get_ref();
-                    if s.is_empty() || !s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+                    if s.is_empty()
+                        || !s
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+                    {
                         c.err(&n.span(), format!("bad module name {s:?}"));
                     }
                 }
@@ -479,11 +483,21 @@ impl Config {
                 }
             }
             if mm.params.contains(['\n', '\'', '"', '`', '$', ';', '\\']) {
-                c.err(&span, "module params may not contain quotes, newlines, `$`, `;` or `\\`");
+                c.err(
+                    &span,
+                    "module params may not contain quotes, newlines, `$`, `;` or `\\`",
+                );
             }
         }
-        if self.image.guest_stub_params.contains(['\n', '\'', '"', '`', '$', ';', '\\']) {
-            c.err(&(0..0), "image.guest_stub_params may not contain quotes, newlines, `$`, `;` or `\\`");
+        if self
+            .image
+            .guest_stub_params
+            .contains(['\n', '\'', '"', '`', '$', ';', '\\'])
+        {
+            c.err(
+                &(0..0),
+                "image.guest_stub_params may not contain quotes, newlines, `$`, `;` or `\\`",
+            );
         }
         for f in &self.image.file {
             if !f.dst.get_ref().starts_with('/') || f.dst.get_ref().contains("..") {
@@ -495,33 +509,57 @@ impl Config {
         for e in &self.export {
             let gp = e.guest_path.get_ref();
             if !gp.starts_with("/dev/") || gp.contains("..") || gp.contains(char::is_whitespace) {
-                c.err(&e.guest_path.span(), format!("guest_path must be a node under /dev/, got {gp:?}"));
+                c.err(
+                    &e.guest_path.span(),
+                    format!("guest_path must be a node under /dev/, got {gp:?}"),
+                );
             }
             let hn = e.host_name.get_ref();
             if hn.is_empty()
                 || hn.len() > 31
-                || !hn.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+                || !hn
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
             {
-                c.err(&e.host_name.span(), format!("host_name must be 1-31 of [A-Za-z0-9_.-], got {hn:?}"));
+                c.err(
+                    &e.host_name.span(),
+                    format!("host_name must be 1-31 of [A-Za-z0-9_.-], got {hn:?}"),
+                );
             } else if host_names.contains(&hn.as_str()) {
-                c.err(&e.host_name.span(), format!("host_name {hn:?} exported twice"));
+                c.err(
+                    &e.host_name.span(),
+                    format!("host_name {hn:?} exported twice"),
+                );
             }
             host_names.push(hn);
             let owner_ok = e.owner.split_once(':').is_some_and(|(u, g)| {
-                let ok = |x: &str| !x.is_empty() && x.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch));
+                let ok = |x: &str| {
+                    !x.is_empty()
+                        && x.chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+                };
                 ok(u) && ok(g)
             });
             if !owner_ok {
-                c.err(&e.host_name.span(), format!("owner must be user:group, got {:?}", e.owner));
+                c.err(
+                    &e.host_name.span(),
+                    format!("owner must be user:group, got {:?}", e.owner),
+                );
             }
             if *e.mode.get_ref() > 0o777 {
-                c.err(&e.mode.span(), format!("mode must be at most 0o777, got {:#o}", e.mode.get_ref()));
+                c.err(
+                    &e.mode.span(),
+                    format!("mode must be at most 0o777, got {:#o}", e.mode.get_ref()),
+                );
             }
             let mut cmds = Vec::new();
             for io in &e.ioctl {
                 let cmd = *io.cmd.get_ref();
                 if cmd > u64::from(u32::MAX) {
-                    c.err(&io.cmd.span(), format!("ioctl cmd {cmd:#x} does not fit 32 bits"));
+                    c.err(
+                        &io.cmd.span(),
+                        format!("ioctl cmd {cmd:#x} does not fit 32 bits"),
+                    );
                 }
                 if cmds.contains(&cmd) {
                     c.err(&io.cmd.span(), format!("ioctl cmd {cmd:#x} listed twice"));
@@ -529,14 +567,20 @@ impl Config {
                 cmds.push(cmd);
                 let d = io.dir.get_ref().as_str();
                 if !matches!(d, "none" | "read" | "write" | "rw") {
-                    c.err(&io.dir.span(), format!("dir must be none, read, write or rw, got {d:?}"));
+                    c.err(
+                        &io.dir.span(),
+                        format!("dir must be none, read, write or rw, got {d:?}"),
+                    );
                 }
                 let sz = *io.size.get_ref();
                 if d == "none" && sz != 0 {
                     c.err(&io.size.span(), "size must be 0 when dir is none");
                 }
                 if sz > 16383 {
-                    c.err(&io.size.span(), format!("size must be at most 16383 (_IOC_SIZE), got {sz}"));
+                    c.err(
+                        &io.size.span(),
+                        format!("size must be at most 16383 (_IOC_SIZE), got {sz}"),
+                    );
                 }
             }
         }
@@ -547,7 +591,10 @@ impl Config {
         for p in &self.ports {
             let (b, n) = (*p.base.get_ref(), *p.count.get_ref());
             if n == 0 || b + n > 0x1_0000 {
-                c.err(&p.base.span(), format!("port range {b:#x}+{n} must be non-empty and below 0x10000"));
+                c.err(
+                    &p.base.span(),
+                    format!("port range {b:#x}+{n} must be non-empty and below 0x10000"),
+                );
                 continue;
             }
             for (what, r) in [
@@ -559,12 +606,18 @@ impl Config {
                 ("the doorbell port", (db, 4)),
             ] {
                 if ranges_overlap((b, n), r) {
-                    c.err(&p.base.span(), format!("port range {b:#x}+{n} overlaps {what}"));
+                    c.err(
+                        &p.base.span(),
+                        format!("port range {b:#x}+{n} overlaps {what}"),
+                    );
                 }
             }
             for &r in &ranges {
                 if ranges_overlap((b, n), r) {
-                    c.err(&p.base.span(), format!("port range {b:#x}+{n} overlaps another range"));
+                    c.err(
+                        &p.base.span(),
+                        format!("port range {b:#x}+{n} overlaps another range"),
+                    );
                 }
             }
             ranges.push((b, n));
@@ -573,14 +626,24 @@ impl Config {
         let gpa = *w.gpa.get_ref();
         let size = *w.size.get_ref();
         let ram_end = mem << 20;
-        if gpa % 4096 != 0 || gpa < 0x1_0000_0 || gpa + size > 0xfec0_0000 {
+        if !gpa.is_multiple_of(4096) || gpa < 0x0010_0000 || gpa + size > 0xfec0_0000 {
             c.err(&w.gpa.span(), format!("window gpa {gpa:#x} must be page aligned and the window must lie in 1 MiB..0xfec00000 (below the IOAPIC)"));
         } else if gpa < ram_end && (MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&mem) {
-            let span = if w.gpa.span().is_empty() { vm.memory_mib.span() } else { w.gpa.span() };
-            c.err(&span, format!("window gpa {gpa:#x} overlaps guest RAM (ends at {ram_end:#x})"));
+            let span = if w.gpa.span().is_empty() {
+                vm.memory_mib.span()
+            } else {
+                w.gpa.span()
+            };
+            c.err(
+                &span,
+                format!("window gpa {gpa:#x} overlaps guest RAM (ends at {ram_end:#x})"),
+            );
         }
-        if size == 0 || size % 4096 != 0 || size > 1 << 30 {
-            c.err(&w.size.span(), format!("window size must be a non-zero multiple of 4096 up to 1 GiB, got {size}"));
+        if size == 0 || !size.is_multiple_of(4096) || size > 1 << 30 {
+            c.err(
+                &w.size.span(),
+                format!("window size must be a non-zero multiple of 4096 up to 1 GiB, got {size}"),
+            );
         }
         let re = *w.ring_entries.get_ref();
         if !re.is_power_of_two()
@@ -594,27 +657,49 @@ impl Config {
                     ikernel_ring::MAX_SLOTS
                 ),
             );
-        } else if size % 4096 == 0 && crate::window::layout_for(size, re).is_none() {
-            c.err(&w.size.span(), format!("window size {size} too small for {re} ring entries"));
+        } else if size.is_multiple_of(4096) && crate::window::layout_for(size, re).is_none() {
+            c.err(
+                &w.size.span(),
+                format!("window size {size} too small for {re} ring entries"),
+            );
         }
-        if db == 0 || db > 0xfffc || ranges_overlap((db, 4), (0x3f8, 8)) || ranges_overlap((db, 4), (0x20, 0x80)) {
-            c.err(&w.doorbell_port.span(), format!("doorbell_port {db:#x} must be a free port below 0xfffc"));
+        if db == 0
+            || db > 0xfffc
+            || ranges_overlap((db, 4), (0x3f8, 8))
+            || ranges_overlap((db, 4), (0x20, 0x80))
+        {
+            c.err(
+                &w.doorbell_port.span(),
+                format!("doorbell_port {db:#x} must be a free port below 0xfffc"),
+            );
         }
         let irq = *w.irq.get_ref();
         if !(1..=15).contains(&irq) || [2, 4, 8].contains(&irq) {
-            c.err(&w.irq.span(), format!("irq must be a free ISA line in 1..=15 (not 2, 4 or 8), got {irq}"));
+            c.err(
+                &w.irq.span(),
+                format!("irq must be a free ISA line in 1..=15 (not 2, 4 or 8), got {irq}"),
+            );
         }
 
         let r = &self.restart;
         let (bi, bm) = (*r.backoff_initial_ms.get_ref(), *r.backoff_max_ms.get_ref());
         if bi == 0 || bi > bm {
-            c.err(&r.backoff_initial_ms.span(), format!("backoff_initial_ms must be in 1..=backoff_max_ms ({bm}), got {bi}"));
+            c.err(
+                &r.backoff_initial_ms.span(),
+                format!("backoff_initial_ms must be in 1..=backoff_max_ms ({bm}), got {bi}"),
+            );
         }
         if bm > 3_600_000 {
-            c.err(&r.backoff_max_ms.span(), "backoff_max_ms must be at most one hour");
+            c.err(
+                &r.backoff_max_ms.span(),
+                "backoff_max_ms must be at most one hour",
+            );
         }
         if *r.ready_timeout_s.get_ref() > 86_400 {
-            c.err(&r.ready_timeout_s.span(), "ready_timeout_s must be at most one day");
+            c.err(
+                &r.ready_timeout_s.span(),
+                "ready_timeout_s must be at most one day",
+            );
         }
 
         c.errs.sort_by_key(|e| e.line);

@@ -47,7 +47,11 @@ impl<W: Write> CpioWriter<W> {
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large for cpio"))?;
         let namesize = u32::try_from(name.len() + 1)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name too long"))?;
-        let nlink = if mode & S_IFDIR != 0 && mode & S_IFREG == 0 { 2 } else { 1 };
+        let nlink = if mode & S_IFDIR != 0 && mode & S_IFREG == 0 {
+            2
+        } else {
+            1
+        };
         let ino = if name == "TRAILER!!!" { 0 } else { self.ino };
         self.ino += 1;
         let hdr = format!(
@@ -132,12 +136,21 @@ mod tests {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("spawn cpio");
-        child.stdin.take().expect("stdin").write_all(&v).expect("pipe");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&v)
+            .expect("pipe");
         let o = child.wait_with_output().expect("cpio");
         let s = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{s}");
         assert!(s.contains("bin/x"), "{s}");
         assert!(s.contains("bin/y -> x"), "{s}");
-        assert!(s.lines().any(|l| l.starts_with('c') && l.contains("console")), "{s}");
+        assert!(
+            s.lines()
+                .any(|l| l.starts_with('c') && l.contains("console")),
+            "{s}"
+        );
     }
 }

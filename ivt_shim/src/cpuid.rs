@@ -31,11 +31,11 @@ mod bits {
     pub const L1_EDX_HIDE: u32 = 1 << 21 // DS
         | 1 << 22 // ACPI thermal MSRs
         | 1 << 29; // TM
-    // Leaf 7.0 EBX.
+                   // Leaf 7.0 EBX.
     pub const L7_EBX_HIDE: u32 = 1 << 5 // AVX2
         | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31 // AVX-512
         | 1 << 25; // Intel PT
-    // Leaf 7.0 ECX.
+                   // Leaf 7.0 ECX.
     pub const L7_ECX_HIDE: u32 = 1 << 1 // AVX512_VBMI
         | 1 << 3 // PKU (PKRU is XSAVE state)
         | 1 << 4 // OSPKE
@@ -44,12 +44,12 @@ mod bits {
         | 1 << 9 // VAES
         | 1 << 10 // VPCLMULQDQ
         | 1 << 11 | 1 << 12 | 1 << 14; // AVX512 VNNI/BITALG/VPOPCNTDQ
-    // Leaf 7.0 EDX.
+                                       // Leaf 7.0 EDX.
     pub const L7_EDX_HIDE: u32 = 1 << 2 | 1 << 3 // AVX512 4VNNIW/4FMAPS
         | 1 << 8 // AVX512_VP2INTERSECT
         | 1 << 22 | 1 << 24 | 1 << 25 // AMX
         | 1 << 23; // AVX512_FP16
-    // Leaf 0x80000001 ECX.
+                   // Leaf 0x80000001 ECX.
     pub const LX1_ECX_HIDE: u32 = 1 << 2 // SVM (no nested virtualisation)
         | 1 << 11 // XOP (AVX state)
         | 1 << 16; // FMA4
@@ -65,7 +65,9 @@ pub fn filter(entries: &mut [kvm_cpuid_entry2], apic_id: u8, nr_vcpus: u8) {
                 e.ecx |= bits::L1_ECX_HYPERVISOR;
                 e.edx &= !bits::L1_EDX_HIDE;
                 // EBX[31:24] initial APIC id, [23:16] logical processors.
-                e.ebx = (e.ebx & 0x0000_ffff) | u32::from(apic_id) << 24 | u32::from(nr_vcpus.max(1)) << 16;
+                e.ebx = (e.ebx & 0x0000_ffff)
+                    | u32::from(apic_id) << 24
+                    | u32::from(nr_vcpus.max(1)) << 16;
             }
             (7, 0) => {
                 e.ebx &= !bits::L7_EBX_HIDE;
@@ -111,7 +113,14 @@ mod tests {
 
     #[test]
     fn hides_xsave_and_avx() {
-        let mut v = vec![ent(1, 0), ent(7, 0), ent(0xd, 0), ent(0xd, 1), ent(0x8000_0001, 0), ent(0, 0)];
+        let mut v = vec![
+            ent(1, 0),
+            ent(7, 0),
+            ent(0xd, 0),
+            ent(0xd, 1),
+            ent(0x8000_0001, 0),
+            ent(0, 0),
+        ];
         filter(&mut v, 0, 1);
         let l1 = v[0];
         assert_eq!(l1.ecx & (1 << 26), 0, "XSAVE");

@@ -100,7 +100,10 @@ pub fn bzimage_version(path: &Path) -> io::Result<String> {
     let s = s.split(|&c| c == 0 || c == b' ').next().unwrap_or(&[]);
     let v = String::from_utf8_lossy(s).to_string();
     if v.is_empty() {
-        return Err(io::Error::other(format!("{}: no kernel version", path.display())));
+        return Err(io::Error::other(format!(
+            "{}: no kernel version",
+            path.display()
+        )));
     }
     Ok(v)
 }
@@ -162,15 +165,18 @@ pub fn modules_dir(cfg: &Config) -> io::Result<PathBuf> {
 
 /// Builds the plan (resolves every input) for `cfg`.
 pub fn plan(cfg: &Config) -> io::Result<ImagePlan> {
-    let busybox = cfg
-        .image
-        .busybox
-        .as_ref()
-        .map_or_else(|| PathBuf::from("/bin/busybox"), |p| cfg.resolve(p.get_ref()));
+    let busybox = cfg.image.busybox.as_ref().map_or_else(
+        || PathBuf::from("/bin/busybox"),
+        |p| cfg.resolve(p.get_ref()),
+    );
     let guest_stub = match &cfg.image.guest_stub {
         Some(p) => cfg.resolve(p.get_ref()),
         None => repo_root()
-            .ok_or_else(|| io::Error::other("cannot find the repository for the default guest_stub; set [image] guest_stub"))?
+            .ok_or_else(|| {
+                io::Error::other(
+                    "cannot find the repository for the default guest_stub; set [image] guest_stub",
+                )
+            })?
             .join("guest_stub/ikernel_guest.ko"),
     };
     let mut modules: Vec<ModFile> = Vec::new();
@@ -209,7 +215,11 @@ pub fn plan(cfg: &Config) -> io::Result<ImagePlan> {
             modules.push(ModFile {
                 src,
                 name,
-                params: if i == last { m.params.clone() } else { String::new() },
+                params: if i == last {
+                    m.params.clone()
+                } else {
+                    String::new()
+                },
             });
         }
     }
@@ -217,7 +227,13 @@ pub fn plan(cfg: &Config) -> io::Result<ImagePlan> {
         .image
         .file
         .iter()
-        .map(|f| (cfg.resolve(f.src.get_ref()), f.dst.get_ref().clone(), f.mode.unwrap_or(0o755)))
+        .map(|f| {
+            (
+                cfg.resolve(f.src.get_ref()),
+                f.dst.get_ref().clone(),
+                f.mode.unwrap_or(0o755),
+            )
+        })
         .collect();
     let init = init_script(cfg, &modules);
     Ok(ImagePlan {
@@ -283,7 +299,8 @@ while true; do sleep 3600; done
 }
 
 fn hash_file(h: &mut Sha256, p: &Path) -> io::Result<()> {
-    let data = fs::read(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+    let data =
+        fs::read(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
     h.update(p.to_string_lossy().as_bytes());
     h.update((data.len() as u64).to_le_bytes());
     h.update(&data);
@@ -332,7 +349,21 @@ fn read(p: &Path) -> io::Result<Vec<u8>> {
 pub fn write_image(p: &ImagePlan, out: impl Write) -> io::Result<()> {
     let gz = GzEncoder::new(out, Compression::default());
     let mut w = CpioWriter::new(gz);
-    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "run", "lib", "lib/ikernel", "usr", "usr/bin", "usr/sbin", "etc"] {
+    for d in [
+        "bin",
+        "sbin",
+        "dev",
+        "proc",
+        "sys",
+        "tmp",
+        "run",
+        "lib",
+        "lib/ikernel",
+        "usr",
+        "usr/bin",
+        "usr/sbin",
+        "etc",
+    ] {
         w.dir(d, 0o755)?;
     }
     w.chardev("dev/console", 0o600, 5, 1)?;
@@ -372,7 +403,11 @@ pub fn build(cfg: &Config, force: bool) -> io::Result<PathBuf> {
     }
     if let Err(e) = fs::create_dir_all(&dir) {
         let alt = std::env::temp_dir().join("ikernel-images").join(&hash);
-        log::warn!("cannot write {} ({e}); using {}", dir.display(), alt.display());
+        log::warn!(
+            "cannot write {} ({e}); using {}",
+            dir.display(),
+            alt.display()
+        );
         fs::create_dir_all(&alt)?;
         dir = alt;
     }
@@ -388,7 +423,11 @@ pub fn build(cfg: &Config, force: bool) -> io::Result<PathBuf> {
         "built image {} ({} modules: {})",
         img.display(),
         p.modules.len() + 1,
-        p.modules.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(" ")
+        p.modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     Ok(img)
 }
@@ -409,7 +448,10 @@ mod tests {
         let r = d.resolve("parport-pc").expect("found");
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].0, "parport");
-        assert_eq!(r[1].1, PathBuf::from("/m/kernel/drivers/parport/parport_pc.ko"));
+        assert_eq!(
+            r[1].1,
+            PathBuf::from("/m/kernel/drivers/parport/parport_pc.ko")
+        );
         let r = d.resolve("x_y").expect("found");
         let names: Vec<_> = r.iter().map(|x| x.0.as_str()).collect();
         assert_eq!(names, ["c", "b", "x_y"]);
@@ -424,13 +466,25 @@ mod tests {
         )
         .expect("config");
         let mods = vec![
-            ModFile { src: "/a.ko".into(), name: "parport".into(), params: String::new() },
-            ModFile { src: "/b.ko".into(), name: "parport_pc".into(), params: "io=0x378".into() },
+            ModFile {
+                src: "/a.ko".into(),
+                name: "parport".into(),
+                params: String::new(),
+            },
+            ModFile {
+                src: "/b.ko".into(),
+                name: "parport_pc".into(),
+                params: "io=0x378".into(),
+            },
         ];
         let s = init_script(&cfg, &mods);
         let a = s.find("insmod /lib/ikernel/parport.ko").expect("dep");
-        let b = s.find("insmod /lib/ikernel/parport_pc.ko io=0x378").expect("mod");
-        let g = s.find("insmod /lib/ikernel/ikernel_guest.ko").expect("stub");
+        let b = s
+            .find("insmod /lib/ikernel/parport_pc.ko io=0x378")
+            .expect("mod");
+        let g = s
+            .find("insmod /lib/ikernel/ikernel_guest.ko")
+            .expect("stub");
         let r = s.find(READY_MARKER).expect("marker");
         assert!(a < b && b < g && g < r);
         assert!(s.contains("[ -c /dev/rtc0 ]"));

@@ -74,7 +74,9 @@ impl log::Log for Logger {
         if !self.enabled(r.metadata()) {
             return;
         }
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let _ = writeln!(
             std::io::stderr(),
             "[{}.{:03}] ivt-shim {}: {}",
@@ -96,7 +98,9 @@ fn load(p: &std::path::Path) -> Result<config::Config, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logger = Box::leak(Box::new(Logger { verbose: cli.verbose }));
+    let logger = Box::leak(Box::new(Logger {
+        verbose: cli.verbose,
+    }));
     let _ = log::set_logger(logger);
     log::set_max_level(log::LevelFilter::Debug);
     let r = match cli.cmd {

@@ -85,16 +85,22 @@ impl Ports {
         match &self.io {
             PortIo::Direct => match *data {
                 // SAFETY: ioperm granted `port`; `out` affects only the device.
-                [b] => unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") b, options(nomem, nostack, preserves_flags)) },
+                [b] => unsafe {
+                    core::arch::asm!("out dx, al", in("dx") port, in("al") b, options(nomem, nostack, preserves_flags))
+                },
                 [a, b] => {
                     let v = u16::from_le_bytes([a, b]);
                     // SAFETY: As above.
-                    unsafe { core::arch::asm!("out dx, ax", in("dx") port, in("ax") v, options(nomem, nostack, preserves_flags)) }
+                    unsafe {
+                        core::arch::asm!("out dx, ax", in("dx") port, in("ax") v, options(nomem, nostack, preserves_flags))
+                    }
                 }
                 [a, b, c, d] => {
                     let v = u32::from_le_bytes([a, b, c, d]);
                     // SAFETY: As above.
-                    unsafe { core::arch::asm!("out dx, eax", in("dx") port, in("eax") v, options(nomem, nostack, preserves_flags)) }
+                    unsafe {
+                        core::arch::asm!("out dx, eax", in("dx") port, in("eax") v, options(nomem, nostack, preserves_flags))
+                    }
                 }
                 _ => {}
             },
@@ -115,19 +121,25 @@ impl Ports {
                 1 => {
                     let v: u8;
                     // SAFETY: ioperm granted `port`; `in` affects only the device.
-                    unsafe { core::arch::asm!("in al, dx", in("dx") port, out("al") v, options(nomem, nostack, preserves_flags)) };
+                    unsafe {
+                        core::arch::asm!("in al, dx", in("dx") port, out("al") v, options(nomem, nostack, preserves_flags))
+                    };
                     data[0] = v;
                 }
                 2 => {
                     let v: u16;
                     // SAFETY: As above.
-                    unsafe { core::arch::asm!("in ax, dx", in("dx") port, out("ax") v, options(nomem, nostack, preserves_flags)) };
+                    unsafe {
+                        core::arch::asm!("in ax, dx", in("dx") port, out("ax") v, options(nomem, nostack, preserves_flags))
+                    };
                     data.copy_from_slice(&v.to_le_bytes());
                 }
                 4 => {
                     let v: u32;
                     // SAFETY: As above.
-                    unsafe { core::arch::asm!("in eax, dx", in("dx") port, out("eax") v, options(nomem, nostack, preserves_flags)) };
+                    unsafe {
+                        core::arch::asm!("in eax, dx", in("dx") port, out("eax") v, options(nomem, nostack, preserves_flags))
+                    };
                     data.copy_from_slice(&v.to_le_bytes());
                 }
                 _ => data.fill(0xff),

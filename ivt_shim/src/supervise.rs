@@ -40,7 +40,8 @@ fn install_signals() -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
     }
-    register_signal_handler(SIGRTMIN(), on_kick).map_err(|e| io::Error::other(format!("signal: {e}")))
+    register_signal_handler(SIGRTMIN(), on_kick)
+        .map_err(|e| io::Error::other(format!("signal: {e}")))
 }
 
 /// Options of `run`.
@@ -90,12 +91,20 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         .map(|p| (*p.base.get_ref() as u16, *p.count.get_ref() as u16))
         .collect();
 
-    let mut chan = Channel::open(*cfg.window.size.get_ref(), *cfg.window.ring_entries.get_ref(), opts.no_host_stub)?;
+    let mut chan = Channel::open(
+        *cfg.window.size.get_ref(),
+        *cfg.window.ring_entries.get_ref(),
+        opts.no_host_stub,
+    )?;
     info!(
         "window {:#x}+{:#x} ({}), doorbell port {:#x}, irq {}",
         cfg.window.gpa.get_ref(),
         cfg.window.size.get_ref(),
-        if chan.has_host_stub() { "host_stub" } else { "local, no host_stub" },
+        if chan.has_host_stub() {
+            "host_stub"
+        } else {
+            "local, no host_stub"
+        },
         cfg.window.doorbell_port.get_ref(),
         cfg.window.irq.get_ref()
     );
@@ -112,15 +121,25 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         generation = generation.wrapping_add(1).max(1);
         let test_panic = opts.test_panic_generation == Some(generation);
         let cmdline = guest_cmdline(cfg, test_panic);
-        let mut log = OpenOptions::new().create(true).append(true).open(&log_path)
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", log_path.display())))?;
-        writeln!(log, "\n===== ivt-shim: generation {generation} starting; cmdline: {cmdline}")?;
+        writeln!(
+            log,
+            "\n===== ivt-shim: generation {generation} starting; cmdline: {cmdline}"
+        )?;
         let ports = if port_ranges.is_empty() {
             None
         } else {
             let p = Ports::open(&port_ranges)?;
             if generation == 1 {
-                info!("port hand-through via {}: {:x?}", p.mechanism(), port_ranges);
+                info!(
+                    "port hand-through via {}: {:x?}",
+                    p.mechanism(),
+                    port_ranges
+                );
             }
             Some(p)
         };
@@ -129,8 +148,16 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         let mut vm = Vm::new(cfg, &initrd, &cmdline, chan.mapping(), log, ports)?;
         chan.bind_doorbells(&vm.kick, &vm.call)?;
         let console = vm.console.clone();
-        info!("generation {generation}: booting {} ({} MiB){}", cfg.kernel().display(), cfg.vm.memory_mib.get_ref(),
-            if test_panic { ", test panic requested" } else { "" });
+        info!(
+            "generation {generation}: booting {} ({} MiB){}",
+            cfg.kernel().display(),
+            cfg.vm.memory_mib.get_ref(),
+            if test_panic {
+                ", test panic requested"
+            } else {
+                ""
+            }
+        );
 
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -218,7 +245,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             unsafe { libc::pthread_kill(pt, SIGRTMIN()) };
             thread::sleep(Duration::from_millis(5));
         }
-        let exit = handle.join().unwrap_or(Exit::Error("vCPU thread panicked".into()));
+        let exit = handle
+            .join()
+            .unwrap_or(Exit::Error("vCPU thread panicked".into()));
         let death = match (death, exit) {
             (Some(Death::Exit(_)), e) => Some(Death::Exit(e)),
             (d, _) => d,
@@ -228,8 +257,22 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             return Ok(0);
         };
         down_at = Some(now);
-        let tail = console.lock().map(|c| c.tail.iter().rev().take(5).rev().cloned().collect::<Vec<_>>()).unwrap_or_default();
-        error!("generation {generation}: DOWN after {:.3} s: {death}", (now - t0).as_secs_f64());
+        let tail = console
+            .lock()
+            .map(|c| {
+                c.tail
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .rev()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        error!(
+            "generation {generation}: DOWN after {:.3} s: {death}",
+            (now - t0).as_secs_f64()
+        );
         for l in tail {
             info!("  console: {l}");
         }
@@ -237,11 +280,18 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             return Ok(0);
         }
         if restarts >= r.max_restarts {
-            error!("giving up after {restarts} restarts (max_restarts = {})", r.max_restarts);
+            error!(
+                "giving up after {restarts} restarts (max_restarts = {})",
+                r.max_restarts
+            );
             return Ok(1);
         }
         restarts += 1;
-        info!("restart {restarts}/{} in {} ms", r.max_restarts, backoff.as_millis());
+        info!(
+            "restart {restarts}/{} in {} ms",
+            r.max_restarts,
+            backoff.as_millis()
+        );
         sleep_interruptible(backoff);
         if TERMINATE.load(Ordering::SeqCst) {
             return Ok(0);

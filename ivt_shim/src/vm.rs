@@ -9,7 +9,9 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use kvm_bindings::{kvm_pit_config, kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES, KVM_PIT_SPEAKER_DUMMY};
+use kvm_bindings::{
+    kvm_pit_config, kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES, KVM_PIT_SPEAKER_DUMMY,
+};
 use kvm_ioctls::{IoEventAddress, Kvm, NoDatamatch, VcpuExit, VcpuFd, VmFd};
 use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 use vm_superio::{Serial, Trigger};
@@ -159,7 +161,8 @@ impl Vm {
     ) -> io::Result<Vm> {
         let kvm = Kvm::new().map_err(kerr("open /dev/kvm"))?;
         let vm = kvm.create_vm().map_err(kerr("KVM_CREATE_VM"))?;
-        vm.set_tss_address(0xfffb_d000).map_err(kerr("KVM_SET_TSS_ADDR"))?;
+        vm.set_tss_address(0xfffb_d000)
+            .map_err(kerr("KVM_SET_TSS_ADDR"))?;
         vm.set_identity_map_address(0xfffb_c000)
             .map_err(kerr("KVM_SET_IDENTITY_MAP_ADDR"))?;
         vm.create_irq_chip().map_err(kerr("KVM_CREATE_IRQCHIP"))?;
@@ -170,8 +173,9 @@ impl Vm {
         vm.create_pit2(pit).map_err(kerr("KVM_CREATE_PIT2"))?;
 
         let mem_size = cfg.memory_bytes();
-        let mem: GuestMemoryMmap = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), mem_size as usize)])
-            .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
+        let mem: GuestMemoryMmap =
+            GuestMemoryMmap::from_ranges(&[(GuestAddress(0), mem_size as usize)])
+                .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
         let host = mem
             .get_host_address(GuestAddress(0))
             .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
@@ -194,8 +198,10 @@ impl Vm {
         // is owned by the `Vm`, the window by the channel, which outlives
         // every incarnation.
         unsafe {
-            vm.set_user_memory_region(ram).map_err(kerr("guest RAM slot"))?;
-            vm.set_user_memory_region(wslot).map_err(kerr("window slot"))?;
+            vm.set_user_memory_region(ram)
+                .map_err(kerr("guest RAM slot"))?;
+            vm.set_user_memory_region(wslot)
+                .map_err(kerr("window slot"))?;
         }
 
         let kick = EventFd::new(EFD_NONBLOCK)?;
@@ -206,7 +212,8 @@ impl Vm {
         vm.register_irqfd(&call, *cfg.window.irq.get_ref())
             .map_err(kerr("KVM_IRQFD"))?;
         let sirq = EventFd::new(EFD_NONBLOCK)?;
-        vm.register_irqfd(&sirq, SERIAL_IRQ).map_err(kerr("KVM_IRQFD serial"))?;
+        vm.register_irqfd(&sirq, SERIAL_IRQ)
+            .map_err(kerr("KVM_IRQFD serial"))?;
 
         let console = Arc::new(Mutex::new(ConsoleState::default()));
         let out = ConsoleOut {
@@ -227,8 +234,10 @@ impl Vm {
         let mut sregs = vcpu.get_sregs().map_err(kerr("KVM_GET_SREGS"))?;
         boot::setup_long_mode(&mem, &mut sregs)?;
         vcpu.set_sregs(&sregs).map_err(kerr("KVM_SET_SREGS"))?;
-        vcpu.set_regs(&boot::boot_regs(loaded.entry)).map_err(kerr("KVM_SET_REGS"))?;
-        vcpu.set_fpu(&boot::boot_fpu()).map_err(kerr("KVM_SET_FPU"))?;
+        vcpu.set_regs(&boot::boot_regs(loaded.entry))
+            .map_err(kerr("KVM_SET_REGS"))?;
+        vcpu.set_fpu(&boot::boot_fpu())
+            .map_err(kerr("KVM_SET_FPU"))?;
         let mut lapic = vcpu.get_lapic().map_err(kerr("KVM_GET_LAPIC"))?;
         set_lvt(&mut lapic.regs, 0x350, 7); // LINT0: ExtINT (8259 virtual wire)
         set_lvt(&mut lapic.regs, 0x360, 4); // LINT1: NMI
@@ -287,9 +296,13 @@ impl Vm {
                 Ok(VcpuExit::Hlt) => return Exit::Halt,
                 Ok(VcpuExit::Shutdown) => return Exit::Shutdown,
                 Ok(VcpuExit::SystemEvent(t, _)) => return Exit::Reset(format!("system event {t}")),
-                Ok(VcpuExit::InternalError) => return Exit::InternalError("KVM_EXIT_INTERNAL_ERROR".into()),
+                Ok(VcpuExit::InternalError) => {
+                    return Exit::InternalError("KVM_EXIT_INTERNAL_ERROR".into())
+                }
                 Ok(VcpuExit::FailEntry(r, cpu)) => {
-                    return Exit::InternalError(format!("KVM_EXIT_FAIL_ENTRY reason {r:#x} cpu {cpu}"))
+                    return Exit::InternalError(format!(
+                        "KVM_EXIT_FAIL_ENTRY reason {r:#x} cpu {cpu}"
+                    ))
                 }
                 Ok(VcpuExit::Intr) => {}
                 Ok(other) => return Exit::Error(format!("unexpected exit {other:?}")),
@@ -324,7 +337,10 @@ mod tests {
         )
         .expect("config");
         let s = guest_cmdline(&cfg, false);
-        assert!(s.starts_with("console=ttyS0 quiet panic=-1 reboot=t"), "{s}");
+        assert!(
+            s.starts_with("console=ttyS0 quiet panic=-1 reboot=t"),
+            "{s}"
+        );
         assert!(s.contains("ikernel_guest.window_gpa=0xd0000000"), "{s}");
         assert!(s.contains("ikernel_guest.window_size=65536"), "{s}");
         assert!(s.contains("ikernel_guest.doorbell_port=0x610"), "{s}");

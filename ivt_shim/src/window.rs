@@ -62,7 +62,12 @@ pub struct IkState {
 const IKERNEL_IOC_MAGIC: u32 = 0xB7;
 ioctl_ior_nr!(IKERNEL_IOC_VERSION, IKERNEL_IOC_MAGIC, 0x00, IkVersion);
 ioctl_iow_nr!(IKERNEL_IOC_CREATE_WINDOW, IKERNEL_IOC_MAGIC, 0x01, IkWindow);
-ioctl_iow_nr!(IKERNEL_IOC_BIND_DOORBELLS, IKERNEL_IOC_MAGIC, 0x02, IkDoorbells);
+ioctl_iow_nr!(
+    IKERNEL_IOC_BIND_DOORBELLS,
+    IKERNEL_IOC_MAGIC,
+    0x02,
+    IkDoorbells
+);
 ioctl_iow_nr!(IKERNEL_IOC_SET_STATE, IKERNEL_IOC_MAGIC, 0x03, IkState);
 ioctl_ior_nr!(IKERNEL_IOC_GET_STATE, IKERNEL_IOC_MAGIC, 0x04, IkState);
 
@@ -130,7 +135,7 @@ enum Backend {
     /// The shim itself (memfd), with the ring crate's host side.
     Local {
         _memfd: OwnedFd,
-        host: Option<Host<RawWindow>>,
+        host: Option<Box<Host<RawWindow>>>,
         layout: Layout,
     },
 }
@@ -176,7 +181,9 @@ impl Channel {
             match Self::open_host_stub(size, entries) {
                 Ok(c) => return Ok(c),
                 Err(e) if e.kind() == io::ErrorKind::NotFound || is_enotty(&e) => {
-                    warn!("host_stub unavailable ({e}); using a local window (no host-side channel)");
+                    warn!(
+                        "host_stub unavailable ({e}); using a local window (no host-side channel)"
+                    );
                 }
                 Err(e) => return Err(io::Error::new(e.kind(), format!("/dev/ikernel: {e}"))),
             }
@@ -185,7 +192,10 @@ impl Channel {
     }
 
     fn open_host_stub(size: u64, entries: u32) -> io::Result<Channel> {
-        let f = OpenOptions::new().read(true).write(true).open("/dev/ikernel")?;
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/ikernel")?;
         let mut v = IkVersion::default();
         ioctl_mut(&f, IKERNEL_IOC_VERSION(), &mut v)?;
         info!(
@@ -293,7 +303,7 @@ impl Channel {
                         let raw = unsafe { RawWindow::new(self.map.base, self.map.size) }
                             .ok_or_else(|| io::Error::other("unaligned window"))?;
                         Host::new(raw, *layout, FEATURE_EVENT_IDX, generation).map(|h| {
-                            *host = Some(h);
+                            *host = Some(Box::new(h));
                         })
                     }
                     (VmState::Down, Some(h)) => h.set_state(HostState::Closing),
@@ -361,7 +371,6 @@ mod tests {
         assert!(c.guest_ready());
         g.beat().expect("beat");
         assert_eq!(c.heartbeat(), 1);
-        drop(g);
         c.set_state(VmState::Down, 1).expect("down");
         c.set_state(VmState::Booting, 2).expect("reset");
         assert!(!c.guest_ready());
