@@ -16,12 +16,14 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
+    sync::Arc,
     uaccess::{
         UserPtr,
         UserSlice, //
     },
 };
 
+mod link;
 #[path = "../ring/src/ring.rs"]
 #[allow(
     dead_code,
@@ -31,6 +33,8 @@ use kernel::{
 mod ring;
 #[path = "../common/version.rs"]
 mod version;
+#[path = "../common/window.rs"]
+mod window;
 
 module! {
     type: IkernelGuest,
@@ -38,6 +42,16 @@ module! {
     authors: ["ikernel developers"],
     description: "ikernel guest stub: serves host requests against native drivers",
     license: "GPL",
+    params: {
+        window_gpa: u64 {
+            default: 0,
+            description: "Guest-physical address of the shared window (set by ivt-shim; 0: none)",
+        },
+        window_size: u64 {
+            default: 0,
+            description: "Size of the shared window in bytes",
+        },
+    },
 }
 
 /// The module: the registration of `/dev/ikernel_guest`.
@@ -45,6 +59,8 @@ module! {
 struct IkernelGuest {
     #[pin]
     _control: MiscDeviceRegistration<Server>,
+    /// The shared window, when ivt-shim gave one on the command line.
+    link: Option<Arc<link::Link>>,
 }
 
 impl kernel::InPlaceModule for IkernelGuest {
@@ -60,8 +76,16 @@ impl kernel::InPlaceModule for IkernelGuest {
         let options = MiscDeviceOptions {
             name: c"ikernel_guest",
         };
+        let gpa = module_parameters::window_gpa.value();
+        let size = module_parameters::window_size.value();
+        let link = if gpa == 0 {
+            None
+        } else {
+            Some(link::Link::attach(gpa, size))
+        };
         try_pin_init!(Self {
             _control <- MiscDeviceRegistration::register(options),
+            link: link.transpose()?,
         })
     }
 }
@@ -69,6 +93,9 @@ impl kernel::InPlaceModule for IkernelGuest {
 #[pinned_drop]
 impl PinnedDrop for IkernelGuest {
     fn drop(self: Pin<&mut Self>) {
+        if let Some(link) = &self.link {
+            link.stop();
+        }
         pr_info!("ikernel guest stub unloaded\n");
     }
 }

@@ -15,6 +15,7 @@ use kernel::{
         MiscDeviceOptions,
         MiscDeviceRegistration, //
     },
+    mm::virt::VmaNew,
     prelude::*,
     uaccess::{
         UserPtr,
@@ -22,6 +23,9 @@ use kernel::{
     },
 };
 
+mod channel;
+#[path = "../common/eventfd.rs"]
+mod eventfd;
 #[path = "../ring/src/ring.rs"]
 #[allow(
     dead_code,
@@ -31,6 +35,10 @@ use kernel::{
 mod ring;
 #[path = "../common/version.rs"]
 mod version;
+#[path = "../common/window.rs"]
+mod window;
+
+use channel::Channel;
 
 module! {
     type: IkernelHost,
@@ -71,25 +79,26 @@ impl PinnedDrop for IkernelHost {
     }
 }
 
-/// One open file of `/dev/ikernel`: a channel to one driver VM.
-struct Channel;
-
 #[vtable]
 impl MiscDevice for Channel {
-    type Ptr = KBox<Self>;
+    type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        KBox::new(Channel, GFP_KERNEL).map_err(Into::into)
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        KBox::try_pin_init(Channel::new(), GFP_KERNEL)
     }
 
-    fn ioctl(_me: &Channel, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn mmap(me: Pin<&Channel>, _file: &File, vma: &VmaNew) -> Result {
+        me.mmap(vma)
+    }
+
+    fn ioctl(me: Pin<&Channel>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
             version::IOC_VERSION => {
                 version::Version::this_module(ring::ABI_VERSION, version::Side::Host)
                     .write_to(user.writer())
             }
-            _ => Err(ENOTTY),
+            _ => me.ioctl(cmd, user),
         }
     }
 }
