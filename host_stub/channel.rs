@@ -180,7 +180,7 @@ impl Channel {
             0 => DEFAULT_ENTRIES,
             n => n,
         };
-        let layout = layout_for(size, entries)?;
+        let layout = ring::Layout::for_window(arg.size, entries).map_err(|_| EINVAL)?;
         // Allocate outside the lock: it may sleep for a while.
         let mut mem = VVec::<u8>::from_elem(0, size, GFP_KERNEL)?;
         // SAFETY: `mem` is a vmalloc allocation of `size` bytes, which is
@@ -279,16 +279,6 @@ impl Channel {
             d.call.signal();
         }
     }
-}
-
-/// The largest per-slot data buffer that fits `entries` slots into `size`.
-fn layout_for(size: usize, entries: u32) -> Result<ring::Layout> {
-    let bad = |_| EINVAL;
-    let probe = ring::Layout::new(entries, ring::MIN_SLOT_DATA).map_err(bad)?;
-    let size = u32::try_from(size)?;
-    let room = size.checked_sub(probe.data_off).ok_or(EINVAL)? / entries;
-    let per_slot = (room & !63).min(ring::MAX_SLOT_DATA);
-    ring::Layout::new(entries, per_slot).map_err(bad)
 }
 
 /// The page offset of a new mapping.

@@ -420,6 +420,29 @@ impl Layout {
         })
     }
 
+    /// Computes the layout of a window of `window_size` bytes with
+    /// `num_slots` slots: the largest per-slot buffer (a multiple of 64,
+    /// at most `MAX_SLOT_DATA`) that fits.
+    ///
+    /// # Errors
+    ///
+    /// [`RingError::BadLayout`] if `num_slots` is not valid or the window is
+    /// too small for `num_slots` buffers of `MIN_SLOT_DATA` bytes.
+    pub fn for_window(window_size: u64, num_slots: u32) -> Result<Layout> {
+        let probe = Layout::new(num_slots, MIN_SLOT_DATA)?;
+        let room = window_size
+            .checked_sub(u64::from(probe.data_off))
+            .ok_or(RingError::BadLayout)?
+            / u64::from(num_slots);
+        let per_slot = (room & !63).min(u64::from(MAX_SLOT_DATA));
+        let per_slot = u32::try_from(per_slot).map_err(|_| RingError::BadLayout)?;
+        let layout = Layout::new(num_slots, per_slot)?;
+        if u64::from(layout.min_size) > window_size {
+            return Err(RingError::BadLayout);
+        }
+        Ok(layout)
+    }
+
     /// Returns the mask that turns a free-running index into a slot number.
     pub fn mask(&self) -> u32 {
         self.num_slots - 1

@@ -522,3 +522,28 @@ fn accessor_unaligned_copies() {
     win.store(4092, 5).unwrap();
     assert_eq!(win.load(4092), Ok(5));
 }
+
+#[test]
+fn layout_for_window_fits_and_is_largest() {
+    use ikernel_ring::{Layout, MAX_SLOT_DATA, MIN_SLOT_DATA};
+    for &(size, n) in &[
+        (16u64 * 1024, 2u32),
+        (256 * 1024, 16),
+        (1 << 20, 64),
+        (64 << 20, 256),
+    ] {
+        let l = Layout::for_window(size, n).unwrap();
+        assert!(u64::from(l.min_size) <= size);
+        assert_eq!(l.slot_data_size % 64, 0);
+        assert!(l.slot_data_size >= MIN_SLOT_DATA && l.slot_data_size <= MAX_SLOT_DATA);
+        // One more 64-byte step per slot would not fit (unless capped).
+        if l.slot_data_size < MAX_SLOT_DATA {
+            let bigger = Layout::new(n, l.slot_data_size + 64).unwrap();
+            assert!(u64::from(bigger.min_size) > size);
+        }
+    }
+    assert!(Layout::for_window(4096, 2).is_err());
+    assert!(Layout::for_window(1 << 20, 3).is_err());
+    assert!(Layout::for_window(1 << 20, 1024).is_err());
+    assert!(Layout::for_window(u64::MAX, 64).is_ok());
+}
