@@ -262,8 +262,8 @@ echo "ikernel-init: up $(cut -d' ' -f1 /proc/uptime)s"
     );
     for m in modules {
         s.push_str(&format!(
-            "insmod /lib/ikernel/{}.ko {} || fail \"insmod {}\"\n",
-            m.name, m.params, m.name
+            "insmod /lib/ikernel/{}.ko {} || fail \"insmod {}\"\necho \"ikernel-init: loaded {}\"\n",
+            m.name, m.params, m.name, m.name
         ));
     }
     s.push_str(&format!(
@@ -272,6 +272,7 @@ for a in $(cat /proc/cmdline); do
 	case "$a" in ikernel_guest.*) gparams="$gparams ${{a#ikernel_guest.}}" ;; esac
 done
 insmod /lib/ikernel/ikernel_guest.ko $gparams || fail "insmod ikernel_guest"
+echo "ikernel-init: loaded ikernel_guest$gparams"
 "#,
         cfg.image.guest_stub_params
     ));

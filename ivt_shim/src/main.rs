@@ -49,6 +49,10 @@ enum Cmd {
         /// Test hook: the guest panics after ready in this generation.
         #[arg(long, value_name = "GEN")]
         test_panic_generation: Option<u32>,
+        /// Test hook: freeze the vCPU once generation GEN is ready, so that
+        /// its heartbeat stops.
+        #[arg(long, value_name = "GEN")]
+        test_hang_generation: Option<u32>,
         /// Test hook: exit 0 once N generations reached ready.
         #[arg(long, value_name = "N", default_value_t = 0)]
         exit_after_ready: u32,
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
             config,
             no_host_stub,
             test_panic_generation,
+            test_hang_generation,
             exit_after_ready,
             rebuild_image,
         } => match load(&config) {
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
                 &supervise::RunOpts {
                     no_host_stub,
                     test_panic_generation,
+                    test_hang_generation,
                     exit_after_ready,
                     rebuild_image,
                 },

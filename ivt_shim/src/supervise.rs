@@ -49,6 +49,9 @@ pub struct RunOpts {
     pub no_host_stub: bool,
     /// Add `ikernel_test_panic` to the guest command line of this generation.
     pub test_panic_generation: Option<u32>,
+    /// Freeze the vCPU of this generation once it is ready (tests the hang
+    /// detection: the heartbeat stops).
+    pub test_hang_generation: Option<u32>,
     /// Exit 0 after this many generations reached ready (tests); 0 = never.
     pub exit_after_ready: u32,
     pub rebuild_image: bool,
@@ -170,13 +173,14 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             })?;
 
         let mut ready_at: Option<Instant> = None;
+        let mut frozen = false;
         let mut hb = (0u32, Instant::now());
         let death = loop {
             thread::sleep(Duration::from_millis(20));
             if TERMINATE.load(Ordering::SeqCst) {
                 break None;
             }
-            if handle.is_finished() {
+            if handle.is_finished() && !frozen {
                 break Some(Death::Exit(Exit::Error("vCPU thread ended".into())));
             }
             if let Some(l) = console.lock().ok().and_then(|c| c.error.clone()) {
@@ -203,10 +207,21 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                         }
                         chan.set_state(VmState::Running, generation)?;
                         if let Some(s) = chan.get_state() {
-                            log::debug!("host_stub view: {s:?}");
+                            info!(
+                                "host_stub GET_STATE: state {} generation {} guest_state {} heartbeat {}",
+                                s.state, s.generation, s.guest_state, s.heartbeat
+                            );
                         }
                         hb = (chan.heartbeat(), now);
                         backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
+                        if opts.test_hang_generation == Some(generation) {
+                            info!("generation {generation}: test hook: freezing the vCPU");
+                            frozen = true;
+                            stop.store(true, Ordering::Release);
+                            // SAFETY: As below: the vCPU thread is live and
+                            // SIGRTMIN has a no-op handler.
+                            unsafe { libc::pthread_kill(handle.as_pthread_t(), SIGRTMIN()) };
+                        }
                         if opts.exit_after_ready != 0 && readies >= opts.exit_after_ready {
                             TERMINATE.store(true, Ordering::SeqCst);
                         }
@@ -249,7 +264,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             .join()
             .unwrap_or(Exit::Error("vCPU thread panicked".into()));
         let death = match (death, exit) {
-            (Some(Death::Exit(_)), e) => Some(Death::Exit(e)),
+            (Some(Death::Exit(_)), e) if !frozen => Some(Death::Exit(e)),
             (d, _) => d,
         };
         let Some(death) = death else {

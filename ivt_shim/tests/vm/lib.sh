@@ -42,8 +42,13 @@ t_check() { # DESC CMD...
 t_diag() { echo "# $*"; }
 t_done() { [ "$t_fail" = 0 ]; exit $?; }
 
-# Loads KVM with in-kernel irqchip and PIT support.
+# Loads KVM with in-kernel irqchip and PIT support, and host_stub.
 load_kvm() {
+	load_host_stub
+	load_kvm_modules
+}
+
+load_kvm_modules() {
 	if [ -n "${IVT_KVM_MODULES:-}" ]; then
 		rmmod kvm_amd kvm_intel kvm 2>/dev/null
 		modprobe irqbypass 2>/dev/null
@@ -51,6 +56,15 @@ load_kvm() {
 	else
 		[ -e /dev/kvm ] || modprobe kvm_amd 2>/dev/null || modprobe kvm_intel
 	fi
+}
+
+# Loads host_stub (/dev/ikernel) unless IVT_HOST_STUB=0; without it the
+# shim falls back to a local window.
+load_host_stub() {
+	[ "${IVT_HOST_STUB:-1}" = 0 ] && return 0
+	[ -e /dev/ikernel ] && return 0
+	[ -f "$ROOT/host_stub/ikernel_host.ko" ] && insmod "$ROOT/host_stub/ikernel_host.ko"
+	[ -e /dev/ikernel ]
 }
 
 # How readiness can be detected with the guest_stub at hand: "window" if it
