@@ -23,6 +23,7 @@ use kernel::{
     },
 };
 
+mod hw;
 mod link;
 #[path = "../ring/src/ring.rs"]
 #[allow(
@@ -50,6 +51,14 @@ module! {
         window_size: u64 {
             default: 0,
             description: "Size of the shared window in bytes",
+        },
+        doorbell_port: u32 {
+            default: 0,
+            description: "I/O port whose writes signal the host (KVM ioeventfd; 0: none)",
+        },
+        irq: u32 {
+            default: 0,
+            description: "Interrupt line the host raises (KVM irqfd; 0: none)",
         },
     },
 }
@@ -81,7 +90,12 @@ impl kernel::InPlaceModule for IkernelGuest {
         let link = if gpa == 0 {
             None
         } else {
-            Some(link::Link::attach(gpa, size))
+            Some(link::Link::attach(
+                gpa,
+                size,
+                module_parameters::doorbell_port.value(),
+                module_parameters::irq.value(),
+            ))
         };
         try_pin_init!(Self {
             _control <- MiscDeviceRegistration::register(options),

@@ -31,6 +31,10 @@ use kernel::{
 };
 
 use crate::{
+    hw::{
+        Doorbell,
+        HostIrq, //
+    },
     ring,
     window::KernelWindow, //
 };
@@ -93,6 +97,10 @@ pub(crate) struct Link {
     stopping: Atomic<bool>,
     #[pin]
     beat: DelayedWork<Link>,
+    /// The doorbell to the host, when one was given.
+    doorbell: Option<Doorbell>,
+    /// The host's interrupt line, when one was given.
+    irq: Option<HostIrq>,
     // Declared after `guest` so that it is dropped after it: the accessor in
     // `guest` points into this mapping.
     remap: Remap,
@@ -116,9 +124,20 @@ impl WorkItem for Link {
 }
 
 impl Link {
-    /// Maps the window at `gpa`, attaches to the ring and starts the
-    /// heartbeat.
-    pub(crate) fn attach(gpa: u64, size: u64) -> Result<Arc<Self>> {
+    /// Maps the window at `gpa`, attaches to the ring, takes the host's
+    /// interrupt line, starts the heartbeat and rings the doorbell once so
+    /// that the host learns at once that the guest is ready.
+    pub(crate) fn attach(gpa: u64, size: u64, port: u32, irq: u32) -> Result<Arc<Self>> {
+        let doorbell = match port {
+            0 => None,
+            port => Some(Doorbell::new(port)?),
+        };
+        let irq = match irq {
+            0 => None,
+            irq => Some(HostIrq::request(irq).inspect_err(|e| {
+                pr_err!("ikernel_guest: cannot take IRQ {}: {:?}\n", irq, e);
+            })?),
+        };
         let remap = Remap::new(gpa, usize::try_from(size)?)?;
         // SAFETY: `remap` maps `remap.size` bytes at `remap.base`, page
         // aligned (memremap of a page-aligned range), and `Link` drops the
@@ -137,11 +156,16 @@ impl Link {
                 guest <- new_mutex!(guest),
                 stopping: Atomic::new(false),
                 beat <- new_delayed_work!("ikernel_guest::beat"),
+                doorbell,
+                irq,
                 remap,
             }),
             GFP_KERNEL,
         )?;
         let _ = workqueue::system().enqueue_delayed(link.clone(), msecs_to_jiffies(HEARTBEAT_MS));
+        if let Some(d) = &link.doorbell {
+            d.ring();
+        }
         pr_info!(
             "ikernel_guest: attached to the window at {:#x} ({} KiB), ready\n",
             gpa,
@@ -161,6 +185,12 @@ impl Link {
         // not re-arm, so afterwards the work is idle.
         unsafe { bindings::flush_delayed_work(self.raw_beat()) };
         let _ = self.guest.lock().set_state(ring::GuestState::Stopped);
+        if let Some(d) = &self.doorbell {
+            d.ring();
+        }
+        if let Some(irq) = &self.irq {
+            pr_info!("ikernel_guest: {} interrupts from the host\n", irq.hits());
+        }
     }
 
     /// The C `delayed_work` inside `beat`.
