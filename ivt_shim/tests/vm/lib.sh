@@ -10,6 +10,7 @@
 #                    the installed ones (for a host kernel without
 #                    CONFIG_KVM_IOAPIC; see build-kvm-ioapic.sh)
 #   IVT_TIMEOUT      per-run timeout in seconds (default 900)
+#   IVT_HOST_STUB    0: do not load host_stub, run the shim with --no-host-stub
 
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 OUT=$ROOT/build/ivt-shim-tests
@@ -103,7 +104,9 @@ TOML
 }
 
 # run_shim LOG ARGS...: runs ivt-shim, stderr+stdout to LOG; returns its status.
+# With IVT_HOST_STUB=0 the shim runs with --no-host-stub.
 run_shim() {
-	local log=$1; shift
-	timeout --kill-after=10 "$IVT_TIMEOUT" "$IVT_SHIM" "$@" >"$log" 2>&1
+	local log=$1 sub=$2; shift 2
+	[ "${IVT_HOST_STUB:-1}" = 0 ] && set -- --no-host-stub "$@"
+	timeout --kill-after=10 "$IVT_TIMEOUT" "$IVT_SHIM" "$sub" "$@" >"$log" 2>&1
 }

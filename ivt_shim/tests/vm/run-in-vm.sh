@@ -23,4 +23,5 @@ fi
 cd "$root"
 exec scripts/vm-run --timeout "${IVT_VM_TIMEOUT:-3600}" --qemu-opts "-parallel file:$out/lpt.out" -- \
 	env IVT_KDIR="$kdir" IVT_KVM_MODULES="$kvm_mods" IVT_LPT_OUT="$out/lpt.out" \
+	IVT_HOST_STUB="${IVT_HOST_STUB:-1}" \
 	bash "ivt_shim/tests/vm/$t.sh"
