@@ -32,7 +32,7 @@ impl Ports {
         let mut direct = true;
         let mut why = String::new();
         for &(base, n) in ranges {
-            // SAFETY: ioperm only changes this thread's... this process's I/O
+            // SAFETY: ioperm only changes this process's I/O
             // permission bitmap; it touches no memory of ours.
             let r = unsafe { libc::ioperm(libc::c_ulong::from(base), libc::c_ulong::from(n), 1) };
             if r != 0 {

@@ -81,14 +81,9 @@ pub enum VmState {
 }
 
 /// The ring layout for a window of `size` bytes with `entries` slots per
-/// ring: the largest per-slot buffer that fits.
+/// ring (the ring crate's sizing, the same as host_stub's).
 pub fn layout_for(size: u64, entries: u32) -> Option<Layout> {
-    let base = Layout::new(entries, ikernel_ring::MIN_SLOT_DATA).ok()?;
-    let avail = size.checked_sub(u64::from(base.data_off))?;
-    let per = (avail / u64::from(entries)) & !63;
-    let per = u32::try_from(per.min(u64::from(ikernel_ring::MAX_SLOT_DATA))).ok()?;
-    let l = Layout::new(entries, per).ok()?;
-    (u64::from(l.min_size) <= size).then_some(l)
+    Layout::for_window(size, entries).ok()
 }
 
 /// A `MAP_SHARED` mapping, unmapped on drop.
