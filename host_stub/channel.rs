@@ -188,9 +188,22 @@ impl Channel {
         // as long as the accessor (inside `host`) exists, and drops `host`
         // first.
         let accessor = unsafe { KernelWindow::new(mem.as_mut_ptr(), size) };
-        let host = ring::Host::new(accessor, layout, ring::FEATURE_EVENT_IDX, 0)
+        // The ring's `Host` is several KiB: build it in place on the heap,
+        // never on the kernel stack.
+        let mut host = KBox::<ring::Host<KernelWindow>>::new_uninit(GFP_KERNEL)?;
+        // SAFETY: `host.as_mut_ptr()` is valid for writes and aligned; on
+        // success `init_in_place` initialised it.
+        let host = unsafe {
+            ring::Host::init_in_place(
+                host.as_mut_ptr(),
+                accessor,
+                layout,
+                ring::FEATURE_EVENT_IDX,
+                0,
+            )
             .map_err(|e| Error::from_errno(e.to_errno()))?;
-        let host = KBox::new(host, GFP_KERNEL)?;
+            host.assume_init()
+        };
         let mut inner = self.inner.lock();
         if inner.window.is_some() {
             return Err(EBUSY);

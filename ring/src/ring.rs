@@ -1075,6 +1075,20 @@ pub struct InflightEntry {
     pub reply_max: u32,
 }
 
+impl InflightEntry {
+    /// A free entry for `tag`.
+    const fn free(tag: u32) -> Self {
+        InflightEntry {
+            state: SlotState::Free,
+            id: tag,
+            used: false,
+            op: Op::Open,
+            len: 0,
+            reply_max: 0,
+        }
+    }
+}
+
 const FREE_WORDS: usize = us(MAX_SLOTS / 64);
 
 /// The host's table of requests in flight, indexed by slot tag.
@@ -1088,30 +1102,59 @@ pub struct Inflight {
 impl Inflight {
     /// Creates a table with `num_slots` free tags.
     pub fn new(num_slots: u32) -> Self {
+        let mut table = core::mem::MaybeUninit::<Self>::uninit();
+        // SAFETY: `table` is valid for writes and aligned, and `init_at`
+        // initialises every field.
+        unsafe {
+            Self::init_at(table.as_mut_ptr(), num_slots);
+            table.assume_init()
+        }
+    }
+
+    /// Initialises a table with `num_slots` free tags at `slot`, one entry
+    /// at a time, so that no table-sized temporary is built on the stack.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is valid for writes of an `Inflight` and properly aligned.
+    /// Afterwards it is initialised.
+    pub unsafe fn init_at(slot: *mut Self, num_slots: u32) {
         let num_slots = num_slots.clamp(1, MAX_SLOTS);
+        // SAFETY: `slot` is valid and aligned (the caller's contract); this
+        // only computes the address of a field.
+        let entries = unsafe { core::ptr::addr_of_mut!((*slot).entries) }.cast::<InflightEntry>();
+        for (tag, i) in (0u32..).zip(0..us(MAX_SLOTS)) {
+            // SAFETY: `i < MAX_SLOTS`, the length of the `entries` array of
+            // `*slot`, which is valid for writes by the caller's contract.
+            unsafe { entries.add(i).write(InflightEntry::free(tag)) };
+        }
+        // SAFETY: As above, for the remaining fields.
+        unsafe {
+            core::ptr::addr_of_mut!((*slot).num_slots).write(num_slots);
+            core::ptr::addr_of_mut!((*slot).free).write(Self::free_mask(num_slots));
+            core::ptr::addr_of_mut!((*slot).busy).write(0);
+        }
+    }
+
+    /// Makes every tag free again, for `num_slots` slots, in place.
+    pub fn reinit(&mut self, num_slots: u32) {
+        let num_slots = num_slots.clamp(1, MAX_SLOTS);
+        for (tag, e) in (0u32..).zip(self.entries.iter_mut()) {
+            *e = InflightEntry::free(tag);
+        }
+        self.num_slots = num_slots;
+        self.free = Self::free_mask(num_slots);
+        self.busy = 0;
+    }
+
+    fn free_mask(num_slots: u32) -> [u64; FREE_WORDS] {
         let mut free = [0u64; FREE_WORDS];
         for tag in 0..num_slots {
             if let Some(w) = free.get_mut(us(tag / 64)) {
                 *w |= 1 << (tag % 64);
             }
         }
-        let mut entries = [InflightEntry {
-            state: SlotState::Free,
-            id: 0,
-            used: false,
-            op: Op::Open,
-            len: 0,
-            reply_max: 0,
-        }; us(MAX_SLOTS)];
-        for (tag, e) in (0u32..).zip(entries.iter_mut()) {
-            e.id = tag;
-        }
-        Inflight {
-            num_slots,
-            entries,
-            free,
-            busy: 0,
-        }
+        free
     }
 
     /// Returns the number of slots not free.
@@ -1312,6 +1355,36 @@ impl<S: Shared> Host<S> {
     /// [`RingError::BadLayout`] if the window is too small or larger than
     /// 4 GiB, [`RingError::BadFeatures`] for unknown features.
     pub fn new(mem: S, layout: Layout, features: u32, generation: u32) -> Result<Self> {
+        let mut host = core::mem::MaybeUninit::<Self>::uninit();
+        // SAFETY: `host` is valid for writes and aligned; on success
+        // `init_in_place` has initialised it.
+        unsafe {
+            Self::init_in_place(host.as_mut_ptr(), mem, layout, features, generation)?;
+            Ok(host.assume_init())
+        }
+    }
+
+    /// Like [`Host::new`], but initialises the host at `slot` without
+    /// building it on the stack first.
+    ///
+    /// A `Host` is several KiB (the in-flight table); kernel stacks are
+    /// small, so the kernel allocates the memory and initialises it here.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::new`]; on error `slot` is left uninitialised.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is valid for writes of a `Host<S>` and properly aligned. On
+    /// success it holds an initialised `Host<S>`.
+    pub unsafe fn init_in_place(
+        slot: *mut Self,
+        mem: S,
+        layout: Layout,
+        features: u32,
+        generation: u32,
+    ) -> Result<()> {
         let win = Window::new(mem);
         let size = u32::try_from(win.size()).map_err(|_| RingError::BadLayout)?;
         if size < layout.min_size {
@@ -1328,18 +1401,29 @@ impl<S: Shared> Host<S> {
             generation,
             layout,
         };
-        let mut host = Host {
-            win,
-            ident,
-            inflight: Inflight::new(layout.num_slots),
-            req_prod: 0,
-            req_kicked: 0,
-            resp_cons: 0,
-            evt_cons: 0,
-            broken: None,
-        };
-        host.init_header()?;
-        Ok(host)
+        // SAFETY: `slot` is valid for writes and aligned (the caller's
+        // contract), so are pointers to its fields; every field is written
+        // exactly once here, the in-flight table by `Inflight::init_at`.
+        unsafe {
+            core::ptr::addr_of_mut!((*slot).win).write(win);
+            core::ptr::addr_of_mut!((*slot).ident).write(ident);
+            Inflight::init_at(core::ptr::addr_of_mut!((*slot).inflight), layout.num_slots);
+            core::ptr::addr_of_mut!((*slot).req_prod).write(0);
+            core::ptr::addr_of_mut!((*slot).req_kicked).write(0);
+            core::ptr::addr_of_mut!((*slot).resp_cons).write(0);
+            core::ptr::addr_of_mut!((*slot).evt_cons).write(0);
+            core::ptr::addr_of_mut!((*slot).broken).write(None);
+        }
+        // SAFETY: Every field of `*slot` was initialised above, and nothing
+        // else refers to it.
+        let host = unsafe { &mut *slot };
+        if let Err(e) = host.init_header() {
+            // SAFETY: `*slot` is initialised and dropped once; afterwards the
+            // caller treats it as uninitialised, as documented.
+            unsafe { core::ptr::drop_in_place(slot) };
+            return Err(e);
+        }
+        Ok(())
     }
 
     fn init_header(&mut self) -> Result<()> {
@@ -1374,7 +1458,7 @@ impl<S: Shared> Host<S> {
                 }
             }
         }
-        self.inflight = Inflight::new(self.ident.layout.num_slots);
+        self.inflight.reinit(self.ident.layout.num_slots);
         self.ident.generation = generation;
         self.req_prod = 0;
         self.req_kicked = 0;
