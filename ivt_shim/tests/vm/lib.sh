@@ -6,9 +6,6 @@
 #   IVT_KDIR         kernel build tree (default: the newest complete one in
 #                    ~/.cache/ikernel/build)
 #   IVT_SHIM         ivt-shim binary (default: target/release, else debug)
-#   IVT_KVM_MODULES  directory with kvm.ko and kvm-amd.ko to load instead of
-#                    the installed ones (for a host kernel without
-#                    CONFIG_KVM_IOAPIC; see build-kvm-ioapic.sh)
 #   IVT_TIMEOUT      per-run timeout in seconds (default 900)
 #   IVT_HOST_STUB    0: do not load host_stub, run the shim with --no-host-stub
 
@@ -50,13 +47,7 @@ load_kvm() {
 }
 
 load_kvm_modules() {
-	if [ -n "${IVT_KVM_MODULES:-}" ]; then
-		rmmod kvm_amd kvm_intel kvm 2>/dev/null
-		modprobe irqbypass 2>/dev/null
-		insmod "$IVT_KVM_MODULES/kvm.ko" && insmod "$IVT_KVM_MODULES/kvm-amd.ko"
-	else
-		[ -e /dev/kvm ] || modprobe kvm_amd 2>/dev/null || modprobe kvm_intel
-	fi
+	[ -e /dev/kvm ] || modprobe kvm_amd 2>/dev/null || modprobe kvm_intel
 }
 
 # Loads host_stub (/dev/ikernel) unless IVT_HOST_STUB=0; without it the
@@ -72,12 +63,10 @@ load_host_stub() {
 # takes the window parameters (and so attaches to the window), else
 # "console" (the init script's marker).
 ready_mode() {
-	if [ -n "${IVT_READY:-}" ]; then echo "$IVT_READY"; return; fi
-	if modinfo -F parm "$GUEST_STUB" 2>/dev/null | grep -q '^window_gpa'; then
-		echo window
-	else
-		echo console
-	fi
+	# guest_stub reports ready through the window; IVT_READY=console uses
+	# the init script's console marker instead (for debugging a guest_stub
+	# that does not attach).
+	echo "${IVT_READY:-window}"
 }
 
 # write_config FILE NAME [extra TOML]

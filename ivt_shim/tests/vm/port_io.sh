@@ -33,7 +33,10 @@ cat >>"$cfg" <<TOML
 src = "$helper"
 dst = "/bin/parport-write"
 TOML
-sed -i "s|^guest_stub = .*|&\nrun = [\"parport-write /dev/parport0 $pattern || echo IKERNEL-ERROR: parport-write failed\"]|" "$cfg"
+# The [image] run line goes right after guest_stub (inside [image]); the
+# sed delimiter is '#' because the command itself contains '|'.
+sed -i "s#^guest_stub = .*#&\nrun = [\"parport-write /dev/parport0 $pattern || echo IKERNEL-ERROR: parport-write failed\"]#" "$cfg"
+grep -q '^run = ' "$cfg" || { t_not_ok "config for port_io written"; t_done; }
 run_shim "$OUT/port_io.log" run --exit-after-ready 1 "$cfg"
 rc=$?
 sed 's/^/# /' "$OUT/port_io.log"
