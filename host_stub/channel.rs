@@ -36,6 +36,7 @@ use kernel::{
 
 use crate::{
     eventfd::EventFd,
+    kick::Kick,
     ring,
     window::KernelWindow, //
 };
@@ -79,7 +80,8 @@ struct StateArg {
     generation: u32,
     guest_state: u32,
     heartbeat: u32,
-    reserved: [u64; 2],
+    kicks: u64,
+    reserved: u64,
 }
 
 // SAFETY: All three are `repr(C)` structs of integers whose sizes add up
@@ -120,8 +122,9 @@ struct HostWindow {
 
 /// The doorbells bound by the VMM.
 struct Doorbells {
-    /// Signalled by KVM when the guest writes its doorbell port.
-    _kick: EventFd,
+    /// Signalled by KVM when the guest writes its doorbell port; host_stub
+    /// is called back on every signal.
+    kick: Kick,
     /// Signalled by host_stub to raise the guest's interrupt (irqfd).
     call: EventFd,
 }
@@ -214,7 +217,7 @@ impl Channel {
 
     fn bind_doorbells(&self, arg: DoorbellsArg) -> Result<isize> {
         let new = Doorbells {
-            _kick: EventFd::from_fd(arg.kick_fd)?,
+            kick: Kick::attach(arg.kick_fd)?,
             call: EventFd::from_fd(arg.call_fd)?,
         };
         let old = self.inner.lock().doorbells.replace(new);
@@ -227,7 +230,8 @@ impl Channel {
         if !matches!(arg.state, VM_BOOTING | VM_RUNNING | VM_DOWN)
             || arg.guest_state != 0
             || arg.heartbeat != 0
-            || arg.reserved != [0; 2]
+            || arg.kicks != 0
+            || arg.reserved != 0
         {
             return Err(EINVAL);
         }
@@ -253,6 +257,7 @@ impl Channel {
     fn get_state(&self) -> Result<StateArg> {
         let mut inner = self.inner.lock();
         let vm_state = inner.vm_state;
+        let kicks = inner.doorbells.as_ref().map_or(0, |d| d.kick.count());
         let win = inner.window.as_mut().ok_or(ENXIO)?;
         let ready = win.host.guest_ready().unwrap_or(false);
         Ok(StateArg {
@@ -260,7 +265,8 @@ impl Channel {
             generation: win.host.generation(),
             guest_state: u32::from(ready),
             heartbeat: win.host.heartbeat().unwrap_or(0),
-            reserved: [0; 2],
+            kicks,
+            reserved: 0,
         })
     }
 

@@ -153,7 +153,11 @@ TEST_F(channel, state_reports)
 	EXPECT_EQ(-1, ioctl(self->fd, IKERNEL_IOC_SET_STATE, &st));
 	EXPECT_EQ(EINVAL, errno);
 	st.state = IKERNEL_VM_BOOTING;
-	st.reserved[1] = 1;
+	st.reserved = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, IKERNEL_IOC_SET_STATE, &st));
+	EXPECT_EQ(EINVAL, errno);
+	st.reserved = 0;
+	st.kicks = 1;	/* read-only field */
 	EXPECT_EQ(-1, ioctl(self->fd, IKERNEL_IOC_SET_STATE, &st));
 	EXPECT_EQ(EINVAL, errno);
 
@@ -173,6 +177,37 @@ TEST_F(channel, state_reports)
 	ASSERT_EQ(0, ioctl(self->fd, IKERNEL_IOC_GET_STATE, &st));
 	EXPECT_EQ(IKERNEL_VM_DOWN, st.state);
 	EXPECT_EQ(0, st.guest_state);
+}
+
+/*
+ * Every signal on the kick eventfd (what KVM does when the guest writes its
+ * doorbell port) reaches host_stub, including one that came before binding.
+ */
+TEST_F(channel, kicks_reach_host_stub)
+{
+	struct ikernel_doorbells db;
+	struct ikernel_state st;
+	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
+	int i;
+
+	ASSERT_LE(0, kick);
+	ASSERT_LE(0, call);
+	ASSERT_EQ(0, create(self->fd, WINDOW_SIZE, 0));
+	ASSERT_EQ(0, eventfd_write(kick, 1));
+	db = (struct ikernel_doorbells){ .kick_fd = kick, .call_fd = call };
+	ASSERT_EQ(0, ioctl(self->fd, IKERNEL_IOC_BIND_DOORBELLS, &db));
+	ASSERT_EQ(0, ioctl(self->fd, IKERNEL_IOC_GET_STATE, &st));
+	EXPECT_EQ(1, st.kicks);
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, eventfd_write(kick, 1));
+	ASSERT_EQ(0, ioctl(self->fd, IKERNEL_IOC_GET_STATE, &st));
+	EXPECT_EQ(101, st.kicks);
+	/* After the channel is gone, signals go nowhere, harmlessly. */
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, eventfd_write(kick, 1));
+	close(kick);
+	close(call);
 }
 
 TEST_HARNESS_MAIN

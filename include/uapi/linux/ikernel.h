@@ -91,6 +91,8 @@ struct ikernel_doorbells {
  * @generation:	incarnation of the driver VM; changes on every restart
  * @guest_state: (get only) the guest's state word read from the window
  * @heartbeat:	(get only) the guest's heartbeat counter read from the window
+ * @kicks:	(get only) doorbells rung by the guest since the doorbells were
+ *		bound, as host_stub saw them
  * @reserved:	zero
  */
 struct ikernel_state {
@@ -98,7 +100,8 @@ struct ikernel_state {
 	__u32 generation;
 	__u32 guest_state;
 	__u32 heartbeat;
-	__u64 reserved[2];
+	__u64 kicks;
+	__u64 reserved;
 };
 
 #define IKERNEL_IOC_CREATE_WINDOW	_IOW(IKERNEL_IOC_MAGIC, 0x01, struct ikernel_window)

@@ -26,6 +26,8 @@ use kernel::{
 mod channel;
 #[path = "../common/eventfd.rs"]
 mod eventfd;
+#[path = "../common/kick.rs"]
+mod kick;
 #[path = "../ring/src/ring.rs"]
 #[allow(
     dead_code,
