@@ -17,8 +17,9 @@ use toml::Spanned;
 pub const MAX_MEMORY_MIB: u64 = 3072;
 /// Smallest guest RAM that boots the driver-VM kernel with an initramfs.
 pub const MIN_MEMORY_MIB: u64 = 32;
-/// vCPUs this version can start (no ACPI MADT yet: the guest sees one CPU).
-pub const MAX_VCPUS: u64 = 1;
+/// Most vCPUs of a driver VM (also bounded by KVM_CAP_MAX_VCPUS at run
+/// time, and by the guest kernel's NR_CPUS).
+pub const MAX_VCPUS: u64 = 8;
 
 /// A configuration error with its location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,7 +446,7 @@ impl Config {
         if !(1..=MAX_VCPUS).contains(&v) {
             c.err(
                 &vm.vcpus.span(),
-                format!("vcpus must be in 1..={MAX_VCPUS} (no ACPI MADT yet), got {v}"),
+                format!("vcpus must be in 1..={MAX_VCPUS}, got {v}"),
             );
         }
         if vm.kernel.get_ref().as_os_str().is_empty() {

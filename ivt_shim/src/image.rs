@@ -257,7 +257,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 fail() { echo "IKERNEL-ERROR: $*"; sleep 1; echo o > /proc/sysrq-trigger; poweroff -f; }
-echo "ikernel-init: up $(cut -d' ' -f1 /proc/uptime)s"
+echo "ikernel-init: up $(cut -d' ' -f1 /proc/uptime)s, $(grep -c ^processor /proc/cpuinfo) CPUs online"
 "#,
     );
     for m in modules {

@@ -2,12 +2,14 @@
 
 //! ivt-shim: the ikernel driver-VM monitor on KVM.
 
+mod acpi;
 mod boot;
 mod check;
 mod config;
 mod cpio;
 mod cpuid;
 mod image;
+mod mptable;
 mod pio;
 mod supervise;
 mod vm;

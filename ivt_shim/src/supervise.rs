@@ -16,7 +16,7 @@ use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
 use crate::config::{Config, ReadyMode};
 use crate::image;
 use crate::pio::Ports;
-use crate::vm::{guest_cmdline, Exit, Vm};
+use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
 use crate::window::{Channel, VmState};
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
@@ -80,6 +80,22 @@ fn sleep_interruptible(d: Duration) {
     let end = Instant::now() + d;
     while Instant::now() < end && !TERMINATE.load(Ordering::SeqCst) {
         thread::sleep(Duration::from_millis(20).min(end - Instant::now()));
+    }
+}
+
+/// Sets `stop` and interrupts KVM_RUN on every vCPU thread until all have
+/// returned (a thread may miss one signal between its check of `stop` and
+/// KVM_RUN, hence the repetition).
+fn stop_vcpus(stop: &AtomicBool, handles: &[thread::JoinHandle<Exit>]) {
+    stop.store(true, Ordering::Release);
+    while handles.iter().any(|h| !h.is_finished()) {
+        for h in handles.iter().filter(|h| !h.is_finished()) {
+            // SAFETY: `h` is a live thread of ours, not yet joined (the
+            // handle is borrowed); SIGRTMIN has a no-op handler, so this only
+            // interrupts KVM_RUN.
+            unsafe { libc::pthread_kill(h.as_pthread_t(), SIGRTMIN()) };
+        }
+        thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -163,14 +179,28 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         );
 
         let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let handle = thread::Builder::new()
-            .name(format!("vcpu0-gen{generation}"))
-            .spawn(move || {
-                let e = vm.run(&stop2);
-                drop(vm);
-                e
-            })?;
+        let mut handles = Vec::new();
+        for (id, mut vcpu) in vm.take_vcpus().into_iter().enumerate() {
+            let stop2 = stop.clone();
+            let dev = vm.devices.clone();
+            let h = thread::Builder::new()
+                .name(format!("vcpu{id}-gen{generation}"))
+                .spawn(move || {
+                    let e = run_vcpu(&mut vcpu, &dev, &stop2);
+                    drop(vcpu);
+                    e
+                });
+            match h {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    stop_vcpus(&stop, &handles);
+                    for h in handles {
+                        let _ = h.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
 
         let mut ready_at: Option<Instant> = None;
         let mut frozen = false;
@@ -180,7 +210,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             if TERMINATE.load(Ordering::SeqCst) {
                 break None;
             }
-            if handle.is_finished() && !frozen {
+            if !frozen && handles.iter().any(|h| h.is_finished()) {
                 break Some(Death::Exit(Exit::Error("vCPU thread ended".into())));
             }
             if let Some(l) = console.lock().ok().and_then(|c| c.error.clone()) {
@@ -215,12 +245,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                         hb = (chan.heartbeat(), now);
                         backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
                         if opts.test_hang_generation == Some(generation) {
-                            info!("generation {generation}: test hook: freezing the vCPU");
+                            info!("generation {generation}: test hook: freezing the vCPUs");
                             frozen = true;
-                            stop.store(true, Ordering::Release);
-                            // SAFETY: As below: the vCPU thread is live and
-                            // SIGRTMIN has a no-op handler.
-                            unsafe { libc::pthread_kill(handle.as_pthread_t(), SIGRTMIN()) };
+                            stop_vcpus(&stop, &handles);
                         }
                         if opts.exit_after_ready != 0 && readies >= opts.exit_after_ready {
                             TERMINATE.store(true, Ordering::SeqCst);
@@ -252,19 +279,25 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             }
         }
         let now = Instant::now();
-        stop.store(true, Ordering::Release);
-        let pt = handle.as_pthread_t();
-        while !handle.is_finished() {
-            // SAFETY: `pt` is the live vCPU thread (not yet joined); SIGRTMIN
-            // has a no-op handler, so this only interrupts KVM_RUN.
-            unsafe { libc::pthread_kill(pt, SIGRTMIN()) };
-            thread::sleep(Duration::from_millis(5));
+        // Every vCPU stops and is joined before the VM is dropped.
+        stop_vcpus(&stop, &handles);
+        let mut exit = None;
+        for (id, h) in handles.into_iter().enumerate() {
+            let e = h
+                .join()
+                .unwrap_or(Exit::Error("vCPU thread panicked".into()));
+            if e != Exit::Stopped && exit.is_none() {
+                exit = Some((id, e));
+            }
         }
-        let exit = handle
-            .join()
-            .unwrap_or(Exit::Error("vCPU thread panicked".into()));
+        drop(vm);
         let death = match (death, exit) {
-            (Some(Death::Exit(_)), e) if !frozen => Some(Death::Exit(e)),
+            (Some(Death::Exit(_)), Some((id, e))) if !frozen => {
+                if cfg.vm.vcpus.get_ref() > &1 {
+                    info!("generation {generation}: vCPU {id} exited first");
+                }
+                Some(Death::Exit(e))
+            }
             (d, _) => d,
         };
         let Some(death) = death else {

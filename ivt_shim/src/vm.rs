@@ -10,17 +10,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use kvm_bindings::{
-    kvm_pit_config, kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES, KVM_PIT_SPEAKER_DUMMY,
+    kvm_mp_state, kvm_pit_config, kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES,
+    KVM_MP_STATE_UNINITIALIZED, KVM_PIT_SPEAKER_DUMMY,
 };
 use kvm_ioctls::{IoEventAddress, Kvm, NoDatamatch, VcpuExit, VcpuFd, VmFd};
-use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 use vm_superio::{Serial, Trigger};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
+use crate::acpi;
 use crate::boot;
 use crate::config::Config;
 use crate::cpuid;
 use crate::image::{ERROR_MARKER, READY_MARKER};
+use crate::mptable;
 use crate::pio::Ports;
 
 /// First port of the console UART (COM1) and its IRQ.
@@ -34,9 +37,16 @@ const I8042_CMD: u16 = 0x64;
 pub fn guest_cmdline(cfg: &Config, test_panic: bool) -> String {
     let w = &cfg.window;
     let mut s = format!(
-        "console=ttyS0 quiet panic=-1 reboot=t acpi=off pci=off 8250.nr_uarts=1 \
+        "console=ttyS0 quiet panic=-1 reboot=t{} pci=off 8250.nr_uarts=1 \
          ikernel_guest.window_gpa={:#x} ikernel_guest.window_size={} \
          ikernel_guest.doorbell_port={:#x} ikernel_guest.irq={}",
+        // One vCPU: no ACPI, the 8259 PIC. More: the guest needs the MADT
+        // (the kernel has no MP table parser) and the I/O APIC.
+        if *cfg.vm.vcpus.get_ref() > 1 {
+            ""
+        } else {
+            " acpi=off"
+        },
         w.gpa.get_ref(),
         w.size.get_ref(),
         w.doorbell_port.get_ref(),
@@ -129,18 +139,28 @@ pub enum Exit {
     Error(String),
 }
 
-/// A created, loaded, not yet running driver VM.
+type Uart = Serial<IrqTrigger, vm_superio::serial::NoEvents, ConsoleOut>;
+
+/// Devices shared by the vCPU threads of one VM.
+pub struct Devices {
+    serial: Mutex<Uart>,
+    ports: Option<Ports>,
+}
+
+/// A created, loaded, not yet running driver VM.  The VM (memory, irqchip)
+/// must outlive its vCPU threads: the supervisor keeps it until it has
+/// joined them all.
 pub struct Vm {
     _kvm: Kvm,
     _vm: VmFd,
-    vcpu: Option<VcpuFd>,
+    vcpus: Vec<VcpuFd>,
     _mem: GuestMemoryMmap,
     /// Doorbell kick (guest -> host), signalled by KVM ioeventfd.
     pub kick: EventFd,
     /// Call (host -> guest), raises the guest IRQ via KVM irqfd.
     pub call: EventFd,
-    serial: Option<Serial<IrqTrigger, vm_superio::serial::NoEvents, ConsoleOut>>,
-    ports: Option<Ports>,
+    /// Devices the vCPU threads emulate.
+    pub devices: Arc<Devices>,
     /// Console scan results.
     pub console: Arc<Mutex<ConsoleState>>,
 }
@@ -225,90 +245,130 @@ impl Vm {
 
         let loaded = boot::load(&mem, mem_size, &cfg.kernel(), initrd, cmdline, (gpa, win.1))?;
 
-        let vcpu = vm.create_vcpu(0).map_err(kerr("KVM_CREATE_VCPU"))?;
-        let mut cpuid = kvm
+        let n = *cfg.vm.vcpus.get_ref() as usize;
+        let max = kvm.get_max_vcpus();
+        if n > max {
+            return Err(io::Error::other(format!(
+                "vcpus = {n}, but KVM_CAP_MAX_VCPUS is {max}"
+            )));
+        }
+        let supported = kvm
             .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
             .map_err(kerr("KVM_GET_SUPPORTED_CPUID"))?;
-        cpuid::filter(cpuid.as_mut_slice(), 0, 1);
-        vcpu.set_cpuid2(&cpuid).map_err(kerr("KVM_SET_CPUID2"))?;
-        let mut sregs = vcpu.get_sregs().map_err(kerr("KVM_GET_SREGS"))?;
-        boot::setup_long_mode(&mem, &mut sregs)?;
-        vcpu.set_sregs(&sregs).map_err(kerr("KVM_SET_SREGS"))?;
-        vcpu.set_regs(&boot::boot_regs(loaded.entry))
-            .map_err(kerr("KVM_SET_REGS"))?;
-        vcpu.set_fpu(&boot::boot_fpu())
-            .map_err(kerr("KVM_SET_FPU"))?;
-        let mut lapic = vcpu.get_lapic().map_err(kerr("KVM_GET_LAPIC"))?;
-        set_lvt(&mut lapic.regs, 0x350, 7); // LINT0: ExtINT (8259 virtual wire)
-        set_lvt(&mut lapic.regs, 0x360, 4); // LINT1: NMI
-        vcpu.set_lapic(&lapic).map_err(kerr("KVM_SET_LAPIC"))?;
+        let mut vcpus = Vec::with_capacity(n);
+        let mut leaf1 = (0u32, 0u32);
+        for id in 0..n {
+            let vcpu = vm.create_vcpu(id as u64).map_err(kerr("KVM_CREATE_VCPU"))?;
+            let mut cpuid = supported.clone();
+            cpuid::filter(cpuid.as_mut_slice(), id as u8, n as u8);
+            if let Some(e) = cpuid.as_slice().iter().find(|e| e.function == 1) {
+                leaf1 = (e.eax, e.edx);
+            }
+            vcpu.set_cpuid2(&cpuid).map_err(kerr("KVM_SET_CPUID2"))?;
+            if id == 0 {
+                let mut sregs = vcpu.get_sregs().map_err(kerr("KVM_GET_SREGS"))?;
+                boot::setup_long_mode(&mem, &mut sregs)?;
+                vcpu.set_sregs(&sregs).map_err(kerr("KVM_SET_SREGS"))?;
+                vcpu.set_regs(&boot::boot_regs(loaded.entry))
+                    .map_err(kerr("KVM_SET_REGS"))?;
+                vcpu.set_fpu(&boot::boot_fpu())
+                    .map_err(kerr("KVM_SET_FPU"))?;
+                let mut lapic = vcpu.get_lapic().map_err(kerr("KVM_GET_LAPIC"))?;
+                set_lvt(&mut lapic.regs, 0x350, 7); // LINT0: ExtINT (8259 virtual wire)
+                set_lvt(&mut lapic.regs, 0x360, 4); // LINT1: NMI
+                vcpu.set_lapic(&lapic).map_err(kerr("KVM_SET_LAPIC"))?;
+            } else {
+                // An AP waits in the in-kernel LAPIC for INIT and SIPI from
+                // the guest (KVM's default for vCPUs other than the BSP).
+                let st = kvm_mp_state {
+                    mp_state: KVM_MP_STATE_UNINITIALIZED,
+                };
+                vcpu.set_mp_state(st).map_err(kerr("KVM_SET_MP_STATE"))?;
+            }
+            vcpus.push(vcpu);
+        }
+        // The processors, I/O APIC and interrupt routing, for the guest:
+        // MP table and ACPI (both in the reserved BIOS area).
+        let mp = mptable::build(mptable::MPTABLE_START, n as u8, leaf1.0, leaf1.1);
+        mem.write_slice(&mp, GuestAddress(mptable::MPTABLE_START))
+            .map_err(|e| io::Error::other(format!("MP table: {e}")))?;
+        let tables = acpi::build(acpi::RSDP_START, n as u8);
+        mem.write_slice(&tables, GuestAddress(acpi::RSDP_START))
+            .map_err(|e| io::Error::other(format!("ACPI tables: {e}")))?;
 
         Ok(Vm {
             _kvm: kvm,
             _vm: vm,
-            vcpu: Some(vcpu),
+            vcpus,
             _mem: mem,
             kick,
             call,
-            serial: Some(serial),
-            ports,
+            devices: Arc::new(Devices {
+                serial: Mutex::new(serial),
+                ports,
+            }),
             console,
         })
     }
 
-    /// Runs the vCPU until it stops or `stop` is set; call on the vCPU thread.
-    pub fn run(&mut self, stop: &AtomicBool) -> Exit {
-        let (Some(vcpu), Some(serial)) = (self.vcpu.as_mut(), self.serial.as_mut()) else {
-            return Exit::Error("VM already ran".into());
-        };
-        let ports = self.ports.as_ref();
-        loop {
-            if stop.load(Ordering::Acquire) {
-                return Exit::Stopped;
-            }
-            match vcpu.run() {
-                Ok(VcpuExit::IoOut(port, data)) => {
-                    if (SERIAL_PORT..SERIAL_PORT + 8).contains(&port) {
-                        if let Some(&b) = data.first() {
-                            let _ = serial.write((port - SERIAL_PORT) as u8, b);
-                        }
-                    } else if let Some(p) = ports.filter(|p| p.contains(port)) {
-                        p.write(port, data);
-                    } else if port == I8042_CMD && data.first() == Some(&0xfe) {
-                        return Exit::Reset("i8042 reset".into());
+    /// Takes the vCPUs out, to be run each on its own thread with
+    /// [`run_vcpu`].
+    pub fn take_vcpus(&mut self) -> Vec<VcpuFd> {
+        std::mem::take(&mut self.vcpus)
+    }
+}
+
+/// Runs `vcpu` until it stops or `stop` is set; call on the vCPU's thread.
+pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
+    let ports = dev.ports.as_ref();
+    loop {
+        if stop.load(Ordering::Acquire) {
+            return Exit::Stopped;
+        }
+        match vcpu.run() {
+            Ok(VcpuExit::IoOut(port, data)) => {
+                if (SERIAL_PORT..SERIAL_PORT + 8).contains(&port) {
+                    if let (Some(&b), Ok(mut s)) = (data.first(), dev.serial.lock()) {
+                        let _ = s.write((port - SERIAL_PORT) as u8, b);
                     }
+                } else if let Some(p) = ports.filter(|p| p.contains(port)) {
+                    p.write(port, data);
+                } else if port == I8042_CMD && data.first() == Some(&0xfe) {
+                    return Exit::Reset("i8042 reset".into());
                 }
-                Ok(VcpuExit::IoIn(port, data)) => {
-                    if (SERIAL_PORT..SERIAL_PORT + 8).contains(&port) {
-                        let v = serial.read((port - SERIAL_PORT) as u8);
-                        data.fill(0);
-                        if let Some(d) = data.first_mut() {
-                            *d = v;
-                        }
-                    } else if let Some(p) = ports.filter(|p| p.contains(port)) {
-                        p.read(port, data);
-                    } else {
-                        data.fill(0xff);
-                    }
-                }
-                Ok(VcpuExit::MmioRead(_, data)) => data.fill(0xff),
-                Ok(VcpuExit::MmioWrite(..)) => {}
-                Ok(VcpuExit::Hlt) => return Exit::Halt,
-                Ok(VcpuExit::Shutdown) => return Exit::Shutdown,
-                Ok(VcpuExit::SystemEvent(t, _)) => return Exit::Reset(format!("system event {t}")),
-                Ok(VcpuExit::InternalError) => {
-                    return Exit::InternalError("KVM_EXIT_INTERNAL_ERROR".into())
-                }
-                Ok(VcpuExit::FailEntry(r, cpu)) => {
-                    return Exit::InternalError(format!(
-                        "KVM_EXIT_FAIL_ENTRY reason {r:#x} cpu {cpu}"
-                    ))
-                }
-                Ok(VcpuExit::Intr) => {}
-                Ok(other) => return Exit::Error(format!("unexpected exit {other:?}")),
-                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
-                Err(e) => return Exit::Error(format!("KVM_RUN: {e}")),
             }
+            Ok(VcpuExit::IoIn(port, data)) => {
+                if (SERIAL_PORT..SERIAL_PORT + 8).contains(&port) {
+                    let v = dev
+                        .serial
+                        .lock()
+                        .map(|mut s| s.read((port - SERIAL_PORT) as u8))
+                        .unwrap_or(0xff);
+                    data.fill(0);
+                    if let Some(d) = data.first_mut() {
+                        *d = v;
+                    }
+                } else if let Some(p) = ports.filter(|p| p.contains(port)) {
+                    p.read(port, data);
+                } else {
+                    data.fill(0xff);
+                }
+            }
+            Ok(VcpuExit::MmioRead(_, data)) => data.fill(0xff),
+            Ok(VcpuExit::MmioWrite(..)) => {}
+            Ok(VcpuExit::Hlt) => return Exit::Halt,
+            Ok(VcpuExit::Shutdown) => return Exit::Shutdown,
+            Ok(VcpuExit::SystemEvent(t, _)) => return Exit::Reset(format!("system event {t}")),
+            Ok(VcpuExit::InternalError) => {
+                return Exit::InternalError("KVM_EXIT_INTERNAL_ERROR".into())
+            }
+            Ok(VcpuExit::FailEntry(r, cpu)) => {
+                return Exit::InternalError(format!("KVM_EXIT_FAIL_ENTRY reason {r:#x} cpu {cpu}"))
+            }
+            Ok(VcpuExit::Intr) => {}
+            Ok(other) => return Exit::Error(format!("unexpected exit {other:?}")),
+            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
+            Err(e) => return Exit::Error(format!("KVM_RUN: {e}")),
         }
     }
 }

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A driver VM with 2 vCPUs boots to ready and its kernel brings both CPUs
+# online (processors from the ACPI MADT, the AP started by INIT/SIPI in
+# KVM's in-kernel LAPIC); SIGTERM stops and joins both vCPU threads.
+. "$(dirname "$0")/lib.sh"
+t_plan 5
+load_kvm
+cfg=$OUT/smp.toml
+write_config "$cfg" smp
+sed -i 's/^memory_mib = 128$/&\nvcpus = 2/' "$cfg"
+t_check "config has vcpus = 2" grep -q '^vcpus = 2$' "$cfg"
+log=$OUT/smp.log
+"$IVT_SHIM" run "$cfg" >"$log" 2>&1 &
+pid=$!
+i=0
+while ! grep -q "generation 1: READY" "$log" && kill -0 $pid 2>/dev/null && [ $i -lt "$IVT_TIMEOUT" ]; do
+	sleep 1; i=$((i + 1))
+done
+line=$(grep -o 'generation 1: READY, boot-to-ready [0-9.]* s' "$log")
+t_check "guest with 2 vCPUs ready: ${line:-none}" [ -n "$line" ]
+cpus=$(grep -o 'ikernel-init: up .* CPUs online' "$OUT/smp.console.log")
+t_check "guest saw 2 CPUs: ${cpus:-no init line}" sh -c "echo '$cpus' | grep -q ', 2 CPUs online'"
+kill -TERM $pid 2>/dev/null
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+kill -KILL $pid 2>/dev/null
+wait $pid
+rc=$?
+sed 's/^/# /' "$log"
+grep -i 'smp\|cpu\|acpi\|apic' "$OUT/smp.console.log" | sed 's/^/# console: /'
+t_check "SIGTERM: orderly shutdown, exit 0" sh -c "[ $rc = 0 ] && grep -q 'orderly shutdown' '$log'"
+t_check "no vCPU error in the shim log" sh -c "! grep -q 'vCPU exit\|vCPU thread' '$log'"
+t_done
