@@ -802,6 +802,20 @@ count = 3
     }
 
     #[test]
+    fn vcpu_bounds() {
+        let c = parse(&GOOD.replace("memory_mib = 64", "memory_mib = 64\nvcpus = 8")).expect("8");
+        assert_eq!(*c.vm.vcpus.get_ref(), 8);
+        for bad in ["0", "9"] {
+            let e = one_err(&GOOD.replace(
+                "memory_mib = 64",
+                &format!("memory_mib = 64\nvcpus = {bad}"),
+            ));
+            assert_eq!(e.line, 5);
+            assert!(e.reason.contains("vcpus must be in 1..=8"), "{}", e.reason);
+        }
+    }
+
+    #[test]
     fn missing_kernel() {
         let e = one_err("[vm]\nconsole_log = \"x\"\n");
         assert!(e.reason.contains("missing field `kernel`"), "{}", e.reason);
