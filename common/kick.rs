@@ -15,11 +15,9 @@ use kernel::{
         c_void, //
     },
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
-    },
 };
+
+use crate::counter::SharedCounter;
 
 /// `struct ikernel_kick` of `host_stub/kick.c`; opaque here.
 #[repr(C)]
@@ -40,12 +38,10 @@ extern "C" {
 ///
 /// # Safety
 ///
-/// `data` is the counter registered by [`Kick::attach`], alive until
-/// [`Kick`] is dropped.
+/// `data` is the cookie of the [`SharedCounter`] of a live [`Kick`].
 unsafe extern "C" fn count_kick(data: *mut c_void) {
-    // SAFETY: By the function's contract `data` is a live `Atomic<u64>`.
-    let kicks = unsafe { &*data.cast::<Atomic<u64>>() };
-    kicks.add(1, Relaxed);
+    // SAFETY: By the function's contract the counter is alive.
+    unsafe { SharedCounter::bump(data) };
 }
 
 /// A callback hooked into a kick eventfd: counts every doorbell.
@@ -53,10 +49,10 @@ unsafe extern "C" fn count_kick(data: *mut c_void) {
 /// # Invariants
 ///
 /// `raw` is a live handle of `ikernel_kick_attach` whose callback argument
-/// is `kicks`; both live until [`Drop`] detaches and frees them, in that order.
+/// is `kicks`' cookie, detached in [`Drop`] before `kicks` is dropped.
 pub(crate) struct Kick {
     raw: NonNull<RawKick>,
-    kicks: NonNull<Atomic<u64>>,
+    kicks: SharedCounter,
 }
 
 impl Kick {
@@ -66,46 +62,32 @@ impl Kick {
     ///
     /// `EBADF` if `fd` is not open, `EINVAL` if it is not an eventfd.
     pub(crate) fn attach(fd: i32) -> Result<Self> {
-        let kicks = KBox::into_raw(KBox::new(Atomic::new(0u64), GFP_KERNEL)?);
-        // SAFETY: `count_kick` only touches its argument, `kicks`, which stays
-        // allocated until after `ikernel_kick_detach` (see `Drop`).
-        let raw = unsafe { ikernel_kick_attach(fd, count_kick, kicks.cast()) };
-        let raw = match from_err_ptr(raw).map(NonNull::new) {
-            Ok(Some(raw)) => raw,
-            res => {
-                // SAFETY: `kicks` came from `KBox::into_raw` and was not
-                // registered (attach failed).
-                drop(unsafe { KBox::from_raw(kicks) });
-                return Err(res.err().unwrap_or(EINVAL));
-            }
-        };
-        // INVARIANT: `raw` is attached with `kicks` as its argument.
-        Ok(Self {
-            raw,
-            // SAFETY: `KBox::into_raw` never returns null.
-            kicks: unsafe { NonNull::new_unchecked(kicks) },
-        })
+        let kicks = SharedCounter::new()?;
+        // SAFETY: `count_kick` only bumps the counter behind its argument,
+        // which outlives the registration (detached in `Drop` first).
+        let raw = unsafe { ikernel_kick_attach(fd, count_kick, kicks.cookie()) };
+        let raw = NonNull::new(from_err_ptr(raw)?).ok_or(EINVAL)?;
+        // INVARIANT: `raw` is attached with `kicks`' cookie.
+        Ok(Self { raw, kicks })
     }
 
     /// Doorbells seen so far.
     pub(crate) fn count(&self) -> u64 {
-        // SAFETY: `kicks` is live while `self` is (type invariant).
-        unsafe { self.kicks.as_ref() }.load(Relaxed)
+        self.kicks.get()
     }
 }
 
 impl Drop for Kick {
     fn drop(&mut self) {
         // SAFETY: `raw` is a live handle (type invariant); after this the
-        // callback is not running and will not run again.
+        // callback is not running and will not run again, so `kicks` may be
+        // dropped (after this function, as a field).
         unsafe { ikernel_kick_detach(self.raw.as_ptr()) };
-        // SAFETY: `kicks` came from `KBox::into_raw`; nothing uses it now.
-        drop(unsafe { KBox::from_raw(self.kicks.as_ptr()) });
     }
 }
 
-// SAFETY: The handle and the counter may be used and dropped on any thread;
-// the callback only does an atomic increment.
+// SAFETY: The handle may be used and dropped on any thread; the callback
+// only does an atomic increment.
 unsafe impl Send for Kick {}
 // SAFETY: `count` is an atomic load.
 unsafe impl Sync for Kick {}

@@ -8,7 +8,6 @@
 //! This is the audited module of guest_stub's raw port I/O and IRQ use: the
 //! kernel crate has no abstraction for either outside a bus driver.
 
-use core::ptr::NonNull;
 use kernel::{
     bindings, c_str,
     error::to_result,
@@ -17,11 +16,9 @@ use kernel::{
         c_void, //
     },
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
-    },
 };
+
+use crate::counter::SharedCounter;
 
 /// The doorbell: a write to an I/O port that KVM turns into an eventfd
 /// signal on the host.
@@ -62,24 +59,21 @@ impl Doorbell {
 ///
 /// # Invariants
 ///
-/// The handler is registered on `irq` with `hits` as its cookie until
-/// [`Drop`] frees it; `hits` lives until after that.
+/// The handler is registered on `irq` with `hits`' cookie until [`Drop`]
+/// frees it, before `hits` is dropped.
 pub(crate) struct HostIrq {
     irq: u32,
-    hits: NonNull<Atomic<u64>>,
+    hits: SharedCounter,
 }
 
 /// Counts one interrupt from the host.
 ///
 /// # Safety
 ///
-/// `dev` is the cookie registered by [`HostIrq::request`]: a live
-/// `Atomic<u64>`.
+/// `dev` is the cookie of the [`SharedCounter`] of a live [`HostIrq`].
 unsafe extern "C" fn host_irq_handler(_irq: c_int, dev: *mut c_void) -> bindings::irqreturn_t {
-    // SAFETY: By the function's contract `dev` points to a live `Atomic<u64>`
-    // (it outlives the registration, see `HostIrq`'s invariant).
-    let hits = unsafe { &*dev.cast::<Atomic<u64>>() };
-    hits.add(1, Relaxed);
+    // SAFETY: By the function's contract the counter is alive.
+    unsafe { SharedCounter::bump(dev) };
     bindings::irqreturn::IRQ_HANDLED
 }
 
@@ -91,47 +85,36 @@ impl HostIrq {
         if irq == 0 {
             return Err(EINVAL);
         }
-        let hits = KBox::into_raw(KBox::new(Atomic::new(0u64), GFP_KERNEL)?);
+        let hits = SharedCounter::new()?;
         // SAFETY: `host_irq_handler` has the C signature of an IRQ handler
-        // and only uses its cookie, `hits`, which stays allocated until after
-        // `free_irq` (see `Drop`).  The name is a static string.
-        let ret = unsafe {
+        // and only bumps the counter behind its cookie, which outlives the
+        // registration (freed in `Drop` first).  The name is a static string.
+        to_result(unsafe {
             bindings::request_threaded_irq(
                 irq,
                 Some(host_irq_handler),
                 None,
                 0,
                 c_str!("ikernel_guest").as_char_ptr(),
-                hits.cast(),
+                hits.cookie(),
             )
-        };
-        if let Err(e) = to_result(ret) {
-            // SAFETY: `hits` came from `KBox::into_raw` and was not registered.
-            drop(unsafe { KBox::from_raw(hits) });
-            return Err(e);
-        }
-        // INVARIANT: The handler is registered with `hits` as its cookie.
-        Ok(Self {
-            irq,
-            // SAFETY: `KBox::into_raw` never returns null.
-            hits: unsafe { NonNull::new_unchecked(hits) },
-        })
+        })?;
+        // INVARIANT: The handler is registered with `hits`' cookie.
+        Ok(Self { irq, hits })
     }
 
     /// Interrupts taken so far.
     pub(crate) fn hits(&self) -> u64 {
-        // SAFETY: `hits` is live while `self` is (type invariant).
-        unsafe { self.hits.as_ref() }.load(Relaxed)
+        self.hits.get()
     }
 }
 
 impl Drop for HostIrq {
     fn drop(&mut self) {
         // SAFETY: The handler was registered on `irq` with this cookie; after
-        // `free_irq` returns it is not running and will not run again.
-        unsafe { bindings::free_irq(self.irq, self.hits.as_ptr().cast()) };
-        // SAFETY: `hits` came from `KBox::into_raw` and nothing uses it now.
-        drop(unsafe { KBox::from_raw(self.hits.as_ptr()) });
+        // `free_irq` returns it is not running and will not run again, so
+        // `hits` may be dropped (after this function, as a field).
+        unsafe { bindings::free_irq(self.irq, self.hits.cookie()) };
     }
 }
 

@@ -23,6 +23,8 @@ use kernel::{
     },
 };
 
+#[path = "../common/counter.rs"]
+mod counter;
 mod hw;
 mod link;
 #[path = "../ring/src/ring.rs"]

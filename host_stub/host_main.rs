@@ -24,6 +24,8 @@ use kernel::{
 };
 
 mod channel;
+#[path = "../common/counter.rs"]
+mod counter;
 #[path = "../common/eventfd.rs"]
 mod eventfd;
 #[path = "../common/kick.rs"]
