@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Minimal ACPI tables for multi-vCPU driver VMs: RSDP, XSDT, a
-//! hardware-reduced FADT, an empty DSDT and the MADT.
+//! Minimal ACPI tables for multi-vCPU driver VMs: RSDP, XSDT, a FADT
+//! without fixed hardware, an empty DSDT and the MADT.
 //!
 //! The driver-VM kernel is built without CONFIG_X86_MPPARSE, so it does not
 //! read the MP table (`mptable.rs`); it enumerates processors and the I/O
 //! APIC from the MADT. The MADT describes the same machine as the MP table:
 //! local APIC ids 0..n-1, the I/O APIC (id n, GSI base 0) and NMI on LINT1;
 //! without interrupt source overrides ISA IRQ i is GSI i, which is KVM's
-//! default routing. The FADT is hardware-reduced (no PM blocks, no SCI
-//! handler, no 8259 use by Linux), so the ACPI interpreter needs nothing
-//! else from the shim.
+//! default routing. The FADT only names the DSDT and the SCI (IRQ 9, which
+//! nothing raises). It is not hardware-reduced: Linux would then drop the
+//! 8259 and with it the ISA IRQs 0-15 that the UART (4) and the window (5)
+//! use. Without PM blocks the ACPI interpreter may give up later in boot;
+//! the processors and the I/O APIC have been taken from the MADT by then.
 
 use crate::mptable::{checksum, IOAPIC_ADDR, LAPIC_ADDR};
 
@@ -22,7 +24,6 @@ const OEM_ID: &[u8; 6] = b"IKERNL";
 const OEM_TABLE_ID: &[u8; 8] = b"IVTSHIM ";
 const HDR_LEN: usize = 36;
 const FADT_LEN: usize = 276;
-const FADT_HW_REDUCED: u32 = 1 << 20;
 const SCI_IRQ: u16 = 9;
 
 fn header(sig: &[u8; 4], rev: u8) -> Vec<u8> {
@@ -72,7 +73,6 @@ fn fadt(dsdt: u64) -> Vec<u8> {
     t[46..48].copy_from_slice(&SCI_IRQ.to_le_bytes());
     // IA-PC boot architecture flags: VGA not present.
     t[109..111].copy_from_slice(&(1u16 << 2).to_le_bytes());
-    t[112..116].copy_from_slice(&FADT_HW_REDUCED.to_le_bytes());
     t[131] = 0; // FADT minor version: ACPI 6.0
     t[140..148].copy_from_slice(&dsdt.to_le_bytes());
     t[268..276].copy_from_slice(b"IKERNEL\0"); // hypervisor vendor identity
@@ -155,7 +155,8 @@ mod tests {
         let fadt = table(&b, u64_at(xsdt, 36));
         assert_eq!(&fadt[..4], b"FACP");
         assert_eq!((fadt.len(), fadt[8]), (276, 6));
-        assert_ne!(u32_at(fadt, 112) & FADT_HW_REDUCED, 0);
+        assert_eq!(u32_at(fadt, 112), 0, "not hardware-reduced");
+        assert_eq!(u16::from_le_bytes([fadt[46], fadt[47]]), 9, "SCI");
         let dsdt = table(&b, u64_at(fadt, 140));
         assert_eq!(u64::from(u32_at(fadt, 40)), u64_at(fadt, 140));
         assert_eq!((&dsdt[..4], dsdt.len()), (&b"DSDT"[..], 36));
