@@ -2,7 +2,6 @@
 
 //! ivt-shim: the ikernel driver-VM monitor on KVM.
 
-mod acpi;
 mod boot;
 mod check;
 mod config;

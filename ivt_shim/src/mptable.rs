@@ -11,8 +11,8 @@
 //! on PC hardware), and the 8259 reaches the processors as ExtINT on LINT0
 //! (virtual wire mode, no IMCR), with NMI on LINT1.
 //!
-//! A kernel built without CONFIG_X86_MPPARSE ignores these tables; see
-//! `acpi.rs` for the MADT that such kernels read.
+//! The guest runs with `acpi=off`, so this is its only description of the
+//! machine: the driver-VM kernel needs CONFIG_X86_MPPARSE (kconfig/base.config).
 
 /// Where the floating pointer structure goes (16-byte aligned, inside the
 /// BIOS area that Linux scans).

@@ -18,7 +18,6 @@ use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 use vm_superio::{Serial, Trigger};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
-use crate::acpi;
 use crate::boot;
 use crate::config::Config;
 use crate::cpuid;
@@ -37,16 +36,9 @@ const I8042_CMD: u16 = 0x64;
 pub fn guest_cmdline(cfg: &Config, test_panic: bool) -> String {
     let w = &cfg.window;
     let mut s = format!(
-        "console=ttyS0 quiet panic=-1 reboot=t{} pci=off 8250.nr_uarts=1 \
+        "console=ttyS0 quiet panic=-1 reboot=t acpi=off pci=off 8250.nr_uarts=1 \
          ikernel_guest.window_gpa={:#x} ikernel_guest.window_size={} \
          ikernel_guest.doorbell_port={:#x} ikernel_guest.irq={}",
-        // One vCPU: no ACPI, the 8259 PIC. More: the guest needs the MADT
-        // (the kernel has no MP table parser) and the I/O APIC.
-        if *cfg.vm.vcpus.get_ref() > 1 {
-            ""
-        } else {
-            " acpi=off"
-        },
         w.gpa.get_ref(),
         w.size.get_ref(),
         w.doorbell_port.get_ref(),
@@ -288,13 +280,10 @@ impl Vm {
             vcpus.push(vcpu);
         }
         // The processors, I/O APIC and interrupt routing, for the guest:
-        // MP table and ACPI (both in the reserved BIOS area).
+        // an MP table in the reserved BIOS area (the guest runs acpi=off).
         let mp = mptable::build(mptable::MPTABLE_START, n as u8, leaf1.0, leaf1.1);
         mem.write_slice(&mp, GuestAddress(mptable::MPTABLE_START))
             .map_err(|e| io::Error::other(format!("MP table: {e}")))?;
-        let tables = acpi::build(acpi::RSDP_START, n as u8);
-        mem.write_slice(&tables, GuestAddress(acpi::RSDP_START))
-            .map_err(|e| io::Error::other(format!("ACPI tables: {e}")))?;
 
         Ok(Vm {
             _kvm: kvm,
