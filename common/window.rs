@@ -91,19 +91,55 @@ unsafe impl Shared for KernelWindow {
     }
 
     unsafe fn read_bytes(&self, off: usize, dst: &mut [u8]) {
-        for (i, byte) in dst.iter_mut().enumerate() {
-            // SAFETY: `off + dst.len() <= size` by the caller, so `off + i` is
-            // in bounds.  Volatile: the peer may change the byte concurrently,
-            // and we must read each byte exactly once.
-            *byte = unsafe { self.base.add(off + i).read_volatile() };
+        // Byte by byte up to an 8-byte boundary of the window, then whole
+        // aligned words, then the tail: every byte is read exactly once, with
+        // volatile loads (the peer may change it concurrently).
+        let mut i = 0;
+        while i < dst.len() {
+            let at = off + i;
+            let rest = dst.len() - i;
+            if at % 8 == 0 && rest >= 8 {
+                // SAFETY: `at + 8 <= off + dst.len() <= size` by the caller,
+                // and `at` is 8-aligned within the page-aligned mapping.
+                let word = unsafe { self.base.add(at).cast::<u64>().read_volatile() };
+                // PANIC: `i + 8 <= dst.len()` since `rest >= 8`.
+                dst[i..i + 8].copy_from_slice(&word.to_ne_bytes());
+                i += 8;
+            } else {
+                // SAFETY: `at < off + dst.len() <= size` by the caller.
+                // PANIC: `i < dst.len()` by the loop condition.
+                dst[i] = unsafe { self.base.add(at).read_volatile() };
+                i += 1;
+            }
         }
     }
 
     unsafe fn write_bytes(&self, off: usize, src: &[u8]) {
-        for (i, byte) in src.iter().enumerate() {
-            // SAFETY: `off + src.len() <= size` by the caller, so `off + i` is
-            // in bounds.
-            unsafe { self.base.add(off + i).write_volatile(*byte) };
+        // As `read_bytes`: aligned words where possible, bytes elsewhere.
+        let mut i = 0;
+        while i < src.len() {
+            let at = off + i;
+            match src.get(i..i + 8) {
+                Some(chunk) if at % 8 == 0 => {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(chunk);
+                    // SAFETY: `at + 8 <= off + src.len() <= size` by the
+                    // caller, and `at` is 8-aligned within the mapping.
+                    unsafe {
+                        self.base
+                            .add(at)
+                            .cast::<u64>()
+                            .write_volatile(u64::from_ne_bytes(word))
+                    };
+                    i += 8;
+                }
+                _ => {
+                    // SAFETY: `at < off + src.len() <= size` by the caller.
+                    // PANIC: `i < src.len()` by the loop condition.
+                    unsafe { self.base.add(at).write_volatile(src[i]) };
+                    i += 1;
+                }
+            }
         }
     }
 }
