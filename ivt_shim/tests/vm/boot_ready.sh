@@ -12,21 +12,12 @@ write_config "$cfg" boot_ready
 t_check "build-image builds the initramfs" sh -c "'$IVT_SHIM' build-image '$cfg' >'$OUT/boot_ready.image.log' 2>&1"
 mode=$(ready_mode)
 log=$OUT/boot_ready.log
-"$IVT_SHIM" run "$cfg" >"$log" 2>&1 &
-pid=$!
-i=0
-while ! grep -q "generation 1: READY" "$log" && kill -0 $pid 2>/dev/null && [ $i -lt "$IVT_TIMEOUT" ]; do
-	sleep 1; i=$((i + 1))
-done
+start_shim "$log" "$cfg"
 line=$(grep -o 'generation 1: READY, boot-to-ready [0-9.]* s' "$log")
 t_check "guest ready (ready via $mode)" [ -n "$line" ]
 t_check "boot-to-ready time printed: ${line:-none}" [ -n "$line" ]
-kill -TERM $pid 2>/dev/null
-i=0
-while kill -0 $pid 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-kill -KILL $pid 2>/dev/null
-wait $pid
-rc=$?
+stop_shim
+rc=$SHIM_RC
 sed 's/^/# /' "$log"
 t_check "SIGTERM: orderly shutdown, exit 0" sh -c "[ $rc = 0 ] && grep -q 'orderly shutdown' '$log'"
 if [ "${IVT_HOST_STUB:-1}" = 0 ]; then

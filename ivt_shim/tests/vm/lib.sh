@@ -99,3 +99,28 @@ run_shim() {
 	[ "${IVT_HOST_STUB:-1}" = 0 ] && set -- --no-host-stub "$@"
 	timeout --kill-after=10 "$IVT_TIMEOUT" "$IVT_SHIM" "$sub" "$@" >"$log" 2>&1
 }
+
+# start_shim LOG CONFIG: "ivt-shim run CONFIG" in the background (its pid in
+# SHIM_PID), then wait up to IVT_TIMEOUT s for generation 1 to be ready.
+start_shim() {
+	local log=$1 cfg=$2 i=0
+	local args=(run)
+	[ "${IVT_HOST_STUB:-1}" = 0 ] && args+=(--no-host-stub)
+	"$IVT_SHIM" "${args[@]}" "$cfg" >"$log" 2>&1 &
+	SHIM_PID=$!
+	while ! grep -q "generation 1: READY" "$log" && kill -0 "$SHIM_PID" 2>/dev/null &&
+		[ $i -lt "$IVT_TIMEOUT" ]; do
+		sleep 1; i=$((i + 1))
+	done
+}
+
+# stop_shim: SIGTERM, up to 30 s for an orderly shutdown, then SIGKILL; the
+# shim's exit status in SHIM_RC.
+stop_shim() {
+	local i=0
+	kill -TERM "$SHIM_PID" 2>/dev/null
+	while kill -0 "$SHIM_PID" 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+	kill -KILL "$SHIM_PID" 2>/dev/null
+	wait "$SHIM_PID"
+	SHIM_RC=$?
+}

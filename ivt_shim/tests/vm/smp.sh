@@ -11,22 +11,13 @@ write_config "$cfg" smp
 sed -i 's/^memory_mib = 128$/&\nvcpus = 2/' "$cfg"
 t_check "config has vcpus = 2" grep -q '^vcpus = 2$' "$cfg"
 log=$OUT/smp.log
-"$IVT_SHIM" run "$cfg" >"$log" 2>&1 &
-pid=$!
-i=0
-while ! grep -q "generation 1: READY" "$log" && kill -0 $pid 2>/dev/null && [ $i -lt "$IVT_TIMEOUT" ]; do
-	sleep 1; i=$((i + 1))
-done
+start_shim "$log" "$cfg"
 line=$(grep -o 'generation 1: READY, boot-to-ready [0-9.]* s' "$log")
 t_check "guest with 2 vCPUs ready: ${line:-none}" [ -n "$line" ]
 cpus=$(grep -o 'ikernel-init: up .* CPUs online' "$OUT/smp.console.log")
 t_check "guest saw 2 CPUs: ${cpus:-no init line}" sh -c "echo '$cpus' | grep -q ', 2 CPUs online'"
-kill -TERM $pid 2>/dev/null
-i=0
-while kill -0 $pid 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-kill -KILL $pid 2>/dev/null
-wait $pid
-rc=$?
+stop_shim
+rc=$SHIM_RC
 sed 's/^/# /' "$log"
 grep -i 'smp\|cpu\|acpi\|apic' "$OUT/smp.console.log" | sed 's/^/# console: /'
 t_check "SIGTERM: orderly shutdown, exit 0" sh -c "[ $rc = 0 ] && grep -q 'orderly shutdown' '$log'"
