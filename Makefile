@@ -56,7 +56,7 @@ rustfmt:
 	@$(ROOT)/scripts/rustfmt-check $(KDIR)
 
 selftests:
-	@$(MAKE) -s -C $(ROOT)/selftests/ikernel OUTPUT=$(ROOT)/selftests/ikernel KSRC=$$(readlink -f $(KDIR)/ikernel-source 2>/dev/null || readlink -f $(KDIR)/source || echo $(KDIR)) \
+	@$(MAKE) -s -C $(ROOT)/selftests/ikernel OUTPUT=$(ROOT)/selftests/ikernel KSRC=$$(source $(ROOT)/scripts/lib.sh && kernel_source $(KDIR)) \
 		KHDR_INCLUDES="-isystem $(KDIR)/usr/include"
 
 check: setup

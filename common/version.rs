@@ -31,8 +31,8 @@ pub(crate) enum Side {
     Guest = 2,
 }
 
-/// The ioctl magic of all ikernel control devices.
-const IOC_MAGIC: u32 = 0xB7;
+/// The ioctl magic of all ikernel control devices (`IKERNEL_IOC_MAGIC`).
+pub(crate) const IOC_MAGIC: u32 = 0xB7;
 
 /// `struct ikernel_version` in the UAPI header.
 #[repr(C)]

@@ -38,6 +38,7 @@ use crate::{
     eventfd::EventFd,
     kick::Kick,
     ring,
+    version::IOC_MAGIC,
     window::KernelWindow, //
 };
 
@@ -99,16 +100,14 @@ const _: () = assert!(core::mem::size_of::<WindowArg>() == 16);
 const _: () = assert!(core::mem::size_of::<DoorbellsArg>() == 8);
 const _: () = assert!(core::mem::size_of::<StateArg>() == 32);
 
-/// The ioctl magic of `/dev/ikernel`.
-const MAGIC: u32 = 0xB7;
 /// `IKERNEL_IOC_CREATE_WINDOW`.
-pub(crate) const IOC_CREATE_WINDOW: u32 = _IOW::<WindowArg>(MAGIC, 0x01);
+pub(crate) const IOC_CREATE_WINDOW: u32 = _IOW::<WindowArg>(IOC_MAGIC, 0x01);
 /// `IKERNEL_IOC_BIND_DOORBELLS`.
-pub(crate) const IOC_BIND_DOORBELLS: u32 = _IOW::<DoorbellsArg>(MAGIC, 0x02);
+pub(crate) const IOC_BIND_DOORBELLS: u32 = _IOW::<DoorbellsArg>(IOC_MAGIC, 0x02);
 /// `IKERNEL_IOC_SET_STATE`.
-pub(crate) const IOC_SET_STATE: u32 = _IOW::<StateArg>(MAGIC, 0x03);
+pub(crate) const IOC_SET_STATE: u32 = _IOW::<StateArg>(IOC_MAGIC, 0x03);
 /// `IKERNEL_IOC_GET_STATE`.
-pub(crate) const IOC_GET_STATE: u32 = _IOR::<StateArg>(MAGIC, 0x04);
+pub(crate) const IOC_GET_STATE: u32 = _IOR::<StateArg>(IOC_MAGIC, 0x04);
 
 /// The shared window: its memory and the host's end of the ring.
 struct HostWindow {

@@ -30,5 +30,13 @@ kmake() {
 	PATH="$IKERNEL_LLVM_BIN:/usr/bin:$PATH" make "${vars[@]}" "$@"
 }
 
+# kernel_source KDIR: the source tree of a kernel build tree: the link
+# build-kernel leaves, else kbuild's own "source" link of an O= tree, else
+# KDIR itself (a tree built in place).
+kernel_source() {
+	readlink -e "$1/ikernel-source" 2>/dev/null ||
+		readlink -e "$1/source" 2>/dev/null || echo "$1"
+}
+
 log() { printf '[ikernel] %s\n' "$*" >&2; }
 die() { printf '[ikernel] error: %s\n' "$*" >&2; exit 1; }
