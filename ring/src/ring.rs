@@ -540,6 +540,9 @@ pub enum Op {
     Ioctl = 6,
     /// `poll`: query readiness and arm asynchronous readiness events.
     Poll = 7,
+    /// Interrupt the request whose id is in `arg` (the host's caller got a
+    /// signal); answered at once, the interrupted request answers itself.
+    Cancel = 8,
     /// Net: transmit one frame (ops 0x100..=0x1ff are reserved for net).
     NetXmit = 0x100,
     /// Block: read sectors (ops 0x200..=0x2ff are reserved for block).
@@ -561,6 +564,7 @@ impl TryFrom<u32> for Op {
             5 => Op::Llseek,
             6 => Op::Ioctl,
             7 => Op::Poll,
+            8 => Op::Cancel,
             0x100 => Op::NetXmit,
             0x200 => Op::BlkRead,
             0x201 => Op::BlkWrite,
@@ -754,8 +758,9 @@ pub struct WireResponse {
     pub events: u32,
     /// Reserved, zero.
     pub flags: u32,
-    /// Reserved, zero.
-    pub reserved: u64,
+    /// Op-specific value: the new file position after a read, write or
+    /// llseek, the file's capabilities after an open; else zero.
+    pub aux: u64,
 }
 
 const _: () = {
@@ -766,7 +771,7 @@ const _: () = {
     assert!(offset_of!(WireResponse, result) == 8);
     assert!(offset_of!(WireResponse, events) == 16);
     assert!(offset_of!(WireResponse, flags) == 20);
-    assert!(offset_of!(WireResponse, reserved) == 24);
+    assert!(offset_of!(WireResponse, aux) == 24);
 };
 
 impl WireResponse {
@@ -778,7 +783,7 @@ impl WireResponse {
         le::put64(&mut b, 8, u64::from_ne_bytes(self.result.to_ne_bytes()));
         le::put32(&mut b, 16, self.events);
         le::put32(&mut b, 20, self.flags);
-        le::put64(&mut b, 24, self.reserved);
+        le::put64(&mut b, 24, self.aux);
         b
     }
 
@@ -790,7 +795,7 @@ impl WireResponse {
             result: i64::from_ne_bytes(le::get64(b, 8).to_ne_bytes()),
             events: le::get32(b, 16),
             flags: le::get32(b, 20),
-            reserved: le::get64(b, 24),
+            aux: le::get64(b, 24),
         }
     }
 }
@@ -998,6 +1003,8 @@ pub struct Completion {
     pub len: u32,
     /// Poll events.
     pub events: u32,
+    /// Op-specific value ([`WireResponse::aux`]); not validated here.
+    pub aux: u64,
 }
 
 /// A validated asynchronous event.
@@ -1264,6 +1271,7 @@ pub fn check_response(table: &Inflight, raw: &WireResponse) -> Result<Completion
         result: raw.result,
         len: raw.len,
         events: raw.events,
+        aux: raw.aux,
     })
 }
 
@@ -1977,6 +1985,22 @@ impl<S: Shared> Guest<S> {
         payload: &[u8],
         events: u32,
     ) -> Result<()> {
+        self.respond_aux(req, result, payload, events, 0)
+    }
+
+    /// [`Guest::respond`] with an op-specific value ([`WireResponse::aux`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Guest::respond`].
+    pub fn respond_aux(
+        &mut self,
+        req: &Request,
+        result: i64,
+        payload: &[u8],
+        events: u32,
+        aux: u64,
+    ) -> Result<()> {
         self.ok()?;
         let l = self.ident.layout;
         let len = u32::try_from(payload.len()).map_err(|_| RingError::TooLarge)?;
@@ -2000,7 +2024,7 @@ impl<S: Shared> Guest<S> {
             result,
             events,
             flags: 0,
-            reserved: 0,
+            aux,
         };
         self.win.write(l.buf_off(req.tag), payload)?;
         self.win

@@ -84,7 +84,7 @@ fn codecs_round_trip() {
         result: -22,
         events: 1,
         flags: 0,
-        reserved: 0,
+        aux: 0,
     };
     assert_eq!(WireResponse::decode(&s.encode()), s);
     let e = WireEvent {

@@ -109,4 +109,161 @@ struct ikernel_state {
 #define IKERNEL_IOC_SET_STATE		_IOW(IKERNEL_IOC_MAGIC, 0x03, struct ikernel_state)
 #define IKERNEL_IOC_GET_STATE		_IOR(IKERNEL_IOC_MAGIC, 0x04, struct ikernel_state)
 
+/*
+ * Exports: a device node of the driver VM served on the host.
+ *
+ * After the driver VM reported ready, the VMM calls IKERNEL_IOC_EXPORT once
+ * per exported node.  host_stub creates /dev/<name> (class "ikernel", with
+ * @mode, @uid and @gid in the initial user namespace) whose open, release,
+ * read, write, llseek, unlocked_ioctl, compat_ioctl and poll are forwarded
+ * to the node with index @index in the driver VM's export list.  Exports
+ * stay until the channel closes; they survive driver-VM restarts, but files
+ * opened before a restart fail with EIO afterwards.
+ */
+#define IKERNEL_NAME_MAX	32
+
+/* struct ikernel_ioctl_desc.dir: what the argument of an ioctl carries. */
+#define IKERNEL_IOCTL_NONE	0	/* a plain integer */
+#define IKERNEL_IOCTL_WRITE	1	/* user -> driver (_IOW) */
+#define IKERNEL_IOCTL_READ	2	/* driver -> user (_IOR) */
+#define IKERNEL_IOCTL_RW	3	/* both (_IOWR) */
+
+/**
+ * struct ikernel_ioctl_desc - how to forward an ioctl without _IOC encoding
+ * @cmd:	the command
+ * @dir:	IKERNEL_IOCTL_*
+ * @size:	bytes at the argument pointer, at most 16383 (0 for NONE)
+ */
+struct ikernel_ioctl_desc {
+	__u32 cmd;
+	__u16 dir;
+	__u16 size;
+};
+
+#define IKERNEL_EXPORT_MAX_IOCTLS	64
+
+/**
+ * struct ikernel_export - IKERNEL_IOC_EXPORT argument
+ * @name:	host node name, NUL-terminated, [A-Za-z0-9_.-], 1-31 characters
+ * @index:	index of the node in the driver VM's export list
+ * @mode:	permission bits of the host node (at most 0777)
+ * @uid:	owner of the host node
+ * @gid:	group of the host node
+ * @timeout_ms:	deadline of every forwarded call, 0 for none (a call then
+ *		waits like a native one, interruptible by signals)
+ * @nr_ioctls:	entries at @ioctls, at most IKERNEL_EXPORT_MAX_IOCTLS
+ * @ioctls:	user pointer to struct ikernel_ioctl_desc[@nr_ioctls]
+ * @minor:	(out) minor number of the new node
+ * @reserved:	zero
+ */
+struct ikernel_export {
+	char name[IKERNEL_NAME_MAX];
+	__u32 index;
+	__u32 mode;
+	__u32 uid;
+	__u32 gid;
+	__u32 timeout_ms;
+	__u32 nr_ioctls;
+	__u64 ioctls;
+	__u32 minor;
+	__u32 reserved;
+};
+
+#define IKERNEL_IOC_EXPORT	_IOWR(IKERNEL_IOC_MAGIC, 0x05, struct ikernel_export)
+
+/*
+ * The driver VM's serving process.
+ *
+ * Inside the driver VM, guest_stub takes requests from the shared window
+ * and hands them to a serving process (ikernel-served) through
+ * /dev/ikernel_guest.  That process performs each request with ordinary
+ * system calls on the real device node, so the unmodified driver sees a
+ * genuine process with genuine user buffers.  Any number of its threads may
+ * wait in IKERNEL_IOC_GUEST_GET at once; each gets its own request.
+ */
+
+/* Operations (struct ikernel_guest_req.op), as on the wire. */
+#define IKERNEL_OP_OPEN		1	/* flags: open flags; result: handle */
+#define IKERNEL_OP_RELEASE	2	/* last close of @handle */
+#define IKERNEL_OP_READ		3	/* @len = bytes wanted (reply_max) */
+#define IKERNEL_OP_WRITE	4	/* payload: the bytes */
+#define IKERNEL_OP_LLSEEK	5	/* arg: offset; cmd: whence */
+#define IKERNEL_OP_IOCTL	6	/* cmd, arg; payload/reply: argument bytes */
+#define IKERNEL_OP_POLL		7	/* result 0, events: current mask */
+#define IKERNEL_OP_CANCEL	8	/* arg: id of a request to interrupt */
+
+/* struct ikernel_guest_resp.aux for IKERNEL_OP_OPEN. */
+#define IKERNEL_OPEN_SEEKABLE	1	/* pread/pwrite/llseek work */
+
+/**
+ * struct ikernel_guest_req - IKERNEL_IOC_GUEST_GET argument
+ * @id:		request id, to quote in the response
+ * @op:		IKERNEL_OP_*
+ * @index:	export index (which node)
+ * @handle:	the open file, as returned by IKERNEL_OP_OPEN (0 for OPEN)
+ * @flags:	the host file's f_flags (O_ACCMODE, O_NONBLOCK, ...)
+ * @len:	(out) payload bytes copied to @buf
+ * @pos:	file position (read, write, llseek)
+ * @cmd:	ioctl command, or llseek whence
+ * @reply_max:	largest reply the host accepts (read: bytes wanted)
+ * @arg:	ioctl integer argument, llseek offset, or cancelled id
+ * @buf:	(in) user buffer for the payload
+ * @buf_size:	(in) its size; IKERNEL_IOC_GUEST_GET fails with E2BIG if the
+ *		payload does not fit
+ * @reserved:	zero
+ */
+struct ikernel_guest_req {
+	__u32 id;
+	__u32 op;
+	__u32 index;
+	__u32 handle;
+	__u32 flags;
+	__u32 len;
+	__u64 pos;
+	__u32 cmd;
+	__u32 reply_max;
+	__u64 arg;
+	__u64 buf;
+	__u32 buf_size;
+	__u32 reserved;
+};
+
+/**
+ * struct ikernel_guest_resp - IKERNEL_IOC_GUEST_PUT argument
+ * @id:		the request's id
+ * @len:	reply bytes at @buf, at most the request's reply_max
+ * @result:	result, or a negative errno
+ * @events:	the file's current poll mask (EPOLL* bits below 1 << 16)
+ * @reserved:	zero
+ * @aux:	new file position (read, write, llseek), or IKERNEL_OPEN_*
+ * @buf:	user buffer holding the reply
+ */
+struct ikernel_guest_resp {
+	__u32 id;
+	__u32 len;
+	__s64 result;
+	__u32 events;
+	__u32 reserved;
+	__u64 aux;
+	__u64 buf;
+};
+
+/**
+ * struct ikernel_guest_event - IKERNEL_IOC_GUEST_EVENT argument
+ * @index:	export index
+ * @handle:	the open file
+ * @events:	its new poll mask
+ * @reserved:	zero
+ */
+struct ikernel_guest_event {
+	__u32 index;
+	__u32 handle;
+	__u32 events;
+	__u32 reserved;
+};
+
+#define IKERNEL_IOC_GUEST_GET	_IOWR(IKERNEL_IOC_MAGIC, 0x10, struct ikernel_guest_req)
+#define IKERNEL_IOC_GUEST_PUT	_IOW(IKERNEL_IOC_MAGIC, 0x11, struct ikernel_guest_resp)
+#define IKERNEL_IOC_GUEST_EVENT	_IOW(IKERNEL_IOC_MAGIC, 0x12, struct ikernel_guest_event)
+
 #endif /* _UAPI_LINUX_IKERNEL_H */
