@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ikfifo: one small FIFO shared by every opener of /dev/ikfifo.
+ *
+ * A deliberately ordinary character driver, written the way drivers were
+ * written before anyone thought of isolating them: a misc device, one
+ * buffer under a mutex, two wait queues, and nothing but the usual file
+ * operations.  ikernel runs it unchanged both natively and inside a
+ * driver VM behind its forwarding proxy, and compares the two.
+ *
+ * - read() blocks until at least one byte is buffered and returns what is
+ *   there, up to count; write() blocks while the FIFO is full and writes
+ *   what fits, except that a write of up to IKFIFO_ATOMIC_MAX bytes waits
+ *   until it fits entirely.  O_NONBLOCK turns both waits into -EAGAIN.
+ * - The file position counts the bytes moved through that open file.
+ * - Each open file has a 64-bit tag (see ikfifo.h for the ioctls).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/minmax.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "ikfifo.h"
+
+#define IKFIFO_MIN_CAPACITY	IKFIFO_ATOMIC_MAX
+#define IKFIFO_MAX_CAPACITY	(1U << 20)
+
+static unsigned int capacity = 4096;
+module_param(capacity, uint, 0444);
+MODULE_PARM_DESC(capacity, "FIFO size in bytes (64 to 1048576, default 4096)");
+
+struct ikfifo {
+	struct mutex lock;		/* protects everything below */
+	wait_queue_head_t readq;	/* readers waiting for data */
+	wait_queue_head_t writeq;	/* writers waiting for space */
+	u8 *buf;
+	u32 capacity;
+	u32 head;			/* index of the oldest byte */
+	u32 used;			/* bytes buffered */
+	u64 bytes_read;
+	u64 bytes_written;
+};
+
+static struct ikfifo ikfifo;
+
+/* Per open file. */
+struct ikfifo_file {
+	struct mutex tag_lock;		/* makes IKFIFO_XCHG_TAG atomic */
+	u64 tag;
+};
+
+static int ikfifo_open(struct inode *inode, struct file *file)
+{
+	struct ikfifo_file *priv;
+
+	priv = kzalloc_obj(*priv);
+	if (!priv)
+		return -ENOMEM;
+	mutex_init(&priv->tag_lock);
+	file->private_data = priv;
+	return 0;
+}
+
+static int ikfifo_release(struct inode *inode, struct file *file)
+{
+	struct ikfifo_file *priv = file->private_data;
+
+	mutex_destroy(&priv->tag_lock);
+	kfree(priv);
+	return 0;
+}
+
+static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
+			   size_t count, loff_t *ppos)
+{
+	struct ikfifo *f = &ikfifo;
+	size_t n, first;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
+	while (!f->used) {
+		mutex_unlock(&f->lock);
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		if (wait_event_interruptible(f->readq, READ_ONCE(f->used)))
+			return -ERESTARTSYS;
+		if (mutex_lock_interruptible(&f->lock))
+			return -ERESTARTSYS;
+	}
+
+	n = min_t(size_t, count, f->used);
+	first = min_t(size_t, n, f->capacity - f->head);
+	/* On a fault nothing is consumed. */
+	if (copy_to_user(ubuf, f->buf + f->head, first) ||
+	    copy_to_user(ubuf + first, f->buf, n - first)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	f->head = (f->head + n) % f->capacity;
+	WRITE_ONCE(f->used, f->used - n);
+	f->bytes_read += n;
+	*ppos += n;
+	ret = n;
+	wake_up_interruptible(&f->writeq);
+out:
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+/* Bytes of space a write of count bytes must find before it may start. */
+static size_t ikfifo_space_needed(size_t count)
+{
+	return count <= IKFIFO_ATOMIC_MAX ? count : 1;
+}
+
+static ssize_t ikfifo_write(struct file *file, const char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct ikfifo *f = &ikfifo;
+	size_t need = ikfifo_space_needed(count);
+	size_t n, first, tail;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
+	while (f->capacity - f->used < need) {
+		mutex_unlock(&f->lock);
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		if (wait_event_interruptible(f->writeq,
+					     f->capacity - READ_ONCE(f->used) >= need))
+			return -ERESTARTSYS;
+		if (mutex_lock_interruptible(&f->lock))
+			return -ERESTARTSYS;
+	}
+
+	n = min_t(size_t, count, f->capacity - f->used);
+	tail = (f->head + f->used) % f->capacity;
+	first = min_t(size_t, n, f->capacity - tail);
+	/* On a fault nothing is committed. */
+	if (copy_from_user(f->buf + tail, ubuf, first) ||
+	    copy_from_user(f->buf, ubuf + first, n - first)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	WRITE_ONCE(f->used, f->used + n);
+	f->bytes_written += n;
+	*ppos += n;
+	ret = n;
+	wake_up_interruptible(&f->readq);
+out:
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+static __poll_t ikfifo_poll(struct file *file, poll_table *wait)
+{
+	struct ikfifo *f = &ikfifo;
+	__poll_t mask = 0;
+	u32 used;
+
+	poll_wait(file, &f->readq, wait);
+	poll_wait(file, &f->writeq, wait);
+
+	used = READ_ONCE(f->used);
+	if (used)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (used < f->capacity)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static long ikfifo_get_stats(struct ikfifo *f, void __user *argp)
+{
+	struct ikfifo_stats st = {};
+
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
+	st.capacity = f->capacity;
+	st.used = f->used;
+	st.bytes_read = f->bytes_read;
+	st.bytes_written = f->bytes_written;
+	mutex_unlock(&f->lock);
+
+	if (copy_to_user(argp, &st, sizeof(st)))
+		return -EFAULT;
+	return 0;
+}
+
+static long ikfifo_xchg_tag(struct ikfifo_file *priv, u64 __user *argp)
+{
+	u64 tag;
+	long ret = 0;
+
+	/* Both user accesses under the lock: a fault leaves the tag alone. */
+	if (mutex_lock_interruptible(&priv->tag_lock))
+		return -ERESTARTSYS;
+	if (get_user(tag, argp) || put_user(priv->tag, argp))
+		ret = -EFAULT;
+	else
+		priv->tag = tag;
+	mutex_unlock(&priv->tag_lock);
+	return ret;
+}
+
+static long ikfifo_clear(struct ikfifo *f)
+{
+	long discarded;
+
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
+	discarded = f->used;
+	f->head = 0;
+	WRITE_ONCE(f->used, 0);
+	wake_up_interruptible(&f->writeq);
+	mutex_unlock(&f->lock);
+	return discarded;
+}
+
+static long ikfifo_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct ikfifo_file *priv = file->private_data;
+	void __user *argp = (void __user *)arg;
+	struct ikfifo *f = &ikfifo;
+	u64 tag;
+
+	switch (cmd) {
+	case IKFIFO_GET_STATS:
+		return ikfifo_get_stats(f, argp);
+	case IKFIFO_SET_TAG:
+		if (get_user(tag, (u64 __user *)argp))
+			return -EFAULT;
+		if (mutex_lock_interruptible(&priv->tag_lock))
+			return -ERESTARTSYS;
+		priv->tag = tag;
+		mutex_unlock(&priv->tag_lock);
+		return 0;
+	case IKFIFO_XCHG_TAG:
+		return ikfifo_xchg_tag(priv, argp);
+	case IKFIFO_CLEAR:
+		if (arg)
+			return -EINVAL;
+		return ikfifo_clear(f);
+	case IKFIFO_LEGACY_GET_CAP:
+		return put_user(f->capacity, (u32 __user *)argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations ikfifo_fops = {
+	.owner		= THIS_MODULE,
+	.open		= ikfifo_open,
+	.release	= ikfifo_release,
+	.read		= ikfifo_read,
+	.write		= ikfifo_write,
+	.llseek		= no_seek_end_llseek,
+	.poll		= ikfifo_poll,
+	.unlocked_ioctl	= ikfifo_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice ikfifo_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "ikfifo",
+	.fops	= &ikfifo_fops,
+	.mode	= 0666,
+};
+
+static int __init ikfifo_init(void)
+{
+	struct ikfifo *f = &ikfifo;
+	int ret;
+
+	if (capacity < IKFIFO_MIN_CAPACITY || capacity > IKFIFO_MAX_CAPACITY) {
+		pr_err("capacity %u is outside [%u, %u]\n", capacity,
+		       IKFIFO_MIN_CAPACITY, IKFIFO_MAX_CAPACITY);
+		return -EINVAL;
+	}
+
+	mutex_init(&f->lock);
+	init_waitqueue_head(&f->readq);
+	init_waitqueue_head(&f->writeq);
+	f->buf = kvmalloc(capacity, GFP_KERNEL);
+	if (!f->buf)
+		return -ENOMEM;
+	f->capacity = capacity;
+
+	ret = misc_register(&ikfifo_misc);
+	if (ret) {
+		kvfree(f->buf);
+		return ret;
+	}
+	pr_info("/dev/%s: %u byte FIFO\n", ikfifo_misc.name, f->capacity);
+	return 0;
+}
+
+static void __exit ikfifo_exit(void)
+{
+	misc_deregister(&ikfifo_misc);
+	kvfree(ikfifo.buf);
+	mutex_destroy(&ikfifo.lock);
+}
+
+module_init(ikfifo_init);
+module_exit(ikfifo_exit);
+
+MODULE_DESCRIPTION("A small shared FIFO character device (ikernel sample)");
+MODULE_LICENSE("GPL");
