@@ -17,8 +17,6 @@ use kernel::{
     prelude::*,
 };
 
-use crate::counter::SharedCounter;
-
 /// `struct ikernel_kick` of `host_stub/kick.c`; opaque here.
 #[repr(C)]
 pub(crate) struct RawKick {
@@ -34,60 +32,51 @@ extern "C" {
     fn ikernel_kick_detach(kick: *mut RawKick);
 }
 
-/// Counts one doorbell.
-///
-/// # Safety
-///
-/// `data` is the cookie of the [`SharedCounter`] of a live [`Kick`].
-unsafe extern "C" fn count_kick(data: *mut c_void) {
-    // SAFETY: By the function's contract the counter is alive.
-    unsafe { SharedCounter::bump(data) };
-}
-
-/// A callback hooked into a kick eventfd: counts every doorbell.
+/// A callback hooked into a kick eventfd.
 ///
 /// # Invariants
 ///
-/// `raw` is a live handle of `ikernel_kick_attach` whose callback argument
-/// is `kicks`' cookie, detached in [`Drop`] before `kicks` is dropped.
+/// `raw` is a live handle of `ikernel_kick_attach`, detached in [`Drop`].
 pub(crate) struct Kick {
     raw: NonNull<RawKick>,
-    kicks: SharedCounter,
 }
 
 impl Kick {
-    /// Hooks into the eventfd `fd` of the current process.
+    /// Calls `cb(data)` on every signal of the eventfd `fd` of the current
+    /// process, and once at once if it is already signalled.
     ///
     /// # Errors
     ///
     /// `EBADF` if `fd` is not open, `EINVAL` if it is not an eventfd.
-    pub(crate) fn attach(fd: i32) -> Result<Self> {
-        let kicks = SharedCounter::new()?;
-        // SAFETY: `count_kick` only bumps the counter behind its argument,
-        // which outlives the registration (detached in `Drop` first).
-        let raw = unsafe { ikernel_kick_attach(fd, count_kick, kicks.cookie()) };
+    ///
+    /// # Safety
+    ///
+    /// `cb` may run in atomic context (under the eventfd's wait-queue lock,
+    /// interrupts off) on any CPU until the returned [`Kick`] is dropped; it
+    /// must not sleep, and `data` must stay valid for it until then.
+    pub(crate) unsafe fn attach(
+        fd: i32,
+        cb: unsafe extern "C" fn(*mut c_void),
+        data: *mut c_void,
+    ) -> Result<Self> {
+        // SAFETY: The caller guarantees `cb` and `data` for as long as the
+        // registration lives, which ends in `Drop`.
+        let raw = unsafe { ikernel_kick_attach(fd, cb, data) };
         let raw = NonNull::new(from_err_ptr(raw)?).ok_or(EINVAL)?;
-        // INVARIANT: `raw` is attached with `kicks`' cookie.
-        Ok(Self { raw, kicks })
-    }
-
-    /// Doorbells seen so far.
-    pub(crate) fn count(&self) -> u64 {
-        self.kicks.get()
+        // INVARIANT: `raw` is attached.
+        Ok(Self { raw })
     }
 }
 
 impl Drop for Kick {
     fn drop(&mut self) {
         // SAFETY: `raw` is a live handle (type invariant); after this the
-        // callback is not running and will not run again, so `kicks` may be
-        // dropped (after this function, as a field).
+        // callback is not running and will not run again.
         unsafe { ikernel_kick_detach(self.raw.as_ptr()) };
     }
 }
 
-// SAFETY: The handle may be used and dropped on any thread; the callback
-// only does an atomic increment.
+// SAFETY: The handle may be used and dropped on any thread.
 unsafe impl Send for Kick {}
-// SAFETY: `count` is an atomic load.
+// SAFETY: `Kick` has no `&self` methods.
 unsafe impl Sync for Kick {}

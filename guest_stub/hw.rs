@@ -18,8 +18,6 @@ use kernel::{
     prelude::*,
 };
 
-use crate::counter::SharedCounter;
-
 /// The doorbell: a write to an I/O port that KVM turns into an eventfd
 /// signal on the host.
 pub(crate) struct Doorbell {
@@ -55,71 +53,65 @@ impl Doorbell {
     }
 }
 
-/// The interrupt line the host raises, with a count of interrupts taken.
+/// The interrupt line the host raises, with a handler of the caller's.
 ///
 /// # Invariants
 ///
-/// The handler is registered on `irq` with `hits`' cookie until [`Drop`]
-/// frees it, before `hits` is dropped.
+/// A handler is registered on `irq` with cookie `data` until [`Drop`] frees
+/// it.
 pub(crate) struct HostIrq {
     irq: u32,
-    hits: SharedCounter,
+    data: *mut c_void,
 }
 
-/// Counts one interrupt from the host.
-///
-/// # Safety
-///
-/// `dev` is the cookie of the [`SharedCounter`] of a live [`HostIrq`].
-unsafe extern "C" fn host_irq_handler(_irq: c_int, dev: *mut c_void) -> bindings::irqreturn_t {
-    // SAFETY: By the function's contract the counter is alive.
-    unsafe { SharedCounter::bump(dev) };
-    bindings::irqreturn::IRQ_HANDLED
-}
+/// The C signature of an interrupt handler.
+pub(crate) type IrqHandler = unsafe extern "C" fn(c_int, *mut c_void) -> bindings::irqreturn_t;
+
+/// What a handler returns when it handled the interrupt.
+pub(crate) const IRQ_HANDLED: bindings::irqreturn_t = bindings::irqreturn::IRQ_HANDLED;
 
 impl HostIrq {
-    /// Requests `irq` for the host's interrupts.
+    /// Requests `irq` for the host's interrupts; `handler(irq, data)` runs in
+    /// hard-interrupt context on each.
     ///
     /// The line shows up as `ikernel_guest` in `/proc/interrupts`.
-    pub(crate) fn request(irq: u32) -> Result<Self> {
+    ///
+    /// # Safety
+    ///
+    /// `handler` must not sleep, and `data` must stay valid for it until the
+    /// returned [`HostIrq`] is dropped.
+    pub(crate) unsafe fn request(irq: u32, handler: IrqHandler, data: *mut c_void) -> Result<Self> {
         if irq == 0 {
             return Err(EINVAL);
         }
-        let hits = SharedCounter::new()?;
-        // SAFETY: `host_irq_handler` has the C signature of an IRQ handler
-        // and only bumps the counter behind its cookie, which outlives the
-        // registration (freed in `Drop` first).  The name is a static string.
+        // SAFETY: `handler` has the C signature of an IRQ handler and, by the
+        // caller's contract, may run with `data` until `Drop` frees the line.
+        // The name is a static string.
         to_result(unsafe {
             bindings::request_threaded_irq(
                 irq,
-                Some(host_irq_handler),
+                Some(handler),
                 None,
                 0,
                 c_str!("ikernel_guest").as_char_ptr(),
-                hits.cookie(),
+                data,
             )
         })?;
-        // INVARIANT: The handler is registered with `hits`' cookie.
-        Ok(Self { irq, hits })
-    }
-
-    /// Interrupts taken so far.
-    pub(crate) fn hits(&self) -> u64 {
-        self.hits.get()
+        // INVARIANT: The handler is registered with `data`.
+        Ok(Self { irq, data })
     }
 }
 
 impl Drop for HostIrq {
     fn drop(&mut self) {
-        // SAFETY: The handler was registered on `irq` with this cookie; after
-        // `free_irq` returns it is not running and will not run again, so
-        // `hits` may be dropped (after this function, as a field).
-        unsafe { bindings::free_irq(self.irq, self.hits.cookie()) };
+        // SAFETY: A handler was registered on `irq` with this cookie; after
+        // `free_irq` returns it is not running and will not run again.
+        unsafe { bindings::free_irq(self.irq, self.data) };
     }
 }
 
-// SAFETY: `HostIrq` only owns the registration and an atomic counter, both
-// usable from any thread.
+// SAFETY: `HostIrq` only owns the registration, usable from any thread; the
+// cookie is only handed back to `free_irq`.
 unsafe impl Send for HostIrq {}
-// SAFETY: `hits` is an atomic read.
+// SAFETY: `HostIrq` has no `&self` methods.
 unsafe impl Sync for HostIrq {}

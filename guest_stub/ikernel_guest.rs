@@ -4,9 +4,11 @@
 //!
 //! Runs in the driver VM's kernel, next to the unmodified native driver.  It
 //! owns `/dev/ikernel_guest`, the control device through which the driver
-//! VM's serving processes attach; later work maps the shared window named on
-//! the kernel command line, takes requests from the ring and performs them
-//! against the real device node from a genuine process context.
+//! VM's serving process (`ikernel-served`) takes the host's requests.  The
+//! module maps the shared window named on the kernel command line and
+//! validates every request; the serving process performs each one with
+//! ordinary system calls on the real device node, so the driver sees a
+//! genuine process with genuine user buffers.
 
 use kernel::{
     fs::File,
@@ -15,16 +17,22 @@ use kernel::{
         MiscDeviceOptions,
         MiscDeviceRegistration, //
     },
+    ioctl::{
+        _IOW,
+        _IOWR, //
+    },
     prelude::*,
     sync::Arc,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
     uaccess::{
         UserPtr,
         UserSlice, //
     },
 };
 
-#[path = "../common/counter.rs"]
-mod counter;
 mod hw;
 mod link;
 #[path = "../ring/src/ring.rs"]
@@ -65,6 +73,12 @@ module! {
     },
 }
 
+kernel::sync::global_lock! {
+    // SAFETY: Initialised in the module initialiser before the control
+    // device is registered, the only path that uses it.
+    unsafe(uninit) static LINK: Mutex<Option<Arc<link::Link>>> = None;
+}
+
 /// The module: the registration of `/dev/ikernel_guest`.
 #[pin_data(PinnedDrop)]
 struct IkernelGuest {
@@ -100,8 +114,15 @@ impl kernel::InPlaceModule for IkernelGuest {
             ))
         };
         try_pin_init!(Self {
+            // Initialised before `_control`, which makes `LINK` reachable.
+            link: {
+                let link = link.transpose()?;
+                // SAFETY: Called once, here, before anything uses `LINK`.
+                unsafe { LINK.init() };
+                *LINK.lock() = link.clone();
+                link
+            },
             _control <- MiscDeviceRegistration::register(options),
-            link: link.transpose()?,
         })
     }
 }
@@ -112,13 +133,157 @@ impl PinnedDrop for IkernelGuest {
         if let Some(link) = &self.link {
             link.stop();
         }
+        *LINK.lock() = None;
         pr_info!("ikernel guest stub unloaded\n");
     }
 }
 
+/// `struct ikernel_guest_req`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct GuestReq {
+    id: u32,
+    op: u32,
+    index: u32,
+    handle: u32,
+    flags: u32,
+    len: u32,
+    pos: u64,
+    cmd: u32,
+    reply_max: u32,
+    arg: u64,
+    buf: u64,
+    buf_size: u32,
+    reserved: u32,
+}
+
+/// `struct ikernel_guest_resp`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct GuestResp {
+    id: u32,
+    len: u32,
+    result: i64,
+    events: u32,
+    reserved: u32,
+    aux: u64,
+    buf: u64,
+}
+
+/// `struct ikernel_guest_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct GuestEvent {
+    index: u32,
+    handle: u32,
+    events: u32,
+    reserved: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<GuestReq>() == 64);
+const _: () = assert!(core::mem::size_of::<GuestResp>() == 40);
+const _: () = assert!(core::mem::size_of::<GuestEvent>() == 16);
+
+// SAFETY: `repr(C)` structs of integers without padding (sizes checked
+// above): every bit pattern is valid and every byte initialised.
+unsafe impl FromBytes for GuestReq {}
+// SAFETY: See `GuestReq`.
+unsafe impl AsBytes for GuestReq {}
+// SAFETY: See `GuestReq`.
+unsafe impl FromBytes for GuestResp {}
+// SAFETY: See `GuestReq`.
+unsafe impl FromBytes for GuestEvent {}
+
+/// `IKERNEL_IOC_GUEST_GET`.
+const IOC_GUEST_GET: u32 = _IOWR::<GuestReq>(version::IOC_MAGIC, 0x10);
+/// `IKERNEL_IOC_GUEST_PUT`.
+const IOC_GUEST_PUT: u32 = _IOW::<GuestResp>(version::IOC_MAGIC, 0x11);
+/// `IKERNEL_IOC_GUEST_EVENT`.
+const IOC_GUEST_EVENT: u32 = _IOW::<GuestEvent>(version::IOC_MAGIC, 0x12);
+
+/// Largest reply the serving process may hand back (the ring's largest
+/// slot buffer; the ring checks the request's own limit).
+const REPLY_MAX: u32 = ring::MAX_SLOT_DATA;
+
 /// One open file of `/dev/ikernel_guest`: a serving process of the driver VM.
 struct Server;
 
+impl Server {
+    fn link() -> Result<Arc<link::Link>> {
+        LINK.lock().clone().ok_or(ENODEV)
+    }
+
+    /// `IKERNEL_IOC_GUEST_GET`: waits for a request and hands it out.
+    fn get(user: UserSlice) -> Result<isize> {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut arg: GuestReq = reader.read()?;
+        if arg.reserved != 0 {
+            return Err(EINVAL);
+        }
+        let link = Self::link()?;
+        let h = link.next_request()?;
+        let d = h.req.desc;
+        let answer = |errno: Error| {
+            let _ = link.respond(h.req.id, i64::from(errno.to_errno()), &[], 0, 0);
+        };
+        if h.payload.len() > usize::try_from(arg.buf_size)? {
+            answer(ENOMEM);
+            return Err(E2BIG);
+        }
+        let copied = UserSlice::new(UserPtr::from_addr(usize::try_from(arg.buf)?), h.payload.len())
+            .writer()
+            .write_slice(&h.payload);
+        if let Err(e) = copied {
+            answer(EIO);
+            return Err(e);
+        }
+        arg = GuestReq {
+            id: h.req.id,
+            op: u32::from(d.op),
+            index: d.export,
+            handle: d.handle,
+            flags: d.flags,
+            len: h.req.len,
+            pos: d.pos,
+            cmd: d.cmd,
+            reply_max: d.reply_max,
+            arg: d.arg,
+            buf: arg.buf,
+            buf_size: arg.buf_size,
+            reserved: 0,
+        };
+        if let Err(e) = writer.write(&arg) {
+            answer(EIO);
+            return Err(e);
+        }
+        Ok(0)
+    }
+
+    /// `IKERNEL_IOC_GUEST_PUT`: publishes a response.
+    fn put(user: UserSlice) -> Result<isize> {
+        let arg: GuestResp = user.reader().read()?;
+        if arg.reserved != 0 || arg.len > REPLY_MAX {
+            return Err(EINVAL);
+        }
+        let len = usize::try_from(arg.len)?;
+        let mut reply = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        UserSlice::new(UserPtr::from_addr(usize::try_from(arg.buf)?), len)
+            .reader()
+            .read_slice(&mut reply)?;
+        Self::link()?.respond(arg.id, arg.result, &reply, arg.events, arg.aux)?;
+        Ok(0)
+    }
+
+    /// `IKERNEL_IOC_GUEST_EVENT`: pushes a poll-readiness event.
+    fn event(user: UserSlice) -> Result<isize> {
+        let arg: GuestEvent = user.reader().read()?;
+        if arg.reserved != 0 {
+            return Err(EINVAL);
+        }
+        Self::link()?.push_poll(arg.index, arg.handle, arg.events)?;
+        Ok(0)
+    }
+}
 #[vtable]
 impl MiscDevice for Server {
     type Ptr = KBox<Self>;
@@ -134,6 +299,9 @@ impl MiscDevice for Server {
                 version::Version::this_module(ring::ABI_VERSION, version::Side::Guest)
                     .write_to(user.writer())
             }
+            IOC_GUEST_GET => Self::get(user),
+            IOC_GUEST_PUT => Self::put(user),
+            IOC_GUEST_EVENT => Self::event(user),
             _ => Err(ENOTTY),
         }
     }

@@ -11,8 +11,12 @@
 
 use kernel::{
     bindings,
-    ffi::c_ulong,
-    new_delayed_work, new_mutex,
+    ffi::{
+        c_int,
+        c_ulong,
+        c_void, //
+    },
+    new_condvar, new_delayed_work, new_mutex, pr_err_once,
     prelude::*,
     sync::{
         atomic::{
@@ -20,6 +24,7 @@ use kernel::{
             Relaxed, //
         },
         Arc,
+        CondVar,
         Mutex, //
     },
     time::msecs_to_jiffies,
@@ -33,11 +38,16 @@ use kernel::{
 use crate::{
     hw::{
         Doorbell,
-        HostIrq, //
+        HostIrq,
+        IRQ_HANDLED, //
     },
     ring,
     window::KernelWindow, //
 };
+
+/// How long a waiting server sleeps before it looks at the ring again even
+/// without an interrupt (a lost interrupt costs at most this).
+const IDLE_RECHECK_MS: u32 = 100;
 
 /// How often the guest proves it is alive.
 pub(crate) const HEARTBEAT_MS: u32 = 100;
@@ -88,22 +98,57 @@ unsafe impl Send for Remap {}
 // SAFETY: `Remap` has no `&self` methods that touch the memory.
 unsafe impl Sync for Remap {}
 
-/// The attached window and its heartbeat.
+/// The ring and the requests handed to the serving process.
+struct Serve {
+    guest: ring::Guest<KernelWindow>,
+    /// Requests handed out and not answered yet, by slot tag.
+    pending: KVec<Option<ring::Request>>,
+}
+
+/// A request as handed to the serving process.
+pub(crate) struct Handed {
+    pub(crate) req: ring::Request,
+    pub(crate) payload: KVec<u8>,
+}
+
+/// The attached window, its heartbeat and its serving state.
 #[pin_data]
 pub(crate) struct Link {
+    /// The host's interrupt line, when one was given; declared first so that
+    /// it is freed before the fields its handler uses.
     #[pin]
-    guest: Mutex<ring::Guest<KernelWindow>>,
-    /// Set when the module goes away: the heartbeat stops re-arming.
+    irq: Mutex<Option<HostIrq>>,
+    #[pin]
+    serve: Mutex<Serve>,
+    /// Servers waiting for a request sleep here; the host's interrupt wakes
+    /// them.
+    #[pin]
+    wake: CondVar,
+    /// Interrupts taken.
+    hits: Atomic<u64>,
+    /// Set when the module goes away: the heartbeat stops re-arming and
+    /// servers stop waiting.
     stopping: Atomic<bool>,
     #[pin]
     beat: DelayedWork<Link>,
     /// The doorbell to the host, when one was given.
     doorbell: Option<Doorbell>,
-    /// The host's interrupt line, when one was given.
-    irq: Option<HostIrq>,
-    // Declared after `guest` so that it is dropped after it: the accessor in
-    // `guest` points into this mapping.
+    // Declared after `serve` so that it is dropped after it: the accessor in
+    // `serve` points into this mapping.
     remap: Remap,
+}
+
+/// The host's interrupt: counts it and wakes the waiting servers.
+///
+/// # Safety
+///
+/// `data` points to a live [`Link`].
+unsafe extern "C" fn host_irq(_irq: c_int, data: *mut c_void) -> bindings::irqreturn_t {
+    // SAFETY: By the function's contract `data` is a live `Link`.
+    let link = unsafe { &*data.cast::<Link>() };
+    link.hits.add(1, Relaxed);
+    link.wake.notify_all();
+    IRQ_HANDLED
 }
 
 kernel::impl_has_delayed_work! {
@@ -114,7 +159,7 @@ impl WorkItem for Link {
     type Pointer = Arc<Link>;
 
     fn run(this: Arc<Link>) {
-        if let Err(e) = this.guest.lock().beat() {
+        if let Err(e) = this.serve.lock().guest.beat() {
             pr_warn!("ikernel_guest: heartbeat failed: {:?}\n", e);
         }
         if !this.stopping.load(Relaxed) {
@@ -132,16 +177,10 @@ impl Link {
             0 => None,
             port => Some(Doorbell::new(port)?),
         };
-        let irq = match irq {
-            0 => None,
-            irq => Some(HostIrq::request(irq).inspect_err(|e| {
-                pr_err!("ikernel_guest: cannot take IRQ {}: {:?}\n", irq, e);
-            })?),
-        };
         let remap = Remap::new(gpa, usize::try_from(size)?)?;
         // SAFETY: `remap` maps `remap.size` bytes at `remap.base`, page
         // aligned (memremap of a page-aligned range), and `Link` drops the
-        // accessor (in `guest`) before `remap`.
+        // accessor (in `serve`) before `remap`.
         let accessor = unsafe { KernelWindow::new(remap.base, remap.size) };
         let guest = ring::Guest::attach(accessor, ring::FEATURE_EVENT_IDX).map_err(|e| {
             pr_err!(
@@ -151,17 +190,34 @@ impl Link {
             );
             Error::from_errno(e.to_errno())
         })?;
+        let slots = usize::try_from(guest.layout().num_slots)?;
+        let mut pending = KVec::with_capacity(slots, GFP_KERNEL)?;
+        for _ in 0..slots {
+            pending.push(None, GFP_KERNEL)?;
+        }
         let link = Arc::pin_init(
             try_pin_init!(Link {
-                guest <- new_mutex!(guest),
+                irq <- new_mutex!(None),
+                serve <- new_mutex!(Serve { guest, pending }),
+                wake <- new_condvar!("ikernel_guest::wake"),
+                hits: Atomic::new(0),
                 stopping: Atomic::new(false),
                 beat <- new_delayed_work!("ikernel_guest::beat"),
                 doorbell,
-                irq,
                 remap,
             }),
             GFP_KERNEL,
         )?;
+        if irq != 0 {
+            let data = core::ptr::from_ref::<Link>(&link).cast_mut().cast::<c_void>();
+            // SAFETY: `host_irq` does not sleep and only uses the `Link` behind
+            // `data`; the line is freed in `stop` or, at the latest, when
+            // `Link` drops its `irq` field, its first.
+            let line = unsafe { HostIrq::request(irq, host_irq, data) }.inspect_err(|e| {
+                pr_err!("ikernel_guest: cannot take IRQ {}: {:?}\n", irq, e);
+            })?;
+            *link.irq.lock() = Some(line);
+        }
         let _ = workqueue::system().enqueue_delayed(link.clone(), msecs_to_jiffies(HEARTBEAT_MS));
         if let Some(d) = &link.doorbell {
             d.ring();
@@ -174,22 +230,147 @@ impl Link {
         Ok(link)
     }
 
+    /// Waits for the next request and takes it, with its payload.
+    ///
+    /// # Errors
+    ///
+    /// `ERESTARTSYS` on a signal, `ENODEV` once the stub stops, `EIO` when
+    /// the host broke the ring (logged once).
+    pub(crate) fn next_request(&self) -> Result<Handed> {
+        let mut s = self.serve.lock();
+        loop {
+            if self.stopping.load(Relaxed) {
+                return Err(ENODEV);
+            }
+            match s.guest.next_request() {
+                Ok(Some(req)) => {
+                    let len = usize::try_from(req.len)?;
+                    let mut payload = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+                    let tag = usize::try_from(req.tag)?;
+                    let read = s.guest.read_payload(&req, &mut payload);
+                    match (read, s.pending.get_mut(tag)) {
+                        (Ok(_), Some(slot)) => {
+                            *slot = Some(req);
+                            return Ok(Handed { req, payload });
+                        }
+                        // The ring validated the payload bounds and the tag;
+                        // neither can fail.  Answer rather than leak the slot.
+                        _ => {
+                            let _ = s.guest.respond(&req, -i64::from(EIO.to_errno().abs()), &[], 0);
+                            continue;
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => return Err(broken(e)),
+            }
+            match s.guest.enable_notify() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => return Err(broken(e)),
+            }
+            let _ = self
+                .wake
+                .wait_interruptible_timeout(&mut s, msecs_to_jiffies(IDLE_RECHECK_MS));
+            if kernel::current!().signal_pending() {
+                return Err(ERESTARTSYS);
+            }
+        }
+    }
+
+    /// Publishes the response to request `id` and signals the host if the
+    /// ring says it waits for one.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if `id` is not a request handed out, `EINVAL` for a result or
+    /// poll mask out of range or a reply larger than the host accepts,
+    /// `EAGAIN` if the host has not made room in the response ring, `EIO`
+    /// when the ring is broken.
+    pub(crate) fn respond(&self, id: u32, result: i64, reply: &[u8], events: u32, aux: u64) -> Result {
+        if !(-ring::MAX_ERRNO..).contains(&result) || events & !ring::POLL_KNOWN != 0 {
+            return Err(EINVAL);
+        }
+        let mut s = self.serve.lock();
+        let mask = s.guest.layout().mask();
+        let tag = usize::try_from(id & mask)?;
+        let req = match s.pending.get(tag) {
+            Some(Some(r)) if r.id == id => *r,
+            _ => return Err(ENOENT),
+        };
+        match s.guest.respond_aux(&req, result, reply, events, aux) {
+            Ok(()) => {}
+            Err(ring::RingError::TooLarge) => return Err(EINVAL),
+            Err(ring::RingError::Full) => return Err(EAGAIN),
+            Err(e) => return Err(broken(e)),
+        }
+        if let Some(slot) = s.pending.get_mut(tag) {
+            *slot = None;
+        }
+        let signal = s.guest.signal_needed().unwrap_or(true);
+        drop(s);
+        if signal {
+            self.ring_host();
+        }
+        Ok(())
+    }
+
+    /// Pushes a poll-readiness event for an open file.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a mask out of range, `EAGAIN` if the event ring is full
+    /// (try again later), `EIO` when the ring is broken.
+    pub(crate) fn push_poll(&self, export: u32, handle: u32, events: u32) -> Result {
+        if events & !ring::POLL_KNOWN != 0 {
+            return Err(EINVAL);
+        }
+        let ev = ring::Event {
+            kind: ring::EventKind::PollReady,
+            export,
+            handle,
+            events,
+        };
+        let mut s = self.serve.lock();
+        match s.guest.push_event(&ev) {
+            Ok(()) => {}
+            Err(ring::RingError::Full) => return Err(EAGAIN),
+            Err(e) => return Err(broken(e)),
+        }
+        let signal = s.guest.signal_needed().unwrap_or(true);
+        drop(s);
+        if signal {
+            self.ring_host();
+        }
+        Ok(())
+    }
+
+    fn ring_host(&self) {
+        if let Some(d) = &self.doorbell {
+            d.ring();
+        }
+    }
+
     /// Stops the heartbeat and tells the host this guest stopped serving.
     ///
     /// Returns once the heartbeat work is neither queued nor running.
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Relaxed);
+        self.wake.notify_all();
         // SAFETY: `beat` is an initialised delayed work inside `self`, which
         // is alive for this call.  Flushing runs a pending instance at once
         // and waits for it; since `stopping` is set before, that instance does
         // not re-arm, so afterwards the work is idle.
         unsafe { bindings::flush_delayed_work(self.raw_beat()) };
-        let _ = self.guest.lock().set_state(ring::GuestState::Stopped);
-        if let Some(d) = &self.doorbell {
-            d.ring();
-        }
-        if let Some(irq) = &self.irq {
-            pr_info!("ikernel_guest: {} interrupts from the host\n", irq.hits());
+        let _ = self.serve.lock().guest.set_state(ring::GuestState::Stopped);
+        self.ring_host();
+        let line = self.irq.lock().take();
+        if line.is_some() {
+            drop(line);
+            pr_info!(
+                "ikernel_guest: {} interrupts from the host\n",
+                self.hits.load(Relaxed)
+            );
         }
     }
 
@@ -207,4 +388,10 @@ impl Link {
             )
         }
     }
+}
+
+/// Logs a ring fault (the host broke the protocol) and maps it to `EIO`.
+fn broken(e: ring::RingError) -> Error {
+    pr_err_once!("ikernel_guest: the host broke the ring: {:?}\n", e);
+    EIO
 }

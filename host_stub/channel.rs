@@ -8,34 +8,79 @@
 //! eventfds and reports the driver VM's life cycle.  Everything the guest can
 //! write is read through the ring's checked accessors only.
 //!
+//! Once the driver VM runs, the VMM exports its device nodes
+//! (`IKERNEL_IOC_EXPORT`, see `export.rs`); every file operation on them
+//! becomes a request on this channel's ring ([`Channel::call`]).  Callers
+//! sleep on [`Channel::done`] without holding any lock; the guest's doorbell
+//! (a callback on the kick eventfd) wakes them and queues [`Channel::drain`],
+//! which also routes poll events to the open files.
+//!
 //! Lock order: the mm's `mmap_lock` (held around `mmap`) is taken before
 //! [`Channel::inner`].  No code holding `inner` touches user memory, so the
 //! reverse order never happens: ioctl arguments are copied in before the lock
-//! is taken and copied out after it is released.
+//! is taken and copied out after it is released.  The host never waits for
+//! the guest with `inner` held: it sleeps on the condition variable, which
+//! releases it.
 
 use kernel::{
     alloc::VVec,
+    pr_err_once,
+    ffi::c_void,
     ioctl::{
         _IOR,
-        _IOW, //
+        _IOW,
+        _IOWR, //
     },
     mm::virt::VmaNew,
-    new_mutex,
+    new_condvar, new_mutex, new_work,
     page::{
         AsPageIter,
         PAGE_SIZE, //
     },
     prelude::*,
-    sync::Mutex,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        ArcBorrow,
+        CondVar,
+        Mutex,
+        MutexGuard, //
+    },
+    time::{
+        delay::fsleep,
+        msecs_to_jiffies,
+        Delta,
+        Jiffies, //
+    },
     transmute::{
         AsBytes,
         FromBytes, //
     },
-    uaccess::UserSlice,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+    workqueue::{
+        self,
+        Work,
+        WorkItem, //
+    },
 };
 
 use crate::{
+    chardev::{
+        Node,
+        NodeAttrs, //
+    },
     eventfd::EventFd,
+    export::{
+        Export,
+        FileShared,
+        IoctlDesc, //
+    },
     kick::Kick,
     ring,
     version::IOC_MAGIC,
@@ -100,6 +145,56 @@ const _: () = assert!(core::mem::size_of::<WindowArg>() == 16);
 const _: () = assert!(core::mem::size_of::<DoorbellsArg>() == 8);
 const _: () = assert!(core::mem::size_of::<StateArg>() == 32);
 
+/// `IKERNEL_NAME_MAX`.
+const NAME_MAX: usize = 32;
+/// `IKERNEL_EXPORT_MAX_IOCTLS`.
+const MAX_IOCTLS: u32 = 64;
+/// Largest ioctl argument (`_IOC_SIZE` is 14 bits).
+const IOCTL_SIZE_MAX: u16 = 16383;
+
+/// `struct ikernel_export`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ExportArg {
+    name: [u8; NAME_MAX],
+    index: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    timeout_ms: u32,
+    nr_ioctls: u32,
+    ioctls: u64,
+    minor: u32,
+    reserved: u32,
+}
+
+/// `struct ikernel_ioctl_desc`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct IoctlDescArg {
+    cmd: u32,
+    dir: u16,
+    size: u16,
+}
+
+// SAFETY: `repr(C)` structs of integers and byte arrays without padding
+// (sizes checked below).
+unsafe impl FromBytes for ExportArg {}
+// SAFETY: See `ExportArg`.
+unsafe impl AsBytes for ExportArg {}
+// SAFETY: See `ExportArg`.
+unsafe impl FromBytes for IoctlDescArg {}
+
+const _: () = assert!(core::mem::size_of::<ExportArg>() == 72);
+const _: () = assert!(core::mem::size_of::<IoctlDescArg>() == 8);
+
+/// How long a caller interrupted by a signal waits for the guest to answer
+/// the interrupted request (the driver sees the signal too) before it gives
+/// up on it.
+const CANCEL_GRACE_MS: u32 = 1000;
+/// Longest uninterruptible wait of a release for its answer.
+const RELEASE_WAIT_MS: u32 = 5000;
+
 /// `IKERNEL_IOC_CREATE_WINDOW`.
 pub(crate) const IOC_CREATE_WINDOW: u32 = _IOW::<WindowArg>(IOC_MAGIC, 0x01);
 /// `IKERNEL_IOC_BIND_DOORBELLS`.
@@ -108,6 +203,8 @@ pub(crate) const IOC_BIND_DOORBELLS: u32 = _IOW::<DoorbellsArg>(IOC_MAGIC, 0x02)
 pub(crate) const IOC_SET_STATE: u32 = _IOW::<StateArg>(IOC_MAGIC, 0x03);
 /// `IKERNEL_IOC_GET_STATE`.
 pub(crate) const IOC_GET_STATE: u32 = _IOR::<StateArg>(IOC_MAGIC, 0x04);
+/// `IKERNEL_IOC_EXPORT`.
+pub(crate) const IOC_EXPORT: u32 = _IOWR::<ExportArg>(IOC_MAGIC, 0x05);
 
 /// The shared window: its memory and the host's end of the ring.
 struct HostWindow {
@@ -122,8 +219,8 @@ struct HostWindow {
 /// The doorbells bound by the VMM.
 struct Doorbells {
     /// Signalled by KVM when the guest writes its doorbell port; host_stub
-    /// is called back on every signal.
-    kick: Kick,
+    /// is called back on every signal until this is dropped.
+    _kick: Kick,
     /// Signalled by host_stub to raise the guest's interrupt (irqfd).
     call: EventFd,
 }
@@ -134,6 +231,38 @@ struct Inner {
     doorbells: Option<Doorbells>,
     /// `IKERNEL_VM_*` as last reported by the VMM, 0 before the first report.
     vm_state: u32,
+    /// Responses taken from the ring whose callers have not picked them up
+    /// yet, by slot tag.
+    answers: KVec<Option<ring::Completion>>,
+    /// Open files of the exported nodes, for routing poll events.
+    files: KVec<Arc<FileShared>>,
+    /// The exported nodes.
+    nodes: KVec<Node>,
+}
+
+/// What the guest answered to a request.
+#[derive(Clone, Copy)]
+pub(crate) struct Answer {
+    /// Result, or a negative errno.
+    pub(crate) result: i64,
+    /// Reply bytes at the start of the caller's buffer.
+    pub(crate) len: usize,
+    /// The file's poll mask after the request.
+    pub(crate) events: u32,
+    /// Op-specific value (new position, open capabilities).
+    pub(crate) aux: u64,
+    /// The driver VM's generation that answered.
+    pub(crate) generation: u32,
+}
+
+/// How a caller waits for the guest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Like a native driver's interruptible wait: a signal interrupts the
+    /// request in the guest too.
+    Interruptible,
+    /// Not interruptible, bounded by [`RELEASE_WAIT_MS`] (release).
+    Bounded,
 }
 
 /// One open file of `/dev/ikernel`.
@@ -141,6 +270,56 @@ struct Inner {
 pub(crate) struct Channel {
     #[pin]
     inner: Mutex<Inner>,
+    /// Callers waiting for an answer or a free slot sleep here.
+    #[pin]
+    done: CondVar,
+    /// Takes responses and events from the ring after a doorbell.
+    #[pin]
+    drain: Work<Channel>,
+    /// Doorbells rung by the guest.
+    kicks: Atomic<u64>,
+    /// Set when the control file closes: every call fails from then on.
+    dead: Atomic<bool>,
+    /// Protocol violations by the guest (each breaks the ring).
+    violations: Atomic<u64>,
+}
+
+kernel::impl_has_work! {
+    impl HasWork<Self> for Channel { self.drain }
+}
+
+impl WorkItem for Channel {
+    type Pointer = Arc<Channel>;
+
+    fn run(this: Arc<Channel>) {
+        let woke = {
+            let mut g = this.inner.lock();
+            this.drain_locked(&mut g)
+        };
+        if woke {
+            this.done.notify_all();
+        }
+    }
+}
+
+/// The guest rang its doorbell.
+///
+/// # Safety
+///
+/// `data` is the address of a [`Channel`] inside an [`Arc`] that stays
+/// alive while the callback is registered.
+unsafe extern "C" fn channel_kicked(data: *mut c_void) {
+    // SAFETY: By the function's contract the `Arc` outlives this call.
+    let ch = unsafe { ArcBorrow::<Channel>::from_raw(data.cast::<Channel>().cast_const()) };
+    ch.kicks.add(1, Relaxed);
+    ch.done.notify_all();
+    // Already queued is fine: the queued run sees this doorbell's work.
+    let _ = workqueue::system().enqueue(Arc::<Channel>::from(ch));
+}
+
+/// Maps a ring error to an errno: a guest fault is `EIO` and counted.
+fn ring_errno(e: ring::RingError) -> Error {
+    Error::from_errno(e.to_errno())
 }
 
 impl Channel {
@@ -151,18 +330,48 @@ impl Channel {
                 window: None,
                 doorbells: None,
                 vm_state: 0,
+                answers: KVec::new(),
+                files: KVec::new(),
+                nodes: KVec::new(),
             }),
+            done <- new_condvar!("ikernel::Channel::done"),
+            drain <- new_work!("ikernel::Channel::drain"),
+            kicks: Atomic::new(0),
+            dead: Atomic::new(false),
+            violations: Atomic::new(0),
         })
     }
 
+    /// The control file closed: remove the nodes, stop the doorbell and fail
+    /// every call and poller.
+    pub(crate) fn shutdown(&self) {
+        self.dead.store(true, Relaxed);
+        let (doorbells, nodes, files) = {
+            let mut g = self.inner.lock();
+            (
+                g.doorbells.take(),
+                core::mem::take(&mut g.nodes),
+                core::mem::take(&mut g.files),
+            )
+        };
+        // Detached first: after this no doorbell callback borrows `self`.
+        drop(doorbells);
+        drop(nodes);
+        for f in files.iter() {
+            f.kill();
+        }
+        self.done.notify_all();
+    }
+
     /// Dispatches a channel ioctl; `ENOTTY` for commands it does not know.
-    pub(crate) fn ioctl(&self, cmd: u32, user: UserSlice) -> Result<isize> {
+    pub(crate) fn ioctl(this: ArcBorrow<'_, Channel>, cmd: u32, user: UserSlice) -> Result<isize> {
         match cmd {
-            IOC_CREATE_WINDOW => self.create_window(user.reader().read()?),
-            IOC_BIND_DOORBELLS => self.bind_doorbells(user.reader().read()?),
-            IOC_SET_STATE => self.set_state(user.reader().read()?),
+            IOC_CREATE_WINDOW => this.create_window(user.reader().read()?),
+            IOC_BIND_DOORBELLS => this.bind_doorbells(user.reader().read()?),
+            IOC_EXPORT => Self::export(this, user),
+            IOC_SET_STATE => this.set_state(user.reader().read()?),
             IOC_GET_STATE => {
-                let state = self.get_state()?;
+                let state = this.get_state()?;
                 user.writer().write(&state)?;
                 Ok(0)
             }
@@ -206,17 +415,32 @@ impl Channel {
             .map_err(|e| Error::from_errno(e.to_errno()))?;
             host.assume_init()
         };
+        let slots = usize::try_from(layout.num_slots)?;
+        let mut answers = KVec::with_capacity(slots, GFP_KERNEL)?;
+        for _ in 0..slots {
+            answers.push(None, GFP_KERNEL)?;
+        }
         let mut inner = self.inner.lock();
         if inner.window.is_some() {
             return Err(EBUSY);
         }
         inner.window = Some(HostWindow { host, mem, size });
+        inner.answers = answers;
         Ok(0)
     }
 
     fn bind_doorbells(&self, arg: DoorbellsArg) -> Result<isize> {
+        if self.dead.load(Relaxed) {
+            return Err(ENXIO);
+        }
+        let data = core::ptr::from_ref(self).cast_mut().cast::<c_void>();
+        // SAFETY: `self` lives in an `Arc` held by the control file, which
+        // is open during this ioctl and detaches the callback in `shutdown`
+        // (at release) before dropping its reference; `channel_kicked` does
+        // not sleep.
+        let kick = unsafe { Kick::attach(arg.kick_fd, channel_kicked, data)? };
         let new = Doorbells {
-            kick: Kick::attach(arg.kick_fd)?,
+            _kick: kick,
             call: EventFd::from_fd(arg.call_fd)?,
         };
         let old = self.inner.lock().doorbells.replace(new);
@@ -235,28 +459,46 @@ impl Channel {
             return Err(EINVAL);
         }
         let mut inner = self.inner.lock();
-        let win = inner.window.as_mut().ok_or(ENXIO)?;
+        let g = &mut *inner;
+        let win = g.window.as_mut().ok_or(ENXIO)?;
+        let mut stale = KVec::new();
         if arg.state != VM_DOWN && arg.generation != win.host.generation() {
             // A new incarnation of the driver VM: re-initialise the window
-            // header for it.  Requests of the old one are failed by the
-            // request path (a later change); here there are none yet.
+            // header for it.  Callers of the old one see the generation
+            // change and fail with EIO; so do its open files, forever.
             win.host
                 .reset(arg.generation, |_, _| {})
                 .map_err(|e| Error::from_errno(e.to_errno()))?;
+            for a in g.answers.iter_mut() {
+                *a = None;
+            }
+            stale = core::mem::take(&mut g.files);
         }
         if arg.state == VM_DOWN {
             // Best effort: the guest may have scribbled anything on the
             // header, and the state word only informs a guest that is alive.
             let _ = win.host.set_state(ring::HostState::Closing);
         }
-        inner.vm_state = arg.state;
+        g.vm_state = arg.state;
+        drop(inner);
+        for f in stale.iter() {
+            f.kill();
+        }
+        if arg.state == VM_DOWN {
+            // Release every waiter now: each sees the state and fails.
+            let g = self.inner.lock();
+            for f in g.files.iter() {
+                f.kill();
+            }
+        }
+        self.done.notify_all();
         Ok(0)
     }
 
     fn get_state(&self) -> Result<StateArg> {
         let mut inner = self.inner.lock();
         let vm_state = inner.vm_state;
-        let kicks = inner.doorbells.as_ref().map_or(0, |d| d.kick.count());
+        let kicks = self.kicks.load(Relaxed);
         let win = inner.window.as_mut().ok_or(ENXIO)?;
         let ready = win.host.guest_ready().unwrap_or(false);
         Ok(StateArg {
@@ -290,13 +532,371 @@ impl Channel {
         Ok(())
     }
 
-    /// Raises the guest's interrupt, if the doorbells are bound.
-    #[expect(dead_code, reason = "the request path (char forwarding) calls it")]
-    pub(crate) fn call_guest(&self) {
-        if let Some(d) = &self.inner.lock().doorbells {
+    /// `IKERNEL_IOC_EXPORT`: creates `/dev/<name>` for export `index`.
+    fn export(this: ArcBorrow<'_, Channel>, user: UserSlice) -> Result<isize> {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut arg: ExportArg = reader.read()?;
+        let name_len = arg.name.iter().position(|&c| c == 0).ok_or(EINVAL)?;
+        let name = arg.name.get(..name_len).ok_or(EINVAL)?;
+        let valid = |c: &u8| c.is_ascii_alphanumeric() || matches!(*c, b'_' | b'.' | b'-');
+        if name.is_empty()
+            || !name.iter().all(valid)
+            || name.first() == Some(&b'.')
+            || arg.mode > 0o777
+            || arg.nr_ioctls > MAX_IOCTLS
+            || arg.reserved != 0
+            || arg.minor != 0
+        {
+            return Err(EINVAL);
+        }
+        let n = usize::try_from(arg.nr_ioctls)?;
+        let mut ioctls = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut table = UserSlice::new(
+            UserPtr::from_addr(usize::try_from(arg.ioctls)?),
+            n * core::mem::size_of::<IoctlDescArg>(),
+        )
+        .reader();
+        for _ in 0..n {
+            let d: IoctlDescArg = table.read()?;
+            if d.dir > 3 || d.size > IOCTL_SIZE_MAX || (d.dir == 0) != (d.size == 0) {
+                return Err(EINVAL);
+            }
+            if ioctls.iter().any(|e: &IoctlDesc| e.cmd == d.cmd) {
+                return Err(EINVAL);
+            }
+            ioctls.push(
+                IoctlDesc {
+                    cmd: d.cmd,
+                    dir: d.dir,
+                    size: d.size,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        {
+            let g = this.inner.lock();
+            if this.dead.load(Relaxed) || g.window.is_none() {
+                return Err(ENXIO);
+            }
+        }
+        let export = Arc::new(
+            Export {
+                channel: Arc::<Channel>::from(this),
+                index: arg.index,
+                timeout_ms: arg.timeout_ms,
+                ioctls,
+            },
+            GFP_KERNEL,
+        )?;
+        let cname = CStr::from_bytes_with_nul(arg.name.get(..=name_len).ok_or(EINVAL)?)
+            .map_err(|_| EINVAL)?;
+        let attrs = NodeAttrs {
+            // CAST: `mode <= 0o777` was checked.
+            mode: arg.mode as u16,
+            uid: arg.uid,
+            gid: arg.gid,
+        };
+        let node = Node::create(cname, export, attrs)?;
+        arg.minor = node.minor();
+        {
+            let mut g = this.inner.lock();
+            if this.dead.load(Relaxed) {
+                return Err(ENXIO);
+            }
+            g.nodes.push(node, GFP_KERNEL)?;
+        }
+        writer.write(&arg)?;
+        Ok(0)
+    }
+
+    /// Largest payload of one request (a slot's data buffer).
+    pub(crate) fn piece_max(&self) -> Result<usize> {
+        let g = self.inner.lock();
+        let w = g.window.as_ref().ok_or(EIO)?;
+        Ok(usize::try_from(w.host.layout().slot_data_size)?)
+    }
+
+    /// Fails unless the channel can carry a call now (for a file of
+    /// generation `gen`, if given).
+    fn check_live(&self, g: &Inner, gen: Option<u32>) -> Result<u32> {
+        if self.dead.load(Relaxed) || g.vm_state != VM_RUNNING {
+            return Err(EIO);
+        }
+        let w = g.window.as_ref().ok_or(EIO)?;
+        if w.host.broken().is_some() {
+            return Err(EIO);
+        }
+        let now = w.host.generation();
+        match gen {
+            Some(gen) if gen != now => Err(EIO),
+            _ => Ok(now),
+        }
+    }
+
+    /// Takes every response and event from the ring; returns true if a
+    /// response was stored for a waiting caller.
+    fn drain_locked(&self, g: &mut Inner) -> bool {
+        let Inner {
+            window,
+            answers,
+            files,
+            ..
+        } = g;
+        let Some(w) = window.as_mut() else {
+            return false;
+        };
+        if w.host.broken().is_some() {
+            return false;
+        }
+        let mut stored = false;
+        loop {
+            match w.host.next_event() {
+                Ok(Some(ev)) => {
+                    if ev.kind == ring::EventKind::PollReady {
+                        let gen = w.host.generation();
+                        if let Some(f) = files.iter().find(|f| f.is(ev.export, ev.handle, gen)) {
+                            f.set_mask(ev.events);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.violation(e);
+                    return true;
+                }
+            }
+        }
+        loop {
+            match w.host.next_response() {
+                Ok(Some(c)) => {
+                    if let Some(a) = usize::try_from(c.tag).ok().and_then(|t| answers.get_mut(t)) {
+                        *a = Some(c);
+                        stored = true;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.violation(e);
+                    return true;
+                }
+            }
+        }
+        stored
+    }
+
+    fn violation(&self, e: ring::RingError) {
+        self.violations.add(1, Relaxed);
+        pr_err_once!("ikernel: a driver VM broke the ring: {:?}\n", e);
+    }
+
+    /// Registers an open file for poll events; fails if the driver VM
+    /// changed generation since the open was answered.
+    pub(crate) fn add_file(&self, f: Arc<FileShared>) -> Result {
+        let mut g = self.inner.lock();
+        self.check_live(&g, Some(f.generation()))?;
+        g.files.push(f, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Forgets an open file.
+    pub(crate) fn remove_file(&self, f: &FileShared) {
+        let mut g = self.inner.lock();
+        if let Some(i) = g.files.iter().position(|x| core::ptr::eq(&**x, f)) {
+            let _ = g.files.remove(i);
+        }
+    }
+
+    /// Rings the guest's interrupt.
+    fn call_guest(g: &Inner) {
+        if let Some(d) = &g.doorbells {
             d.call.signal();
         }
     }
+
+    /// Sleeps until woken or `ticks` pass; `inner` is released meanwhile.
+    fn sleep<'a>(
+        &'a self,
+        g: MutexGuard<'a, Inner>,
+        ticks: Jiffies,
+        wait: Wait,
+    ) -> MutexGuard<'a, Inner> {
+        let mut g = g;
+        match wait {
+            Wait::Interruptible => {
+                let _ = self
+                    .done
+                    .wait_interruptible_timeout(&mut g, ticks.max(1));
+                g
+            }
+            Wait::Bounded => {
+                drop(g);
+                fsleep(Delta::from_millis(1));
+                self.inner.lock()
+            }
+        }
+    }
+
+    /// Sends one request and waits for its answer; the reply payload lands
+    /// at the start of `reply` (whose length is the largest reply accepted).
+    ///
+    /// `gen` is the generation of the file the request is for (`None` for
+    /// an open).  `timeout_ms` is the export's deadline (0: none).
+    ///
+    /// # Errors
+    ///
+    /// `EIO` if the driver VM is down, restarted since `gen`, or broke the
+    /// ring; `ETIMEDOUT` past the deadline; `ERESTARTSYS` if a signal
+    /// interrupted the call and the guest's driver was interrupted too (or
+    /// did not answer within [`CANCEL_GRACE_MS`]).
+    pub(crate) fn call(
+        &self,
+        gen: Option<u32>,
+        desc: &ring::RequestDesc,
+        payload: &[u8],
+        reply: &mut [u8],
+        timeout_ms: u32,
+        wait: Wait,
+    ) -> Result<Answer> {
+        let start = jiffies();
+        let limit = match (wait, timeout_ms) {
+            (Wait::Bounded, 0) => Some(msecs_to_jiffies(RELEASE_WAIT_MS)),
+            (_, 0) => None,
+            (_, ms) => Some(msecs_to_jiffies(ms)),
+        };
+        let mut desc = *desc;
+        desc.reply_max = u32::try_from(reply.len()).map_err(|_| EINVAL)?;
+        let mut g = self.inner.lock();
+        // Submit, waiting for a free slot if all are in flight.
+        let (sub, now_gen) = loop {
+            let now_gen = self.check_live(&g, gen)?;
+            let w = g.window.as_mut().ok_or(EIO)?;
+            match w.host.submit(&desc, payload) {
+                Ok((sub, kick)) => {
+                    if kick {
+                        Self::call_guest(&g);
+                    }
+                    break (sub, now_gen);
+                }
+                Err(ring::RingError::Full) => {}
+                Err(e) => return Err(ring_errno(e)),
+            }
+            let left = match limit {
+                Some(l) => match l.checked_sub(jiffies().wrapping_sub(start)) {
+                    Some(0) | None => return Err(ETIMEDOUT),
+                    Some(left) => left,
+                },
+                None => msecs_to_jiffies(1000),
+            };
+            g = self.sleep(g, left, wait);
+            if wait == Wait::Interruptible && kernel::current!().signal_pending() {
+                return Err(ERESTARTSYS);
+            }
+        };
+        let mut cancelled_at: Option<Jiffies> = None;
+        loop {
+            if self.drain_locked(&mut g) {
+                self.done.notify_all();
+            }
+            if self.check_live(&g, Some(now_gen)).is_err() {
+                return Err(EIO);
+            }
+            let tag = usize::try_from(sub.tag)?;
+            let mine = match g.answers.get(tag) {
+                Some(Some(c)) if c.id == sub.id => Some(*c),
+                _ => None,
+            };
+            if let Some(c) = mine {
+                if let Some(a) = g.answers.get_mut(tag) {
+                    *a = None;
+                }
+                let w = g.window.as_mut().ok_or(EIO)?;
+                let read = w.host.read_reply(&c, reply);
+                w.host.release(&c);
+                drop(g);
+                // A slot is free: wake callers waiting for one.
+                self.done.notify_all();
+                let len = read.map_err(ring_errno)?;
+                let result = match cancelled_at {
+                    // The driver saw the signal: restart or EINTR, as the
+                    // caller's signal disposition says.
+                    Some(_) if c.result == i64::from(EINTR.to_errno()) => {
+                        i64::from(ERESTARTSYS.to_errno())
+                    }
+                    _ => c.result,
+                };
+                return Ok(Answer {
+                    result,
+                    len,
+                    events: c.events,
+                    aux: c.aux,
+                    generation: now_gen,
+                });
+            }
+            let w = g.window.as_mut().ok_or(EIO)?;
+            match w.host.enable_notify() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => return Err(ring_errno(e)),
+            }
+            let elapsed = jiffies().wrapping_sub(start);
+            if let Some(at) = cancelled_at {
+                if jiffies().wrapping_sub(at) >= msecs_to_jiffies(CANCEL_GRACE_MS) {
+                    w.host.abandon(sub.id);
+                    return Err(ERESTARTSYS);
+                }
+            } else if let Some(l) = limit {
+                if elapsed >= l {
+                    w.host.abandon(sub.id);
+                    if wait == Wait::Interruptible {
+                        self.send_cancel(&mut g, &desc, sub.id);
+                    }
+                    return Err(ETIMEDOUT);
+                }
+            }
+            let ticks = match (cancelled_at, limit) {
+                (Some(_), _) => 1,
+                (None, Some(l)) => l - elapsed,
+                (None, None) => msecs_to_jiffies(1000),
+            };
+            let mode = if cancelled_at.is_some() { Wait::Bounded } else { wait };
+            g = self.sleep(g, ticks, mode);
+            if wait == Wait::Interruptible
+                && cancelled_at.is_none()
+                && kernel::current!().signal_pending()
+            {
+                // Interrupt the driver's wait in the guest as the signal
+                // would have interrupted it natively, then collect its
+                // answer (data it already produced is not lost).
+                self.send_cancel(&mut g, &desc, sub.id);
+                cancelled_at = Some(jiffies());
+            }
+        }
+    }
+
+    /// Asks the guest to interrupt request `id`; the answer to the cancel
+    /// itself is discarded.
+    fn send_cancel(&self, g: &mut Inner, desc: &ring::RequestDesc, id: u32) {
+        let Some(w) = g.window.as_mut() else {
+            return;
+        };
+        let mut c = ring::RequestDesc::new(ring::Op::Cancel);
+        c.export = desc.export;
+        c.handle = desc.handle;
+        c.arg = u64::from(id);
+        if let Ok((s, kick)) = w.host.submit(&c, &[]) {
+            w.host.abandon(s.id);
+            if kick {
+                Self::call_guest(g);
+            }
+        }
+    }
+}
+
+/// The current time in jiffies.
+fn jiffies() -> Jiffies {
+    // SAFETY: `jiffies` is a word the timer tick updates; a volatile read of
+    // it is how C reads it too.
+    unsafe { core::ptr::read_volatile(&raw const kernel::bindings::jiffies) }
 }
 
 /// The page offset of a new mapping.

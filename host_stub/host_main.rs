@@ -4,9 +4,10 @@
 //!
 //! Runs in the host kernel.  It owns `/dev/ikernel`, the root-only control
 //! device: each open file is one channel to one driver VM, and the channel
-//! dies with that file.  Later work binds the shared window and doorbells to a
-//! channel and exports the driver VM's device nodes as misc devices whose file
-//! operations are forwarded over the ring.
+//! dies with that file.  The VMM binds the shared window and doorbells to a
+//! channel and exports the driver VM's device nodes; each becomes a char
+//! device of class `ikernel` whose file operations are forwarded over the
+//! ring.
 
 use kernel::{
     fs::File,
@@ -17,6 +18,10 @@ use kernel::{
     },
     mm::virt::VmaNew,
     prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow, //
+    },
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -24,10 +29,10 @@ use kernel::{
 };
 
 mod channel;
-#[path = "../common/counter.rs"]
-mod counter;
+mod chardev;
 #[path = "../common/eventfd.rs"]
 mod eventfd;
+mod export;
 #[path = "../common/kick.rs"]
 mod kick;
 #[path = "../ring/src/ring.rs"]
@@ -52,11 +57,13 @@ module! {
     license: "GPL",
 }
 
-/// The module: the registration of `/dev/ikernel`.
+/// The module: the registration of `/dev/ikernel` and of the exported
+/// nodes' device numbers.
 #[pin_data(PinnedDrop)]
 struct IkernelHost {
     #[pin]
     _control: MiscDeviceRegistration<Channel>,
+    _nodes: chardev::Region,
 }
 
 impl kernel::InPlaceModule for IkernelHost {
@@ -71,6 +78,7 @@ impl kernel::InPlaceModule for IkernelHost {
         // root may open a channel to a driver VM.
         let options = MiscDeviceOptions { name: c"ikernel" };
         try_pin_init!(Self {
+            _nodes: chardev::Region::register()?,
             _control <- MiscDeviceRegistration::register(options),
         })
     }
@@ -85,24 +93,28 @@ impl PinnedDrop for IkernelHost {
 
 #[vtable]
 impl MiscDevice for Channel {
-    type Ptr = Pin<KBox<Self>>;
+    type Ptr = Arc<Self>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        KBox::try_pin_init(Channel::new(), GFP_KERNEL)
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
+        Arc::pin_init(Channel::new(), GFP_KERNEL)
     }
 
-    fn mmap(me: Pin<&Channel>, _file: &File, vma: &VmaNew) -> Result {
+    fn release(me: Arc<Channel>, _file: &File) {
+        me.shutdown();
+    }
+
+    fn mmap(me: ArcBorrow<'_, Channel>, _file: &File, vma: &VmaNew) -> Result {
         me.mmap(vma)
     }
 
-    fn ioctl(me: Pin<&Channel>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(me: ArcBorrow<'_, Channel>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
             version::IOC_VERSION => {
                 version::Version::this_module(ring::ABI_VERSION, version::Side::Host)
                     .write_to(user.writer())
             }
-            _ => me.ioctl(cmd, user),
+            _ => Channel::ioctl(me, cmd, user),
         }
     }
 }

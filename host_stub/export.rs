@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Exported device nodes: each file operation becomes a request to the
+//! driver VM.
+//!
+//! `chardev.rs` turns the C callbacks into calls of [`OpenFile`]'s methods.
+//! Arguments from host user space are copied in before a request is sent
+//! and results copied out after the answer, never with a lock held; reads
+//! and writes larger than a slot's buffer are split into pieces with native
+//! short-read and short-write semantics; ioctl arguments follow `_IOC_DIR`
+//! and `_IOC_SIZE`, or the export's ioctl table.
+
+use kernel::{
+    bindings,
+    fs::File,
+    ioctl::{
+        _IOC_DIR,
+        _IOC_SIZE, //
+    },
+    new_poll_condvar, pr_err_once,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        poll::{
+            PollCondVar,
+            PollTable, //
+        },
+        Arc,
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+
+use crate::{
+    channel::{
+        Answer,
+        Channel,
+        Wait, //
+    },
+    ring,
+};
+
+/// `IKERNEL_IOCTL_WRITE`: the argument carries bytes to the driver.
+const DIR_WRITE: u16 = 1;
+/// `IKERNEL_IOCTL_READ`: the argument carries bytes back to user space.
+const DIR_READ: u16 = 2;
+/// `IKERNEL_OPEN_SEEKABLE`.
+const OPEN_SEEKABLE: u64 = 1;
+/// `EPOLLERR | EPOLLHUP`: what a poller of a dead file sees.
+const POLL_DEAD: u32 = bindings::POLLERR | bindings::POLLHUP;
+
+/// An ioctl table entry: how to forward an ioctl without `_IOC` encoding.
+#[derive(Clone, Copy)]
+pub(crate) struct IoctlDesc {
+    pub(crate) cmd: u32,
+    pub(crate) dir: u16,
+    pub(crate) size: u16,
+}
+
+/// One exported node of a channel.
+pub(crate) struct Export {
+    pub(crate) channel: Arc<Channel>,
+    /// Index of the node in the driver VM's export list.
+    pub(crate) index: u32,
+    /// Deadline of every call, 0 for none.
+    pub(crate) timeout_ms: u32,
+    pub(crate) ioctls: KVec<IoctlDesc>,
+}
+
+impl Export {
+    /// How the argument of `cmd` travels: (direction bits, size).
+    fn ioctl_shape(&self, cmd: u32) -> (u16, usize) {
+        if let Some(d) = self.ioctls.iter().find(|d| d.cmd == cmd) {
+            return (d.dir, usize::from(d.size));
+        }
+        // CAST: `_IOC_DIR` is two bits.
+        (_IOC_DIR(cmd) as u16, _IOC_SIZE(cmd))
+    }
+}
+
+/// What the channel knows of an open file: for routing poll events.
+#[pin_data]
+pub(crate) struct FileShared {
+    index: u32,
+    handle: u32,
+    generation: u32,
+    /// The guest file's poll mask as last reported.
+    mask: Atomic<u32>,
+    /// Set when the driver VM went down or the channel closed.
+    dead: Atomic<bool>,
+    #[pin]
+    pollers: PollCondVar,
+}
+
+impl FileShared {
+    /// Whether this is `handle` of export `index` in generation `gen`.
+    pub(crate) fn is(&self, index: u32, handle: u32, gen: u32) -> bool {
+        self.index == index && self.handle == handle && self.generation == gen
+    }
+
+    /// The driver VM generation the file was opened in.
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Records a new poll mask and wakes pollers if it changed.
+    pub(crate) fn set_mask(&self, events: u32) {
+        let events = events & ring::POLL_KNOWN;
+        if self.mask.xchg(events, Relaxed) != events {
+            self.pollers.notify_all();
+        }
+    }
+
+    /// The file is dead (driver VM gone, or channel closed): wake pollers.
+    pub(crate) fn kill(&self) {
+        self.dead.store(true, Relaxed);
+        self.pollers.notify_all();
+    }
+}
+
+/// An open file of an exported node (the C file's private data).
+pub(crate) struct OpenFile {
+    export: Arc<Export>,
+    shared: Arc<FileShared>,
+}
+
+/// Turns a guest result into a host one: a value, or a negative errno.
+fn result(a: &Answer) -> Result<i64> {
+    if a.result < 0 {
+        // CAST: The ring checked `-MAX_ERRNO <= result`.
+        Err(Error::from_errno(a.result as i32))
+    } else {
+        Ok(a.result)
+    }
+}
+
+impl OpenFile {
+    /// Opens the guest's node; returns the file and whether it is seekable.
+    pub(crate) fn open(export: Arc<Export>, flags: u32) -> Result<(KBox<OpenFile>, bool)> {
+        let ch = &export.channel;
+        let mut desc = ring::RequestDesc::new(ring::Op::Open);
+        desc.export = export.index;
+        desc.flags = flags;
+        let a = ch.call(None, &desc, &[], &mut [], export.timeout_ms, Wait::Interruptible)?;
+        let handle = result(&a)?;
+        let handle = match u32::try_from(handle) {
+            Ok(h) if h != 0 => h,
+            _ => {
+                pr_err_once!("ikernel: a driver VM answered an open with a bad handle\n");
+                return Err(EIO);
+            }
+        };
+        let opened = Self::track(&export, handle, &a);
+        if opened.is_err() {
+            // Do not leak the guest's file.
+            let mut rel = ring::RequestDesc::new(ring::Op::Release);
+            rel.export = export.index;
+            rel.handle = handle;
+            let _ = ch.call(Some(a.generation), &rel, &[], &mut [], 0, Wait::Bounded);
+        }
+        let shared = opened?;
+        let seekable = a.aux & OPEN_SEEKABLE != 0;
+        Ok((KBox::new(OpenFile { export, shared }, GFP_KERNEL)?, seekable))
+    }
+
+    fn track(export: &Export, handle: u32, a: &Answer) -> Result<Arc<FileShared>> {
+        let shared = Arc::pin_init(
+            pin_init!(FileShared {
+                index: export.index,
+                handle,
+                generation: a.generation,
+                mask: Atomic::new(a.events & ring::POLL_KNOWN),
+                dead: Atomic::new(false),
+                pollers <- new_poll_condvar!("ikernel::FileShared::pollers"),
+            }),
+            GFP_KERNEL,
+        )?;
+        export.channel.add_file(shared.clone())?;
+        Ok(shared)
+    }
+
+    /// A request for this file.
+    fn desc(&self, op: ring::Op, flags: u32) -> ring::RequestDesc {
+        let mut d = ring::RequestDesc::new(op);
+        d.export = self.export.index;
+        d.handle = self.shared.handle;
+        d.flags = flags;
+        d
+    }
+
+    fn call(&self, d: &ring::RequestDesc, payload: &[u8], reply: &mut [u8]) -> Result<Answer> {
+        if self.shared.dead.load(Relaxed) {
+            return Err(EIO);
+        }
+        let a = self.export.channel.call(
+            Some(self.shared.generation),
+            d,
+            payload,
+            reply,
+            self.export.timeout_ms,
+            Wait::Interruptible,
+        )?;
+        self.shared.set_mask(a.events);
+        Ok(a)
+    }
+
+    /// Last close: releases the guest's file.
+    pub(crate) fn release(&self) {
+        let ch = &self.export.channel;
+        ch.remove_file(&self.shared);
+        if self.shared.dead.load(Relaxed) {
+            return;
+        }
+        let d = self.desc(ring::Op::Release, 0);
+        let _ = ch.call(
+            Some(self.shared.generation),
+            &d,
+            &[],
+            &mut [],
+            self.export.timeout_ms,
+            Wait::Bounded,
+        );
+    }
+
+    /// `read`: returns the bytes read and the new position.
+    pub(crate) fn read(&self, user: UserSlice, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
+        let piece = self.export.channel.piece_max()?.min(count);
+        let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
+        let mut writer = user.writer();
+        let mut done = 0usize;
+        let mut pos = pos;
+        loop {
+            let want = (count - done).min(piece);
+            // Later pieces must not block: a native read returns what it
+            // has rather than wait for more.
+            let fl = if done == 0 { flags } else { flags | bindings::O_NONBLOCK };
+            let mut d = self.desc(ring::Op::Read, fl);
+            // CAST: File positions are non-negative.
+            d.pos = pos as u64;
+            let a = match self.call(&d, &[], buf.get_mut(..want).ok_or(EINVAL)?) {
+                Ok(a) => a,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            let n = match result(&a) {
+                Ok(_) => a.len,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            if let Err(e) = writer.write_slice(buf.get(..n).ok_or(EIO)?) {
+                if done == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            done += n;
+            pos = new_pos(pos, n, a.aux);
+            if n < want || done == count {
+                break;
+            }
+        }
+        Ok((done, pos))
+    }
+
+    /// `write`: returns the bytes written and the new position.
+    pub(crate) fn write(&self, user: UserSlice, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
+        let piece = self.export.channel.piece_max()?.min(count);
+        let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
+        let mut reader = user.reader();
+        let mut done = 0usize;
+        let mut pos = pos;
+        loop {
+            let want = (count - done).min(piece);
+            let chunk = buf.get_mut(..want).ok_or(EINVAL)?;
+            if let Err(e) = reader.read_slice(chunk) {
+                if done == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            let fl = if done == 0 { flags } else { flags | bindings::O_NONBLOCK };
+            let mut d = self.desc(ring::Op::Write, fl);
+            // CAST: File positions are non-negative.
+            d.pos = pos as u64;
+            let a = match self.call(&d, chunk, &mut []) {
+                Ok(a) => a,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            let n = match result(&a) {
+                // The ring checked that a write reports at most its length.
+                Ok(v) => usize::try_from(v)?,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            done += n;
+            pos = new_pos(pos, n, a.aux);
+            if n < want || done == count {
+                break;
+            }
+        }
+        Ok((done, pos))
+    }
+
+    /// `llseek` from position `pos`; returns the new position.
+    pub(crate) fn llseek(&self, pos: i64, offset: i64, whence: i32, flags: u32) -> Result<i64> {
+        let mut d = self.desc(ring::Op::Llseek, flags);
+        // CAST: Positions and offsets travel as their bit patterns.
+        d.pos = pos as u64;
+        d.arg = offset as u64;
+        d.cmd = whence as u32;
+        let a = self.call(&d, &[], &mut [])?;
+        result(&a)
+    }
+
+    /// `unlocked_ioctl` and `compat_ioctl`.
+    pub(crate) fn ioctl(&self, cmd: u32, arg: usize, flags: u32) -> Result<isize> {
+        let (dir, size) = self.export.ioctl_shape(cmd);
+        let bytes = dir & (DIR_READ | DIR_WRITE) != 0 && size > 0;
+        if bytes && size > self.export.channel.piece_max()? {
+            return Err(E2BIG);
+        }
+        let user = UserSlice::new(UserPtr::from_addr(arg), if bytes { size } else { 0 });
+        let (reader, writer) = user.reader_writer();
+        let mut payload = KVec::new();
+        if bytes && dir & DIR_WRITE != 0 {
+            payload = KVec::from_elem(0u8, size, GFP_KERNEL)?;
+            let mut reader = reader;
+            reader.read_slice(&mut payload)?;
+        }
+        let mut reply = KVec::from_elem(0u8, if bytes && dir & DIR_READ != 0 { size } else { 0 }, GFP_KERNEL)?;
+        let mut d = self.desc(ring::Op::Ioctl, flags);
+        d.cmd = cmd;
+        d.arg = arg as u64;
+        let a = self.call(&d, &payload, &mut reply)?;
+        let v = result(&a)?;
+        if !reply.is_empty() {
+            let mut writer = writer;
+            writer.write_slice(reply.get(..a.len).ok_or(EIO)?)?;
+        }
+        Ok(isize::try_from(v).unwrap_or(isize::MAX))
+    }
+
+    /// `poll`: registers the caller and returns the file's current mask, as
+    /// the guest last reported it.
+    pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
+        table.register_wait(file, &self.shared.pollers);
+        if self.shared.dead.load(Relaxed) {
+            return POLL_DEAD;
+        }
+        self.shared.mask.load(Relaxed)
+    }
+}
+
+/// The position after moving `n` bytes from `pos`, as the guest reported
+/// it (`aux`); a position that cannot be right is ignored.
+fn new_pos(pos: i64, n: usize, aux: u64) -> i64 {
+    match i64::try_from(aux) {
+        Ok(p) if p >= 0 => p,
+        _ => pos.saturating_add(i64::try_from(n).unwrap_or(0)),
+    }
+}
