@@ -19,9 +19,9 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
 KMAKE = source $(ROOT)/scripts/lib.sh && kmake
 
-.PHONY: all setup kernel modules clippy rustfmt selftests check demo clean help
+.PHONY: all setup kernel modules served clippy rustfmt selftests check demo clean help
 
-all: modules
+all: modules served
 
 help:
 	@echo 'Targets:'
@@ -30,6 +30,7 @@ help:
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
 	@echo '  kernel     build the cached test kernel'
 	@echo '  modules    build host_stub and guest_stub (KDIR=... for your own tree)'
+	@echo '  served     build the driver VM serving process (build/served/ikernel-served)'
 	@echo '  clippy     build the modules with CLIPPY=1, failing on any warning'
 	@echo '  rustfmt    check the Rust sources with the kernel rustfmt config'
 	@echo '  selftests  build the kselftests in selftests/ikernel'
@@ -48,6 +49,10 @@ endif
 
 modules:
 	@$(KMAKE) -C $(KDIR) M=$(ROOT) modules
+
+served:
+	@mkdir -p $(ROOT)/build/served
+	@$(MAKE) -s -C $(ROOT)/served O=$(ROOT)/build/served
 
 clippy:
 	@$(ROOT)/scripts/clippy-modules $(KDIR)

@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ikernel-served: the driver VM's serving process.
+ *
+ * guest_stub takes the host's requests from the shared window and hands them
+ * out through /dev/ikernel_guest.  This process performs each one with an
+ * ordinary system call on the real device node, from a pool of threads, so
+ * the unmodified driver sees a genuine process with genuine user buffers
+ * (copy_to_user, get_user and friends work as for any local caller), and a
+ * request that blocks in the driver holds only its own thread.
+ *
+ * A watcher thread keeps the host's view of every open file's poll mask
+ * current: each answer carries the file's mask, and changes caused by
+ * anything else are pushed as events.
+ *
+ * usage: ikernel-served [-v] NODE...   (export index = position)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/ikernel.h>
+
+#define WORKERS		64	/* at least the ring's slots: none waits */
+#define BUF_SIZE	(1u << 20)	/* the ring's largest slot buffer */
+#define MAX_FILES	4096
+#define WATCH_BITS	(POLLIN | POLLPRI | POLLOUT | POLLRDNORM | \
+			 POLLRDBAND | POLLWRNORM | POLLWRBAND)
+
+struct file_slot {
+	int used;
+	int fd;
+	unsigned int index;
+	int nonblock;		/* O_NONBLOCK as last set on fd */
+	int seekable;		/* pread, pwrite and lseek work */
+	unsigned int mask;	/* poll mask as the host last heard it */
+	int dirty;		/* mask changed, event not delivered yet */
+};
+
+struct inflight {
+	int active;
+	unsigned int id;
+	pthread_t thread;
+};
+
+static const char **nodes;
+static unsigned int nr_nodes;
+static int ctl = -1;
+static int wake_fd = -1;
+static int verbose;
+
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct file_slot files[MAX_FILES];
+
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inflight inflight[WORKERS];
+
+static void on_cancel(int sig)
+{
+	(void)sig;	/* only interrupts a blocking system call */
+}
+
+static unsigned int poll_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = WATCH_BITS };
+
+	if (poll(&p, 1, 0) < 0)
+		return POLLERR;
+	return p.revents & 0xffff;
+}
+
+static void wake_watcher(void)
+{
+	uint64_t one = 1;
+
+	if (write(wake_fd, &one, sizeof(one)) < 0 && verbose)
+		perror("ikernel-served: eventfd");
+}
+
+/* Keeps fd's O_NONBLOCK as the host file's.  Called with files_lock held. */
+static void sync_nonblock(struct file_slot *f, unsigned int flags)
+{
+	int want = !!(flags & O_NONBLOCK);
+	int fl;
+
+	if (f->nonblock == want)
+		return;
+	fl = fcntl(f->fd, F_GETFL);
+	if (fl < 0)
+		return;
+	fl = want ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	if (!fcntl(f->fd, F_SETFL, fl))
+		f->nonblock = want;
+}
+
+/*
+ * Looks up the file of a request and returns its fd with O_NONBLOCK set as
+ * asked, or -1 with errno EBADF for a handle that is not open.
+ */
+static int file_fd(const struct ikernel_guest_req *r, int *seekable)
+{
+	struct file_slot *f;
+	int fd = -1;
+
+	pthread_mutex_lock(&files_lock);
+	if (r->handle >= 1 && r->handle <= MAX_FILES) {
+		f = &files[r->handle - 1];
+		if (f->used && f->index == r->index) {
+			sync_nonblock(f, r->flags);
+			fd = f->fd;
+			if (seekable)
+				*seekable = f->seekable;
+		}
+	}
+	pthread_mutex_unlock(&files_lock);
+	if (fd < 0)
+		errno = EBADF;
+	return fd;
+}
+
+/* Samples a file's mask for an answer; the watcher need not send it. */
+static unsigned int answer_mask(unsigned int handle)
+{
+	struct file_slot *f;
+	unsigned int m = 0;
+
+	pthread_mutex_lock(&files_lock);
+	if (handle >= 1 && handle <= MAX_FILES && files[handle - 1].used) {
+		f = &files[handle - 1];
+		m = poll_now(f->fd);
+		f->mask = m;
+		f->dirty = 0;
+	}
+	pthread_mutex_unlock(&files_lock);
+	return m;
+}
+
+static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
+{
+	int flags = (r->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND |
+				 O_SYNC | O_DSYNC | O_NDELAY)) |
+		    O_CLOEXEC | O_NOCTTY;
+	unsigned int h;
+	int fd;
+
+	if (r->index >= nr_nodes)
+		return -ENODEV;
+	fd = open(nodes[r->index], flags);
+	if (fd < 0)
+		return -errno;
+	*aux = lseek(fd, 0, SEEK_CUR) >= 0 ? IKERNEL_OPEN_SEEKABLE : 0;
+	pthread_mutex_lock(&files_lock);
+	for (h = 0; h < MAX_FILES && files[h].used; h++)
+		;
+	if (h == MAX_FILES) {
+		pthread_mutex_unlock(&files_lock);
+		close(fd);
+		return -EMFILE;
+	}
+	files[h] = (struct file_slot){
+		.used = 1, .fd = fd, .index = r->index,
+		.nonblock = !!(flags & O_NONBLOCK),
+		.seekable = !!(*aux & IKERNEL_OPEN_SEEKABLE),
+	};
+	pthread_mutex_unlock(&files_lock);
+	return h + 1;
+}
+
+static int64_t do_release(const struct ikernel_guest_req *r)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&files_lock);
+	if (r->handle >= 1 && r->handle <= MAX_FILES &&
+	    files[r->handle - 1].used && files[r->handle - 1].index == r->index) {
+		fd = files[r->handle - 1].fd;
+		files[r->handle - 1].used = 0;
+	}
+	pthread_mutex_unlock(&files_lock);
+	if (fd < 0)
+		return -EBADF;
+	close(fd);
+	wake_watcher();
+	return 0;
+}
+
+static int64_t do_read(const struct ikernel_guest_req *r, char *buf,
+		       uint32_t *len, uint64_t *aux)
+{
+	int seekable = 0;
+	int fd = file_fd(r, &seekable);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = seekable ? pread(fd, buf, r->reply_max, r->pos) : -1;
+	if (!seekable || (n < 0 && errno == ESPIPE))
+		n = read(fd, buf, r->reply_max);
+	if (n < 0)
+		return -errno;
+	*len = n;
+	*aux = r->pos + (seekable ? n : 0);
+	return n;
+}
+
+static int64_t do_write(const struct ikernel_guest_req *r, const char *buf,
+			uint64_t *aux)
+{
+	int seekable = 0;
+	int fd = file_fd(r, &seekable);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = seekable ? pwrite(fd, buf, r->len, r->pos) : -1;
+	if (!seekable || (n < 0 && errno == ESPIPE))
+		n = write(fd, buf, r->len);
+	if (n < 0)
+		return -errno;
+	*aux = r->pos + (seekable ? n : 0);
+	return n;
+}
+
+static int64_t do_llseek(const struct ikernel_guest_req *r, uint64_t *aux)
+{
+	int fd = file_fd(r, NULL);
+	off_t off;
+
+	if (fd < 0)
+		return -errno;
+	/* The host keeps the position; start from it. */
+	if (lseek(fd, (off_t)r->pos, SEEK_SET) < 0 && errno == ESPIPE)
+		return -ESPIPE;
+	off = lseek(fd, (off_t)r->arg, (int)r->cmd);
+	if (off < 0)
+		return -errno;
+	*aux = off;
+	return off;
+}
+
+static int64_t do_ioctl(const struct ikernel_guest_req *r, char *buf,
+			uint32_t *len)
+{
+	int fd = file_fd(r, NULL);
+	size_t size = r->len > r->reply_max ? r->len : r->reply_max;
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	if (size) {
+		/* The argument bytes: what the host sent, zeros after. */
+		memset(buf + r->len, 0, size - r->len);
+		ret = ioctl(fd, r->cmd, buf);
+	} else {
+		ret = ioctl(fd, r->cmd, (unsigned long)r->arg);
+	}
+	if (ret < 0)
+		return -errno;
+	*len = r->reply_max;
+	return ret;
+}
+
+/* Interrupts the worker serving request @id until it answered, up to 1 s. */
+static int64_t do_cancel(unsigned int id)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int tries, found, i;
+
+	for (tries = 0; tries < 200; tries++) {
+		found = 0;
+		pthread_mutex_lock(&inflight_lock);
+		for (i = 0; i < WORKERS; i++) {
+			if (inflight[i].active && inflight[i].id == id) {
+				pthread_kill(inflight[i].thread, SIGUSR1);
+				found = 1;
+			}
+		}
+		pthread_mutex_unlock(&inflight_lock);
+		if (!found)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void serve(struct ikernel_guest_req *r, char *buf,
+		  struct ikernel_guest_resp *a)
+{
+	uint64_t aux = 0;
+	uint32_t len = 0;
+	int64_t res;
+
+	switch (r->op) {
+	case IKERNEL_OP_OPEN:
+		res = do_open(r, &aux);
+		if (res > 0)
+			r->handle = res;
+		break;
+	case IKERNEL_OP_RELEASE:
+		res = do_release(r);
+		break;
+	case IKERNEL_OP_READ:
+		res = do_read(r, buf, &len, &aux);
+		break;
+	case IKERNEL_OP_WRITE:
+		res = do_write(r, buf, &aux);
+		break;
+	case IKERNEL_OP_LLSEEK:
+		res = do_llseek(r, &aux);
+		break;
+	case IKERNEL_OP_IOCTL:
+		res = do_ioctl(r, buf, &len);
+		break;
+	case IKERNEL_OP_POLL:
+		res = file_fd(r, NULL) < 0 ? -EBADF : 0;
+		break;
+	case IKERNEL_OP_CANCEL:
+		res = do_cancel((unsigned int)r->arg);
+		break;
+	default:
+		res = -EOPNOTSUPP;
+	}
+	*a = (struct ikernel_guest_resp){
+		.id = r->id, .len = len, .result = res, .aux = aux,
+		.buf = (uintptr_t)buf,
+	};
+	if (r->op != IKERNEL_OP_RELEASE && r->op != IKERNEL_OP_CANCEL)
+		a->events = answer_mask(r->handle);
+}
+
+static void *worker(void *arg)
+{
+	unsigned int slot = (uintptr_t)arg;
+	struct ikernel_guest_resp a;
+	struct ikernel_guest_req r;
+	char *buf = malloc(BUF_SIZE);
+
+	if (!buf) {
+		perror("ikernel-served: buffer");
+		return NULL;
+	}
+	for (;;) {
+		r = (struct ikernel_guest_req){
+			.buf = (uintptr_t)buf, .buf_size = BUF_SIZE,
+		};
+		if (ioctl(ctl, IKERNEL_IOC_GUEST_GET, &r) < 0) {
+			if (errno == EINTR || errno == E2BIG)
+				continue;
+			if (errno == ENODEV)
+				exit(0);
+			perror("ikernel-served: IKERNEL_IOC_GUEST_GET");
+			sleep(1);
+			continue;
+		}
+		if (verbose)
+			fprintf(stderr, "ikernel-served: id %u op %u h %u\n",
+				r.id, r.op, r.handle);
+		pthread_mutex_lock(&inflight_lock);
+		inflight[slot] = (struct inflight){
+			.active = 1, .id = r.id, .thread = pthread_self(),
+		};
+		pthread_mutex_unlock(&inflight_lock);
+		serve(&r, buf, &a);
+		pthread_mutex_lock(&inflight_lock);
+		inflight[slot].active = 0;
+		pthread_mutex_unlock(&inflight_lock);
+		while (ioctl(ctl, IKERNEL_IOC_GUEST_PUT, &a) < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				perror("ikernel-served: IKERNEL_IOC_GUEST_PUT");
+				break;
+			}
+			usleep(1000);
+		}
+		if (r.op != IKERNEL_OP_POLL && r.op != IKERNEL_OP_CANCEL)
+			wake_watcher();
+	}
+	return NULL;
+}
+
+/* Re-samples every open file and pushes masks that changed. */
+static void push_changes(void)
+{
+	struct ikernel_guest_event ev;
+	unsigned int h, m;
+
+	pthread_mutex_lock(&files_lock);
+	for (h = 0; h < MAX_FILES; h++) {
+		if (!files[h].used)
+			continue;
+		m = poll_now(files[h].fd);
+		if (m != files[h].mask) {
+			files[h].mask = m;
+			files[h].dirty = 1;
+		}
+		if (!files[h].dirty)
+			continue;
+		ev = (struct ikernel_guest_event){
+			.index = files[h].index, .handle = h + 1, .events = m,
+		};
+		if (!ioctl(ctl, IKERNEL_IOC_GUEST_EVENT, &ev))
+			files[h].dirty = 0;
+	}
+	pthread_mutex_unlock(&files_lock);
+}
+
+static void *watcher(void *arg)
+{
+	static struct pollfd p[MAX_FILES + 1];
+	unsigned int h, n, dirty;
+	uint64_t v;
+
+	(void)arg;
+	for (;;) {
+		push_changes();
+		p[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+		n = 1;
+		dirty = 0;
+		pthread_mutex_lock(&files_lock);
+		for (h = 0; h < MAX_FILES; h++) {
+			struct file_slot *f = &files[h];
+			short want = WATCH_BITS & ~f->mask;
+
+			if (!f->used)
+				continue;
+			dirty |= f->dirty;
+			/* Wait only for what is not set yet; errors are final. */
+			if (!want || (f->mask & (POLLERR | POLLHUP | POLLNVAL)))
+				continue;
+			p[n++] = (struct pollfd){ .fd = f->fd, .events = want };
+		}
+		pthread_mutex_unlock(&files_lock);
+		/* An event the host had no room for is retried soon. */
+		if (poll(p, n, dirty ? 10 : 1000) > 0 && (p[0].revents & POLLIN))
+			if (read(wake_fd, &v, sizeof(v)) < 0 && verbose)
+				perror("ikernel-served: eventfd read");
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_cancel };
+	pthread_attr_t attr;
+	pthread_t t;
+	int i, first = 1;
+
+	if (argc > 1 && !strcmp(argv[1], "-v")) {
+		verbose = 1;
+		first = 2;
+	}
+	if (argc <= first || !strcmp(argv[first], "-h") ||
+	    !strcmp(argv[first], "--help")) {
+		fprintf(stderr,
+			"usage: %s [-v] NODE...\n"
+			"Serves the host's requests for the driver VM's device NODEs\n"
+			"(export index = position) through /dev/ikernel_guest.\n",
+			argv[0]);
+		return argc <= first ? 2 : 0;
+	}
+	nodes = (const char **)argv + first;
+	nr_nodes = argc - first;
+
+	/* No SA_RESTART: the signal must interrupt a driver's wait. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL)) {
+		perror("ikernel-served: sigaction");
+		return 1;
+	}
+	ctl = open("/dev/ikernel_guest", O_RDWR | O_CLOEXEC);
+	if (ctl < 0) {
+		perror("ikernel-served: /dev/ikernel_guest");
+		return 1;
+	}
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0) {
+		perror("ikernel-served: eventfd");
+		return 1;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (i = 0; i < WORKERS; i++) {
+		if (pthread_create(&t, &attr, worker, (void *)(uintptr_t)i)) {
+			perror("ikernel-served: pthread_create");
+			return 1;
+		}
+	}
+	fprintf(stderr, "ikernel-served: serving %u node(s) with %d workers\n",
+		nr_nodes, WORKERS);
+	watcher(NULL);
+	return 0;
+}
