@@ -582,6 +582,7 @@ impl Channel {
         let export = Arc::new(
             Export {
                 channel: Arc::<Channel>::from(this),
+                name: arg.name,
                 index: arg.index,
                 timeout_ms: arg.timeout_ms,
                 ioctls,
@@ -678,6 +679,19 @@ impl Channel {
                 Err(e) => {
                     self.violation(e);
                     return true;
+                }
+            }
+        }
+        // The guest publishes the poll events a request caused before its
+        // answer: take those too, so that a caller returning from that
+        // answer finds every file's mask current.
+        if stored {
+            let gen = w.host.generation();
+            while let Ok(Some(ev)) = w.host.next_event() {
+                if ev.kind == ring::EventKind::PollReady {
+                    if let Some(f) = files.iter().find(|f| f.is(ev.export, ev.handle, gen)) {
+                        f.set_mask(ev.events);
+                    }
                 }
             }
         }

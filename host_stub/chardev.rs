@@ -182,6 +182,10 @@ impl Node {
         let attrs = KBox::new(attrs, GFP_KERNEL)?;
         let minor = {
             let mut nodes = NODES.lock();
+            // Two devices of one name would collide in devtmpfs and sysfs.
+            if nodes.iter().flatten().any(|e| e.name == export.name) {
+                return Err(EEXIST);
+            }
             let free = nodes.iter().position(Option::is_none);
             match free {
                 Some(i) => {

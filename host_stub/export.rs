@@ -65,6 +65,8 @@ pub(crate) struct IoctlDesc {
 /// One exported node of a channel.
 pub(crate) struct Export {
     pub(crate) channel: Arc<Channel>,
+    /// Host node name, NUL padded.
+    pub(crate) name: [u8; 32],
     /// Index of the node in the driver VM's export list.
     pub(crate) index: u32,
     /// Deadline of every call, 0 for none.

@@ -339,6 +339,8 @@ static void serve(struct ikernel_guest_req *r, char *buf,
 		a->events = answer_mask(r->handle);
 }
 
+static void push_changes(void);
+
 static void *worker(void *arg)
 {
 	unsigned int slot = (uintptr_t)arg;
@@ -375,6 +377,13 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&inflight_lock);
 		inflight[slot].active = 0;
 		pthread_mutex_unlock(&inflight_lock);
+		/*
+		 * Other files' masks may have changed (a write makes a reader
+		 * readable): publish those before the answer, so that the host
+		 * knows them by the time its caller returns.
+		 */
+		if (r.op != IKERNEL_OP_POLL && r.op != IKERNEL_OP_CANCEL)
+			push_changes();
 		while (ioctl(ctl, IKERNEL_IOC_GUEST_PUT, &a) < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				perror("ikernel-served: IKERNEL_IOC_GUEST_PUT");

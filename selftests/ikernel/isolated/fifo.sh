@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The legacy sample driver samples/ikfifo, unchanged, natively on the host
+# and isolated in a driver VM: the same selftest binary against both, with
+# identical transcripts (results, errnos, data); 16 processes at once on the
+# isolated node; and host user space misbehaving.
+. "$(dirname "$0")/lib.sh"
+t_plan 9
+load_kvm
+ko=$ROOT/samples/ikfifo/ikfifo.ko
+
+# 1. Native.
+insmod "$ko" && wait_node /dev/ikfifo 10
+"$SELF/fifo_test" -d /dev/ikfifo -t "$OUT/fifo-native.txt" >"$OUT/fifo-native.tap" 2>&1
+t_check "fifo_test passes against the native driver" [ $? = 0 ]
+rmmod ikfifo
+
+# 2. Isolated.
+cfg=$OUT/fifo.toml
+write_config "$cfg" fifo "
+[[module]]
+path = \"$ko\"
+
+[[export]]
+guest_path = \"/dev/ikfifo\"
+host_name = \"ik_fifo\"
+mode = 0o666
+owner = \"root:root\"
+  [[export.ioctl]]
+  cmd = 0x6b11
+  dir = \"read\"
+  size = 4
+"
+start_shim "$OUT/fifo.log" "$cfg"
+if ! wait_node /dev/ik_fifo 30; then
+	t_not_ok "driver VM exports /dev/ik_fifo"
+	show_logs fifo
+	stop_shim
+	t_done
+fi
+t_ok "driver VM exports /dev/ik_fifo"
+t_check "/dev/ik_fifo has the configured mode 0666" [ "$(stat -c %a /dev/ik_fifo)" = 666 ]
+
+"$SELF/fifo_test" -d /dev/ik_fifo -t "$OUT/fifo-isolated.txt" >"$OUT/fifo-isolated.tap" 2>&1
+rc=$?
+t_check "fifo_test passes against the isolated driver" [ $rc = 0 ]
+[ $rc = 0 ] || grep -v '^ok' "$OUT/fifo-isolated.tap" | sed 's/^/# /' | head -n 40
+if diff -u "$OUT/fifo-native.txt" "$OUT/fifo-isolated.txt" >"$OUT/fifo.diff"; then
+	t_ok "native and isolated transcripts are identical ($(wc -l <"$OUT/fifo-native.txt") operations)"
+else
+	t_not_ok "native and isolated transcripts are identical"
+	sed 's/^/# /' "$OUT/fifo.diff" | head -n 40
+fi
+
+"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 >"$OUT/fifo-stress.tap" 2>&1
+rc=$?
+grep '^#' "$OUT/fifo-stress.tap" | tail -n 3
+t_check "fifo_stress: 16 processes, every payload checked, on the isolated node" [ $rc = 0 ]
+
+# Hostile host user space: rmmod while a node is open is refused.
+exec 7<>/dev/ik_fifo
+if rmmod ikernel_host 2>/dev/null; then
+	t_not_ok "rmmod ikernel_host refused while /dev/ik_fifo is open"
+else
+	t_ok "rmmod ikernel_host refused while /dev/ik_fifo is open"
+fi
+exec 7>&-
+
+stop_shim
+t_check "the shim shut down in order" [ "$SHIM_RC" = 0 ]
+t_check "/dev/ik_fifo is gone with its channel" [ ! -e /dev/ik_fifo ]
+[ "$t_fail" = 0 ] || show_logs fifo
+t_done

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common code of the isolated-driver tests: ivt-shim's VM test library plus
+# helpers to start a driver VM that exports nodes.  Sourced, inside the test
+# VM, as root.
+. "$(dirname "${BASH_SOURCE[0]}")/../../../ivt_shim/tests/vm/lib.sh"
+SELF=$ROOT/selftests/ikernel
+BIN=$ROOT/build/isolated
+
+# wait_node PATH [SECONDS]: waits for an exported node to appear.
+wait_node() {
+	local i=0
+	while [ ! -c "$1" ] && [ $i -lt "${2:-60}" ]; do sleep 1; i=$((i + 1)); done
+	[ -c "$1" ]
+}
+
+# show_logs NAME: the shim's log and the driver VM's console, as TAP
+# comments (on failure).
+show_logs() {
+	sed 's/^/# shim: /' "$OUT/$1.log" | tail -n 40
+	sed 's/^/# console: /' "$OUT/$1.console.log" | tail -n 40
+}

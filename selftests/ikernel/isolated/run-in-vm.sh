@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-in-vm.sh [TEST]: builds what the isolated-driver tests need, boots the
+# test VM (with a parallel port recorded to build/ivt-shim-tests/lpt.out)
+# and runs selftests/ikernel/isolated/TEST.sh inside it (default: all.sh).
+# TAP on stdout; exit status of the test.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+t=${1:-all}
+out=$root/build/ivt-shim-tests
+mkdir -p "$out" "$root/build/isolated"
+cd "$root"
+kdir=$(scripts/build-kernel --print-only)
+cargo build --release -q -p ivt-shim
+make -s modules served selftests KDIR="$kdir" >/dev/null
+: >"$out/lpt.out"
+exec scripts/vm-run --kernel "$kdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
+	--qemu-opts "-parallel file:$out/lpt.out" -- \
+	env IVT_KDIR="$kdir" IVT_LPT_OUT="$out/lpt.out" \
+	bash "selftests/ikernel/isolated/$t.sh"
