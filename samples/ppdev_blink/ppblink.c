@@ -163,8 +163,10 @@ int main(int argc, char **argv)
 	size_t n, i;
 	int opt, fd, ret = 0;
 
-	if (argc > 0 && argv[0][0])
-		prog = argv[0];
+	if (argc > 0 && argv[0][0]) {
+		prog = strrchr(argv[0], '/');
+		prog = prog ? prog + 1 : argv[0];
+	}
 	while ((opt = getopt(argc, argv, "d:svqh")) != -1) {
 		switch (opt) {
 		case 'd':
