@@ -1,0 +1,1222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Differential test of the ikfifo sample driver (samples/ikfifo).
+ *
+ *   fifo_test [-d NODE] [-t TRANSCRIPT] [-- HARNESS-OPTIONS]
+ *
+ * Runs against the driver loaded natively (/dev/ikfifo, the default) or
+ * against an isolated export of it forwarded to a driver VM.  Every check
+ * asserts what the native driver does, and every operation is also
+ * written to TRANSCRIPT, one line each:
+ *
+ *   TEST OP ret=RET errno=ERRNO [data=LEN:FNV1A64]
+ *   TEST OP KEY=VALUE...
+ *
+ * The transcript holds nothing that differs between runs (no node name,
+ * file descriptor number, pid, address or time), so the transcripts of a
+ * native and an isolated run must be identical.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ikfifo.h"
+#include "kselftest_harness.h"
+
+static const char *node = "/dev/ikfifo";
+static int transcript_fd = -1;
+static int last_errno;
+
+/*
+ * Deliberately bad pointers and sizes, laundered so that the compiler
+ * does not warn about them.  The pointers: address 1, NULL, and an
+ * address no user pointer can have (the start of x86-64's direct map).
+ */
+static unsigned long launder(unsigned long v)
+{
+	__asm__("" : "+r"(v));
+	return v;
+}
+
+#define BAD_PTR ((void *)launder(1))
+#define NULL_PTR ((void *)launder(0))
+#define KERNEL_PTR ((void *)launder(0xffff888000000000UL))
+
+static unsigned long long fnv1a(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	unsigned long long h = 0xcbf29ce484222325ULL;
+
+	while (len--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+static const char *errname(int err)
+{
+	static char buf[16];
+	const char *s;
+
+	if (!err)
+		return "0";
+	s = strerrorname_np(err);
+	if (s)
+		return s;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+/* One transcript line, prefixed with the test's name. */
+static void __printf(2, 3)
+note(struct __test_metadata *_metadata, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s ", _metadata->name);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (transcript_fd >= 0 && write(transcript_fd, line, n) != n)
+		ksft_print_msg("transcript write failed: %s\n", strerror(errno));
+}
+
+static void note_ret(struct __test_metadata *_metadata, const char *op,
+		     long long ret, int err, const void *data)
+{
+	if (data && ret > 0)
+		note(_metadata, "%s ret=%lld errno=%s data=%lld:%016llx", op, ret,
+		     errname(err), ret, fnv1a(data, ret));
+	else
+		note(_metadata, "%s ret=%lld errno=%s", op, ret, errname(err));
+}
+
+/*
+ * RUN(op, call): run CALL with errno cleared, note it as OP and yield its
+ * result; RUN_DATA also notes the hash of the RET bytes at DATA.
+ */
+#define RUN_DATA(op, data, call) ({					\
+	long long __r;							\
+	errno = 0;							\
+	__r = (long long)(call);					\
+	last_errno = __r < 0 ? errno : 0;				\
+	note_ret(_metadata, op, __r, last_errno, data);			\
+	__r;								\
+})
+#define RUN(op, call) RUN_DATA(op, NULL, call)
+
+/* CALL must return EXPECT. */
+#define CHECK(op, expect, call) do {					\
+	long long __ret = RUN(op, call);				\
+	ASSERT_EQ((long long)(expect), __ret)				\
+		TH_LOG("%s: errno %s", op, errname(last_errno));	\
+} while (0)
+
+/* CALL must fail with errno ERR. */
+#define CHECK_ERR(op, err, call) do {					\
+	long long __ret = RUN(op, call);				\
+	ASSERT_EQ(-1LL, __ret) TH_LOG("%s: want %s", op, errname(err));	\
+	ASSERT_STREQ(errname(err), errname(last_errno))		\
+		TH_LOG("%s", op);					\
+} while (0)
+
+/* Open the node; the transcript only says whether that worked. */
+static int open_node(struct __test_metadata *_metadata, const char *op,
+		     int flags)
+{
+	int fd;
+
+	errno = 0;
+	fd = open(node, flags | O_CLOEXEC);
+	last_errno = fd < 0 ? errno : 0;
+	note_ret(_metadata, op, fd < 0 ? -1 : 0, last_errno, NULL);
+	return fd;
+}
+
+/*
+ * The bytes written through the FIFO form one stream, byte i being
+ * stream_byte(i); put() writes the next bytes of it, get() reads and
+ * checks them, so any loss, duplication or reordering shows.
+ */
+struct stream {
+	unsigned long long wpos, rpos;
+};
+
+static unsigned char stream_byte(unsigned long long i)
+{
+	return (unsigned char)(i * 131 + (i >> 8) * 7 + 1);
+}
+
+static void stream_fill(unsigned char *buf, unsigned long long pos, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = stream_byte(pos + i);
+}
+
+static void put(struct __test_metadata *_metadata, struct stream *s,
+		const char *op, int fd, size_t n, long long expect)
+{
+	static unsigned char buf[1 << 16];
+	long long ret;
+
+	ASSERT_GE(sizeof(buf), n);
+	stream_fill(buf, s->wpos, n);
+	ret = RUN(op, write(fd, buf, n));
+	ASSERT_EQ(expect, ret) TH_LOG("%s: errno %s", op, errname(last_errno));
+	if (ret > 0)
+		s->wpos += ret;
+}
+
+/* The N bytes at BUF must be the next ones of the stream. */
+static void expect_stream(struct __test_metadata *_metadata, struct stream *s,
+			  const char *op, const unsigned char *buf, size_t n)
+{
+	static unsigned char want[1 << 16];
+
+	ASSERT_GE(sizeof(want), n);
+	stream_fill(want, s->rpos, n);
+	ASSERT_EQ(0, memcmp(buf, want, n))
+		TH_LOG("%s: data differs near stream offset %llu", op, s->rpos);
+	s->rpos += n;
+}
+
+static void get(struct __test_metadata *_metadata, struct stream *s,
+		const char *op, int fd, size_t n, long long expect)
+{
+	static unsigned char buf[1 << 16];
+	long long ret;
+
+	ASSERT_GE(sizeof(buf), n);
+	ret = RUN_DATA(op, buf, read(fd, buf, n));
+	ASSERT_EQ(expect, ret) TH_LOG("%s: errno %s", op, errname(last_errno));
+	if (ret > 0)
+		expect_stream(_metadata, s, op, buf, ret);
+}
+
+/* Read back everything written, in reads of up to 1024 bytes. */
+static void drain(struct __test_metadata *_metadata, struct stream *s, int fd)
+{
+	unsigned long long left;
+
+	while (s->rpos < s->wpos) {
+		left = s->wpos - s->rpos;
+		get(_metadata, s, "drain", fd, 1024, left < 1024 ? left : 1024);
+	}
+}
+
+/* GET_STATS, noted with the byte counters relative to BASE. */
+static void stats(struct __test_metadata *_metadata, const char *op, int fd,
+		  const struct ikfifo_stats *base, struct ikfifo_stats *st)
+{
+	CHECK(op, 0, ioctl(fd, IKFIFO_GET_STATS, st));
+	note(_metadata, "%s capacity=%u used=%u read=+%llu written=+%llu", op,
+	     st->capacity, st->used,
+	     (unsigned long long)(st->bytes_read - base->bytes_read),
+	     (unsigned long long)(st->bytes_written - base->bytes_written));
+}
+
+/* Assert that USED bytes are buffered. */
+static void expect_used(struct __test_metadata *_metadata, const char *op,
+			int fd, __u32 used)
+{
+	struct ikfifo_stats st;
+
+	CHECK(op, 0, ioctl(fd, IKFIFO_GET_STATS, &st));
+	note(_metadata, "%s used=%u", op, st.used);
+	ASSERT_EQ(used, st.used) TH_LOG("%s", op);
+}
+
+static bool read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/*
+ * Wait (up to 10 s) until task TID sleeps in system call NR or NR2, so
+ * that what follows happens while it is blocked in the driver.
+ */
+static bool wait_blocked(pid_t tid, long nr, long nr2)
+{
+	char path[64], buf[512], *p;
+	long cur;
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+		if (!read_text(path, buf, sizeof(buf))) {
+			/* No /proc/PID/syscall: settle for a long pause. */
+			usleep(300000);
+			return true;
+		}
+		cur = strtol(buf, &p, 10);
+		if (p != buf && (cur == nr || cur == nr2)) {
+			snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+			if (read_text(path, buf, sizeof(buf))) {
+				p = strrchr(buf, ')');
+				if (p && (p[2] == 'S' || p[2] == 'D'))
+					return true;
+			}
+		}
+		usleep(1000);
+	}
+	return false;
+}
+
+/* What a child process or thread saw, for the parent to note. */
+struct result {
+	long long ret;
+	int err;
+	int revents;
+	int done;
+	unsigned char data[256];
+};
+
+static struct result *shared_result(void)
+{
+	struct result *r;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+/* Reap PID, which must exit with status 0. */
+#define REAP(pid) do {							\
+	int __status;							\
+	ASSERT_EQ(pid, waitpid(pid, &__status, 0));			\
+	ASSERT_TRUE(WIFEXITED(__status));				\
+	ASSERT_EQ(0, WEXITSTATUS(__status));				\
+} while (0)
+
+/* Note the child's result and check it against the stream. */
+static void check_result(struct __test_metadata *_metadata, struct stream *s,
+			 const char *op, struct result *r, long long expect,
+			 bool is_read)
+{
+	note_ret(_metadata, op, r->ret, r->err, is_read ? r->data : NULL);
+	ASSERT_EQ(expect, r->ret) TH_LOG("%s: errno %s", op, errname(r->err));
+	if (is_read && r->ret > 0)
+		expect_stream(_metadata, s, op, r->data, r->ret);
+}
+
+FIXTURE(fifo) {
+	int fd;				/* O_RDWR, blocking */
+	__u32 cap;
+	struct ikfifo_stats base;	/* counters at the start */
+	struct stream s;
+};
+
+FIXTURE_SETUP(fifo)
+{
+	self->fd = open(node, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP(return, "%s not present (module not loaded)", node);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", node, strerror(errno));
+	/* Whatever an earlier run left behind goes; not in the transcript. */
+	ASSERT_LE(0, ioctl(self->fd, IKFIFO_CLEAR, 0));
+	ASSERT_EQ(0, ioctl(self->fd, IKFIFO_GET_STATS, &self->base));
+	ASSERT_EQ(0, self->base.used);
+	self->cap = self->base.capacity;
+	/* The tests write up to 1000 bytes at once and 64 KiB at most. */
+	ASSERT_LE(1024, self->cap);
+	ASSERT_GE(65536, self->cap);
+	note(_metadata, "start capacity=%u", self->cap);
+}
+
+FIXTURE_TEARDOWN(fifo)
+{
+	if (self->fd >= 0) {
+		ioctl(self->fd, IKFIFO_CLEAR, 0);
+		close(self->fd);
+	}
+}
+
+TEST_F(fifo, open_modes)
+{
+	unsigned char buf[100];
+	int rd, wr, rw;
+
+	rd = open_node(_metadata, "open_rdonly", O_RDONLY);
+	ASSERT_LE(0, rd);
+	wr = open_node(_metadata, "open_wronly", O_WRONLY);
+	ASSERT_LE(0, wr);
+	rw = open_node(_metadata, "open_rdwr_nonblock", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, rw);
+
+	CHECK_ERR("write_rdonly", EBADF, write(rd, "x", 1));
+	CHECK_ERR("read_wronly", EBADF, read(wr, buf, 1));
+	CHECK_ERR("read_nonblock_empty", EAGAIN, read(rw, buf, 1));
+	expect_used(_metadata, "stats_rdonly", rd, 0);
+	expect_used(_metadata, "stats_wronly", wr, 0);
+
+	put(_metadata, &self->s, "write_wronly", wr, 10, 10);
+	get(_metadata, &self->s, "read_rdonly", rd, 100, 10);
+	put(_metadata, &self->s, "write_rdwr", rw, 20, 20);
+	get(_metadata, &self->s, "read_rdwr", rw, 100, 20);
+
+	CHECK("close_rdonly", 0, close(rd));
+	CHECK("close_wronly", 0, close(wr));
+	CHECK("close_rdwr", 0, close(rw));
+	CHECK_ERR("read_closed", EBADF, read(rd, buf, 1));
+}
+
+TEST_F(fifo, roundtrip)
+{
+	struct ikfifo_stats st;
+	int i;
+
+	put(_metadata, &self->s, "write10", self->fd, 10, 10);
+	stats(_metadata, "stats", self->fd, &self->base, &st);
+	ASSERT_EQ(10, st.used);
+	ASSERT_EQ(10, st.bytes_written - self->base.bytes_written);
+	ASSERT_EQ(0, st.bytes_read - self->base.bytes_read);
+	/* A short read: what is there, no more. */
+	get(_metadata, &self->s, "read100", self->fd, 100, 10);
+	stats(_metadata, "stats", self->fd, &self->base, &st);
+	ASSERT_EQ(0, st.used);
+	ASSERT_EQ(10, st.bytes_read - self->base.bytes_read);
+
+	/* Several writes come back as one read, in order. */
+	for (i = 1; i <= 5; i++)
+		put(_metadata, &self->s, "write", self->fd, i * 7, i * 7);
+	get(_metadata, &self->s, "read_all", self->fd, 1000, 105);
+	/* Reads smaller than what is buffered. */
+	put(_metadata, &self->s, "write", self->fd, 50, 50);
+	for (i = 0; i < 5; i++)
+		get(_metadata, &self->s, "read10", self->fd, 10, 10);
+	expect_used(_metadata, "empty", self->fd, 0);
+}
+
+TEST_F(fifo, zero_length)
+{
+	unsigned char buf[8];
+
+	/* Even a blocking read of nothing returns at once. */
+	CHECK("read0_empty", 0, read(self->fd, buf, 0));
+	CHECK("read0_null", 0, read(self->fd, NULL_PTR, 0));
+	CHECK("write0", 0, write(self->fd, buf, 0));
+	CHECK("write0_null", 0, write(self->fd, NULL_PTR, 0));
+	put(_metadata, &self->s, "write", self->fd, 5, 5);
+	CHECK("read0_data", 0, read(self->fd, buf, 0));
+	expect_used(_metadata, "used", self->fd, 5);
+	CHECK("lseek_cur", 5, lseek(self->fd, 0, SEEK_CUR));
+}
+
+TEST_F(fifo, nonblock_empty)
+{
+	unsigned char buf[16];
+	int one = 1, zero = 0, nb;
+
+	nb = open_node(_metadata, "open_nonblock", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, nb);
+	CHECK_ERR("read_nonblock", EAGAIN, read(nb, buf, sizeof(buf)));
+	/* O_NONBLOCK set after open, two ways, is seen by the driver. */
+	CHECK("fcntl_setfl_nonblock", 0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+	CHECK_ERR("read_after_setfl", EAGAIN, read(self->fd, buf, sizeof(buf)));
+	CHECK("fcntl_setfl_0", 0, fcntl(self->fd, F_SETFL, 0));
+	CHECK("fionbio_1", 0, ioctl(self->fd, FIONBIO, &one));
+	CHECK_ERR("read_after_fionbio", EAGAIN, read(self->fd, buf, sizeof(buf)));
+	CHECK("fionbio_0", 0, ioctl(self->fd, FIONBIO, &zero));
+	CHECK("getfl", O_RDWR, fcntl(self->fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK));
+	/* Data present: O_NONBLOCK reads it. */
+	put(_metadata, &self->s, "write", self->fd, 3, 3);
+	get(_metadata, &self->s, "read_nonblock_data", nb, sizeof(buf), 3);
+	CHECK_ERR("read_nonblock_again", EAGAIN, read(nb, buf, sizeof(buf)));
+	CHECK("close", 0, close(nb));
+}
+
+/* Fill with O_NONBLOCK writes; then the atomicity of small writes. */
+TEST_F(fifo, fill_nonblock)
+{
+	struct pollfd pfd;
+	size_t total = 0;
+	long long want;
+	int nb;
+
+	nb = open_node(_metadata, "open_nonblock", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, nb);
+	while (total < self->cap) {
+		want = self->cap - total < 1000 ? self->cap - total : 1000;
+		put(_metadata, &self->s, "write1000", nb, 1000, want);
+		total += want;
+	}
+	note(_metadata, "filled total=%zu", total);
+	put(_metadata, &self->s, "write1000_full", nb, 1000, -1);
+	ASSERT_EQ(EAGAIN, last_errno);
+	put(_metadata, &self->s, "write1_full", nb, 1, -1);
+	ASSERT_EQ(EAGAIN, last_errno);
+	put(_metadata, &self->s, "write64_full", nb, 64, -1);
+	ASSERT_EQ(EAGAIN, last_errno);
+	expect_used(_metadata, "full", nb, self->cap);
+	pfd = (struct pollfd){ .fd = nb, .events = POLLOUT };
+	CHECK("poll_out_full", 0, poll(&pfd, 1, 0));
+
+	/* 10 bytes free: 64 bytes must fit entirely, 65 need not. */
+	get(_metadata, &self->s, "read10", nb, 10, 10);
+	put(_metadata, &self->s, "write64_10free", nb, 64, -1);
+	ASSERT_EQ(EAGAIN, last_errno);
+	put(_metadata, &self->s, "write10_10free", nb, 10, 10);
+	get(_metadata, &self->s, "read10", nb, 10, 10);
+	put(_metadata, &self->s, "write65_10free", nb, 65, 10);
+	get(_metadata, &self->s, "read100", nb, 100, 100);
+	put(_metadata, &self->s, "write64_100free", nb, 64, 64);
+	put(_metadata, &self->s, "write64_36free", nb, 64, -1);
+	ASSERT_EQ(EAGAIN, last_errno);
+	put(_metadata, &self->s, "write36_36free", nb, 36, 36);
+	expect_used(_metadata, "full", nb, self->cap);
+
+	/* Everything comes back in order. */
+	drain(_metadata, &self->s, nb);
+	get(_metadata, &self->s, "read_empty", nb, 1000, -1);
+	ASSERT_EQ(EAGAIN, last_errno);
+	CHECK("close", 0, close(nb));
+}
+
+/* Many passes over the end of the circular buffer. */
+TEST_F(fifo, wraparound)
+{
+	int i;
+
+	for (i = 0; i < 12; i++) {
+		put(_metadata, &self->s, "write1000", self->fd, 1000, 1000);
+		put(_metadata, &self->s, "write333", self->fd, 333, 333);
+		get(_metadata, &self->s, "read777", self->fd, 777, 777);
+		get(_metadata, &self->s, "read556", self->fd, 556, 556);
+	}
+	expect_used(_metadata, "empty", self->fd, 0);
+	/* One byte at a time across the end. */
+	for (i = 0; i < 40; i++) {
+		put(_metadata, &self->s, "write1", self->fd, 1, 1);
+		get(_metadata, &self->s, "read1", self->fd, 1, 1);
+	}
+}
+
+#define POLL_ALL (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
+
+static int do_poll(struct __test_metadata *_metadata, const char *op, int fd,
+		   short events, int timeout)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long ret;
+
+	ret = RUN(op, poll(&pfd, 1, timeout));
+	note(_metadata, "%s revents=0x%x", op, pfd.revents);
+	return ret < 0 ? -1 : pfd.revents;
+}
+
+TEST_F(fifo, poll_states)
+{
+	ASSERT_EQ(0, do_poll(_metadata, "poll_in_empty_100ms", self->fd, POLLIN, 100));
+	ASSERT_EQ(POLLOUT | POLLWRNORM,
+		  do_poll(_metadata, "poll_all_empty", self->fd, POLL_ALL, 0));
+	put(_metadata, &self->s, "write1", self->fd, 1, 1);
+	ASSERT_EQ(POLL_ALL, do_poll(_metadata, "poll_all_1", self->fd, POLL_ALL, 0));
+	ASSERT_EQ(POLLIN, do_poll(_metadata, "poll_in_1", self->fd, POLLIN, 100));
+	put(_metadata, &self->s, "fill", self->fd, self->cap - 1, self->cap - 1);
+	ASSERT_EQ(POLLIN | POLLRDNORM,
+		  do_poll(_metadata, "poll_all_full", self->fd, POLL_ALL, 0));
+	ASSERT_EQ(0, do_poll(_metadata, "poll_out_full_100ms", self->fd, POLLOUT, 100));
+	get(_metadata, &self->s, "read1", self->fd, 1, 1);
+	ASSERT_EQ(POLL_ALL, do_poll(_metadata, "poll_all_1free", self->fd, POLL_ALL, 0));
+}
+
+/* A poll blocked in a child wakes up when another file makes it true. */
+TEST_F(fifo, poll_wakeup)
+{
+	struct result *r = shared_result();
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+
+		r->ret = poll(&pfd, 1, 20000);
+		r->err = r->ret < 0 ? errno : 0;
+		r->revents = pfd.revents;
+		_exit(0);
+	}
+	ASSERT_TRUE(wait_blocked(pid, __NR_poll, __NR_ppoll));
+	put(_metadata, &self->s, "write5", self->fd, 5, 5);
+	REAP(pid);
+	note_ret(_metadata, "child_poll_in", r->ret, r->err, NULL);
+	note(_metadata, "child_poll_in revents=0x%x", r->revents);
+	ASSERT_EQ(1, r->ret);
+	ASSERT_EQ(POLLIN, r->revents);
+
+	/* And POLLOUT when a full FIFO gets space. */
+	put(_metadata, &self->s, "fill", self->fd, self->cap - 5, self->cap - 5);
+	memset(r, 0, sizeof(*r));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
+
+		r->ret = poll(&pfd, 1, 20000);
+		r->err = r->ret < 0 ? errno : 0;
+		r->revents = pfd.revents;
+		_exit(0);
+	}
+	ASSERT_TRUE(wait_blocked(pid, __NR_poll, __NR_ppoll));
+	get(_metadata, &self->s, "read1", self->fd, 1, 1);
+	REAP(pid);
+	note_ret(_metadata, "child_poll_out", r->ret, r->err, NULL);
+	note(_metadata, "child_poll_out revents=0x%x", r->revents);
+	ASSERT_EQ(1, r->ret);
+	ASSERT_EQ(POLLOUT, r->revents);
+}
+
+/* A read blocked in a child (own file) is woken by a write elsewhere. */
+TEST_F(fifo, blocking_read_wakeup)
+{
+	struct result *r = shared_result();
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = open(node, O_RDONLY | O_CLOEXEC);
+
+		r->ret = fd < 0 ? -1 : read(fd, r->data, 100);
+		r->err = r->ret < 0 ? errno : 0;
+		_exit(0);
+	}
+	ASSERT_TRUE(wait_blocked(pid, __NR_read, __NR_read));
+	put(_metadata, &self->s, "write10", self->fd, 10, 10);
+	REAP(pid);
+	check_result(_metadata, &self->s, "child_read", r, 10, true);
+	expect_used(_metadata, "empty", self->fd, 0);
+}
+
+/* A blocked write wakes when a read makes room, and writes what fits. */
+TEST_F(fifo, blocking_write_wakeup)
+{
+	struct result *r = shared_result();
+	unsigned char buf[100];
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	put(_metadata, &self->s, "fill", self->fd, self->cap, self->cap);
+	stream_fill(buf, self->s.wpos, sizeof(buf));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		r->ret = write(self->fd, buf, 100);
+		r->err = r->ret < 0 ? errno : 0;
+		_exit(0);
+	}
+	ASSERT_TRUE(wait_blocked(pid, __NR_write, __NR_write));
+	get(_metadata, &self->s, "read30", self->fd, 30, 30);
+	REAP(pid);
+	check_result(_metadata, &self->s, "child_write100", r, 30, false);
+	self->s.wpos += 30;
+	expect_used(_metadata, "full", self->fd, self->cap);
+	drain(_metadata, &self->s, self->fd);
+}
+
+/* An atomic write waits until all of it fits, however often it wakes. */
+TEST_F(fifo, atomic_write_blocks)
+{
+	struct result *r = shared_result();
+	unsigned char buf[64];
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	put(_metadata, &self->s, "fill", self->fd, self->cap - 10, self->cap - 10);
+	stream_fill(buf, self->s.wpos, sizeof(buf));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		r->ret = write(self->fd, buf, 64);
+		r->err = r->ret < 0 ? errno : 0;
+		_exit(0);
+	}
+	ASSERT_TRUE(wait_blocked(pid, __NR_write, __NR_write));
+	get(_metadata, &self->s, "read32", self->fd, 32, 32);
+	/* 42 bytes free: the writer must still be waiting. */
+	usleep(100000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_TRUE(wait_blocked(pid, __NR_write, __NR_write));
+	note(_metadata, "writer_waits_with_42_free yes");
+	get(_metadata, &self->s, "read32", self->fd, 32, 32);
+	REAP(pid);
+	check_result(_metadata, &self->s, "child_write64", r, 64, false);
+	self->s.wpos += 64;
+	drain(_metadata, &self->s, self->fd);
+}
+
+static int alarms;
+
+static void on_alarm(int sig)
+{
+	__atomic_fetch_add(&alarms, 1, __ATOMIC_SEQ_CST);
+}
+
+static void set_alarm_handler(struct __test_metadata *_metadata, int flags)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = flags };
+
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	__atomic_store_n(&alarms, 0, __ATOMIC_SEQ_CST);
+}
+
+/* Helper thread: signal TARGET once it blocks in SYSCALL_NR; optionally
+ * wait until it blocks again (restarted) and then write WRITE_LEN bytes.
+ */
+struct signaller {
+	pthread_t target;
+	pid_t target_tid;
+	long syscall_nr;
+	int write_fd;
+	unsigned char data[16];
+	size_t write_len;
+	bool blocked, reblocked;
+	long long write_ret;
+};
+
+static void *signaller(void *arg)
+{
+	struct signaller *sg = arg;
+
+	sg->blocked = wait_blocked(sg->target_tid, sg->syscall_nr, sg->syscall_nr);
+	pthread_kill(sg->target, SIGALRM);
+	if (!sg->write_len)
+		return NULL;
+	while (!__atomic_load_n(&alarms, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	sg->reblocked = wait_blocked(sg->target_tid, sg->syscall_nr, sg->syscall_nr);
+	sg->write_ret = write(sg->write_fd, sg->data, sg->write_len);
+	return NULL;
+}
+
+/* Without SA_RESTART a signal ends a blocked read or write with EINTR. */
+TEST_F(fifo, signal_eintr)
+{
+	struct signaller sg = { .target = pthread_self(), .target_tid = gettid() };
+	unsigned char buf[64];
+	pthread_t t;
+
+	set_alarm_handler(_metadata, 0);
+	sg.syscall_nr = __NR_read;
+	ASSERT_EQ(0, pthread_create(&t, NULL, signaller, &sg));
+	CHECK_ERR("read_interrupted", EINTR, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_TRUE(sg.blocked);
+	note(_metadata, "handler_calls=%d", alarms);
+	ASSERT_EQ(1, alarms);
+
+	put(_metadata, &self->s, "fill", self->fd, self->cap, self->cap);
+	set_alarm_handler(_metadata, 0);
+	sg.syscall_nr = __NR_write;
+	ASSERT_EQ(0, pthread_create(&t, NULL, signaller, &sg));
+	CHECK_ERR("write_interrupted", EINTR, write(self->fd, buf, 1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_TRUE(sg.blocked);
+	note(_metadata, "handler_calls=%d", alarms);
+	ASSERT_EQ(1, alarms);
+	expect_used(_metadata, "still_full", self->fd, self->cap);
+}
+
+/* With SA_RESTART the interrupted read restarts and gets the data. */
+TEST_F(fifo, signal_restart)
+{
+	struct signaller sg = { .target = pthread_self(), .target_tid = gettid() };
+	unsigned char buf[64];
+	pthread_t t;
+
+	set_alarm_handler(_metadata, SA_RESTART);
+	sg.syscall_nr = __NR_read;
+	sg.write_fd = self->fd;
+	sg.write_len = 10;
+	stream_fill(sg.data, self->s.wpos, sg.write_len);
+	ASSERT_EQ(0, pthread_create(&t, NULL, signaller, &sg));
+	get(_metadata, &self->s, "read_restarted", self->fd, sizeof(buf), 10);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	self->s.wpos += 10;
+	ASSERT_TRUE(sg.blocked);
+	ASSERT_TRUE(sg.reblocked);
+	note(_metadata, "handler_calls=%d writer_ret=%lld", alarms, sg.write_ret);
+	ASSERT_EQ(1, alarms);
+	ASSERT_EQ(10, sg.write_ret);
+}
+
+struct reader {
+	int fd;
+	pid_t tid;
+	struct result r;
+};
+
+static void *reader(void *arg)
+{
+	struct reader *rd = arg;
+
+	__atomic_store_n(&rd->tid, gettid(), __ATOMIC_SEQ_CST);
+	rd->r.ret = read(rd->fd, rd->r.data, 100);
+	rd->r.err = rd->r.ret < 0 ? errno : 0;
+	__atomic_store_n(&rd->r.done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * close() of the file descriptor while another thread is blocked reading
+ * through it: the read holds its own reference to the file, keeps
+ * waiting, and completes when data arrives through another file.
+ */
+TEST_F(fifo, close_during_read)
+{
+	struct reader rd = {};
+	unsigned char buf[4];
+	pthread_t t;
+
+	rd.fd = open_node(_metadata, "open_reader", O_RDONLY);
+	ASSERT_LE(0, rd.fd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, reader, &rd));
+	while (!__atomic_load_n(&rd.tid, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	ASSERT_TRUE(wait_blocked(rd.tid, __NR_read, __NR_read));
+	CHECK("close_reader_fd", 0, close(rd.fd));
+	usleep(100000);
+	ASSERT_EQ(0, __atomic_load_n(&rd.r.done, __ATOMIC_SEQ_CST));
+	ASSERT_TRUE(wait_blocked(rd.tid, __NR_read, __NR_read));
+	note(_metadata, "reader_still_blocked yes");
+	put(_metadata, &self->s, "write10", self->fd, 10, 10);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	check_result(_metadata, &self->s, "thread_read", &rd.r, 10, true);
+	CHECK_ERR("read_closed_fd", EBADF, read(rd.fd, buf, sizeof(buf)));
+}
+
+TEST_F(fifo, bad_pointers)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *ro, *none;
+	__u64 tag;
+	__u32 cap;
+
+	ro = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	none = mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, none);
+
+	put(_metadata, &self->s, "write10", self->fd, 10, 10);
+	/* A failed read consumes nothing, a failed write adds nothing. */
+	CHECK_ERR("read_ptr1", EFAULT, read(self->fd, BAD_PTR, 10));
+	CHECK_ERR("read_null", EFAULT, read(self->fd, NULL_PTR, 10));
+	CHECK_ERR("read_kernel", EFAULT, read(self->fd, KERNEL_PTR, 10));
+	CHECK_ERR("read_readonly", EFAULT, read(self->fd, ro, 10));
+	CHECK_ERR("read_protnone", EFAULT, read(self->fd, none, 10));
+	CHECK_ERR("write_ptr1", EFAULT, write(self->fd, BAD_PTR, 10));
+	CHECK_ERR("write_null", EFAULT, write(self->fd, NULL_PTR, 10));
+	CHECK_ERR("write_kernel", EFAULT, write(self->fd, KERNEL_PTR, 10));
+	CHECK_ERR("write_protnone", EFAULT, write(self->fd, none, 10));
+	expect_used(_metadata, "used", self->fd, 10);
+	get(_metadata, &self->s, "read_intact", self->fd, 100, 10);
+
+	CHECK_ERR("get_stats_ptr1", EFAULT, ioctl(self->fd, IKFIFO_GET_STATS, BAD_PTR));
+	CHECK_ERR("get_stats_null", EFAULT, ioctl(self->fd, IKFIFO_GET_STATS, NULL_PTR));
+	CHECK_ERR("get_stats_kernel", EFAULT, ioctl(self->fd, IKFIFO_GET_STATS, KERNEL_PTR));
+	CHECK_ERR("get_stats_readonly", EFAULT, ioctl(self->fd, IKFIFO_GET_STATS, ro));
+	CHECK_ERR("set_tag_ptr1", EFAULT, ioctl(self->fd, IKFIFO_SET_TAG, BAD_PTR));
+	CHECK_ERR("set_tag_protnone", EFAULT, ioctl(self->fd, IKFIFO_SET_TAG, none));
+	CHECK_ERR("get_cap_ptr1", EFAULT, ioctl(self->fd, IKFIFO_LEGACY_GET_CAP, BAD_PTR));
+	CHECK_ERR("get_cap_null", EFAULT, ioctl(self->fd, IKFIFO_LEGACY_GET_CAP, NULL_PTR));
+	CHECK_ERR("get_cap_readonly", EFAULT, ioctl(self->fd, IKFIFO_LEGACY_GET_CAP, ro));
+
+	/* A faulting exchange leaves the tag alone, even half way. */
+	tag = 5;
+	CHECK("set_tag5", 0, ioctl(self->fd, IKFIFO_SET_TAG, &tag));
+	CHECK_ERR("xchg_tag_ptr1", EFAULT, ioctl(self->fd, IKFIFO_XCHG_TAG, BAD_PTR));
+	CHECK_ERR("xchg_tag_kernel", EFAULT, ioctl(self->fd, IKFIFO_XCHG_TAG, KERNEL_PTR));
+	CHECK_ERR("xchg_tag_readonly", EFAULT, ioctl(self->fd, IKFIFO_XCHG_TAG, ro));
+	tag = 7;
+	CHECK("xchg_tag7", 0, ioctl(self->fd, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=%llu", (unsigned long long)tag);
+	ASSERT_EQ(5, tag);
+
+	cap = 0;
+	CHECK("get_cap", 0, ioctl(self->fd, IKFIFO_LEGACY_GET_CAP, &cap));
+	ASSERT_EQ(self->cap, cap);
+	munmap(ro, page);
+	munmap(none, page);
+}
+
+/*
+ * Huge counts on a small buffer that ends at an inaccessible page.  The
+ * VFS refuses a count that runs past the end of user space; otherwise the
+ * driver copies what it moves, so a read or write fails with EFAULT once
+ * the copy runs into the guard page, and moves nothing.
+ */
+TEST_F(fifo, huge_lengths)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *edge;
+	long long ret;
+
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mprotect(map + page, page, PROT_NONE));
+	edge = map + page - 16;	/* 16 valid bytes */
+
+	put(_metadata, &self->s, "write10", self->fd, 10, 10);
+	CHECK_ERR("read_size_max", EFAULT, read(self->fd, edge, launder(SIZE_MAX)));
+	CHECK_ERR("read_ssize_max_plus1", EFAULT,
+		  read(self->fd, edge, launder((size_t)SSIZE_MAX + 1)));
+	expect_used(_metadata, "used", self->fd, 10);
+	/* 10 bytes fit in the 16 valid ones. */
+	ret = RUN_DATA("read_1g_10buffered", edge, read(self->fd, edge, 1UL << 30));
+	ASSERT_EQ(10, ret);
+	expect_stream(_metadata, &self->s, "read_1g_10buffered", edge, 10);
+
+	CHECK_ERR("write_size_max", EFAULT, write(self->fd, edge, launder(SIZE_MAX)));
+	CHECK_ERR("write_1g_empty", EFAULT, write(self->fd, edge, 1UL << 30));
+	expect_used(_metadata, "used", self->fd, 0);
+	/* Exactly 16 bytes of space: only the valid bytes are copied. */
+	put(_metadata, &self->s, "fill", self->fd, self->cap - 16, self->cap - 16);
+	stream_fill(edge, self->s.wpos, 16);
+	CHECK("write_1g_16free", 16, write(self->fd, edge, 1UL << 30));
+	self->s.wpos += 16;
+	expect_used(_metadata, "used", self->fd, self->cap);
+	/* A full FIFO does not fit into 16 bytes. */
+	CHECK_ERR("read_1g_full", EFAULT, read(self->fd, edge, 1UL << 30));
+	expect_used(_metadata, "used", self->fd, self->cap);
+	drain(_metadata, &self->s, self->fd);
+	munmap(map, 2 * page);
+}
+
+TEST_F(fifo, ioctls)
+{
+	struct {
+		struct ikfifo_stats st;
+		__u64 canary;
+	} sb;
+	__u64 cap64, tag;
+
+	memset(&sb, 0xa5, sizeof(sb));
+	CHECK("get_stats", 0, ioctl(self->fd, IKFIFO_GET_STATS, &sb.st));
+	note(_metadata, "stats capacity=%u used=%u", sb.st.capacity, sb.st.used);
+	ASSERT_EQ(self->cap, sb.st.capacity);
+	ASSERT_EQ(0, sb.st.used);
+	ASSERT_EQ(0xa5a5a5a5a5a5a5a5ULL, sb.canary);
+
+	/* LEGACY_GET_CAP stores exactly 4 bytes. */
+	cap64 = ~0ULL;
+	CHECK("legacy_get_cap", 0, ioctl(self->fd, IKFIFO_LEGACY_GET_CAP, &cap64));
+	note(_metadata, "legacy_get_cap value=0x%llx", (unsigned long long)cap64);
+	ASSERT_EQ(0xffffffff00000000ULL | self->cap, cap64);
+
+	/* CLEAR: integer argument 0, returns the bytes discarded. */
+	put(_metadata, &self->s, "write10", self->fd, 10, 10);
+	CHECK_ERR("clear_arg1", EINVAL, ioctl(self->fd, IKFIFO_CLEAR, 1));
+	CHECK_ERR("clear_argptr", EINVAL, ioctl(self->fd, IKFIFO_CLEAR, &tag));
+	CHECK("clear", 10, ioctl(self->fd, IKFIFO_CLEAR, 0));
+	CHECK("clear_empty", 0, ioctl(self->fd, IKFIFO_CLEAR, 0));
+	expect_used(_metadata, "used", self->fd, 0);
+	self->s.rpos = self->s.wpos;
+	put(_metadata, &self->s, "write_after_clear", self->fd, 30, 30);
+	get(_metadata, &self->s, "read_after_clear", self->fd, 100, 30);
+
+	/* A fresh file's tag is 0. */
+	tag = 0x1111;
+	CHECK("xchg_tag", 0, ioctl(self->fd, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0, tag);
+	tag = 0x2222;
+	CHECK("xchg_tag", 0, ioctl(self->fd, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0x1111, tag);
+	tag = 0xfedcba9876543210ULL;
+	CHECK("set_tag", 0, ioctl(self->fd, IKFIFO_SET_TAG, &tag));
+	tag = 0;
+	CHECK("xchg_tag", 0, ioctl(self->fd, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0xfedcba9876543210ULL, tag);
+
+	/* Unknown commands, and known numbers with the wrong size or type. */
+	CHECK_ERR("ioctl_0", ENOTTY, ioctl(self->fd, 0, 0));
+	CHECK_ERR("ioctl_k7f", ENOTTY, ioctl(self->fd, _IO('k', 0x7f), 0));
+	CHECK_ERR("ioctl_6b12", ENOTTY, ioctl(self->fd, 0x6b12, 0));
+	CHECK_ERR("ioctl_6b0f", ENOTTY, ioctl(self->fd, 0x6b0f, &tag));
+	CHECK_ERR("ioctl_ffffffff", ENOTTY, ioctl(self->fd, 0xffffffff, &tag));
+	CHECK_ERR("get_stats_size4", ENOTTY, ioctl(self->fd, _IOR('k', 1, __u32), &tag));
+	CHECK_ERR("set_tag_size4", ENOTTY, ioctl(self->fd, _IOW('k', 2, __u32), &tag));
+	CHECK_ERR("xchg_tag_as_ior", ENOTTY, ioctl(self->fd, _IOR('k', 3, __u64), &tag));
+	/*
+	 * The two legacy numbers read as _IO('k', 0x10) and _IO('k', 0x11):
+	 * no direction, no size.  With the bits a newer driver would use,
+	 * they are unknown.
+	 */
+	CHECK_ERR("clear_as_iow", ENOTTY, ioctl(self->fd, _IOW('k', 0x10, int), 0));
+	CHECK_ERR("get_cap_as_ior", ENOTTY, ioctl(self->fd, _IOR('k', 0x11, __u32), &cap64));
+	CHECK_ERR("fionread", ENOTTY, ioctl(self->fd, FIONREAD, &cap64));
+	CHECK("isatty", 0, isatty(self->fd));
+	ASSERT_EQ(ENOTTY, errno);
+}
+
+TEST_F(fifo, tags_per_file)
+{
+	struct result *r = shared_result();
+	int a, b, d, fds[32], i;
+	__u64 tag;
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	a = open_node(_metadata, "open_a", O_RDWR);
+	ASSERT_LE(0, a);
+	b = open_node(_metadata, "open_b", O_RDONLY);
+	ASSERT_LE(0, b);
+	tag = 0xa;
+	CHECK("set_tag_a", 0, ioctl(a, IKFIFO_SET_TAG, &tag));
+	tag = 0xb;
+	CHECK("set_tag_b", 0, ioctl(b, IKFIFO_SET_TAG, &tag));
+	tag = 0x1a;
+	CHECK("xchg_tag_a", 0, ioctl(a, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0xa, tag);
+	tag = 0x1b;
+	CHECK("xchg_tag_b", 0, ioctl(b, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0xb, tag);
+
+	/* A dup and a fork share the open file, and so its tag. */
+	d = dup(a);
+	ASSERT_LE(0, d);
+	tag = 0x2a;
+	CHECK("xchg_tag_dup", 0, ioctl(d, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0x1a, tag);
+	CHECK("close_dup", 0, close(d));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		__u64 t = 0x3a;
+
+		r->ret = ioctl(a, IKFIFO_XCHG_TAG, &t);
+		r->err = r->ret < 0 ? errno : 0;
+		memcpy(r->data, &t, sizeof(t));
+		_exit(0);
+	}
+	REAP(pid);
+	memcpy(&tag, r->data, sizeof(tag));
+	note_ret(_metadata, "child_xchg_tag", r->ret, r->err, NULL);
+	note(_metadata, "child_old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0, r->ret);
+	ASSERT_EQ(0x2a, tag);
+	tag = 0;
+	CHECK("xchg_tag_a", 0, ioctl(a, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0x3a, tag);
+
+	/* Many files at once, each with its own tag. */
+	for (i = 0; i < 32; i++) {
+		fds[i] = open(node, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fds[i]);
+		tag = 1000 + i;
+		ASSERT_EQ(0, ioctl(fds[i], IKFIFO_SET_TAG, &tag));
+	}
+	for (i = 31; i >= 0; i--) {
+		tag = 0;
+		ASSERT_EQ(0, ioctl(fds[i], IKFIFO_XCHG_TAG, &tag));
+		ASSERT_EQ(1000 + i, tag);
+		ASSERT_EQ(0, close(fds[i]));
+	}
+	note(_metadata, "32_files_own_tags yes");
+	tag = 0;
+	CHECK("xchg_tag_b", 0, ioctl(b, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0x1b, tag);
+	CHECK("close_a", 0, close(a));
+	CHECK("close_b", 0, close(b));
+}
+
+TEST_F(fifo, llseek)
+{
+	unsigned char buf[16];
+	int f, e;
+
+	f = open_node(_metadata, "open_f", O_RDWR);
+	ASSERT_LE(0, f);
+	e = open_node(_metadata, "open_e", O_RDWR);
+	ASSERT_LE(0, e);
+	CHECK("pos_fresh", 0, lseek(f, 0, SEEK_CUR));
+	/* The position counts the bytes moved through this file. */
+	put(_metadata, &self->s, "write10", f, 10, 10);
+	CHECK("pos_after_write", 10, lseek(f, 0, SEEK_CUR));
+	get(_metadata, &self->s, "read4", f, 4, 4);
+	CHECK("pos_after_read", 14, lseek(f, 0, SEEK_CUR));
+	put(_metadata, &self->s, "write5_e", e, 5, 5);
+	CHECK("pos_e", 5, lseek(e, 0, SEEK_CUR));
+	CHECK("pos_f_unchanged", 14, lseek(f, 0, SEEK_CUR));
+	CHECK("pos_self_unchanged", 0, lseek(self->fd, 0, SEEK_CUR));
+
+	CHECK("seek_set100", 100, lseek(f, 100, SEEK_SET));
+	CHECK("seek_cur-50", 50, lseek(f, -50, SEEK_CUR));
+	CHECK_ERR("seek_cur-51", EINVAL, lseek(f, -51, SEEK_CUR));
+	CHECK("pos_kept", 50, lseek(f, 0, SEEK_CUR));
+	CHECK_ERR("seek_end0", EINVAL, lseek(f, 0, SEEK_END));
+	CHECK_ERR("seek_end10", EINVAL, lseek(f, 10, SEEK_END));
+	CHECK_ERR("seek_set-1", EINVAL, lseek(f, -1, SEEK_SET));
+	CHECK_ERR("seek_data", EINVAL, lseek(f, 0, SEEK_DATA));
+	CHECK_ERR("seek_hole", EINVAL, lseek(f, 0, SEEK_HOLE));
+	CHECK_ERR("seek_whence99", EINVAL, lseek(f, 0, 99));
+	CHECK("pos_kept", 50, lseek(f, 0, SEEK_CUR));
+	get(_metadata, &self->s, "read3", f, 3, 3);
+	CHECK("pos_after_read", 53, lseek(f, 0, SEEK_CUR));
+
+	/* At the very end of the offset range nothing more can move. */
+	CHECK("seek_set_max", LLONG_MAX, lseek(f, LLONG_MAX, SEEK_SET));
+	CHECK_ERR("seek_cur1_overflow", EINVAL, lseek(f, 1, SEEK_CUR));
+	CHECK_ERR("read_at_max", EINVAL, read(f, buf, 1));
+	CHECK_ERR("write_at_max", EINVAL, write(f, "x", 1));
+	CHECK("seek_set_max-5", LLONG_MAX - 5, lseek(f, LLONG_MAX - 5, SEEK_SET));
+	CHECK_ERR("read10_past_max", EINVAL, read(f, buf, 10));
+	get(_metadata, &self->s, "read5_to_max", f, 5, 5);
+	CHECK("pos_max", LLONG_MAX, lseek(f, 0, SEEK_CUR));
+	expect_used(_metadata, "used", self->fd, 3);
+	CHECK("close_f", 0, close(f));
+	CHECK("close_e", 0, close(e));
+}
+
+TEST_F(fifo, pread_pwrite_readv)
+{
+	unsigned char a[5], b[5], c[128];
+	struct iovec iov[2];
+	long long ret;
+	int f, nb;
+
+	f = open_node(_metadata, "open_f", O_RDWR);
+	ASSERT_LE(0, f);
+	/* The offset is the driver's to interpret: ikfifo ignores it. */
+	stream_fill(c, self->s.wpos, 10);
+	CHECK("pwrite10_at1000", 10, pwrite(f, c, 10, 1000));
+	self->s.wpos += 10;
+	CHECK("pos_after_pwrite", 0, lseek(f, 0, SEEK_CUR));
+	memset(c, 0, sizeof(c));
+	ret = RUN_DATA("pread100_at5000", c, pread(f, c, 100, 5000));
+	ASSERT_EQ(10, ret);
+	expect_stream(_metadata, &self->s, "pread", c, 10);
+	CHECK("pos_after_pread", 0, lseek(f, 0, SEEK_CUR));
+	CHECK_ERR("pread_at-1", EINVAL, pread(f, c, 10, -1));
+	CHECK_ERR("pwrite_at-1", EINVAL, pwrite(f, c, 10, -1));
+	CHECK_ERR("pread_at_max", EINVAL, pread(f, c, 10, LLONG_MAX));
+
+	/* readv/writev: one driver call per segment, stop at a short one. */
+	stream_fill(a, self->s.wpos, 3);
+	stream_fill(b, self->s.wpos + 3, 5);
+	iov[0] = (struct iovec){ a, 3 };
+	iov[1] = (struct iovec){ b, 5 };
+	CHECK("writev_3_5", 8, writev(f, iov, 2));
+	self->s.wpos += 8;
+	CHECK("pos_after_writev", 8, lseek(f, 0, SEEK_CUR));
+	put(_metadata, &self->s, "write1", f, 1, 1);
+	iov[0] = (struct iovec){ a, 5 };
+	iov[1] = (struct iovec){ b, 5 };
+	memset(a, 0, 5);
+	memset(b, 0, 5);
+	CHECK("readv_5_5_9buffered", 9, readv(f, iov, 2));
+	memcpy(c, a, 5);
+	memcpy(c + 5, b, 4);
+	note(_metadata, "readv data=9:%016llx", fnv1a(c, 9));
+	expect_stream(_metadata, &self->s, "readv", c, 9);
+	CHECK("pos_after_readv", 18, lseek(f, 0, SEEK_CUR));
+	/* A second segment that finds the FIFO empty: EAGAIN is not lost data. */
+	nb = open_node(_metadata, "open_nonblock", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, nb);
+	put(_metadata, &self->s, "write5", nb, 5, 5);
+	CHECK("readv_5_5_5buffered_nonblock", 5, readv(nb, iov, 2));
+	expect_stream(_metadata, &self->s, "readv_nonblock", a, 5);
+	CHECK_ERR("readv_empty_nonblock", EAGAIN, readv(nb, iov, 2));
+	CHECK_ERR("preadv2_nowait", EOPNOTSUPP, preadv2(nb, iov, 2, -1, RWF_NOWAIT));
+	CHECK_ERR("pwritev2_nowait", EOPNOTSUPP, pwritev2(nb, iov, 2, -1, RWF_NOWAIT));
+
+	/* No mmap, no splice. */
+	CHECK_ERR("mmap", ENODEV, (long)mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, 0));
+	expect_used(_metadata, "used", self->fd, 0);
+	CHECK("close_nb", 0, close(nb));
+	CHECK("close_f", 0, close(f));
+}
+
+static void print_help(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-d NODE] [-t TRANSCRIPT] [-- HARNESS-OPTIONS]\n"
+		"  -d NODE        device node (default /dev/ikfifo)\n"
+		"  -t TRANSCRIPT  write the transcript of every operation there\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	const char *transcript = NULL;
+	int opt, first;
+
+	while ((opt = getopt(argc, argv, "+d:t:h")) != -1) {
+		switch (opt) {
+		case 'd':
+			node = optarg;
+			break;
+		case 't':
+			transcript = optarg;
+			break;
+		case 'h':
+			print_help(argv[0]);
+			return 0;
+		default:
+			print_help(argv[0]);
+			return KSFT_FAIL;
+		}
+	}
+	if (transcript) {
+		transcript_fd = open(transcript,
+				     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+				     0644);
+		if (transcript_fd < 0) {
+			perror(transcript);
+			return KSFT_FAIL;
+		}
+	}
+	/* What follows the options (after "--") goes to the harness. */
+	first = optind - 1;
+	argv[first] = argv[0];
+	optind = 1;
+	return test_harness_run(argc - first, argv + first);
+}
