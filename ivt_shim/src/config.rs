@@ -97,9 +97,17 @@ fn default_ready_timeout() -> Spanned<u64> {
 fn default_mode() -> Spanned<u32> {
     Spanned::new(0..0, 0o600)
 }
-fn default_owner() -> String {
-    "root:root".into()
+fn default_owner() -> Spanned<String> {
+    Spanned::new(0..0, "root:root".into())
 }
+fn default_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 0)
+}
+
+/// Longest per-call deadline of an export (one hour).
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+/// Most `[[export.ioctl]]` entries of one export (`IKERNEL_EXPORT_MAX_IOCTLS`).
+pub const MAX_IOCTLS: usize = 64;
 
 /// How the shim decides that the guest is ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -193,6 +201,20 @@ pub struct IoctlEntry {
     pub size: Spanned<u64>,
 }
 
+impl IoctlEntry {
+    /// `dir` as `IKERNEL_IOCTL_*`: `none` 0, `write` 1 (user -> driver,
+    /// `_IOW`), `read` 2 (driver -> user, `_IOR`), `rw` 3 (`_IOWR`); the
+    /// same bits as `_IOC_DIR`.  Validation admits only these four.
+    pub fn dir_code(&self) -> u16 {
+        match self.dir.get_ref().as_str() {
+            "write" => 1,
+            "read" => 2,
+            "rw" => 3,
+            _ => 0,
+        }
+    }
+}
+
 /// A device node of the driver VM exported to the host.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -204,12 +226,19 @@ pub struct Export {
     /// Mode of the host node.
     #[serde(default = "default_mode")]
     pub mode: Spanned<u32>,
-    /// Owner `user:group` of the host node.
+    /// Owner `user:group` of the host node: names from /etc/passwd and
+    /// /etc/group, or numeric ids.
     #[serde(default = "default_owner")]
-    pub owner: String,
+    pub owner: Spanned<String>,
+    /// Deadline of every forwarded call in milliseconds; 0 = none.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: Spanned<u64>,
     /// Ioctls without size encoding.
     #[serde(default)]
     pub ioctl: Vec<IoctlEntry>,
+    /// `owner` as (uid, gid), set by [`Config::resolve_owners`].
+    #[serde(skip)]
+    pub ids: Option<(u32, u32)>,
 }
 
 /// A port I/O range handed through to the machine the shim runs on.
@@ -333,6 +362,21 @@ pub fn line_of(text: &str, off: usize) -> usize {
         + 1
 }
 
+/// The id of `name` in a database in /etc/passwd or /etc/group format
+/// (`name:password:id:...`), else `name` itself if it is a number (as
+/// chown(1) does).
+pub fn lookup_id(db: &str, name: &str) -> Option<u32> {
+    db.lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            if f.next()? != name {
+                return None;
+            }
+            f.nth(1)?.trim().parse().ok()
+        })
+        .or_else(|| name.parse().ok())
+}
+
 struct Check<'a> {
     file: &'a Path,
     text: &'a str,
@@ -385,9 +429,57 @@ impl Config {
                 reason: format!("cannot read: {e}"),
             }])
         })?;
-        let cfg = Config::parse(file, &text)?;
-        cfg.check_files()?;
-        Ok(cfg)
+        let mut cfg = Config::parse(file, &text)?;
+        let mut errs = cfg.check_files().err().map_or_else(Vec::new, |e| e.0);
+        if !cfg.export.is_empty() {
+            let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+            let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+            if let Err(e) = cfg.resolve_owners(&passwd, &group) {
+                errs.extend(e.0);
+            }
+        }
+        errs.sort_by_key(|e| e.line);
+        if errs.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigErrors(errs))
+        }
+    }
+
+    /// Sets every export's [`Export::ids`] from its `owner`, with the user
+    /// and group databases `passwd` and `group` (the text of /etc/passwd and
+    /// /etc/group).  Numeric ids are taken as they are.
+    pub fn resolve_owners(&mut self, passwd: &str, group: &str) -> Result<(), ConfigErrors> {
+        let mut c = Check {
+            file: &self.file,
+            text: &self.text,
+            errs: Vec::new(),
+        };
+        for e in &mut self.export {
+            let Some((u, g)) = e.owner.get_ref().split_once(':') else {
+                continue; // reported by validate()
+            };
+            let uid = lookup_id(passwd, u);
+            let gid = lookup_id(group, g);
+            if uid.is_none() {
+                c.err(
+                    &e.owner.span(),
+                    format!("owner: no user {u:?} in /etc/passwd"),
+                );
+            }
+            if gid.is_none() {
+                c.err(
+                    &e.owner.span(),
+                    format!("owner: no group {g:?} in /etc/group"),
+                );
+            }
+            e.ids = uid.zip(gid);
+        }
+        if c.errs.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(c.errs))
+        }
     }
 
     /// Checks that the input files named in the config exist.
@@ -509,14 +601,24 @@ impl Config {
         let mut host_names: Vec<&str> = Vec::new();
         for e in &self.export {
             let gp = e.guest_path.get_ref();
-            if !gp.starts_with("/dev/") || gp.contains("..") || gp.contains(char::is_whitespace) {
+            // /init and ikernel-served's command line use it unquoted.
+            if !gp.starts_with("/dev/")
+                || gp.len() == 5
+                || gp.contains("..")
+                || !gp
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "/_.+,:@-".contains(ch))
+            {
                 c.err(
                     &e.guest_path.span(),
-                    format!("guest_path must be a node under /dev/, got {gp:?}"),
+                    format!(
+                        "guest_path must be a node under /dev/ of [A-Za-z0-9/_.+,:@-], got {gp:?}"
+                    ),
                 );
             }
             let hn = e.host_name.get_ref();
             if hn.is_empty()
+                || hn.starts_with('.')
                 || hn.len() > 31
                 || !hn
                     .chars()
@@ -524,7 +626,7 @@ impl Config {
             {
                 c.err(
                     &e.host_name.span(),
-                    format!("host_name must be 1-31 of [A-Za-z0-9_.-], got {hn:?}"),
+                    format!("host_name must be 1-31 of [A-Za-z0-9_.-], not starting with `.`, got {hn:?}"),
                 );
             } else if host_names.contains(&hn.as_str()) {
                 c.err(
@@ -533,7 +635,7 @@ impl Config {
                 );
             }
             host_names.push(hn);
-            let owner_ok = e.owner.split_once(':').is_some_and(|(u, g)| {
+            let owner_ok = e.owner.get_ref().split_once(':').is_some_and(|(u, g)| {
                 let ok = |x: &str| {
                     !x.is_empty()
                         && x.chars()
@@ -543,8 +645,24 @@ impl Config {
             });
             if !owner_ok {
                 c.err(
+                    &e.owner.span(),
+                    format!("owner must be user:group, got {:?}", e.owner.get_ref()),
+                );
+            }
+            let t = *e.timeout_ms.get_ref();
+            if t > MAX_TIMEOUT_MS {
+                c.err(
+                    &e.timeout_ms.span(),
+                    format!("timeout_ms must be at most {MAX_TIMEOUT_MS} (one hour), got {t}"),
+                );
+            }
+            if e.ioctl.len() > MAX_IOCTLS {
+                c.err(
                     &e.host_name.span(),
-                    format!("owner must be user:group, got {:?}", e.owner),
+                    format!(
+                        "at most {MAX_IOCTLS} [[export.ioctl]] entries per export, got {}",
+                        e.ioctl.len()
+                    ),
                 );
             }
             if *e.mode.get_ref() > 0o777 {
@@ -576,6 +694,12 @@ impl Config {
                 let sz = *io.size.get_ref();
                 if d == "none" && sz != 0 {
                     c.err(&io.size.span(), "size must be 0 when dir is none");
+                }
+                if matches!(d, "read" | "write" | "rw") && sz == 0 {
+                    c.err(
+                        &io.size.span(),
+                        format!("size must not be 0 when dir is {d} (use dir = \"none\")"),
+                    );
                 }
                 if sz > 16383 {
                     c.err(
@@ -865,6 +989,119 @@ count = 3
         let e = parse(&s).expect_err("fails");
         assert_eq!(e.0.len(), 2, "{e}");
         assert!(e.0[0].line < e.0[1].line);
+    }
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+        daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+        alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n\
+        broken:x:notanumber:0::/:/bin/sh\n";
+    const GROUP: &str = "root:x:0:\nlp:x:7:\nalice:x:1000:\n1234:x:55:\n";
+
+    #[test]
+    fn owner_resolution() {
+        assert_eq!(lookup_id(PASSWD, "root"), Some(0));
+        assert_eq!(lookup_id(PASSWD, "alice"), Some(1000));
+        assert_eq!(lookup_id(PASSWD, "ali"), None);
+        assert_eq!(lookup_id(PASSWD, "broken"), None);
+        assert_eq!(lookup_id(PASSWD, "4242"), Some(4242));
+        assert_eq!(lookup_id("", "0"), Some(0));
+        assert_eq!(lookup_id(GROUP, "lp"), Some(7));
+        // A name wins over a number, as with chown(1).
+        assert_eq!(lookup_id(GROUP, "1234"), Some(55));
+
+        let mut c =
+            parse(&GOOD.replace("mode = 0o660", "mode = 0o660\nowner = \"alice:lp\"")).expect("ok");
+        assert_eq!(c.export[0].ids, None);
+        c.resolve_owners(PASSWD, GROUP).expect("resolves");
+        assert_eq!(c.export[0].ids, Some((1000, 7)));
+
+        let mut c =
+            parse(&GOOD.replace("mode = 0o660", "mode = 0o660\nowner = \"0:7\"")).expect("ok");
+        c.resolve_owners("", "").expect("numeric");
+        assert_eq!(c.export[0].ids, Some((0, 7)));
+
+        // Default root:root.
+        let mut c = parse(GOOD).expect("ok");
+        c.resolve_owners(PASSWD, GROUP).expect("root");
+        assert_eq!(c.export[0].ids, Some((0, 0)));
+
+        let mut c = parse(&GOOD.replace("mode = 0o660", "mode = 0o660\nowner = \"nobody_xyz:lp\""))
+            .expect("ok");
+        let e = c.resolve_owners(PASSWD, GROUP).expect_err("unknown user");
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert_eq!(e.0[0].line, 18);
+        assert!(e.0[0].reason.contains("no user \"nobody_xyz\""), "{e}");
+        let mut c =
+            parse(&GOOD.replace("mode = 0o660", "mode = 0o660\nowner = \"x:y\"")).expect("ok");
+        assert_eq!(
+            c.resolve_owners(PASSWD, GROUP).expect_err("both").0.len(),
+            2
+        );
+    }
+
+    #[test]
+    fn owner_syntax_has_its_line() {
+        let e = one_err(&GOOD.replace("mode = 0o660", "mode = 0o660\nowner = \"alice\""));
+        assert_eq!(e.line, 18);
+        assert!(e.reason.contains("user:group"), "{}", e.reason);
+    }
+
+    #[test]
+    fn export_timeout() {
+        let c = parse(GOOD).expect("ok");
+        assert_eq!(*c.export[0].timeout_ms.get_ref(), 0);
+        let c =
+            parse(&GOOD.replace("mode = 0o660", "mode = 0o660\ntimeout_ms = 3600000")).expect("ok");
+        assert_eq!(*c.export[0].timeout_ms.get_ref(), 3_600_000);
+        let e = one_err(&GOOD.replace("mode = 0o660", "mode = 0o660\ntimeout_ms = 3600001"));
+        assert_eq!(e.line, 18);
+        assert!(e.reason.contains("timeout_ms"), "{}", e.reason);
+    }
+
+    #[test]
+    fn ioctl_dir_codes_follow_ioc_dir() {
+        // IKERNEL_IOCTL_* = _IOC_NONE/_IOC_WRITE/_IOC_READ/both: "read" is
+        // _IOR, data copied back to user space.
+        for (d, code) in [("none", 0), ("write", 1), ("read", 2), ("rw", 3)] {
+            let size = if d == "none" { 0 } else { 4 };
+            let c = parse(
+                &GOOD
+                    .replace("dir = \"read\"", &format!("dir = \"{d}\""))
+                    .replace("size = 4", &format!("size = {size}")),
+            )
+            .expect("ok");
+            assert_eq!(c.export[0].ioctl[0].dir_code(), code, "{d}");
+        }
+    }
+
+    #[test]
+    fn too_many_ioctls() {
+        let mut s = GOOD.replace("[[ports]]", "");
+        s = s.replace("base = 0x378\ncount = 3\n", "");
+        for i in 0..MAX_IOCTLS {
+            s.push_str(&format!(
+                "  [[export.ioctl]]\n  cmd = {}\n  dir = \"none\"\n  size = 0\n",
+                0x100 + i
+            ));
+        }
+        let e = one_err(&s);
+        assert!(e.reason.contains("at most 64"), "{}", e.reason);
+    }
+
+    #[test]
+    fn export_names() {
+        for bad in ["..", ".hidden", "a/b", ""] {
+            let e = one_err(&GOOD.replace("ik_rtc0", bad));
+            assert!(e.reason.contains("host_name"), "{}", e.reason);
+        }
+        let e = one_err(&GOOD.replace("size = 4", "size = 0"));
+        assert_eq!(e.line, 21);
+        assert!(e.reason.contains("must not be 0"), "{}", e.reason);
+        for bad in ["/dev/", "/dev/a;reboot", "/dev/$x", "/dev/a'b", "/dev/../x"] {
+            let e = one_err(&GOOD.replace("/dev/rtc0", bad));
+            assert_eq!(e.line, 15, "{bad}");
+        }
+        parse(&GOOD.replace("/dev/rtc0", "/dev/snd/pcmC0D0p")).expect("subdirectory");
     }
 
     #[test]

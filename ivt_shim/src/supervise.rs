@@ -17,7 +17,7 @@ use crate::config::{Config, ReadyMode};
 use crate::image;
 use crate::pio::Ports;
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
-use crate::window::{Channel, VmState};
+use crate::window::{Channel, ExportReq, IkIoctlDesc, VmState};
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
 
@@ -99,11 +99,94 @@ fn stop_vcpus(stop: &AtomicBool, handles: &[thread::JoinHandle<Exit>]) {
     }
 }
 
+/// The `[[export]]` list in host_stub's terms, in config order (the index
+/// is the position, as in ikernel-served's arguments).  Owners must have
+/// been resolved ([`Config::resolve_owners`], done by [`Config::load`]).
+pub fn export_requests(cfg: &Config) -> io::Result<Vec<ExportReq>> {
+    let bad = |what: String| io::Error::new(io::ErrorKind::InvalidInput, what);
+    cfg.export
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let name = e.host_name.get_ref().clone();
+            let (uid, gid) = e
+                .ids
+                .ok_or_else(|| bad(format!("export {name}: owner not resolved")))?;
+            let ioctls = e
+                .ioctl
+                .iter()
+                .map(|io| {
+                    Ok(IkIoctlDesc {
+                        cmd: u32::try_from(*io.cmd.get_ref())
+                            .map_err(|_| bad(format!("export {name}: ioctl cmd too large")))?,
+                        dir: io.dir_code(),
+                        size: u16::try_from(*io.size.get_ref())
+                            .map_err(|_| bad(format!("export {name}: ioctl size too large")))?,
+                    })
+                })
+                .collect::<io::Result<Vec<_>>>()?;
+            Ok(ExportReq {
+                index: u32::try_from(i).map_err(io::Error::other)?,
+                mode: *e.mode.get_ref(),
+                uid,
+                gid,
+                timeout_ms: u32::try_from(*e.timeout_ms.get_ref())
+                    .map_err(|_| bad(format!("export {name}: timeout_ms too large")))?,
+                ioctls,
+                name,
+            })
+        })
+        .collect()
+}
+
+/// Hands every export to host_stub, in order; the first failure ends it.
+fn export_all(cfg: &Config, chan: &Channel, reqs: &[ExportReq]) -> io::Result<()> {
+    if reqs.is_empty() {
+        return Ok(());
+    }
+    if !chan.has_host_stub() {
+        info!(
+            "no host_stub (local window): not exporting {} node(s)",
+            reqs.len()
+        );
+        return Ok(());
+    }
+    for (r, e) in reqs.iter().zip(&cfg.export) {
+        let minor = chan.export(r).map_err(|err| {
+            let hint = if err.raw_os_error() == Some(libc::ENOTTY) {
+                " (this host_stub has no export ioctl: load a current ikernel_host.ko)"
+            } else {
+                ""
+            };
+            io::Error::new(
+                err.kind(),
+                format!(
+                    "IKERNEL_IOC_EXPORT /dev/{} (index {}) -> guest {}: {err}{hint}",
+                    r.name,
+                    r.index,
+                    e.guest_path.get_ref()
+                ),
+            )
+        })?;
+        info!(
+            "exported /dev/{} (minor {minor}) -> guest {}",
+            r.name,
+            e.guest_path.get_ref()
+        );
+    }
+    Ok(())
+}
+
 /// Boots and supervises; returns the process exit code.
 pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     install_signals()?;
     let img_path = image::build(cfg, opts.rebuild_image)?;
     let initrd = std::fs::read(&img_path)?;
+    let exports = export_requests(cfg)?;
+    // Exports belong to the channel: made once, on the first ready, they
+    // survive restarts.
+    let mut exported = false;
+    let mut fatal: Option<io::Error> = None;
     let port_ranges: Vec<(u16, u16)> = cfg
         .ports
         .iter()
@@ -242,6 +325,13 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                                 s.state, s.generation, s.guest_state, s.heartbeat
                             );
                         }
+                        if !exported {
+                            exported = true;
+                            if let Err(e) = export_all(cfg, &chan, &exports) {
+                                fatal = Some(e);
+                                break None;
+                            }
+                        }
                         hb = (chan.heartbeat(), now);
                         backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
                         if opts.test_hang_generation == Some(generation) {
@@ -273,7 +363,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         };
 
         // Down at once: host_stub fails waiters before we tear the VM down.
-        if death.is_some() || TERMINATE.load(Ordering::SeqCst) {
+        if death.is_some() || fatal.is_some() || TERMINATE.load(Ordering::SeqCst) {
             if let Err(e) = chan.set_state(VmState::Down, generation) {
                 warn!("SET_STATE DOWN: {e}");
             }
@@ -300,6 +390,10 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             }
             (d, _) => d,
         };
+        if let Some(e) = fatal {
+            info!("generation {generation}: shut down (export failed)");
+            return Err(e);
+        }
         let Some(death) = death else {
             info!("generation {generation}: orderly shutdown (signal)");
             return Ok(0);
@@ -345,5 +439,80 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             return Ok(0);
         }
         backoff = (backoff * 2).min(backoff_max);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn export_requests_in_config_order() {
+        let mut cfg = Config::parse(
+            Path::new("t.toml"),
+            "[vm]\nkernel='k'\nconsole_log='c'\n\
+             [[export]]\nguest_path='/dev/ikfifo'\nhost_name='ik_fifo'\nmode=0o666\n\
+             owner='alice:lp'\ntimeout_ms=2500\n\
+               [[export.ioctl]]\ncmd=0x6b11\ndir='read'\nsize=4\n\
+               [[export.ioctl]]\ncmd=0x6b12\ndir='none'\nsize=0\n\
+               [[export.ioctl]]\ncmd=0x6b13\ndir='write'\nsize=8\n\
+               [[export.ioctl]]\ncmd=0x6b14\ndir='rw'\nsize=16383\n\
+             [[export]]\nguest_path='/dev/parport0'\nhost_name='ik_pp0'\n",
+        )
+        .expect("config");
+        assert!(export_requests(&cfg).is_err(), "owners not resolved");
+        cfg.resolve_owners(
+            "root:x:0:0::/:/bin/sh\nalice:x:1000:1000::/:/bin/sh\n",
+            "root:x:0:\nlp:x:7:\n",
+        )
+        .expect("owners");
+        let r = export_requests(&cfg).expect("requests");
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            r[0],
+            ExportReq {
+                name: "ik_fifo".into(),
+                index: 0,
+                mode: 0o666,
+                uid: 1000,
+                gid: 7,
+                timeout_ms: 2500,
+                ioctls: vec![
+                    IkIoctlDesc {
+                        cmd: 0x6b11,
+                        dir: 2,
+                        size: 4
+                    },
+                    IkIoctlDesc {
+                        cmd: 0x6b12,
+                        dir: 0,
+                        size: 0
+                    },
+                    IkIoctlDesc {
+                        cmd: 0x6b13,
+                        dir: 1,
+                        size: 8
+                    },
+                    IkIoctlDesc {
+                        cmd: 0x6b14,
+                        dir: 3,
+                        size: 16383
+                    },
+                ],
+            }
+        );
+        assert_eq!(
+            r[1],
+            ExportReq {
+                name: "ik_pp0".into(),
+                index: 1,
+                mode: 0o600,
+                uid: 0,
+                gid: 0,
+                timeout_ms: 0,
+                ioctls: Vec::new(),
+            }
+        );
     }
 }

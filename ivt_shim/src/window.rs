@@ -17,7 +17,7 @@ use ikernel_ring::{hdr, GuestState, Host, HostState, Layout, Window, FEATURE_EVE
 use log::{info, warn};
 use vmm_sys_util::eventfd::EventFd;
 use vmm_sys_util::ioctl::{ioctl_with_mut_ref, ioctl_with_ref};
-use vmm_sys_util::{ioctl_ior_nr, ioctl_iow_nr};
+use vmm_sys_util::{ioctl_ior_nr, ioctl_iow_nr, ioctl_iowr_nr};
 
 /// `struct ikernel_version`.
 #[repr(C)]
@@ -59,6 +59,84 @@ pub struct IkState {
     pub reserved: [u64; 2],
 }
 
+/// `IKERNEL_NAME_MAX`: bytes of `struct ikernel_export.name`, with its NUL.
+pub const NAME_MAX: usize = 32;
+
+/// `struct ikernel_ioctl_desc`.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IkIoctlDesc {
+    pub cmd: u32,
+    /// `IKERNEL_IOCTL_NONE`, `_WRITE`, `_READ` or `_RW` (0 to 3).
+    pub dir: u16,
+    pub size: u16,
+}
+
+/// `struct ikernel_export`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct IkExport {
+    pub name: [u8; NAME_MAX],
+    pub index: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub timeout_ms: u32,
+    pub nr_ioctls: u32,
+    /// User pointer to `nr_ioctls` [`IkIoctlDesc`].
+    pub ioctls: u64,
+    /// (out) Minor number of the new node.
+    pub minor: u32,
+    pub reserved: u32,
+}
+
+/// One export for [`Channel::export`], in host_stub's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportReq {
+    /// Host node name (`/dev/<name>`), 1-31 bytes.
+    pub name: String,
+    /// Position in the driver VM's export list.
+    pub index: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Deadline of every forwarded call, 0 = none.
+    pub timeout_ms: u32,
+    pub ioctls: Vec<IkIoctlDesc>,
+}
+
+impl ExportReq {
+    /// The ioctl argument; `ioctls` points into `self.ioctls`, which must
+    /// outlive its use.
+    fn raw(&self) -> io::Result<IkExport> {
+        let n = self.name.as_bytes();
+        if n.is_empty() || n.len() >= NAME_MAX || n.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("export name {:?} must be 1-31 bytes", self.name),
+            ));
+        }
+        let mut name = [0u8; NAME_MAX];
+        name[..n.len()].copy_from_slice(n);
+        Ok(IkExport {
+            name,
+            index: self.index,
+            mode: self.mode,
+            uid: self.uid,
+            gid: self.gid,
+            timeout_ms: self.timeout_ms,
+            nr_ioctls: u32::try_from(self.ioctls.len()).map_err(io::Error::other)?,
+            ioctls: if self.ioctls.is_empty() {
+                0
+            } else {
+                self.ioctls.as_ptr() as u64
+            },
+            minor: 0,
+            reserved: 0,
+        })
+    }
+}
+
 const IKERNEL_IOC_MAGIC: u32 = 0xB7;
 ioctl_ior_nr!(IKERNEL_IOC_VERSION, IKERNEL_IOC_MAGIC, 0x00, IkVersion);
 ioctl_iow_nr!(IKERNEL_IOC_CREATE_WINDOW, IKERNEL_IOC_MAGIC, 0x01, IkWindow);
@@ -70,6 +148,7 @@ ioctl_iow_nr!(
 );
 ioctl_iow_nr!(IKERNEL_IOC_SET_STATE, IKERNEL_IOC_MAGIC, 0x03, IkState);
 ioctl_ior_nr!(IKERNEL_IOC_GET_STATE, IKERNEL_IOC_MAGIC, 0x04, IkState);
+ioctl_iowr_nr!(IKERNEL_IOC_EXPORT, IKERNEL_IOC_MAGIC, 0x05, IkExport);
 
 /// Driver-VM states reported to host_stub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,6 +398,23 @@ impl Channel {
         None
     }
 
+    /// Asks host_stub to create the host node of one export
+    /// (`IKERNEL_IOC_EXPORT`); returns its minor number.  Exports last as
+    /// long as the channel, across driver-VM restarts.  Without host_stub
+    /// there is nobody to export to: `Unsupported`.
+    pub fn export(&self, req: &ExportReq) -> io::Result<u32> {
+        let Backend::HostStub(f) = &self.backend else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no host_stub: nothing to export to",
+            ));
+        };
+        let mut e = req.raw()?;
+        // `e.ioctls` points into `req.ioctls`, borrowed for this call.
+        ioctl_mut(f, IKERNEL_IOC_EXPORT(), &mut e)?;
+        Ok(e.minor)
+    }
+
     /// True when the guest attached to the current generation and serves.
     pub fn guest_ready(&self) -> bool {
         let st = self.win.load(hdr::GUEST_STATE).unwrap_or(0);
@@ -345,6 +441,69 @@ mod tests {
         assert_eq!(IKERNEL_IOC_BIND_DOORBELLS(), 0x4008_b702);
         assert_eq!(IKERNEL_IOC_SET_STATE(), 0x4020_b703);
         assert_eq!(IKERNEL_IOC_GET_STATE(), 0x8020_b704);
+        // _IOWR(0xB7, 5, struct ikernel_export): 72 bytes.
+        assert_eq!(IKERNEL_IOC_EXPORT(), 0xc048_b705);
+    }
+
+    #[test]
+    fn export_structs_match_uapi() {
+        use std::mem::{offset_of, size_of};
+        assert_eq!(size_of::<IkIoctlDesc>(), 8);
+        assert_eq!(offset_of!(IkIoctlDesc, dir), 4);
+        assert_eq!(offset_of!(IkIoctlDesc, size), 6);
+        assert_eq!(size_of::<IkExport>(), 72);
+        assert_eq!(offset_of!(IkExport, index), 32);
+        assert_eq!(offset_of!(IkExport, timeout_ms), 48);
+        assert_eq!(offset_of!(IkExport, nr_ioctls), 52);
+        assert_eq!(offset_of!(IkExport, ioctls), 56);
+        assert_eq!(offset_of!(IkExport, minor), 64);
+    }
+
+    #[test]
+    fn export_request_to_uapi() {
+        let mut r = ExportReq {
+            name: "ik_fifo".into(),
+            index: 1,
+            mode: 0o660,
+            uid: 0,
+            gid: 7,
+            timeout_ms: 5000,
+            ioctls: vec![IkIoctlDesc {
+                cmd: 0x6b11,
+                dir: 2,
+                size: 4,
+            }],
+        };
+        let e = r.raw().expect("valid");
+        assert_eq!(&e.name[..8], b"ik_fifo\0");
+        assert!(e.name[7..].iter().all(|&b| b == 0));
+        assert_eq!((e.index, e.mode, e.gid, e.timeout_ms), (1, 0o660, 7, 5000));
+        assert_eq!(e.nr_ioctls, 1);
+        assert_eq!(e.ioctls, r.ioctls.as_ptr() as u64);
+        r.ioctls.clear();
+        assert_eq!(r.raw().expect("valid").ioctls, 0);
+        r.name = "x".repeat(31);
+        assert!(r.raw().is_ok());
+        r.name = "x".repeat(32);
+        assert!(r.raw().is_err());
+        r.name.clear();
+        assert!(r.raw().is_err());
+    }
+
+    #[test]
+    fn no_export_without_host_stub() {
+        let c = Channel::open(256 * 1024, 16, true).expect("memfd window");
+        let r = ExportReq {
+            name: "x".into(),
+            index: 0,
+            mode: 0o600,
+            uid: 0,
+            gid: 0,
+            timeout_ms: 0,
+            ioctls: Vec::new(),
+        };
+        let e = c.export(&r).expect_err("local window");
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
     }
 
     #[test]

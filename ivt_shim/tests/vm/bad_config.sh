@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # (c) Bad configurations are rejected with file:line: reason.
 . "$(dirname "$0")/lib.sh"
-t_plan 6
+t_plan 7
 cfg=$OUT/bad.toml
 
 # expect_err DESC PATTERN: check-config must fail with exit 2 and PATTERN.
@@ -21,6 +21,8 @@ printf '[vm]\nkernel = "%s"\nconsole_log = "x.log"\n[[ports]]\nbase = 0x3f8\ncou
 expect_err "port range over the serial console is refused" "^$cfg:5: port range 0x3f8+8 overlaps the serial console"
 printf '[vm]\nkernel = "%s"\nconsole_log = "x.log"\nvcpus = "two"\n' "$BZIMAGE" >"$cfg"
 expect_err "wrong type names file and line" "^$cfg:4: invalid type"
+printf '[vm]\nkernel = "%s"\nconsole_log = "x.log"\n[[export]]\nguest_path = "/dev/x"\nhost_name = "ik_x"\nowner = "no_such_user_xyz:root"\n' "$BZIMAGE" >"$cfg"
+expect_err "unknown export owner names file and line" "^$cfg:7: owner: no user \"no_such_user_xyz\""
 printf '[vm]\nkernel = "%s"\nconsole_log = "x.log"\n[[module]]\nname = "no_such_module_xyz"\n' "$BZIMAGE" >"$cfg"
 out=$("$IVT_SHIM" build-image "$cfg" 2>&1); rc=$?
 echo "$out" | sed 's/^/# /'
