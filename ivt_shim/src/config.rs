@@ -159,6 +159,10 @@ pub struct ImageSection {
     /// Shell lines run by /init after the modules are loaded.
     #[serde(default)]
     pub run: Vec<String>,
+    /// The serving process (static); default
+    /// `<repo>/build/served/ikernel-served`.  In the image only if there
+    /// are exports.
+    pub served: Option<Spanned<PathBuf>>,
 }
 
 /// An extra file copied into the image.
@@ -509,6 +513,14 @@ impl Config {
         }
         for f in &self.image.file {
             need(&f.src, "file");
+        }
+        if let Some(p) = self
+            .image
+            .served
+            .as_ref()
+            .filter(|_| !self.export.is_empty())
+        {
+            need(p, "served");
         }
         if c.errs.is_empty() {
             Ok(())

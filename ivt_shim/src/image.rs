@@ -133,7 +133,42 @@ pub struct ImagePlan {
     pub guest_stub: PathBuf,
     pub modules: Vec<ModFile>,
     pub files: Vec<(PathBuf, String, u32)>,
+    /// The serving process, if there are exports.
+    pub served: Option<PathBuf>,
     pub init: String,
+}
+
+/// Where the serving process goes in the image.
+pub const SERVED_PATH: &str = "/bin/ikernel-served";
+
+/// The serving process for `cfg`: `[image] served`, else
+/// `<repo>/build/served/ikernel-served` (what `make served` builds); `None`
+/// without exports.  It must exist.
+pub fn served(cfg: &Config) -> io::Result<Option<PathBuf>> {
+    if cfg.export.is_empty() {
+        return Ok(None);
+    }
+    let p = match &cfg.image.served {
+        Some(p) => cfg.resolve(p.get_ref()),
+        None => repo_root()
+            .ok_or_else(|| {
+                io::Error::other(
+                    "cannot find the repository for the default serving process; set [image] served",
+                )
+            })?
+            .join("build/served/ikernel-served"),
+    };
+    if !p.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "the serving process {} does not exist: the [[export]] list needs it \
+                 (build it with `make served`, or set [image] served)",
+                p.display()
+            ),
+        ));
+    }
+    Ok(Some(p))
 }
 
 /// The module tree for `cfg`: `[image] modules_dir`, or the kernel build
@@ -235,12 +270,14 @@ pub fn plan(cfg: &Config) -> io::Result<ImagePlan> {
             )
         })
         .collect();
+    let served = served(cfg)?;
     let init = init_script(cfg, &modules);
     Ok(ImagePlan {
         busybox,
         guest_stub,
         modules,
         files,
+        served,
         init,
     })
 }
@@ -282,6 +319,19 @@ echo "ikernel-init: loaded ikernel_guest$gparams"
             "i=0; while [ ! -c {p} ] && [ ! -b {p} ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done\n[ -c {p} ] || [ -b {p} ] || fail \"no device node {p}\"\n"
         ));
     }
+    // Export index = position on ikernel-served's command line.
+    if !cfg.export.is_empty() {
+        let nodes: Vec<&str> = cfg
+            .export
+            .iter()
+            .map(|e| e.guest_path.get_ref().as_str())
+            .collect();
+        s.push_str(&format!(
+            "{SERVED_PATH} {} >/dev/console 2>&1 &\nserved_pid=$!\necho \"ikernel-init: serving {} exports\"\n",
+            nodes.join(" "),
+            nodes.len()
+        ));
+    }
     for line in &cfg.image.run {
         s.push_str(line);
         s.push('\n');
@@ -293,9 +343,15 @@ if grep -qw ikernel_test_panic /proc/cmdline; then
 	echo "ikernel-init: forced panic"
 	echo c > /proc/sysrq-trigger
 fi
-while true; do sleep 3600; done
 "#
     ));
+    if cfg.export.is_empty() {
+        s.push_str("while true; do sleep 3600; done\n");
+    } else {
+        // Without its serving process the driver VM serves nothing: that is
+        // a death, and the shim restarts it.
+        s.push_str("wait $served_pid\nfail \"ikernel-served exited (status $?)\"\n");
+    }
     s
 }
 
@@ -328,6 +384,9 @@ pub fn plan_hash(p: &ImagePlan) -> io::Result<String> {
     h.update(p.init.as_bytes());
     hash_file(&mut h, &p.busybox)?;
     hash_file(&mut h, &p.guest_stub)?;
+    if let Some(s) = &p.served {
+        hash_file(&mut h, s)?;
+    }
     for m in &p.modules {
         h.update(m.name.as_bytes());
         h.update(m.params.as_bytes());
@@ -373,6 +432,9 @@ pub fn write_image(p: &ImagePlan, out: impl Write) -> io::Result<()> {
     w.symlink("bin/sh", "busybox")?;
     w.file("init", 0o755, p.init.as_bytes())?;
     w.file("lib/ikernel/ikernel_guest.ko", 0o644, &read(&p.guest_stub)?)?;
+    if let Some(s) = &p.served {
+        w.file(SERVED_PATH.trim_start_matches('/'), 0o755, &read(s)?)?;
+    }
     for m in &p.modules {
         w.file(&format!("lib/ikernel/{}.ko", m.name), 0o644, &read(&m.src)?)?;
     }
@@ -489,5 +551,96 @@ mod tests {
         let r = s.find(READY_MARKER).expect("marker");
         assert!(a < b && b < g && g < r);
         assert!(s.contains("[ -c /dev/rtc0 ]"));
+    }
+
+    fn export_cfg(extra: &str) -> Config {
+        Config::parse(
+            Path::new("/etc/ik/t.toml"),
+            &format!(
+                "[vm]\nkernel='k'\nconsole_log='c'\n[image]\nrun=['echo hi']\n{extra}\n\
+                 [[export]]\nguest_path='/dev/ikfifo'\nhost_name='ik_fifo'\n\
+                 [[export]]\nguest_path='/dev/parport0'\nhost_name='ik_pp0'\n"
+            ),
+        )
+        .expect("config")
+    }
+
+    #[test]
+    fn init_script_starts_served() {
+        let s = init_script(&export_cfg(""), &[]);
+        let g = s
+            .find("insmod /lib/ikernel/ikernel_guest.ko")
+            .expect("stub");
+        let w0 = s.find("[ -c /dev/ikfifo ]").expect("wait 0");
+        let w1 = s.find("[ -c /dev/parport0 ]").expect("wait 1");
+        let sv = s
+            .find("/bin/ikernel-served /dev/ikfifo /dev/parport0 >/dev/console 2>&1 &\n")
+            .expect("served, in export order");
+        let n = s
+            .find("echo \"ikernel-init: serving 2 exports\"")
+            .expect("count");
+        let run = s.find("echo hi\n").expect("run line");
+        let r = s.find(READY_MARKER).expect("marker");
+        assert!(g < w0 && w0 < w1 && w1 < sv && sv < n && n < run && run < r);
+        // The serving process is watched: its exit fails the guest.
+        let end = s.find("wait $served_pid\nfail ").expect("watched");
+        assert!(r < end);
+        assert!(!s.contains("sleep 3600"));
+    }
+
+    #[test]
+    fn init_script_without_exports_serves_nothing() {
+        let cfg = Config::parse(Path::new("t.toml"), "[vm]\nkernel='k'\nconsole_log='c'\n")
+            .expect("config");
+        let s = init_script(&cfg, &[]);
+        assert!(!s.contains("ikernel-served"));
+        assert!(!s.contains("serving"));
+        assert!(s.ends_with("while true; do sleep 3600; done\n"));
+    }
+
+    #[test]
+    fn served_binary_is_required_with_exports() {
+        let cfg = Config::parse(Path::new("t.toml"), "[vm]\nkernel='k'\nconsole_log='c'\n")
+            .expect("config");
+        assert_eq!(served(&cfg).expect("not needed"), None);
+        let e = served(&export_cfg("served='../nonexistent/ikernel-served'")).expect_err("missing");
+        let m = e.to_string();
+        assert!(
+            m.contains("/etc/ik/../nonexistent/ikernel-served") && m.contains("make served"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn served_binary_in_image_and_hash() {
+        let dir = std::env::temp_dir().join(format!("ivt-shim-image-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("tmp");
+        for (f, d) in [("busybox", "bb"), ("guest.ko", "gs"), ("served", "sv1")] {
+            fs::write(dir.join(f), d).expect("write");
+        }
+        let mut p = ImagePlan {
+            busybox: dir.join("busybox"),
+            guest_stub: dir.join("guest.ko"),
+            modules: Vec::new(),
+            files: Vec::new(),
+            served: Some(dir.join("served")),
+            init: "#!/bin/sh\n".into(),
+        };
+        let h1 = plan_hash(&p).expect("hash");
+        fs::write(dir.join("served"), "sv2").expect("write");
+        let h2 = plan_hash(&p).expect("hash");
+        assert_ne!(h1, h2, "a new serving process rebuilds the image");
+        let mut gz = Vec::new();
+        write_image(&p, &mut gz).expect("image");
+        let mut cpio = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut cpio)
+            .expect("gunzip");
+        let has = |c: &[u8], name: &[u8]| c.windows(name.len()).any(|w| w == name);
+        assert!(has(&cpio, b"bin/ikernel-served\0"));
+        assert!(has(&cpio, b"sv2"));
+        p.served = None;
+        assert_ne!(plan_hash(&p).expect("hash"), h2);
+        let _ = fs::remove_dir_all(&dir);
     }
 }
