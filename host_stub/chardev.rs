@@ -33,10 +33,6 @@ use kernel::{
         Arc, //
     },
     types::ForeignOwnable,
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
 };
 
 use crate::export::{
@@ -396,8 +392,7 @@ unsafe extern "C" fn fop_read(
 ) -> isize {
     // SAFETY: `file` is open; `ppos` is valid for this call.
     let (of, fl, pos) = unsafe { (open_file(file), flags(file), *ppos) };
-    let user = UserSlice::new(UserPtr::from_addr(buf as usize), count);
-    match of.read(user, count, pos, fl) {
+    match of.read(buf as usize, count, pos, fl) {
         Ok((n, newpos)) => {
             // SAFETY: `ppos` is valid for this call.
             unsafe { *ppos = newpos };
@@ -415,8 +410,7 @@ unsafe extern "C" fn fop_write(
 ) -> isize {
     // SAFETY: `file` is open; `ppos` is valid for this call.
     let (of, fl, pos) = unsafe { (open_file(file), flags(file), *ppos) };
-    let user = UserSlice::new(UserPtr::from_addr(buf as usize), count);
-    match of.write(user, count, pos, fl) {
+    match of.write(buf as usize, count, pos, fl) {
         Ok((n, newpos)) => {
             // SAFETY: `ppos` is valid for this call.
             unsafe { *ppos = newpos };

@@ -9,10 +9,21 @@
 //! and writes larger than a slot's buffer are split into pieces with native
 //! short-read and short-write semantics; ioctl arguments follow `_IOC_DIR`
 //! and `_IOC_SIZE`, or the export's ioctl table.
+//!
+//! Bad user pointers: before a request, host_stub finds how much of the
+//! caller's buffer is mapped readable or writable ([`accessible`]) and tells
+//! the guest, whose serving process hands the driver a buffer with the same
+//! layout.  The driver's own `copy_to_user` or `get_user` then faults at the
+//! same byte as natively: a read into an unwritable buffer consumes nothing,
+//! an ioctl whose argument cannot be written fails before it changes state.
 
 use kernel::{
     bindings,
     fs::File,
+    mm::virt::{
+        flags,
+        vm_flags_t, //
+    },
     ioctl::{
         _IOC_DIR,
         _IOC_SIZE, //
@@ -51,6 +62,10 @@ const DIR_WRITE: u16 = 1;
 const DIR_READ: u16 = 2;
 /// `IKERNEL_OPEN_SEEKABLE`.
 const OPEN_SEEKABLE: u64 = 1;
+/// `pos` of an ioctl request: the argument could not be transferred at all
+/// (larger than a slot): the driver gets an inaccessible pointer.
+const IOCTL_ARG_LOST: u64 = 1 << 63;
+
 /// `EPOLLERR | EPOLLHUP`: what a poller of a dead file sees.
 const POLL_DEAD: u32 = bindings::POLLERR | bindings::POLLHUP;
 
@@ -229,21 +244,23 @@ impl OpenFile {
         );
     }
 
-    /// `read`: returns the bytes read and the new position.
-    pub(crate) fn read(&self, user: UserSlice, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
+    /// `read` into the caller's buffer at `addr`: returns the bytes read
+    /// and the new position.
+    pub(crate) fn read(&self, addr: usize, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
         let piece = self.export.channel.piece_max()?.min(count);
         let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
-        let mut writer = user.writer();
         let mut done = 0usize;
         let mut pos = pos;
         loop {
             let want = (count - done).min(piece);
+            let at = addr.wrapping_add(done);
             // Later pieces must not block: a native read returns what it
             // has rather than wait for more.
             let fl = if done == 0 { flags } else { flags | bindings::O_NONBLOCK };
             let mut d = self.desc(ring::Op::Read, fl);
             // CAST: File positions are non-negative.
             d.pos = pos as u64;
+            d.arg = accessible(at, want, flags::WRITE) as u64;
             let a = match self.call(&d, &[], buf.get_mut(..want).ok_or(EINVAL)?) {
                 Ok(a) => a,
                 Err(e) if done == 0 => return Err(e),
@@ -254,7 +271,10 @@ impl OpenFile {
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
-            if let Err(e) = writer.write_slice(buf.get(..n).ok_or(EIO)?) {
+            let copied = UserSlice::new(UserPtr::from_addr(at), n)
+                .writer()
+                .write_slice(buf.get(..n).ok_or(EIO)?);
+            if let Err(e) = copied {
                 if done == 0 {
                     return Err(e);
                 }
@@ -269,17 +289,24 @@ impl OpenFile {
         Ok((done, pos))
     }
 
-    /// `write`: returns the bytes written and the new position.
-    pub(crate) fn write(&self, user: UserSlice, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
+    /// `write` from the caller's buffer at `addr`: returns the bytes
+    /// written and the new position.
+    pub(crate) fn write(&self, addr: usize, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
         let piece = self.export.channel.piece_max()?.min(count);
         let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
-        let mut reader = user.reader();
         let mut done = 0usize;
         let mut pos = pos;
         loop {
             let want = (count - done).min(piece);
-            let chunk = buf.get_mut(..want).ok_or(EINVAL)?;
-            if let Err(e) = reader.read_slice(chunk) {
+            let at = addr.wrapping_add(done);
+            // Only the readable part travels; the driver faults where the
+            // caller's buffer ends, as it would natively.
+            let readable = accessible(at, want, flags::READ);
+            let chunk = buf.get_mut(..readable).ok_or(EINVAL)?;
+            if let Err(e) = UserSlice::new(UserPtr::from_addr(at), readable)
+                .reader()
+                .read_slice(chunk)
+            {
                 if done == 0 {
                     return Err(e);
                 }
@@ -289,13 +316,15 @@ impl OpenFile {
             let mut d = self.desc(ring::Op::Write, fl);
             // CAST: File positions are non-negative.
             d.pos = pos as u64;
+            // CAST: `want` is at most a slot's buffer size.
+            d.cmd = want as u32;
             let a = match self.call(&d, chunk, &mut []) {
                 Ok(a) => a,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
             let n = match result(&a) {
-                // The ring checked that a write reports at most its length.
+                // The ring checked that a write reports at most its payload.
                 Ok(v) => usize::try_from(v)?,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
@@ -324,26 +353,39 @@ impl OpenFile {
     pub(crate) fn ioctl(&self, cmd: u32, arg: usize, flags: u32) -> Result<isize> {
         let (dir, size) = self.export.ioctl_shape(cmd);
         let bytes = dir & (DIR_READ | DIR_WRITE) != 0 && size > 0;
-        if bytes && size > self.export.channel.piece_max()? {
-            return Err(E2BIG);
-        }
-        let user = UserSlice::new(UserPtr::from_addr(arg), if bytes { size } else { 0 });
-        let (reader, writer) = user.reader_writer();
-        let mut payload = KVec::new();
-        if bytes && dir & DIR_WRITE != 0 {
-            payload = KVec::from_elem(0u8, size, GFP_KERNEL)?;
-            let mut reader = reader;
-            reader.read_slice(&mut payload)?;
-        }
-        let mut reply = KVec::from_elem(0u8, if bytes && dir & DIR_READ != 0 { size } else { 0 }, GFP_KERNEL)?;
         let mut d = self.desc(ring::Op::Ioctl, flags);
         d.cmd = cmd;
         d.arg = arg as u64;
+        if !bytes {
+            let a = self.call(&d, &[], &mut [])?;
+            return Ok(isize::try_from(result(&a)?).unwrap_or(isize::MAX));
+        }
+        if size > self.export.channel.piece_max()? {
+            // Cannot travel: the driver gets a pointer it cannot access
+            // (EFAULT if it uses it; an unknown command stays ENOTTY).
+            d.pos = IOCTL_ARG_LOST;
+            let a = self.call(&d, &[], &mut [])?;
+            return Ok(isize::try_from(result(&a)?).unwrap_or(isize::MAX));
+        }
+        let readable = accessible(arg, size, flags::READ);
+        let writable = accessible(arg, size, flags::WRITE);
+        // CAST: All three are at most `_IOC_SIZE`'s 14 bits.
+        d.pos = size as u64 | (readable as u64) << 16 | (writable as u64) << 32;
+        let mut payload = KVec::new();
+        if dir & DIR_WRITE != 0 {
+            payload = KVec::from_elem(0u8, readable, GFP_KERNEL)?;
+            UserSlice::new(UserPtr::from_addr(arg), readable)
+                .reader()
+                .read_slice(&mut payload)?;
+        }
+        let want = if dir & DIR_READ != 0 { size } else { 0 };
+        let mut reply = KVec::from_elem(0u8, want, GFP_KERNEL)?;
         let a = self.call(&d, &payload, &mut reply)?;
         let v = result(&a)?;
-        if !reply.is_empty() {
-            let mut writer = writer;
-            writer.write_slice(reply.get(..a.len).ok_or(EIO)?)?;
+        if want > 0 {
+            UserSlice::new(UserPtr::from_addr(arg), want)
+                .writer()
+                .write_slice(reply.get(..a.len.min(want)).ok_or(EIO)?)?;
         }
         Ok(isize::try_from(v).unwrap_or(isize::MAX))
     }
@@ -357,6 +399,27 @@ impl OpenFile {
         }
         self.shared.mask.load(Relaxed)
     }
+}
+
+/// How many bytes from `addr` (at most `len`) the calling process has
+/// mapped with `need` (`flags::READ` or `flags::WRITE`); a prefix, ending
+/// at a page boundary or at `len`.  Reads only the mappings: no page is
+/// faulted in or touched.
+fn accessible(addr: usize, len: usize, need: vm_flags_t) -> usize {
+    let task = kernel::current!();
+    let Some(mm) = task.mm() else {
+        return 0;
+    };
+    let end = addr.saturating_add(len);
+    let mut cur = addr;
+    let maps = mm.mmap_read_lock();
+    while cur < end {
+        match maps.vma_lookup(cur) {
+            Some(vma) if vma.flags() & need != 0 => cur = vma.end(),
+            _ => break,
+        }
+    }
+    cur.min(end) - addr
 }
 
 /// The position after moving `n` bytes from `pos`, as the guest reported

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,10 @@
 #define WORKERS		64	/* at least the ring's slots: none waits */
 #define BUF_SIZE	(1u << 20)	/* the ring's largest slot buffer */
 #define MAX_FILES	4096
+#define PAGE		4096ul
+/* Scratch for mirroring a caller's partly inaccessible buffer (see mirror). */
+#define SCRATCH_SIZE	(2 * BUF_SIZE + PAGE)
+#define MAX_CANCELLED	64
 #define WATCH_BITS	(POLLIN | POLLPRI | POLLOUT | POLLRDNORM | \
 			 POLLRDBAND | POLLWRNORM | POLLWRBAND)
 
@@ -65,6 +70,18 @@ static struct file_slot files[MAX_FILES];
 
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct inflight inflight[WORKERS];
+/* Cancels that came before their request started, for 2 s. */
+static struct {
+	unsigned int id;
+	time_t when;
+} cancelled[MAX_CANCELLED];
+static unsigned int cancelled_next;
+
+struct worker {
+	unsigned int slot;
+	char *buf;		/* BUF_SIZE bytes */
+	char *scratch;		/* SCRATCH_SIZE bytes */
+};
 
 static void on_cancel(int sig)
 {
@@ -195,37 +212,86 @@ static int64_t do_release(const struct ikernel_guest_req *r)
 	return 0;
 }
 
-static int64_t do_read(const struct ikernel_guest_req *r, char *buf,
+/*
+ * Mirrors the accessibility of the host caller's buffer: returns a buffer of
+ * @size bytes whose first @w bytes are writable, the bytes up to @r only
+ * readable and the rest (if @r < @size) not accessible at all, holding the
+ * first @r bytes of @payload.  The host found those bounds in its caller's
+ * mappings (they are page boundaries there, so r - w is whole pages when
+ * r < size); the driver's copy_to_user or copy_from_user then faults at the
+ * same byte as it would have natively.  NULL if it does not fit.
+ */
+static char *mirror(struct worker *wk, const char *payload, size_t size,
+		    size_t r, size_t w)
+{
+	char *mid = wk->scratch + BUF_SIZE;	/* page aligned */
+	char *x = mid - w;
+	char *end;
+
+	if (w > r || r > size || w > BUF_SIZE || size - w > BUF_SIZE)
+		return NULL;
+	if (mprotect(wk->scratch, SCRATCH_SIZE, PROT_READ | PROT_WRITE))
+		return NULL;
+	memcpy(x, payload, r);
+	end = r < size ? x + r :
+	      (char *)(((uintptr_t)(x + size) + PAGE - 1) & ~(PAGE - 1));
+	if (end > mid && mprotect(mid, end - mid, PROT_READ))
+		return NULL;
+	if (r < size && mprotect(end, wk->scratch + SCRATCH_SIZE - end, PROT_NONE))
+		return NULL;
+	return x;
+}
+
+static int64_t do_read(const struct ikernel_guest_req *r, struct worker *wk,
 		       uint32_t *len, uint64_t *aux)
 {
 	int seekable = 0;
 	int fd = file_fd(r, &seekable);
+	char *p = wk->buf;
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	n = seekable ? pread(fd, buf, r->reply_max, r->pos) : -1;
+	/* arg: how much of the caller's buffer is writable. */
+	if (r->arg < r->reply_max) {
+		p = mirror(wk, "", r->reply_max, r->arg, r->arg);
+		if (!p)
+			return -EFAULT;
+	}
+	n = seekable ? pread(fd, p, r->reply_max, r->pos) : -1;
 	if (!seekable || (n < 0 && errno == ESPIPE))
-		n = read(fd, buf, r->reply_max);
+		n = read(fd, p, r->reply_max);
 	if (n < 0)
 		return -errno;
+	if (p != wk->buf)
+		memcpy(wk->buf, p, n);
 	*len = n;
 	*aux = r->pos + (seekable ? n : 0);
 	return n;
 }
 
-static int64_t do_write(const struct ikernel_guest_req *r, const char *buf,
+static int64_t do_write(const struct ikernel_guest_req *r, struct worker *wk,
 			uint64_t *aux)
 {
 	int seekable = 0;
 	int fd = file_fd(r, &seekable);
+	size_t count = r->cmd;	/* bytes the caller asked to write */
+	char *p = wk->buf;
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	n = seekable ? pwrite(fd, buf, r->len, r->pos) : -1;
+	if (count < r->len)
+		return -EINVAL;
+	/* The payload is the readable part of the caller's buffer. */
+	if (r->len < count) {
+		p = mirror(wk, wk->buf, count, r->len, 0);
+		if (!p)
+			return -EFAULT;
+	}
+	n = seekable ? pwrite(fd, p, count, r->pos) : -1;
 	if (!seekable || (n < 0 && errno == ESPIPE))
-		n = write(fd, buf, r->len);
+		n = write(fd, p, count);
 	if (n < 0)
 		return -errno;
 	*aux = r->pos + (seekable ? n : 0);
@@ -249,19 +315,44 @@ static int64_t do_llseek(const struct ikernel_guest_req *r, uint64_t *aux)
 	return off;
 }
 
-static int64_t do_ioctl(const struct ikernel_guest_req *r, char *buf,
+/*
+ * pos of an ioctl request: the argument's size (bits 0-15), and how much of
+ * the caller's argument is readable (16-31) and writable (32-47); bit 63
+ * says the argument could not be transferred at all.
+ */
+#define IOCTL_ARG_SIZE(pos)	((size_t)((pos) & 0xffff))
+#define IOCTL_ARG_R(pos)	((size_t)(((pos) >> 16) & 0xffff))
+#define IOCTL_ARG_W(pos)	((size_t)(((pos) >> 32) & 0xffff))
+#define IOCTL_ARG_LOST		(1ull << 63)
+
+static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 			uint32_t *len)
 {
 	int fd = file_fd(r, NULL);
-	size_t size = r->len > r->reply_max ? r->len : r->reply_max;
+	size_t size = IOCTL_ARG_SIZE(r->pos);
+	size_t rd = IOCTL_ARG_R(r->pos), wr = IOCTL_ARG_W(r->pos);
+	char *p = wk->buf;
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	if (size) {
+	if (r->len > size || r->reply_max > size || size > BUF_SIZE)
+		return -EINVAL;
+	if (r->pos & IOCTL_ARG_LOST) {
+		/* Any access to the argument faults, as it would have. */
+		p = mirror(wk, "", PAGE, 0, 0);
+		ret = p ? ioctl(fd, r->cmd, p) : (errno = EFAULT, -1);
+	} else if (size) {
 		/* The argument bytes: what the host sent, zeros after. */
-		memset(buf + r->len, 0, size - r->len);
-		ret = ioctl(fd, r->cmd, buf);
+		memset(wk->buf + r->len, 0, size - r->len);
+		if (rd < size || wr < size) {
+			p = mirror(wk, wk->buf, size, rd, wr);
+			if (!p)
+				return -EFAULT;
+		}
+		ret = ioctl(fd, r->cmd, p);
+		if (ret >= 0 && p != wk->buf)
+			memcpy(wk->buf, p, wr);
 	} else {
 		ret = ioctl(fd, r->cmd, (unsigned long)r->arg);
 	}
@@ -271,7 +362,10 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, char *buf,
 	return ret;
 }
 
-/* Interrupts the worker serving request @id until it answered, up to 1 s. */
+/*
+ * Interrupts the worker serving request @id until it answered, up to 1 s.
+ * A request not started yet is remembered, and answered EINTR when it is.
+ */
 static int64_t do_cancel(unsigned int id)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
@@ -286,6 +380,11 @@ static int64_t do_cancel(unsigned int id)
 				found = 1;
 			}
 		}
+		if (!found && !tries) {
+			cancelled[cancelled_next].id = id;
+			cancelled[cancelled_next].when = time(NULL);
+			cancelled_next = (cancelled_next + 1) % MAX_CANCELLED;
+		}
 		pthread_mutex_unlock(&inflight_lock);
 		if (!found)
 			break;
@@ -294,7 +393,29 @@ static int64_t do_cancel(unsigned int id)
 	return 0;
 }
 
-static void serve(struct ikernel_guest_req *r, char *buf,
+/* Marks request @id as served by @slot; false if it was cancelled already. */
+static int start_request(unsigned int slot, unsigned int id)
+{
+	time_t now = time(NULL);
+	int i, ok = 1;
+
+	pthread_mutex_lock(&inflight_lock);
+	for (i = 0; i < MAX_CANCELLED; i++) {
+		if (cancelled[i].when && cancelled[i].id == id &&
+		    now - cancelled[i].when <= 2) {
+			cancelled[i].when = 0;
+			ok = 0;
+		}
+	}
+	if (ok)
+		inflight[slot] = (struct inflight){
+			.active = 1, .id = id, .thread = pthread_self(),
+		};
+	pthread_mutex_unlock(&inflight_lock);
+	return ok;
+}
+
+static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		  struct ikernel_guest_resp *a)
 {
 	uint64_t aux = 0;
@@ -311,16 +432,16 @@ static void serve(struct ikernel_guest_req *r, char *buf,
 		res = do_release(r);
 		break;
 	case IKERNEL_OP_READ:
-		res = do_read(r, buf, &len, &aux);
+		res = do_read(r, wk, &len, &aux);
 		break;
 	case IKERNEL_OP_WRITE:
-		res = do_write(r, buf, &aux);
+		res = do_write(r, wk, &aux);
 		break;
 	case IKERNEL_OP_LLSEEK:
 		res = do_llseek(r, &aux);
 		break;
 	case IKERNEL_OP_IOCTL:
-		res = do_ioctl(r, buf, &len);
+		res = do_ioctl(r, wk, &len);
 		break;
 	case IKERNEL_OP_POLL:
 		res = file_fd(r, NULL) < 0 ? -EBADF : 0;
@@ -333,7 +454,7 @@ static void serve(struct ikernel_guest_req *r, char *buf,
 	}
 	*a = (struct ikernel_guest_resp){
 		.id = r->id, .len = len, .result = res, .aux = aux,
-		.buf = (uintptr_t)buf,
+		.buf = (uintptr_t)wk->buf,
 	};
 	if (r->op != IKERNEL_OP_RELEASE && r->op != IKERNEL_OP_CANCEL)
 		a->events = answer_mask(r->handle);
@@ -343,15 +464,19 @@ static void push_changes(void);
 
 static void *worker(void *arg)
 {
-	unsigned int slot = (uintptr_t)arg;
+	struct worker wk = { .slot = (uintptr_t)arg };
 	struct ikernel_guest_resp a;
 	struct ikernel_guest_req r;
-	char *buf = malloc(BUF_SIZE);
+	char *buf;
 
-	if (!buf) {
-		perror("ikernel-served: buffer");
+	buf = malloc(BUF_SIZE);
+	wk.scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!buf || wk.scratch == MAP_FAILED) {
+		perror("ikernel-served: buffers");
 		return NULL;
 	}
+	wk.buf = buf;
 	for (;;) {
 		r = (struct ikernel_guest_req){
 			.buf = (uintptr_t)buf, .buf_size = BUF_SIZE,
@@ -368,15 +493,17 @@ static void *worker(void *arg)
 		if (verbose)
 			fprintf(stderr, "ikernel-served: id %u op %u h %u\n",
 				r.id, r.op, r.handle);
-		pthread_mutex_lock(&inflight_lock);
-		inflight[slot] = (struct inflight){
-			.active = 1, .id = r.id, .thread = pthread_self(),
-		};
-		pthread_mutex_unlock(&inflight_lock);
-		serve(&r, buf, &a);
-		pthread_mutex_lock(&inflight_lock);
-		inflight[slot].active = 0;
-		pthread_mutex_unlock(&inflight_lock);
+		if (start_request(wk.slot, r.id)) {
+			serve(&r, &wk, &a);
+			pthread_mutex_lock(&inflight_lock);
+			inflight[wk.slot].active = 0;
+			pthread_mutex_unlock(&inflight_lock);
+		} else {
+			a = (struct ikernel_guest_resp){
+				.id = r.id, .result = -EINTR,
+				.buf = (uintptr_t)buf,
+			};
+		}
 		/*
 		 * Other files' masks may have changed (a write makes a reader
 		 * readable): publish those before the answer, so that the host

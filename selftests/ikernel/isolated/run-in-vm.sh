@@ -17,5 +17,5 @@ make -s modules served selftests KDIR="$kdir" >/dev/null
 : >"$out/lpt.out"
 exec scripts/vm-run --kernel "$kdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
 	--qemu-opts "-parallel file:$out/lpt.out" -- \
-	env IVT_KDIR="$kdir" IVT_LPT_OUT="$out/lpt.out" \
+	env IVT_KDIR="$kdir" IVT_LPT_OUT="$out/lpt.out" IKERNEL_FIFO_STRESS_ARGS="${IKERNEL_FIFO_STRESS_ARGS:-}" \
 	bash "selftests/ikernel/isolated/$t.sh"
