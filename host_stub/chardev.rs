@@ -333,6 +333,42 @@ unsafe extern "C" fn node_devnode(
     ptr::null_mut()
 }
 
+/// What a caller's buffer must allow.
+#[derive(Clone, Copy)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+/// How many bytes from `addr` (at most `len`) the calling process can
+/// access as `how`: a prefix, ending at a page boundary or at `len`.
+///
+/// Each page is pinned and unpinned (`pin_user_pages_fast`), which faults
+/// it in like an access would but never changes its contents.
+pub(crate) fn accessible(addr: usize, len: usize, how: Access) -> usize {
+    const PAGE: usize = kernel::page::PAGE_SIZE;
+    let gup = match how {
+        Access::Read => 0,
+        Access::Write => bindings::FOLL_WRITE,
+    };
+    let end = addr.saturating_add(len);
+    let mut cur = addr;
+    while cur < end {
+        let first = cur & !(PAGE - 1);
+        let mut page: *mut bindings::page = ptr::null_mut();
+        // SAFETY: `page` is valid for one page pointer; any address is
+        // accepted (an inaccessible one fails).
+        let n = unsafe { bindings::pin_user_pages_fast(first as _, 1, gup as _, &mut page) };
+        if n != 1 {
+            break;
+        }
+        // SAFETY: Pinned just above, unpinned once.
+        unsafe { bindings::unpin_user_page(page) };
+        cur = first.saturating_add(PAGE);
+    }
+    cur.min(end) - addr
+}
+
 /// Borrows the open file behind a file's private data.
 ///
 /// # Safety

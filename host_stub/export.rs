@@ -20,10 +20,6 @@
 use kernel::{
     bindings,
     fs::File,
-    mm::virt::{
-        flags,
-        vm_flags_t, //
-    },
     ioctl::{
         _IOC_DIR,
         _IOC_SIZE, //
@@ -48,6 +44,10 @@ use kernel::{
 };
 
 use crate::{
+    chardev::{
+        accessible,
+        Access, //
+    },
     channel::{
         Answer,
         Channel,
@@ -260,7 +260,7 @@ impl OpenFile {
             let mut d = self.desc(ring::Op::Read, fl);
             // CAST: File positions are non-negative.
             d.pos = pos as u64;
-            d.arg = accessible(at, want, flags::WRITE) as u64;
+            d.arg = accessible(at, want, Access::Write) as u64;
             let a = match self.call(&d, &[], buf.get_mut(..want).ok_or(EINVAL)?) {
                 Ok(a) => a,
                 Err(e) if done == 0 => return Err(e),
@@ -301,7 +301,7 @@ impl OpenFile {
             let at = addr.wrapping_add(done);
             // Only the readable part travels; the driver faults where the
             // caller's buffer ends, as it would natively.
-            let readable = accessible(at, want, flags::READ);
+            let readable = accessible(at, want, Access::Read);
             let chunk = buf.get_mut(..readable).ok_or(EINVAL)?;
             if let Err(e) = UserSlice::new(UserPtr::from_addr(at), readable)
                 .reader()
@@ -367,8 +367,8 @@ impl OpenFile {
             let a = self.call(&d, &[], &mut [])?;
             return Ok(isize::try_from(result(&a)?).unwrap_or(isize::MAX));
         }
-        let readable = accessible(arg, size, flags::READ);
-        let writable = accessible(arg, size, flags::WRITE);
+        let readable = accessible(arg, size, Access::Read);
+        let writable = accessible(arg, size, Access::Write);
         // CAST: All three are at most `_IOC_SIZE`'s 14 bits.
         d.pos = size as u64 | (readable as u64) << 16 | (writable as u64) << 32;
         let mut payload = KVec::new();
@@ -399,27 +399,6 @@ impl OpenFile {
         }
         self.shared.mask.load(Relaxed)
     }
-}
-
-/// How many bytes from `addr` (at most `len`) the calling process has
-/// mapped with `need` (`flags::READ` or `flags::WRITE`); a prefix, ending
-/// at a page boundary or at `len`.  Reads only the mappings: no page is
-/// faulted in or touched.
-fn accessible(addr: usize, len: usize, need: vm_flags_t) -> usize {
-    let task = kernel::current!();
-    let Some(mm) = task.mm() else {
-        return 0;
-    };
-    let end = addr.saturating_add(len);
-    let mut cur = addr;
-    let maps = mm.mmap_read_lock();
-    while cur < end {
-        match maps.vma_lookup(cur) {
-            Some(vma) if vma.flags() & need != 0 => cur = vma.end(),
-            _ => break,
-        }
-    }
-    cur.min(end) - addr
 }
 
 /// The position after moving `n` bytes from `pos`, as the guest reported
