@@ -217,27 +217,35 @@ static int64_t do_release(const struct ikernel_guest_req *r)
  * @size bytes whose first @w bytes are writable, the bytes up to @r only
  * readable and the rest (if @r < @size) not accessible at all, holding the
  * first @r bytes of @payload.  The host found those bounds in its caller's
- * mappings (they are page boundaries there, so r - w is whole pages when
- * r < size); the driver's copy_to_user or copy_from_user then faults at the
- * same byte as it would have natively.  NULL if it does not fit.
+ * mappings, so they are page boundaries there (r - w is whole pages when
+ * 0 < w <= r < size); here the buffer is placed so that they are page
+ * boundaries too, and the driver's copy_to_user or copy_from_user faults at
+ * the same byte as it would have natively.  NULL if it does not fit.
  */
 static char *mirror(struct worker *wk, const char *payload, size_t size,
 		    size_t r, size_t w)
 {
 	char *mid = wk->scratch + BUF_SIZE;	/* page aligned */
-	char *x = mid - w;
-	char *end;
+	char *end = wk->scratch + SCRATCH_SIZE;
+	char *x, *ro, *none;
 
-	if (w > r || r > size || w > BUF_SIZE || size - w > BUF_SIZE)
+	if (w > r || r > size || size > BUF_SIZE)
 		return NULL;
+	if (r < size)
+		x = mid - r;		/* x + r: no access from here */
+	else if (w)
+		x = mid - w;		/* x + w: read-only from here */
+	else
+		x = mid;
+	ro = w ? x + w : (char *)((uintptr_t)x & ~(PAGE - 1));
+	none = r < size ? x + r :
+	       (char *)(((uintptr_t)(x + size) + PAGE - 1) & ~(PAGE - 1));
 	if (mprotect(wk->scratch, SCRATCH_SIZE, PROT_READ | PROT_WRITE))
 		return NULL;
 	memcpy(x, payload, r);
-	end = r < size ? x + r :
-	      (char *)(((uintptr_t)(x + size) + PAGE - 1) & ~(PAGE - 1));
-	if (end > mid && mprotect(mid, end - mid, PROT_READ))
+	if (none > ro && mprotect(ro, none - ro, PROT_READ))
 		return NULL;
-	if (r < size && mprotect(end, wk->scratch + SCRATCH_SIZE - end, PROT_NONE))
+	if (r < size && mprotect(none, end - none, PROT_NONE))
 		return NULL;
 	return x;
 }
