@@ -12,14 +12,14 @@
 
 use kernel::{
     fs::File,
+    ioctl::{
+        _IOW,
+        _IOWR, //
+    },
     miscdevice::{
         MiscDevice,
         MiscDeviceOptions,
         MiscDeviceRegistration, //
-    },
-    ioctl::{
-        _IOW,
-        _IOWR, //
     },
     prelude::*,
     sync::Arc,
@@ -230,9 +230,12 @@ impl Server {
             answer(ENOMEM);
             return Err(E2BIG);
         }
-        let copied = UserSlice::new(UserPtr::from_addr(usize::try_from(arg.buf)?), h.payload.len())
-            .writer()
-            .write_slice(&h.payload);
+        let copied = UserSlice::new(
+            UserPtr::from_addr(usize::try_from(arg.buf)?),
+            h.payload.len(),
+        )
+        .writer()
+        .write_slice(&h.payload);
         if let Err(e) = copied {
             answer(EIO);
             return Err(e);

@@ -209,7 +209,9 @@ impl Link {
             GFP_KERNEL,
         )?;
         if irq != 0 {
-            let data = core::ptr::from_ref::<Link>(&link).cast_mut().cast::<c_void>();
+            let data = core::ptr::from_ref::<Link>(&link)
+                .cast_mut()
+                .cast::<c_void>();
             // SAFETY: `host_irq` does not sleep and only uses the `Link` behind
             // `data`; the line is freed in `stop` or, at the latest, when
             // `Link` drops its `irq` field, its first.
@@ -256,7 +258,9 @@ impl Link {
                         // The ring validated the payload bounds and the tag;
                         // neither can fail.  Answer rather than leak the slot.
                         _ => {
-                            let _ = s.guest.respond(&req, -i64::from(EIO.to_errno().abs()), &[], 0);
+                            let _ = s
+                                .guest
+                                .respond(&req, -i64::from(EIO.to_errno().abs()), &[], 0);
                             continue;
                         }
                     }
@@ -287,7 +291,14 @@ impl Link {
     /// poll mask out of range or a reply larger than the host accepts,
     /// `EAGAIN` if the host has not made room in the response ring, `EIO`
     /// when the ring is broken.
-    pub(crate) fn respond(&self, id: u32, result: i64, reply: &[u8], events: u32, aux: u64) -> Result {
+    pub(crate) fn respond(
+        &self,
+        id: u32,
+        result: i64,
+        reply: &[u8],
+        events: u32,
+        aux: u64,
+    ) -> Result {
         if !(-ring::MAX_ERRNO..).contains(&result) || events & !ring::POLL_KNOWN != 0 {
             return Err(EINVAL);
         }

@@ -24,7 +24,6 @@
 
 use kernel::{
     alloc::VVec,
-    pr_err_once,
     ffi::c_void,
     ioctl::{
         _IOR,
@@ -37,6 +36,7 @@ use kernel::{
         AsPageIter,
         PAGE_SIZE, //
     },
+    pr_err_once,
     prelude::*,
     sync::{
         atomic::{
@@ -737,9 +737,7 @@ impl Channel {
         let mut g = g;
         match wait {
             Wait::Interruptible => {
-                let _ = self
-                    .done
-                    .wait_interruptible_timeout(&mut g, ticks.max(1));
+                let _ = self.done.wait_interruptible_timeout(&mut g, ticks.max(1));
                 g
             }
             Wait::Bounded => {
@@ -872,7 +870,11 @@ impl Channel {
                 (None, Some(l)) => l - elapsed,
                 (None, None) => msecs_to_jiffies(1000),
             };
-            let mode = if cancelled_at.is_some() { Wait::Bounded } else { wait };
+            let mode = if cancelled_at.is_some() {
+                Wait::Bounded
+            } else {
+                wait
+            };
             g = self.sleep(g, ticks, mode);
             if wait == Wait::Interruptible
                 && cancelled_at.is_none()

@@ -59,9 +59,19 @@ struct StaticC<T>(T);
 // only reads them (they are `const` on the C side).
 unsafe impl<T> Sync for StaticC<T> {}
 
+/// A C string pointer in a constant initialiser (`as_char_ptr` is not
+/// `const`).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a const context; same pointer as as_char_ptr"
+)]
+const fn const_cstr(s: &'static CStr) -> *const c_char {
+    s.as_ptr().cast()
+}
+
 /// The `ikernel` class: nodes appear as `/dev/<name>`.
 static CLASS: StaticC<bindings::class> = StaticC(bindings::class {
-    name: b"ikernel\0".as_ptr().cast::<c_char>(),
+    name: const_cstr(c"ikernel"),
     // SAFETY: All-zero is a valid `struct class` (null pointers, no
     // callbacks).
     ..unsafe { core::mem::zeroed() }
@@ -69,7 +79,7 @@ static CLASS: StaticC<bindings::class> = StaticC(bindings::class {
 
 /// The device type of exported nodes: gives each its mode and owner.
 static NODE_TYPE: StaticC<bindings::device_type> = StaticC(bindings::device_type {
-    name: b"ikernel_node\0".as_ptr().cast::<c_char>(),
+    name: const_cstr(c"ikernel_node"),
     devnode: Some(node_devnode),
     // SAFETY: All-zero is a valid `struct device_type`.
     ..unsafe { core::mem::zeroed() }
@@ -256,9 +266,11 @@ impl Node {
             (*dev).driver_data = ptr::from_ref(attrs).cast_mut().cast();
         }
         // SAFETY: `dev` is initialised; the format takes one string.
-        let r = to_result(unsafe { bindings::dev_set_name(dev, c"%s".as_char_ptr(), name.as_char_ptr()) })
-            // SAFETY: As above; `device_add` makes the node.
-            .and_then(|()| to_result(unsafe { bindings::device_add(dev) }));
+        let r = to_result(unsafe {
+            bindings::dev_set_name(dev, c"%s".as_char_ptr(), name.as_char_ptr())
+        })
+        // SAFETY: As above; `device_add` makes the node.
+        .and_then(|()| to_result(unsafe { bindings::device_add(dev) }));
         if let Err(e) = r {
             // SAFETY: Drops the reference of `device_initialize`, which frees
             // the name and calls `node_release`.
@@ -347,7 +359,7 @@ pub(crate) enum Access {
 /// it in like an access would but never changes its contents.
 pub(crate) fn accessible(addr: usize, len: usize, how: Access) -> usize {
     const PAGE: usize = kernel::page::PAGE_SIZE;
-    let gup = match how {
+    let gup: c_uint = match how {
         Access::Read => 0,
         Access::Write => bindings::FOLL_WRITE,
     };
@@ -358,7 +370,7 @@ pub(crate) fn accessible(addr: usize, len: usize, how: Access) -> usize {
         let mut page: *mut bindings::page = ptr::null_mut();
         // SAFETY: `page` is valid for one page pointer; any address is
         // accepted (an inaccessible one fails).
-        let n = unsafe { bindings::pin_user_pages_fast(first as _, 1, gup as _, &mut page) };
+        let n = unsafe { bindings::pin_user_pages_fast(first, 1, gup, &mut page) };
         if n != 1 {
             break;
         }
@@ -391,6 +403,11 @@ unsafe fn flags(file: *mut bindings::file) -> u32 {
     unsafe { ptr::read_volatile(&(*file).f_flags) }
 }
 
+/// `open` of an exported node.
+///
+/// # Safety
+///
+/// Called by the VFS with a node of [`CLASS`] being opened.
 unsafe extern "C" fn fop_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: `inode` is the node being opened.
     let minor = unsafe { (*inode).i_rdev } & bindings::MINORMASK;
@@ -413,6 +430,11 @@ unsafe extern "C" fn fop_open(inode: *mut bindings::inode, file: *mut bindings::
     0
 }
 
+/// `release` (last close) of a file opened by [`fop_open`].
+///
+/// # Safety
+///
+/// Called by the VFS once, after every other call on the file.
 unsafe extern "C" fn fop_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: The release call owns the private data stored by `fop_open`.
     let of = unsafe { <KBox<OpenFile> as ForeignOwnable>::from_foreign((*file).private_data) };
@@ -420,6 +442,11 @@ unsafe extern "C" fn fop_release(_inode: *mut bindings::inode, file: *mut bindin
     0
 }
 
+/// `read`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`]; `ppos` is valid.
 unsafe extern "C" fn fop_read(
     file: *mut bindings::file,
     buf: *mut c_char,
@@ -438,6 +465,11 @@ unsafe extern "C" fn fop_read(
     }
 }
 
+/// `write`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`]; `ppos` is valid.
 unsafe extern "C" fn fop_write(
     file: *mut bindings::file,
     buf: *const c_char,
@@ -456,6 +488,11 @@ unsafe extern "C" fn fop_write(
     }
 }
 
+/// `llseek`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`].
 unsafe extern "C" fn fop_llseek(
     file: *mut bindings::file,
     offset: bindings::loff_t,
@@ -474,16 +511,26 @@ unsafe extern "C" fn fop_llseek(
     }
 }
 
+/// `unlocked_ioctl`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`].
 unsafe extern "C" fn fop_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: `file` is open.
     let (of, fl) = unsafe { (open_file(file), flags(file)) };
-    match of.ioctl(cmd, arg as usize, fl) {
+    match of.ioctl(cmd, arg, fl) {
         Ok(v) => v as c_long,
         // CAST: An errno fits any integer type.
         Err(e) => e.to_errno() as c_long,
     }
 }
 
+/// `compat_ioctl`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`].
 unsafe extern "C" fn fop_compat_ioctl(
     file: *mut bindings::file,
     cmd: c_uint,
@@ -495,6 +542,12 @@ unsafe extern "C" fn fop_compat_ioctl(
     unsafe { fop_ioctl(file, cmd, arg & 0xffff_ffff) }
 }
 
+/// `poll`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`]; `pt` is null or
+/// valid.
 unsafe extern "C" fn fop_poll(
     file: *mut bindings::file,
     pt: *mut bindings::poll_table_struct,
@@ -505,4 +558,3 @@ unsafe extern "C" fn fop_poll(
     let table = unsafe { PollTable::from_raw(pt) };
     of.poll(f, &table)
 }
-

@@ -44,14 +44,14 @@ use kernel::{
 };
 
 use crate::{
-    chardev::{
-        accessible,
-        Access, //
-    },
     channel::{
         Answer,
         Channel,
         Wait, //
+    },
+    chardev::{
+        accessible,
+        Access, //
     },
     ring,
 };
@@ -163,7 +163,14 @@ impl OpenFile {
         let mut desc = ring::RequestDesc::new(ring::Op::Open);
         desc.export = export.index;
         desc.flags = flags;
-        let a = ch.call(None, &desc, &[], &mut [], export.timeout_ms, Wait::Interruptible)?;
+        let a = ch.call(
+            None,
+            &desc,
+            &[],
+            &mut [],
+            export.timeout_ms,
+            Wait::Interruptible,
+        )?;
         let handle = result(&a)?;
         let handle = match u32::try_from(handle) {
             Ok(h) if h != 0 => h,
@@ -182,7 +189,10 @@ impl OpenFile {
         }
         let shared = opened?;
         let seekable = a.aux & OPEN_SEEKABLE != 0;
-        Ok((KBox::new(OpenFile { export, shared }, GFP_KERNEL)?, seekable))
+        Ok((
+            KBox::new(OpenFile { export, shared }, GFP_KERNEL)?,
+            seekable,
+        ))
     }
 
     fn track(export: &Export, handle: u32, a: &Answer) -> Result<Arc<FileShared>> {
@@ -246,7 +256,13 @@ impl OpenFile {
 
     /// `read` into the caller's buffer at `addr`: returns the bytes read
     /// and the new position.
-    pub(crate) fn read(&self, addr: usize, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
+    pub(crate) fn read(
+        &self,
+        addr: usize,
+        count: usize,
+        pos: i64,
+        flags: u32,
+    ) -> Result<(usize, i64)> {
         let piece = self.export.channel.piece_max()?.min(count);
         let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
         let mut done = 0usize;
@@ -256,7 +272,11 @@ impl OpenFile {
             let at = addr.wrapping_add(done);
             // Later pieces must not block: a native read returns what it
             // has rather than wait for more.
-            let fl = if done == 0 { flags } else { flags | bindings::O_NONBLOCK };
+            let fl = if done == 0 {
+                flags
+            } else {
+                flags | bindings::O_NONBLOCK
+            };
             let mut d = self.desc(ring::Op::Read, fl);
             // CAST: File positions are non-negative.
             d.pos = pos as u64;
@@ -291,7 +311,13 @@ impl OpenFile {
 
     /// `write` from the caller's buffer at `addr`: returns the bytes
     /// written and the new position.
-    pub(crate) fn write(&self, addr: usize, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)> {
+    pub(crate) fn write(
+        &self,
+        addr: usize,
+        count: usize,
+        pos: i64,
+        flags: u32,
+    ) -> Result<(usize, i64)> {
         let piece = self.export.channel.piece_max()?.min(count);
         let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
         let mut done = 0usize;
@@ -312,7 +338,11 @@ impl OpenFile {
                 }
                 break;
             }
-            let fl = if done == 0 { flags } else { flags | bindings::O_NONBLOCK };
+            let fl = if done == 0 {
+                flags
+            } else {
+                flags | bindings::O_NONBLOCK
+            };
             let mut d = self.desc(ring::Op::Write, fl);
             // CAST: File positions are non-negative.
             d.pos = pos as u64;
