@@ -72,5 +72,5 @@ demo: setup
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null; fi
-	@rm -rf $(ROOT)/build $(ROOT)/selftests/ikernel/control_test $(ROOT)/selftests/ikernel/kvm_smoke_test
+	@rm -rf $(ROOT)/build $(addprefix $(ROOT)/selftests/ikernel/,control_test channel_test kvm_smoke_test fifo_test fifo_stress)
 	@cargo clean --manifest-path $(ROOT)/Cargo.toml 2>/dev/null || true
