@@ -5,7 +5,7 @@
 # identical transcripts (results, errnos, data); 16 processes at once on the
 # isolated node; and host user space misbehaving.
 . "$(dirname "$0")/lib.sh"
-t_plan 9
+t_plan 12
 load_kvm
 ko=$ROOT/samples/ikfifo/ikfifo.ko
 
@@ -69,5 +69,34 @@ exec 7>&-
 stop_shim
 t_check "the shim shut down in order" [ "$SHIM_RC" = 0 ]
 t_check "/dev/ik_fifo is gone with its channel" [ ! -e /dev/ik_fifo ]
+
+# The shim dies (SIGKILL) while a read is blocked on its node: host_stub
+# sees the control file close, the read fails with EIO, the node goes.
+start_shim "$OUT/fifo.log" "$cfg"
+if wait_node /dev/ik_fifo 30; then
+	dd if=/dev/ik_fifo of=/dev/null bs=1 count=1 2>"$OUT/fifo-dd.err" &
+	dd_pid=$!
+	sleep 3
+	kill -0 $dd_pid 2>/dev/null
+	t_check "a read blocks on the empty isolated FIFO" [ $? = 0 ]
+	kill -9 "$SHIM_PID"
+	wait "$SHIM_PID" 2>/dev/null
+	s0=$(date +%s)
+	for i in $(seq 1 20); do kill -0 $dd_pid 2>/dev/null || break; sleep 0.5; done
+	if kill -0 $dd_pid 2>/dev/null; then
+		t_not_ok "the blocked read returns when the shim is killed"
+		kill -9 $dd_pid
+	else
+		wait $dd_pid
+		rc=$?
+		t_check "the blocked read fails with EIO when the shim is killed ($(( $(date +%s) - s0 )) s)" \
+			[ $rc != 0 ] && grep -q "Input/output error" "$OUT/fifo-dd.err"
+	fi
+	for i in $(seq 1 20); do [ -e /dev/ik_fifo ] || break; sleep 0.5; done
+	t_check "/dev/ik_fifo is gone after the shim was killed" [ ! -e /dev/ik_fifo ]
+else
+	t_not_ok "second driver VM exports /dev/ik_fifo"
+	t_skip "no node"; t_skip "no node"
+fi
 [ "$t_fail" = 0 ] || show_logs fifo
 t_done
