@@ -177,8 +177,11 @@ struct GuestEvent {
     index: u32,
     handle: u32,
     events: u32,
-    reserved: u32,
+    flags: u32,
 }
+
+/// `IKERNEL_EVENT_DEFER`.
+const EVENT_DEFER: u32 = 1;
 
 const _: () = assert!(core::mem::size_of::<GuestReq>() == 64);
 const _: () = assert!(core::mem::size_of::<GuestResp>() == 40);
@@ -280,10 +283,10 @@ impl Server {
     /// `IKERNEL_IOC_GUEST_EVENT`: pushes a poll-readiness event.
     fn event(user: UserSlice) -> Result<isize> {
         let arg: GuestEvent = user.reader().read()?;
-        if arg.reserved != 0 {
+        if arg.flags & !EVENT_DEFER != 0 {
             return Err(EINVAL);
         }
-        Self::link()?.push_poll(arg.index, arg.handle, arg.events)?;
+        Self::link()?.push_poll(arg.index, arg.handle, arg.events, arg.flags & EVENT_DEFER == 0)?;
         Ok(0)
     }
 }

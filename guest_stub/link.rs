@@ -326,13 +326,15 @@ impl Link {
         Ok(())
     }
 
-    /// Pushes a poll-readiness event for an open file.
+    /// Pushes a poll-readiness event for an open file; rings the host if
+    /// `signal` and the ring says it waits (a response that follows at once
+    /// notifies for both otherwise).
     ///
     /// # Errors
     ///
     /// `EINVAL` for a mask out of range, `EAGAIN` if the event ring is full
     /// (try again later), `EIO` when the ring is broken.
-    pub(crate) fn push_poll(&self, export: u32, handle: u32, events: u32) -> Result {
+    pub(crate) fn push_poll(&self, export: u32, handle: u32, events: u32, signal: bool) -> Result {
         if events & !ring::POLL_KNOWN != 0 {
             return Err(EINVAL);
         }
@@ -347,6 +349,9 @@ impl Link {
             Ok(()) => {}
             Err(ring::RingError::Full) => return Err(EAGAIN),
             Err(e) => return Err(broken(e)),
+        }
+        if !signal {
+            return Ok(());
         }
         let signal = s.guest.signal_needed().unwrap_or(true);
         drop(s);

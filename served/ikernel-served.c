@@ -468,7 +468,7 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		a->events = answer_mask(r->handle);
 }
 
-static void push_changes(void);
+static void push_changes(int defer);
 
 static void *worker(void *arg)
 {
@@ -518,7 +518,7 @@ static void *worker(void *arg)
 		 * knows them by the time its caller returns.
 		 */
 		if (r.op != IKERNEL_OP_POLL && r.op != IKERNEL_OP_CANCEL)
-			push_changes();
+			push_changes(1);
 		while (ioctl(ctl, IKERNEL_IOC_GUEST_PUT, &a) < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				perror("ikernel-served: IKERNEL_IOC_GUEST_PUT");
@@ -532,8 +532,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Re-samples every open file and pushes masks that changed. */
-static void push_changes(void)
+/*
+ * Re-samples every open file and pushes masks that changed; @defer when an
+ * answer follows at once and notifies the host for both.
+ */
+static void push_changes(int defer)
 {
 	struct ikernel_guest_event ev;
 	unsigned int h, m;
@@ -551,6 +554,7 @@ static void push_changes(void)
 			continue;
 		ev = (struct ikernel_guest_event){
 			.index = files[h].index, .handle = h + 1, .events = m,
+			.flags = defer ? IKERNEL_EVENT_DEFER : 0,
 		};
 		if (!ioctl(ctl, IKERNEL_IOC_GUEST_EVENT, &ev))
 			files[h].dirty = 0;
@@ -566,7 +570,7 @@ static void *watcher(void *arg)
 
 	(void)arg;
 	for (;;) {
-		push_changes();
+		push_changes(0);
 		p[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
 		n = 1;
 		dirty = 0;

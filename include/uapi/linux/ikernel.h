@@ -248,18 +248,22 @@ struct ikernel_guest_resp {
 	__u64 buf;
 };
 
+/* struct ikernel_guest_event.flags */
+#define IKERNEL_EVENT_DEFER	1	/* an answer follows at once: let it
+					 * notify the host for both */
+
 /**
  * struct ikernel_guest_event - IKERNEL_IOC_GUEST_EVENT argument
  * @index:	export index
  * @handle:	the open file
  * @events:	its new poll mask
- * @reserved:	zero
+ * @flags:	IKERNEL_EVENT_*
  */
 struct ikernel_guest_event {
 	__u32 index;
 	__u32 handle;
 	__u32 events;
-	__u32 reserved;
+	__u32 flags;
 };
 
 #define IKERNEL_IOC_GUEST_GET	_IOWR(IKERNEL_IOC_MAGIC, 0x10, struct ikernel_guest_req)
