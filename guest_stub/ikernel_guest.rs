@@ -286,7 +286,12 @@ impl Server {
         if arg.flags & !EVENT_DEFER != 0 {
             return Err(EINVAL);
         }
-        Self::link()?.push_poll(arg.index, arg.handle, arg.events, arg.flags & EVENT_DEFER == 0)?;
+        Self::link()?.push_poll(
+            arg.index,
+            arg.handle,
+            arg.events,
+            arg.flags & EVENT_DEFER == 0,
+        )?;
         Ok(0)
     }
 }
