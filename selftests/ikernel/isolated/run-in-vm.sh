@@ -14,6 +14,8 @@ cd "$root"
 kdir=$(scripts/build-kernel --print-only)
 cargo build --release -q -p ivt-shim
 make -s modules served selftests KDIR="$kdir" >/dev/null
+selftests/ikernel/rtc/build.sh "" "$root/build/rtc-selftest" >/dev/null
+make -s -C samples/ppdev_blink >/dev/null
 : >"$out/lpt.out"
 exec scripts/vm-run --kernel "$kdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
 	--qemu-opts "-parallel file:$out/lpt.out" -- \
