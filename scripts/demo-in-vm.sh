@@ -71,6 +71,10 @@ echo "  ivt-shim exited with $?; its log:"
 sed 's/^/    /' "$out/shim.log"
 echo "  the driver VM's console (ikernel lines):"
 grep -E "ikernel|Kernel panic" "$out/driver-vm.console.log" | tail -n 8 | sed 's/^/    /'
+echo
+led_rc=0
+bash "$repo/scripts/demo-led.sh" || led_rc=$?
 rmmod ikernel_host
 echo
 echo "demo done."
+exit $led_rc

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run-in-vm.sh [TEST]: builds what the isolated-driver tests need, boots the
-# test VM (with a parallel port recorded to build/ivt-shim-tests/lpt.out)
+# test VM (with a parallel port recorded to build/isolated/lpt.out)
 # and runs selftests/ikernel/isolated/TEST.sh inside it (default: all.sh).
 # TAP on stdout; exit status of the test.
 set -euo pipefail
@@ -16,8 +16,11 @@ cargo build --release -q -p ivt-shim
 make -s modules served selftests KDIR="$kdir" >/dev/null
 selftests/ikernel/rtc/build.sh "" "$root/build/rtc-selftest" >/dev/null
 make -s -C samples/ppdev_blink >/dev/null
-: >"$out/lpt.out"
+# Its own parallel-port recording, so that a concurrent ivt-shim VM test run
+# cannot truncate it under ppdev.sh.
+lpt=$root/build/isolated/lpt.out
+: >"$lpt"
 exec scripts/vm-run --kernel "$kdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
-	--qemu-opts "-parallel file:$out/lpt.out" -- \
-	env IVT_KDIR="$kdir" IVT_LPT_OUT="$out/lpt.out" IKERNEL_FIFO_STRESS_ARGS="${IKERNEL_FIFO_STRESS_ARGS:-}" \
+	--qemu-opts "-parallel file:$lpt" -- \
+	env IVT_KDIR="$kdir" IVT_LPT_OUT="$lpt" IKERNEL_FIFO_STRESS_ARGS="${IKERNEL_FIFO_STRESS_ARGS:-}" \
 	bash "selftests/ikernel/isolated/$t.sh"
