@@ -78,6 +78,7 @@ use crate::{
     eventfd::EventFd,
     export::{
         Export,
+        ExportStats,
         FileShared,
         IoctlDesc, //
     },
@@ -282,7 +283,16 @@ pub(crate) struct Channel {
     dead: Atomic<bool>,
     /// Protocol violations by the guest (each breaks the ring).
     violations: Atomic<u64>,
+    /// Number of this channel in the statistics.
+    id: u32,
+    /// Mirrors of the driver VM's generation and state, for the statistics
+    /// (which must not take `inner`).
+    generation: Atomic<u32>,
+    vm_state: Atomic<u32>,
 }
+
+/// Numbers the channels for the statistics.
+static NEXT_ID: Atomic<u32> = Atomic::new(1);
 
 kernel::impl_has_work! {
     impl HasWork<Self> for Channel { self.drain }
@@ -339,6 +349,9 @@ impl Channel {
             kicks: Atomic::new(0),
             dead: Atomic::new(false),
             violations: Atomic::new(0),
+            id: NEXT_ID.fetch_add(1, Relaxed),
+            generation: Atomic::new(0),
+            vm_state: Atomic::new(0),
         })
     }
 
@@ -480,6 +493,8 @@ impl Channel {
             let _ = win.host.set_state(ring::HostState::Closing);
         }
         g.vm_state = arg.state;
+        self.vm_state.store(arg.state, Relaxed);
+        self.generation.store(arg.generation, Relaxed);
         drop(inner);
         for f in stale.iter() {
             f.kill();
@@ -586,6 +601,7 @@ impl Channel {
                 index: arg.index,
                 timeout_ms: arg.timeout_ms,
                 ioctls,
+                stats: ExportStats::new(),
             },
             GFP_KERNEL,
         )?;
@@ -599,13 +615,17 @@ impl Channel {
         };
         let node = Node::create(cname, export, attrs)?;
         arg.minor = node.minor();
-        {
-            let mut g = this.inner.lock();
-            if this.dead.load(Relaxed) {
-                return Err(ENXIO);
-            }
-            g.nodes.push(node, GFP_KERNEL)?;
+        let mut g = this.inner.lock();
+        let room = g.nodes.reserve(1, GFP_KERNEL);
+        if this.dead.load(Relaxed) || room.is_err() {
+            // Removed outside the lock: node removal takes the node table's.
+            drop(g);
+            drop(node);
+            return Err(if room.is_err() { ENOMEM } else { ENXIO });
         }
+        // Cannot fail: room was reserved.
+        let _ = g.nodes.push(node, GFP_KERNEL);
+        drop(g);
         writer.write(&arg)?;
         Ok(0)
     }
@@ -696,6 +716,20 @@ impl Channel {
             }
         }
         stored
+    }
+
+    /// Writes this channel's statistics (one line's fields).
+    pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "channel {} generation {} state {} dead {} kicks {} violations {}",
+            self.id,
+            self.generation.load(Relaxed),
+            self.vm_state.load(Relaxed),
+            u32::from(self.dead.load(Relaxed)),
+            self.kicks.load(Relaxed),
+            self.violations.load(Relaxed)
+        )
     }
 
     fn violation(&self, e: ring::RingError) {

@@ -149,6 +149,15 @@ impl Drop for Region {
     }
 }
 
+/// Writes one statistics line per exported node (`ikernel/stats` in
+/// debugfs).
+pub(crate) fn write_stats(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    for e in NODES.lock().iter().flatten() {
+        e.write_stats(f)?;
+    }
+    Ok(())
+}
+
 /// Finds the export behind `minor`.
 fn lookup(minor: u32) -> Option<Arc<Export>> {
     NODES

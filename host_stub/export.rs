@@ -87,6 +87,80 @@ pub(crate) struct Export {
     /// Deadline of every call, 0 for none.
     pub(crate) timeout_ms: u32,
     pub(crate) ioctls: KVec<IoctlDesc>,
+    pub(crate) stats: ExportStats,
+}
+
+/// Per-export counters, shown in `/sys/kernel/debug/ikernel/stats`.
+pub(crate) struct ExportStats {
+    /// Successful opens.
+    opens: Atomic<u64>,
+    /// Forwarded calls (opens, releases and every file operation).
+    calls: Atomic<u64>,
+    /// Calls the driver answered with an error.
+    errors: Atomic<u64>,
+    /// Calls that hit the export's deadline.
+    timeouts: Atomic<u64>,
+    /// Calls a signal interrupted.
+    interrupted: Atomic<u64>,
+    /// Calls failed because the driver VM was down, restarted or broke the
+    /// ring.
+    eio: Atomic<u64>,
+}
+
+impl ExportStats {
+    /// All zero.
+    pub(crate) fn new() -> Self {
+        Self {
+            opens: Atomic::new(0),
+            calls: Atomic::new(0),
+            errors: Atomic::new(0),
+            timeouts: Atomic::new(0),
+            interrupted: Atomic::new(0),
+            eio: Atomic::new(0),
+        }
+    }
+
+    /// Counts one forwarded call and its outcome.
+    fn count(&self, r: &Result<Answer>) {
+        self.calls.add(1, Relaxed);
+        match r {
+            Ok(a) if a.result == i64::from(ERESTARTSYS.to_errno()) => {
+                self.interrupted.add(1, Relaxed)
+            }
+            Ok(a) if a.result < 0 => self.errors.add(1, Relaxed),
+            Ok(_) => {}
+            Err(e) if *e == ETIMEDOUT => self.timeouts.add(1, Relaxed),
+            Err(e) if *e == ERESTARTSYS => self.interrupted.add(1, Relaxed),
+            Err(_) => self.eio.add(1, Relaxed),
+        }
+    }
+}
+
+impl Export {
+    /// Writes one statistics line.
+    pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name_len = self
+            .name
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(self.name.len());
+        let name = core::str::from_utf8(self.name.get(..name_len).unwrap_or(&[])).unwrap_or("?");
+        let s = &self.stats;
+        write!(
+            f,
+            "export {} index {} opens {} calls {} errors {} timeouts {} interrupted {} eio {} ",
+            name,
+            self.index,
+            s.opens.load(Relaxed),
+            s.calls.load(Relaxed),
+            s.errors.load(Relaxed),
+            s.timeouts.load(Relaxed),
+            s.interrupted.load(Relaxed),
+            s.eio.load(Relaxed)
+        )?;
+        self.channel.write_stats(f)?;
+        writeln!(f)
+    }
 }
 
 impl Export {
@@ -170,7 +244,9 @@ impl OpenFile {
             &mut [],
             export.timeout_ms,
             Wait::Interruptible,
-        )?;
+        );
+        export.stats.count(&a);
+        let a = a?;
         let handle = result(&a)?;
         let handle = match u32::try_from(handle) {
             Ok(h) if h != 0 => h,
@@ -188,6 +264,7 @@ impl OpenFile {
             let _ = ch.call(Some(a.generation), &rel, &[], &mut [], 0, Wait::Bounded);
         }
         let shared = opened?;
+        export.stats.opens.add(1, Relaxed);
         let seekable = a.aux & OPEN_SEEKABLE != 0;
         Ok((
             KBox::new(OpenFile { export, shared }, GFP_KERNEL)?,
@@ -231,7 +308,9 @@ impl OpenFile {
             reply,
             self.export.timeout_ms,
             Wait::Interruptible,
-        )?;
+        );
+        self.export.stats.count(&a);
+        let a = a?;
         self.shared.set_mask(a.events);
         Ok(a)
     }
@@ -244,7 +323,7 @@ impl OpenFile {
             return;
         }
         let d = self.desc(ring::Op::Release, 0);
-        let _ = ch.call(
+        let r = ch.call(
             Some(self.shared.generation),
             &d,
             &[],
@@ -252,6 +331,7 @@ impl OpenFile {
             self.export.timeout_ms,
             Wait::Bounded,
         );
+        self.export.stats.count(&r);
     }
 
     /// `read` into the caller's buffer at `addr`: returns the bytes read

@@ -63,6 +63,10 @@ module! {
 struct IkernelHost {
     #[pin]
     _control: MiscDeviceRegistration<Channel>,
+    /// `/sys/kernel/debug/ikernel/stats`; removed before the nodes' region.
+    #[pin]
+    _stats: kernel::debugfs::File<()>,
+    _debugfs: kernel::debugfs::Dir,
     _nodes: chardev::Region,
 }
 
@@ -77,8 +81,11 @@ impl kernel::InPlaceModule for IkernelHost {
         // No mode is set, so devtmpfs creates the node 0600 root:root: only
         // root may open a channel to a driver VM.
         let options = MiscDeviceOptions { name: c"ikernel" };
+        let debugfs = kernel::debugfs::Dir::new(c"ikernel");
         try_pin_init!(Self {
             _nodes: chardev::Region::register()?,
+            _stats <- debugfs.read_callback_file(c"stats", (), &chardev::write_stats),
+            _debugfs: debugfs,
             _control <- MiscDeviceRegistration::register(options),
         })
     }

@@ -5,7 +5,7 @@
 # identical transcripts (results, errnos, data); 16 processes at once on the
 # isolated node; and host user space misbehaving.
 . "$(dirname "$0")/lib.sh"
-t_plan 12
+t_plan 13
 load_kvm
 ko=$ROOT/samples/ikfifo/ikfifo.ko
 
@@ -56,6 +56,17 @@ fi
 rc=$?
 grep '^#' "$OUT/fifo-stress.tap" | tail -n 3
 t_check "fifo_stress: 16 processes, every payload checked, on the isolated node" [ $rc = 0 ]
+
+# Statistics: every call counted, no protocol violation.
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+stats=$(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)
+t_diag "stats: $stats"
+calls=$(echo "$stats" | sed -n 's/.* calls \([0-9]*\) .*/\1/p')
+viol=$(echo "$stats" | sed -n 's/.* violations \([0-9]*\).*/\1/p')
+counted=no
+[ "${calls:-0}" -gt 1000 ] && [ "${viol:-1}" = 0 ] && counted=yes
+t_check "debugfs stats count the calls (${calls:-?} calls, ${viol:-?} protocol violations)" \
+	[ $counted = yes ]
 
 # Hostile host user space: rmmod while a node is open is refused.
 exec 7<>/dev/ik_fifo
