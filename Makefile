@@ -19,7 +19,7 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
 KMAKE = source $(ROOT)/scripts/lib.sh && kmake
 
-.PHONY: all setup kernel modules served clippy rustfmt selftests check demo clean help
+.PHONY: all setup kernel modules served clippy rustfmt selftests check demo bench clean help
 
 all: modules served
 
@@ -27,6 +27,7 @@ help:
 	@echo 'Targets:'
 	@echo '  demo       boot the test VM and show both stub modules loading'
 	@echo '  check      run every test (cargo, clippy, rustfmt, checkpatch, VM selftests)'
+	@echo '  bench      measure ikfifo native vs isolated in one test VM; report in bench/results/'
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
 	@echo '  kernel     build the cached test kernel'
 	@echo '  modules    build host_stub and guest_stub (KDIR=... for your own tree)'
@@ -69,6 +70,9 @@ check: setup
 
 demo: setup
 	@$(ROOT)/scripts/demo
+
+bench: setup
+	@$(ROOT)/scripts/bench
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null; fi

@@ -1,0 +1,245 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The part of `make bench` that runs inside the test VM (as root): the
+# sample driver samples/ikfifo (capacity=1048576) natively, then the same
+# module isolated in a driver VM exported as /dev/ik_fifo, measured with
+# the same program (build/bench/fifo_bench), then a second driver VM that
+# panics once ready, for the restart-to-service time.
+#
+# Raw results go to $BENCH_OUT/raw.txt (default build/bench), one line per
+# measurement: "SIDE WHAT key=value ...".  bench/report.py turns them into
+# the table.  Exit status 1 only on real breakage (a node missing, a call
+# failing, data read back differing); slowness is never an error.
+#
+# Environment: IVT_KDIR (kernel build tree, for the driver VM's bzImage),
+# BENCH_SECS (seconds per point, default 3).
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${BENCH_OUT:-$ROOT/build/bench}
+RAW=$OUT/raw.txt
+BIN=$OUT/fifo_bench
+KO=$ROOT/samples/ikfifo/ikfifo.ko
+SHIM=$ROOT/target/release/ivt-shim
+SECS=${BENCH_SECS:-3}
+CAPACITY=1048576
+MEMORY_MIB=128
+export IKERNEL_IMAGE_CACHE=$OUT/images
+mkdir -p "$OUT"
+: >"$RAW"
+
+say() { printf '[bench] %s\n' "$*"; }
+# rec SIDE WHAT KEY=VALUE...: one line of raw results, also shown.
+rec() { echo "$*" >>"$RAW"; echo "  $*"; }
+broken() { say "ERROR: $*"; rec error "msg=$(echo "$*" | tr ' =' '_:')"; exit 1; }
+
+# wait_node PATH SECONDS
+wait_node() {
+	local i=0
+	while [ ! -c "$1" ] && [ $i -lt "$2" ]; do sleep 0.2; i=$((i + 1)); done
+	[ -c "$1" ]
+}
+
+# bench SIDE NODE: the latency, throughput and concurrency points; with
+# SIDE=isolated each point is bracketed by counter snapshots.
+bench() {
+	local side=$1 node=$2 out s
+	local maxlat=20000
+	[ "$side" = isolated ] && maxlat=2000
+	run_point "$side" lat "$BIN" lat -d "$node" -n $maxlat -t "$SECS" || return 1
+	for s in 64 4096 65536; do
+		run_point "$side" "tput$s" "$BIN" tput -d "$node" -s $s -t "$SECS" || return 1
+	done
+	for s in 1 4 16; do
+		run_point "$side" "par$s" "$BIN" par -d "$node" -p $s -t "$SECS" || return 1
+	done
+}
+
+# run_point SIDE PHASE CMD...: runs one measurement, records its line.
+run_point() {
+	local side=$1 phase=$2 out rc
+	shift 2
+	[ "$side" = isolated ] && snap >"$OUT/snap.before"
+	out=$("$@" 2>"$OUT/err.txt")
+	rc=$?
+	if [ $rc != 0 ]; then
+		say "$side $phase failed: $(cat "$OUT/err.txt")"
+		return 1
+	fi
+	rec "$side $out"
+	if [ "$side" = isolated ]; then
+		snap >"$OUT/snap.after"
+		rec "isolated counters phase=$phase $(delta "$OUT/snap.before" "$OUT/snap.after")"
+	fi
+}
+
+# The per-VM KVM statistics directory of the shim's current VM: named
+# PID-FD by the task that created the VM (the shim's main thread), else
+# the newest one (the driver VM is the only VM in the test VM).
+kvm_dir() {
+	local d
+	d=$(ls -d /sys/kernel/debug/kvm/"$SHIM_PID"-* 2>/dev/null | tail -n 1)
+	[ -n "$d" ] || d=$(ls -td /sys/kernel/debug/kvm/*-*/ 2>/dev/null | head -n 1)
+	echo "${d%/}"
+}
+
+KVM_STATS="exits io_exits mmio_exits irq_injections halt_exits irq_exits irq_window_exits"
+
+# snap: "time T calls N kicks K exits E io_exits I ...", one line.
+snap() {
+	local line d f
+	local calls kicks v
+	line=$(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)
+	calls=$(echo "$line" | sed -n 's/.* calls \([0-9]*\) .*/\1/p')
+	kicks=$(echo "$line" | sed -n 's/.* kicks \([0-9]*\) .*/\1/p')
+	printf 'time %s calls %s kicks %s' "$(date +%s.%N)" "${calls:-0}" "${kicks:-0}"
+	d=$(kvm_dir)
+	for f in $KVM_STATS; do
+		v=$(cat "$d/$f" 2>/dev/null)
+		printf ' %s %s' "$f" "${v:-0}"
+	done
+	echo
+}
+
+# delta BEFORE AFTER: "secs=S calls=N kicks=K exits=E ...".
+delta() {
+	awk 'NR == 1 { for (i = 1; i < NF; i += 2) a[$i] = $(i + 1); next }
+	     { for (i = 1; i < NF; i += 2) {
+		   k = $i; v = $(i + 1) - a[k]
+		   if (k == "time") printf "secs=%.3f", v; else printf " %s=%d", k, v
+	       }
+	       printf "\n" }' "$1" "$2"
+}
+
+# write_config FILE NAME
+write_config() {
+	cat >"$1" <<TOML
+# Written by bench/run-in-vm.sh.
+[vm]
+kernel = "$IVT_KDIR/arch/x86/boot/bzImage"
+memory_mib = $MEMORY_MIB
+console_log = "$OUT/$2.console.log"
+
+[image]
+guest_stub = "$ROOT/guest_stub/ikernel_guest.ko"
+
+[[module]]
+path = "$KO"
+params = "capacity=$CAPACITY"
+
+[[export]]
+guest_path = "/dev/ikfifo"
+host_name = "ik_fifo"
+mode = 0o666
+owner = "root:root"
+  [[export.ioctl]]
+  cmd = 0x6b11
+  dir = "read"
+  size = 4
+
+[restart]
+max_restarts = 2
+backoff_initial_ms = 100
+ready_timeout_s = 300
+TOML
+	rm -f "$OUT/$2.console.log"
+}
+
+# start_shim LOG CONFIG [ARGS...]: the shim in the background (SHIM_PID).
+start_shim() {
+	local log=$1 cfg=$2
+	shift 2
+	"$SHIM" run "$@" "$cfg" >"$log" 2>&1 &
+	SHIM_PID=$!
+}
+
+stop_shim() {
+	local i=0
+	kill -TERM "$SHIM_PID" 2>/dev/null
+	while kill -0 "$SHIM_PID" 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+	kill -KILL "$SHIM_PID" 2>/dev/null
+	wait "$SHIM_PID" 2>/dev/null
+}
+
+# log_secs LOG GENERATION KEY: a figure from "generation N: READY, ...".
+log_secs() {
+	grep "generation $2: READY" "$1" | head -n 1 |
+		sed -n "s/.*$3 \([0-9.]*\) s.*/\1/p"
+}
+
+[ -x "$BIN" ] || broken "$BIN missing (make bench builds it)"
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+
+say "test VM: $(uname -r), $(nproc) vCPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+rec vm "vcpus=$(nproc) kernel=$(uname -r) hz=$(grep -o '^CONFIG_HZ=[0-9]*' "$IVT_KDIR/.config" | cut -d= -f2)"
+
+# 1. Native.
+say "native: insmod ikfifo capacity=$CAPACITY"
+rmmod ikfifo 2>/dev/null
+insmod "$KO" capacity=$CAPACITY || broken "insmod $KO failed"
+wait_node /dev/ikfifo 50 || broken "/dev/ikfifo did not appear"
+bench native /dev/ikfifo || broken "native measurement failed"
+rmmod ikfifo
+
+# 2. Isolated.
+say "isolated: driver VM with ikfifo capacity=$CAPACITY, exported as /dev/ik_fifo"
+[ -e /dev/kvm ] || modprobe kvm_amd 2>/dev/null || modprobe kvm_intel
+[ -e /dev/ikernel ] || insmod "$ROOT/host_stub/ikernel_host.ko" || broken "insmod host_stub failed"
+cfg=$OUT/bench.toml
+write_config "$cfg" bench
+"$SHIM" build-image "$cfg" >/dev/null 2>"$OUT/build-image.err" ||
+	broken "ivt-shim build-image failed: $(tail -n 3 "$OUT/build-image.err")"
+start_shim "$OUT/shim.log" "$cfg"
+if ! wait_node /dev/ik_fifo 1500; then
+	sed 's/^/  shim: /' "$OUT/shim.log" | tail -n 20
+	stop_shim
+	broken "/dev/ik_fifo did not appear"
+fi
+boot=$(log_secs "$OUT/shim.log" 1 boot-to-ready)
+rec isolated "boot boot_to_ready_s=${boot:-nan}"
+if [ -n "$(kvm_dir)" ]; then
+	say "KVM statistics of the driver VM: $(kvm_dir) (shim pid $SHIM_PID)"
+else
+	say "no KVM debugfs directory for the driver VM: KVM counters read as 0"
+fi
+
+# Idle baseline of the KVM counters: timer ticks, console and the like.
+sleep 2
+snap >"$OUT/snap.before"
+sleep 5
+snap >"$OUT/snap.after"
+rec "isolated counters phase=idle $(delta "$OUT/snap.before" "$OUT/snap.after")"
+
+if ! bench isolated /dev/ik_fifo; then
+	sed 's/^/  shim: /' "$OUT/shim.log" | tail -n 20
+	stop_shim
+	broken "isolated measurement failed"
+fi
+rec isolated "memory $(awk '/^(VmRSS|VmHWM|Threads):/ { printf "%s=%s ", tolower(substr($1, 1, length($1) - 1)), $2 }' \
+	"/proc/$SHIM_PID/status")guest_mib=$MEMORY_MIB window_kib=256"
+rec isolated "stats $(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats |
+	awk '{ for (i = 3; i < NF; i += 2) printf "%s=%s ", $i, $(i + 1) }')"
+stop_shim
+
+# 3. Restart: generation 1 panics one second after it is ready.
+say "restart: a driver VM whose generation 1 panics once ready"
+for i in $(seq 1 50); do [ -e /dev/ik_fifo ] || break; sleep 0.2; done
+write_config "$cfg" restart
+start_shim "$OUT/restart.log" "$cfg" --test-panic-generation 1
+if ! wait_node /dev/ik_fifo 1500; then
+	sed 's/^/  shim: /' "$OUT/restart.log" | tail -n 20
+	stop_shim
+	broken "/dev/ik_fifo did not appear (restart run)"
+fi
+out=$("$BIN" restart -d /dev/ik_fifo -t 300 2>&1)
+rc=$?
+rec "isolated $out"
+sleep 1
+b1=$(log_secs "$OUT/restart.log" 1 boot-to-ready)
+b2=$(log_secs "$OUT/restart.log" 2 boot-to-ready)
+d2=$(log_secs "$OUT/restart.log" 2 "down-to-ready (restart)")
+rec isolated "restartlog gen1_boot_to_ready_s=${b1:-nan} gen2_boot_to_ready_s=${b2:-nan} down_to_ready_s=${d2:-nan}"
+grep -E "generation [12]|died|down|DOWN|panic" "$OUT/restart.log" | head -n 12 | sed 's/^/  shim: /'
+stop_shim
+[ $rc = 0 ] || broken "no service again after the forced panic: $out"
+say "done"
