@@ -249,8 +249,8 @@ struct ikernel_guest_resp {
 };
 
 /* struct ikernel_guest_event.flags */
-#define IKERNEL_EVENT_DEFER	1	/* an answer follows at once: let it
-					 * notify the host for both */
+/* An answer follows at once: let it notify the host for both. */
+#define IKERNEL_EVENT_DEFER	1
 
 /**
  * struct ikernel_guest_event - IKERNEL_IOC_GUEST_EVENT argument

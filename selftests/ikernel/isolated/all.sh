@@ -9,6 +9,10 @@ for t in ${IKERNEL_ISOLATED_TESTS:-fifo rtc ppdev}; do
 done
 # Last: the host kernel took all of the above without a WARN, BUG, oops,
 # lockdep splat or hung task.
+# rtc.sh runs the in-tree rtc-test natively on this host for comparison,
+# and rtctest makes it WARN (test_rtc_alarm_irq_enable: add_timer on a
+# pending timer): a bug of that driver, not of ikernel; isolated, the same
+# WARN stays inside the driver VM.
 echo "# === isolated driver test: dmesg"
-"$d/../dmesg_test.sh" || rc=1
+IKERNEL_DMESG_KNOWN=rtc_test "$d/../dmesg_test.sh" || rc=1
 exit $rc
