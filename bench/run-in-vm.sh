@@ -215,6 +215,40 @@ if ! bench isolated /dev/ik_fifo; then
 	stop_shim
 	broken "isolated measurement failed"
 fi
+# Host-to-guest interrupts have no counter on the host; KVM's tracepoints
+# count them: kvm_set_irq for GSI 5 raised (the ring's irqfd, level 1) and
+# kvm_inj_virq per vector, over one more (traced, so not timed) run of
+# null ioctls.
+trace_phase() {
+	local t=/sys/kernel/tracing e
+	[ -d $t/events ] || mount -t tracefs nodev $t 2>/dev/null
+	if [ ! -d $t/events/kvm/kvm_inj_virq ] || [ ! -d $t/events/kvm/kvm_set_irq ]; then
+		rec isolated "trace available=no"
+		return 0
+	fi
+	echo 0 >$t/tracing_on
+	echo 8192 >$t/buffer_size_kb
+	echo >$t/trace
+	for e in kvm_inj_virq kvm_set_irq; do echo 1 >$t/events/kvm/$e/enable; done
+	snap >"$OUT/snap.before"
+	echo 1 >$t/tracing_on
+	"$BIN" lat -d /dev/ik_fifo -n 500 -t "$SECS" >/dev/null 2>"$OUT/err.txt" ||
+		say "traced run failed: $(cat "$OUT/err.txt")"
+	echo 0 >$t/tracing_on
+	snap >"$OUT/snap.after"
+	for e in kvm_inj_virq kvm_set_irq; do echo 0 >$t/events/kvm/$e/enable; done
+	cat $t/trace >"$OUT/trace.txt"
+	echo >$t/trace
+	rec isolated "trace available=yes $(delta "$OUT/snap.before" "$OUT/snap.after") $(
+		printf 'gsi5_raised=%s gsi4_raised=%s lost=%s ' \
+			"$(grep -c 'kvm_set_irq: gsi 5 level 1 ' "$OUT/trace.txt")" \
+			"$(grep -c 'kvm_set_irq: gsi 4 level 1 ' "$OUT/trace.txt")" \
+			"$(grep -c 'LOST' "$OUT/trace.txt")"
+		grep -o 'kvm_inj_virq: [A-Za-z/]* 0x[0-9a-f]*' "$OUT/trace.txt" |
+			awk '{ n[$3]++ } END { for (v in n) printf "vec_%s=%d ", v, n[v] }')"
+}
+trace_phase
+
 rec isolated "memory $(awk '/^(VmRSS|VmHWM|Threads):/ { printf "%s=%s ", tolower(substr($1, 1, length($1) - 1)), $2 }' \
 	"/proc/$SHIM_PID/status")guest_mib=$MEMORY_MIB window_kib=256"
 rec isolated "stats $(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats |
