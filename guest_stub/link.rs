@@ -253,6 +253,12 @@ impl Link {
                     match (read, s.pending.get_mut(tag)) {
                         (Ok(_), Some(slot)) => {
                             *slot = Some(req);
+                            // Re-arm at what was consumed, or the host will
+                            // not interrupt the servers sleeping now for its
+                            // next request; wake one if more are waiting.
+                            if s.guest.enable_notify().unwrap_or(false) {
+                                self.wake.notify_one();
+                            }
                             return Ok(Handed { req, payload });
                         }
                         // The ring validated the payload bounds and the tag;

@@ -671,47 +671,44 @@ impl Channel {
         }
         let mut stored = false;
         loop {
-            match w.host.next_event() {
-                Ok(Some(ev)) => {
-                    if ev.kind == ring::EventKind::PollReady {
-                        let gen = w.host.generation();
-                        if let Some(f) = files.iter().find(|f| f.is(ev.export, ev.handle, gen)) {
-                            f.set_mask(ev.events);
+            if let Err(e) = Self::take_events(w, files) {
+                self.violation(e);
+                return true;
+            }
+            loop {
+                match w.host.next_response() {
+                    Ok(Some(c)) => {
+                        if let Some(a) =
+                            usize::try_from(c.tag).ok().and_then(|t| answers.get_mut(t))
+                        {
+                            *a = Some(c);
+                            stored = true;
                         }
                     }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.violation(e);
+                        return true;
+                    }
                 }
-                Ok(None) => break,
+            }
+            // The guest publishes the poll events a request caused before
+            // its answer: take those too, so that a caller returning from
+            // that answer finds every file's mask current.
+            if let Err(e) = Self::take_events(w, files) {
+                self.violation(e);
+                return true;
+            }
+            // Re-arm the guest's notifications at what was consumed: with
+            // event-index suppression a consumer that stops short of
+            // re-arming never hears of the next answer or event (another
+            // caller, or a poller, would then wait for an unrelated doorbell).
+            match w.host.enable_notify() {
+                Ok(true) => continue,
+                Ok(false) => break,
                 Err(e) => {
                     self.violation(e);
                     return true;
-                }
-            }
-        }
-        loop {
-            match w.host.next_response() {
-                Ok(Some(c)) => {
-                    if let Some(a) = usize::try_from(c.tag).ok().and_then(|t| answers.get_mut(t)) {
-                        *a = Some(c);
-                        stored = true;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    self.violation(e);
-                    return true;
-                }
-            }
-        }
-        // The guest publishes the poll events a request caused before its
-        // answer: take those too, so that a caller returning from that
-        // answer finds every file's mask current.
-        if stored {
-            let gen = w.host.generation();
-            while let Ok(Some(ev)) = w.host.next_event() {
-                if ev.kind == ring::EventKind::PollReady {
-                    if let Some(f) = files.iter().find(|f| f.is(ev.export, ev.handle, gen)) {
-                        f.set_mask(ev.events);
-                    }
                 }
             }
         }
@@ -730,6 +727,22 @@ impl Channel {
             self.kicks.load(Relaxed),
             self.violations.load(Relaxed)
         )
+    }
+
+    /// Takes every pending event and routes poll masks to the open files.
+    fn take_events(
+        w: &mut HostWindow,
+        files: &KVec<Arc<FileShared>>,
+    ) -> core::result::Result<(), ring::RingError> {
+        let gen = w.host.generation();
+        while let Some(ev) = w.host.next_event()? {
+            if ev.kind == ring::EventKind::PollReady {
+                if let Some(f) = files.iter().find(|f| f.is(ev.export, ev.handle, gen)) {
+                    f.set_mask(ev.events);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn violation(&self, e: ring::RingError) {

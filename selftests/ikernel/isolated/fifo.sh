@@ -52,7 +52,7 @@ else
 	sed 's/^/# /' "$OUT/fifo.diff" | head -n 40
 fi
 
-"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T 1500 ${IKERNEL_FIFO_STRESS_ARGS:--n 2100} >"$OUT/fifo-stress.tap" 2>&1
+"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T 1500 ${IKERNEL_FIFO_STRESS_ARGS:--n 6300} >"$OUT/fifo-stress.tap" 2>&1
 rc=$?
 grep '^#' "$OUT/fifo-stress.tap" | tail -n 3
 t_check "fifo_stress: 16 processes, every payload checked, on the isolated node" [ $rc = 0 ]
