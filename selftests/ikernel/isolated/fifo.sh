@@ -4,6 +4,10 @@
 # and isolated in a driver VM: the same selftest binary against both, with
 # identical transcripts (results, errnos, data); 16 processes at once on the
 # isolated node; and host user space misbehaving.
+#
+# The stress runs 16 x 1000 calls here (about 16,000 calls, 80 s under TCG);
+# IKERNEL_FIFO_STRESS_ARGS="-n 6300" gives the full run of over 10^5 calls
+# (about 8 minutes under TCG with nested KVM).
 . "$(dirname "$0")/lib.sh"
 t_plan 13
 load_kvm
@@ -52,7 +56,7 @@ else
 	sed 's/^/# /' "$OUT/fifo.diff" | head -n 40
 fi
 
-"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T 1500 ${IKERNEL_FIFO_STRESS_ARGS:--n 6300} >"$OUT/fifo-stress.tap" 2>&1
+"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T 1500 ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1
 rc=$?
 grep '^#' "$OUT/fifo-stress.tap" | tail -n 3
 t_check "fifo_stress: 16 processes, every payload checked, on the isolated node" [ $rc = 0 ]
@@ -83,7 +87,7 @@ t_check "/dev/ik_fifo is gone with its channel" [ ! -e /dev/ik_fifo ]
 
 # The shim dies (SIGKILL) while a read is blocked on its node: host_stub
 # sees the control file close, the read fails with EIO, the node goes.
-start_shim "$OUT/fifo.log" "$cfg"
+start_shim "$OUT/fifo-kill.log" "$cfg"
 if wait_node /dev/ik_fifo 30; then
 	dd if=/dev/ik_fifo of=/dev/null bs=1 count=1 2>"$OUT/fifo-dd.err" &
 	dd_pid=$!
