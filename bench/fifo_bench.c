@@ -8,6 +8,10 @@
  *   fifo_bench par     -d NODE -p PROCS [-t SECONDS]
  *   fifo_bench restart -d NODE [-t SECONDS]
  *
+ * Common option: -w WATCHDOG_S (default 120): a point that has not ended
+ * WATCHDOG_S seconds after its SECONDS are up is hung; it fails with
+ * exit status 3.
+ *
  * lat:     null ioctls (IKFIFO_CLEAR on an empty FIFO, argument 0), each
  *          timed; median, p99 and mean round trip.
  * tput:    write SIZE bytes, then read them back, on one open file,
@@ -27,6 +31,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +53,7 @@ static double seconds = 3.0;
 static long max_calls = 100000;
 static size_t size = 64;
 static int procs = 1;
+static unsigned int watchdog_s = 120;
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -66,6 +72,26 @@ static void die(const char *what)
 {
 	fprintf(stderr, "fifo_bench: %s: %s: %s\n", node, what, strerror(errno));
 	exit(1);
+}
+
+static void on_watchdog(int sig)
+{
+	static const char msg[] =
+		"fifo_bench: watchdog: a call did not return (hung)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(3);
+}
+
+/* Arms the watchdog; no SA_RESTART, so that it interrupts a blocked call. */
+static void arm_watchdog(void)
+{
+	struct sigaction sa = { .sa_handler = on_watchdog };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm((unsigned int)seconds + watchdog_s);
 }
 
 static int open_node(void)
@@ -224,10 +250,12 @@ struct par_shared {
 
 static void par_child(struct par_shared *sh, int id, int ready_w, int go_r)
 {
-	int fd = open_node();
+	int fd;
 	char c = 0;
 	long n = 0;
 
+	arm_watchdog();
+	fd = open_node();
 	if (write(ready_w, &c, 1) != 1 || read(go_r, &c, 1) != 1)
 		die("start barrier");
 	do {
@@ -351,7 +379,7 @@ static int do_restart(void)
 static void bad_usage(void)
 {
 	fprintf(stderr,
-		"usage: fifo_bench lat|tput|par|restart -d NODE [-t SECONDS] [-n MAX_CALLS] [-s SIZE] [-p PROCS]\n");
+		"usage: fifo_bench lat|tput|par|restart -d NODE [-t SECONDS] [-n MAX_CALLS] [-s SIZE] [-p PROCS] [-w WATCHDOG_S]\n");
 	exit(2);
 }
 
@@ -364,7 +392,7 @@ int main(int argc, char **argv)
 		bad_usage();
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "d:t:n:s:p:")) != -1) {
+	while ((c = getopt(argc, argv, "d:t:n:s:p:w:")) != -1) {
 		switch (c) {
 		case 'd':
 			node = optarg;
@@ -381,6 +409,9 @@ int main(int argc, char **argv)
 		case 'p':
 			procs = atoi(optarg);
 			break;
+		case 'w':
+			watchdog_s = strtoul(optarg, NULL, 0);
+			break;
 		default:
 			bad_usage();
 		}
@@ -388,6 +419,7 @@ int main(int argc, char **argv)
 	if (seconds <= 0 || max_calls < 1 || !size)
 		bad_usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	arm_watchdog();
 	if (!strcmp(mode, "lat"))
 		return do_lat();
 	if (!strcmp(mode, "tput"))

@@ -166,7 +166,9 @@ def main():
     w("| --- | --- | ---: | ---: | ---: |")
     for label, unit, n, i, _, _ in rows:
         w(f"| {label} | {unit} | {num(n)} | {num(i)} | {num(ratio(i, n))} |")
-    w(f"| driver-VM boot to ready | s | (none) | {num(boot)} | n/a: no native counterpart |")
+    bgen = raw.get(("isolated", "boot"), {}).get("generation", 1.0)
+    w(f"| driver-VM boot to ready{'' if bgen == 1 else f' (generation {bgen:.0f}: earlier ones died booting)'} "
+      f"| s | (none) | {num(boot)} | n/a: no native counterpart |")
     fs = rst.get("fail_to_service_s")
     w(f"| restart to service (first EIO to open+ioctl working) | s | (none) | {num(fs)} | "
       "n/a: no native counterpart |")
