@@ -154,6 +154,12 @@ def main():
     w(f"- Driver: `samples/ikfifo/ikfifo.ko capacity=1048576`, the same module natively in the test VM "
       "(`/dev/ikfifo`) and isolated in the driver VM (`/dev/ik_fifo`), the same program "
       f"(`bench/fifo_bench`) against both. Commit {mach.get('commit', '?')}.")
+    oq = mach.get("other_qemus", "?")
+    w(f"- Load: load average {mach.get('load_before', '?')} before, {mach.get('load_after', '?')} after; "
+      + ("no other test VM ran on the machine during the run."
+         if oq == "0" else
+         f"**up to {oq} other QEMU test VM(s) shared the {mach.get('cpus', '?')} CPUs during the run: "
+         "the figures, and the ratios of points measured at different moments, are disturbed.**"))
     if tcg:
         w("- **Under TCG the absolute figures measure the emulator, not the design: only the "
           "isolated/native ratios of this same run mean anything.** A nested driver VM under TCG "
