@@ -31,23 +31,24 @@ use kernel::{
         _IOWR, //
     },
     mm::virt::VmaNew,
-    new_condvar, new_mutex, new_work,
+    new_condvar, new_mutex, new_poll_condvar, new_work,
     page::{
         AsPageIter,
         PAGE_SIZE, //
     },
-    pr_err_once,
+    pr_err_once, pr_warn_once,
     prelude::*,
     sync::{
         atomic::{
             Atomic,
             Relaxed, //
         },
+        poll::PollCondVar, //
         Arc,
         ArcBorrow,
         CondVar,
         Mutex,
-        MutexGuard, //
+        MutexGuard,
     },
     time::{
         delay::fsleep,
@@ -101,6 +102,18 @@ const VM_BOOTING: u32 = 1;
 const VM_RUNNING: u32 = 2;
 /// `IKERNEL_VM_DOWN`.
 const VM_DOWN: u32 = 3;
+/// `IKERNEL_EXPORT_REOPEN`: files reopen transparently after a restart.
+pub(crate) const EXPORT_REOPEN: u32 = 1;
+
+/// Doorbells per second beyond the responses they announce that a guest
+/// may ring before it counts as flooding.  Event-index suppression keeps an
+/// honest guest at or below one doorbell per response; poll events without
+/// a response draw on this allowance.
+const FLOOD_SLACK: u64 = 2000;
+/// How long a flooding guest's doorbells stay throttled.
+const FLOOD_THROTTLE_MS: u32 = 1000;
+/// While throttled, at most one drain per this many milliseconds.
+const THROTTLED_DRAIN_MS: u32 = 10;
 
 /// `struct ikernel_window`.
 #[repr(C)]
@@ -128,7 +141,8 @@ struct StateArg {
     guest_state: u32,
     heartbeat: u32,
     kicks: u64,
-    reserved: u64,
+    broken: u32,
+    reserved: u32,
 }
 
 // SAFETY: All three are `repr(C)` structs of integers whose sizes add up
@@ -166,7 +180,7 @@ struct ExportArg {
     nr_ioctls: u32,
     ioctls: u64,
     minor: u32,
-    reserved: u32,
+    flags: u32,
 }
 
 /// `struct ikernel_ioctl_desc`.
@@ -277,12 +291,33 @@ pub(crate) struct Channel {
     /// Takes responses and events from the ring after a doorbell.
     #[pin]
     drain: Work<Channel>,
+    /// Pollers of files that reopen transparently, waiting for the driver
+    /// VM to come back.
+    #[pin]
+    revived: PollCondVar,
     /// Doorbells rung by the guest.
     kicks: Atomic<u64>,
     /// Set when the control file closes: every call fails from then on.
     dead: Atomic<bool>,
     /// Protocol violations by the guest (each breaks the ring).
     violations: Atomic<u64>,
+    /// Responses taken from the ring, for the flood check.
+    responses: Atomic<u64>,
+    /// Runs of [`Channel::drain`].
+    drains: Atomic<u64>,
+    /// Doorbell flood control: the one-second window's start (jiffies) and
+    /// the doorbell and response counts at that start.
+    flood_at: Atomic<usize>,
+    flood_kicks: Atomic<u64>,
+    flood_responses: Atomic<u64>,
+    /// Non-zero while throttled: the end of the throttle (jiffies, low bit
+    /// set), and the last drain queued meanwhile.
+    throttled_until: Atomic<usize>,
+    throttled_drain_at: Atomic<usize>,
+    /// Times the guest's doorbells were throttled.
+    throttles: Atomic<u64>,
+    /// Restarts of the driver VM (new generations after the first).
+    restarts: Atomic<u64>,
     /// Number of this channel in the statistics.
     id: u32,
     /// Mirrors of the driver VM's generation and state, for the statistics
@@ -302,6 +337,7 @@ impl WorkItem for Channel {
     type Pointer = Arc<Channel>;
 
     fn run(this: Arc<Channel>) {
+        this.drains.add(1, Relaxed);
         let woke = {
             let mut g = this.inner.lock();
             this.drain_locked(&mut g)
@@ -322,7 +358,19 @@ unsafe extern "C" fn channel_kicked(data: *mut c_void) {
     // SAFETY: By the function's contract the `Arc` outlives this call.
     let ch = unsafe { ArcBorrow::<Channel>::from_raw(data.cast::<Channel>().cast_const()) };
     ch.kicks.add(1, Relaxed);
-    ch.done.notify_all();
+    if ch.flooding() {
+        // A flooding guest gets one drain per `THROTTLED_DRAIN_MS`, however
+        // fast it rings: its doorbells cost the host bounded CPU.  Waiters
+        // are woken by those drains when their answers arrive.
+        let now = jiffies();
+        let last = ch.throttled_drain_at.load(Relaxed);
+        if now.wrapping_sub(last) < msecs_to_jiffies(THROTTLED_DRAIN_MS) {
+            return;
+        }
+        ch.throttled_drain_at.store(now, Relaxed);
+    } else {
+        ch.done.notify_all();
+    }
     // Already queued is fine: the queued run sees this doorbell's work.
     let _ = workqueue::system().enqueue(Arc::<Channel>::from(ch));
 }
@@ -346,9 +394,19 @@ impl Channel {
             }),
             done <- new_condvar!("ikernel::Channel::done"),
             drain <- new_work!("ikernel::Channel::drain"),
+            revived <- new_poll_condvar!("ikernel::Channel::revived"),
             kicks: Atomic::new(0),
             dead: Atomic::new(false),
             violations: Atomic::new(0),
+            responses: Atomic::new(0),
+            drains: Atomic::new(0),
+            flood_at: Atomic::new(0),
+            flood_kicks: Atomic::new(0),
+            flood_responses: Atomic::new(0),
+            throttled_until: Atomic::new(0),
+            throttled_drain_at: Atomic::new(0),
+            throttles: Atomic::new(0),
+            restarts: Atomic::new(0),
             id: NEXT_ID.fetch_add(1, Relaxed),
             generation: Atomic::new(0),
             vm_state: Atomic::new(0),
@@ -374,6 +432,17 @@ impl Channel {
             f.kill();
         }
         self.done.notify_all();
+        self.revived.notify_all();
+    }
+
+    /// Whether the control file closed (the channel is gone for good).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.dead.load(Relaxed)
+    }
+
+    /// Where pollers wait for the driver VM to come back.
+    pub(crate) fn revived(&self) -> &PollCondVar {
+        &self.revived
     }
 
     /// Dispatches a channel ioctl; `ENOTTY` for commands it does not know.
@@ -467,6 +536,7 @@ impl Channel {
             || arg.guest_state != 0
             || arg.heartbeat != 0
             || arg.kicks != 0
+            || arg.broken != 0
             || arg.reserved != 0
         {
             return Err(EINVAL);
@@ -485,6 +555,11 @@ impl Channel {
             for a in g.answers.iter_mut() {
                 *a = None;
             }
+            if win.host.generation() != 0 {
+                self.restarts.add(1, Relaxed);
+            }
+            // A new incarnation starts with a clean slate of doorbells.
+            self.throttled_until.store(0, Relaxed);
             stale = core::mem::take(&mut g.files);
         }
         if arg.state == VM_DOWN {
@@ -507,6 +582,9 @@ impl Channel {
             }
         }
         self.done.notify_all();
+        if arg.state == VM_RUNNING {
+            self.revived.notify_all();
+        }
         Ok(0)
     }
 
@@ -522,6 +600,7 @@ impl Channel {
             guest_state: u32::from(ready),
             heartbeat: win.host.heartbeat().unwrap_or(0),
             kicks,
+            broken: broken_code(win.host.broken()),
             reserved: 0,
         })
     }
@@ -559,7 +638,7 @@ impl Channel {
             || name.first() == Some(&b'.')
             || arg.mode > 0o777
             || arg.nr_ioctls > MAX_IOCTLS
-            || arg.reserved != 0
+            || arg.flags & !EXPORT_REOPEN != 0
             || arg.minor != 0
         {
             return Err(EINVAL);
@@ -600,6 +679,7 @@ impl Channel {
                 name: arg.name,
                 index: arg.index,
                 timeout_ms: arg.timeout_ms,
+                reopen: arg.flags & EXPORT_REOPEN != 0,
                 ioctls,
                 stats: ExportStats::new(),
             },
@@ -678,6 +758,7 @@ impl Channel {
             loop {
                 match w.host.next_response() {
                     Ok(Some(c)) => {
+                        self.responses.add(1, Relaxed);
                         if let Some(a) =
                             usize::try_from(c.tag).ok().and_then(|t| answers.get_mut(t))
                         {
@@ -719,13 +800,17 @@ impl Channel {
     pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
             f,
-            "channel {} generation {} state {} dead {} kicks {} violations {}",
+            "channel {} generation {} state {} dead {} kicks {} violations {} restarts {} \
+             drains {} throttles {}",
             self.id,
             self.generation.load(Relaxed),
             self.vm_state.load(Relaxed),
             u32::from(self.dead.load(Relaxed)),
             self.kicks.load(Relaxed),
-            self.violations.load(Relaxed)
+            self.violations.load(Relaxed),
+            self.restarts.load(Relaxed),
+            self.drains.load(Relaxed),
+            self.throttles.load(Relaxed)
         )
     }
 
@@ -748,6 +833,53 @@ impl Channel {
     fn violation(&self, e: ring::RingError) {
         self.violations.add(1, Relaxed);
         pr_err_once!("ikernel: a driver VM broke the ring: {:?}\n", e);
+    }
+
+    /// A ring error met by a caller: a peer fault is a violation (the ring
+    /// is broken from then on); either way the caller gets an errno.
+    fn ring_fault(&self, e: ring::RingError) -> Error {
+        if e.is_peer_fault() {
+            self.violation(e);
+            // Other waiters learn of it at once, not at their next timeout.
+            self.done.notify_all();
+        }
+        ring_errno(e)
+    }
+
+    /// Whether the guest's doorbells are throttled as a flood; starts a
+    /// throttle when, within the current second, the guest rang more than
+    /// [`FLOOD_SLACK`] doorbells beyond the responses it produced.  Called
+    /// from the doorbell callback: atomics only, no lock, no sleep.
+    fn flooding(&self) -> bool {
+        let now = jiffies();
+        let until = self.throttled_until.load(Relaxed);
+        // CAST: Jiffies compare through the sign of their difference.
+        if until != 0 && (until.wrapping_sub(now) as isize) > 0 {
+            return true;
+        }
+        let kicks = self.kicks.load(Relaxed);
+        let responses = self.responses.load(Relaxed);
+        let at = self.flood_at.load(Relaxed);
+        if at == 0 || now.wrapping_sub(at) >= msecs_to_jiffies(1000) {
+            // A new window (racing doorbells may each start one: harmless).
+            self.flood_at.store(now | 1, Relaxed);
+            self.flood_kicks.store(kicks, Relaxed);
+            self.flood_responses.store(responses, Relaxed);
+            return false;
+        }
+        let rang = kicks.wrapping_sub(self.flood_kicks.load(Relaxed));
+        let answered = responses.wrapping_sub(self.flood_responses.load(Relaxed));
+        if rang <= answered.saturating_add(FLOOD_SLACK) {
+            return false;
+        }
+        self.throttled_until.store(
+            now.wrapping_add(msecs_to_jiffies(FLOOD_THROTTLE_MS)) | 1,
+            Relaxed,
+        );
+        self.flood_at.store(0, Relaxed);
+        self.throttles.add(1, Relaxed);
+        pr_warn_once!("ikernel: a driver VM floods its doorbell; throttled\n");
+        true
     }
 
     /// Registers an open file for poll events; fails if the driver VM
@@ -837,7 +969,7 @@ impl Channel {
                     break (sub, now_gen);
                 }
                 Err(ring::RingError::Full) => {}
-                Err(e) => return Err(ring_errno(e)),
+                Err(e) => return Err(self.ring_fault(e)),
             }
             let left = match limit {
                 Some(l) => match l.checked_sub(jiffies().wrapping_sub(start)) {
@@ -874,7 +1006,7 @@ impl Channel {
                 drop(g);
                 // A slot is free: wake callers waiting for one.
                 self.done.notify_all();
-                let len = read.map_err(ring_errno)?;
+                let len = read.map_err(|e| self.ring_fault(e))?;
                 let result = match cancelled_at {
                     // The driver saw the signal: restart or EINTR, as the
                     // caller's signal disposition says.
@@ -895,7 +1027,7 @@ impl Channel {
             match w.host.enable_notify() {
                 Ok(true) => continue,
                 Ok(false) => {}
-                Err(e) => return Err(ring_errno(e)),
+                Err(e) => return Err(self.ring_fault(e)),
             }
             let elapsed = jiffies().wrapping_sub(start);
             if let Some(at) = cancelled_at {
@@ -953,6 +1085,13 @@ impl Channel {
             }
         }
     }
+}
+
+/// `ikernel_state.broken`: 0, or 1 plus the violation that broke the ring
+/// (the order of `ring::RingError`, documented in `ring.rst`).
+fn broken_code(e: Option<ring::RingError>) -> u32 {
+    // CAST: `RingError` is a field-less enum with fewer than 2^32 variants.
+    e.map_or(0, |e| e as u32 + 1)
 }
 
 /// The current time in jiffies.

@@ -24,7 +24,7 @@ use kernel::{
         _IOC_DIR,
         _IOC_SIZE, //
     },
-    new_poll_condvar, pr_err_once,
+    new_mutex, new_poll_condvar, pr_err_once,
     prelude::*,
     sync::{
         atomic::{
@@ -36,6 +36,7 @@ use kernel::{
             PollTable, //
         },
         Arc,
+        Mutex, //
     },
     uaccess::{
         UserPtr,
@@ -86,6 +87,8 @@ pub(crate) struct Export {
     pub(crate) index: u32,
     /// Deadline of every call, 0 for none.
     pub(crate) timeout_ms: u32,
+    /// Files reopen transparently in a new driver VM (`IKERNEL_EXPORT_REOPEN`).
+    pub(crate) reopen: bool,
     pub(crate) ioctls: KVec<IoctlDesc>,
     pub(crate) stats: ExportStats,
 }
@@ -105,6 +108,8 @@ pub(crate) struct ExportStats {
     /// Calls failed because the driver VM was down, restarted or broke the
     /// ring.
     eio: Atomic<u64>,
+    /// Files transparently reopened in a new driver VM.
+    reopens: Atomic<u64>,
 }
 
 impl ExportStats {
@@ -117,7 +122,14 @@ impl ExportStats {
             timeouts: Atomic::new(0),
             interrupted: Atomic::new(0),
             eio: Atomic::new(0),
+            reopens: Atomic::new(0),
         }
+    }
+
+    /// Counts a call that failed before it could be forwarded.
+    fn count_eio(&self) {
+        self.calls.add(1, Relaxed);
+        self.eio.add(1, Relaxed);
     }
 
     /// Counts one forwarded call and its outcome.
@@ -148,7 +160,8 @@ impl Export {
         let s = &self.stats;
         write!(
             f,
-            "export {} index {} opens {} calls {} errors {} timeouts {} interrupted {} eio {} ",
+            "export {} index {} opens {} calls {} errors {} timeouts {} interrupted {} eio {} \
+             reopens {} ",
             name,
             self.index,
             s.opens.load(Relaxed),
@@ -156,7 +169,8 @@ impl Export {
             s.errors.load(Relaxed),
             s.timeouts.load(Relaxed),
             s.interrupted.load(Relaxed),
-            s.eio.load(Relaxed)
+            s.eio.load(Relaxed),
+            s.reopens.load(Relaxed)
         )?;
         self.channel.write_stats(f)?;
         writeln!(f)
@@ -199,6 +213,11 @@ impl FileShared {
         self.generation
     }
 
+    /// Whether the driver VM behind the file went away.
+    fn is_dead(&self) -> bool {
+        self.dead.load(Relaxed)
+    }
+
     /// Records a new poll mask and wakes pollers if it changed.
     pub(crate) fn set_mask(&self, events: u32) {
         let events = events & ring::POLL_KNOWN;
@@ -217,7 +236,11 @@ impl FileShared {
 /// An open file of an exported node (the C file's private data).
 pub(crate) struct OpenFile {
     export: Arc<Export>,
-    shared: Arc<FileShared>,
+    /// The open flags, for a transparent reopen.
+    flags: u32,
+    /// The guest's file; a transparent reopen replaces it.  The lock is
+    /// held only to read or swap the pointer, never across a call.
+    cur: Pin<KBox<Mutex<Arc<FileShared>>>>,
 }
 
 /// Turns a guest result into a host one: a value, or a negative errno.
@@ -233,6 +256,17 @@ fn result(a: &Answer) -> Result<i64> {
 impl OpenFile {
     /// Opens the guest's node; returns the file and whether it is seekable.
     pub(crate) fn open(export: Arc<Export>, flags: u32) -> Result<(KBox<OpenFile>, bool)> {
+        let (shared, seekable) = Self::open_guest(&export, flags)?;
+        export.stats.opens.add(1, Relaxed);
+        let cur = KBox::pin_init(new_mutex!(shared, "ikernel::OpenFile::cur"), GFP_KERNEL)?;
+        Ok((
+            KBox::new(OpenFile { export, flags, cur }, GFP_KERNEL)?,
+            seekable,
+        ))
+    }
+
+    /// Opens the guest's node and registers the file for poll events.
+    fn open_guest(export: &Arc<Export>, flags: u32) -> Result<(Arc<FileShared>, bool)> {
         let ch = &export.channel;
         let mut desc = ring::RequestDesc::new(ring::Op::Open);
         desc.export = export.index;
@@ -255,21 +289,51 @@ impl OpenFile {
                 return Err(EIO);
             }
         };
-        let opened = Self::track(&export, handle, &a);
+        let opened = Self::track(export, handle, &a);
         if opened.is_err() {
             // Do not leak the guest's file.
-            let mut rel = ring::RequestDesc::new(ring::Op::Release);
-            rel.export = export.index;
-            rel.handle = handle;
-            let _ = ch.call(Some(a.generation), &rel, &[], &mut [], 0, Wait::Bounded);
+            Self::release_guest(export, handle, a.generation, Wait::Bounded, 0);
         }
-        let shared = opened?;
-        export.stats.opens.add(1, Relaxed);
-        let seekable = a.aux & OPEN_SEEKABLE != 0;
-        Ok((
-            KBox::new(OpenFile { export, shared }, GFP_KERNEL)?,
-            seekable,
-        ))
+        Ok((opened?, a.aux & OPEN_SEEKABLE != 0))
+    }
+
+    /// Closes the guest's file `handle` of generation `gen`.
+    fn release_guest(export: &Export, handle: u32, gen: u32, wait: Wait, timeout_ms: u32) {
+        let mut d = ring::RequestDesc::new(ring::Op::Release);
+        d.export = export.index;
+        d.handle = handle;
+        let r = export
+            .channel
+            .call(Some(gen), &d, &[], &mut [], timeout_ms, wait);
+        export.stats.count(&r);
+    }
+
+    /// The guest file a call goes to.  After a driver-VM restart an export
+    /// with `IKERNEL_EXPORT_REOPEN` opens the node again, with the original
+    /// flags, in the new VM; otherwise the file stays failed (`EIO`).
+    fn file(&self) -> Result<Arc<FileShared>> {
+        let old = self.cur.lock().clone();
+        if !old.is_dead() {
+            return Ok(old);
+        }
+        if !self.export.reopen {
+            return Err(EIO);
+        }
+        // No lock is held across the open: a second caller racing this one
+        // opens too, and the loser closes its file again.
+        let (new, _) = Self::open_guest(&self.export, self.flags)?;
+        let mut cur = self.cur.lock();
+        if !Arc::ptr_eq(&cur, &old) {
+            let won = cur.clone();
+            drop(cur);
+            self.export.channel.remove_file(&new);
+            Self::release_guest(&self.export, new.handle, new.generation, Wait::Bounded, 0);
+            return Ok(won);
+        }
+        *cur = new.clone();
+        drop(cur);
+        self.export.stats.reopens.add(1, Relaxed);
+        Ok(new)
     }
 
     fn track(export: &Export, handle: u32, a: &Answer) -> Result<Arc<FileShared>> {
@@ -288,22 +352,21 @@ impl OpenFile {
         Ok(shared)
     }
 
-    /// A request for this file.
+    /// A request for this file; the handle is filled in by [`Self::call`].
     fn desc(&self, op: ring::Op, flags: u32) -> ring::RequestDesc {
         let mut d = ring::RequestDesc::new(op);
         d.export = self.export.index;
-        d.handle = self.shared.handle;
         d.flags = flags;
         d
     }
 
     fn call(&self, d: &ring::RequestDesc, payload: &[u8], reply: &mut [u8]) -> Result<Answer> {
-        if self.shared.dead.load(Relaxed) {
-            return Err(EIO);
-        }
+        let f = self.file().inspect_err(|_| self.export.stats.count_eio())?;
+        let mut d = *d;
+        d.handle = f.handle;
         let a = self.export.channel.call(
-            Some(self.shared.generation),
-            d,
+            Some(f.generation),
+            &d,
             payload,
             reply,
             self.export.timeout_ms,
@@ -311,27 +374,24 @@ impl OpenFile {
         );
         self.export.stats.count(&a);
         let a = a?;
-        self.shared.set_mask(a.events);
+        f.set_mask(a.events);
         Ok(a)
     }
 
     /// Last close: releases the guest's file.
     pub(crate) fn release(&self) {
-        let ch = &self.export.channel;
-        ch.remove_file(&self.shared);
-        if self.shared.dead.load(Relaxed) {
+        let f = self.cur.lock().clone();
+        self.export.channel.remove_file(&f);
+        if f.is_dead() {
             return;
         }
-        let d = self.desc(ring::Op::Release, 0);
-        let r = ch.call(
-            Some(self.shared.generation),
-            &d,
-            &[],
-            &mut [],
-            self.export.timeout_ms,
+        Self::release_guest(
+            &self.export,
+            f.handle,
+            f.generation,
             Wait::Bounded,
+            self.export.timeout_ms,
         );
-        self.export.stats.count(&r);
     }
 
     /// `read` into the caller's buffer at `addr`: returns the bytes read
@@ -502,12 +562,25 @@ impl OpenFile {
 
     /// `poll`: registers the caller and returns the file's current mask, as
     /// the guest last reported it.
+    ///
+    /// A file that reopens transparently waits out a driver-VM restart:
+    /// while the VM is down it reports nothing and wakes when the VM is
+    /// back, and then it reopens.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
-        table.register_wait(file, &self.shared.pollers);
-        if self.shared.dead.load(Relaxed) {
+        let mut f = self.cur.lock().clone();
+        if f.is_dead() && self.export.reopen {
+            table.register_wait(file, self.export.channel.revived());
+            match self.file() {
+                Ok(new) => f = new,
+                Err(_) if self.export.channel.is_closed() => return POLL_DEAD,
+                Err(_) => return 0,
+            }
+        }
+        table.register_wait(file, &f.pollers);
+        if f.is_dead() {
             return POLL_DEAD;
         }
-        self.shared.mask.load(Relaxed)
+        f.mask.load(Relaxed)
     }
 }
 

@@ -237,6 +237,10 @@ pub struct Export {
     /// Deadline of every forwarded call in milliseconds; 0 = none.
     #[serde(default = "default_timeout")]
     pub timeout_ms: Spanned<u64>,
+    /// Files opened before a driver-VM restart reopen transparently in the
+    /// new VM (for stateless devices); otherwise they fail with EIO.
+    #[serde(default)]
+    pub reopen: bool,
     /// Ioctls without size encoding.
     #[serde(default)]
     pub ioctl: Vec<IoctlEntry>,

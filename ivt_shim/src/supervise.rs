@@ -62,6 +62,7 @@ enum Death {
     Hang(u64),
     ReadyTimeout(u64),
     InitError(String),
+    Broken(String),
 }
 
 impl std::fmt::Display for Death {
@@ -72,6 +73,7 @@ impl std::fmt::Display for Death {
             Death::Hang(s) => write!(f, "hang: heartbeat stopped for {s} s"),
             Death::ReadyTimeout(s) => write!(f, "not ready after {s} s"),
             Death::InitError(l) => write!(f, "guest init failed: {l}"),
+            Death::Broken(v) => write!(f, "broke the ring: {v} (host_stub)"),
         }
     }
 }
@@ -132,6 +134,7 @@ pub fn export_requests(cfg: &Config) -> io::Result<Vec<ExportReq>> {
                 gid,
                 timeout_ms: u32::try_from(*e.timeout_ms.get_ref())
                     .map_err(|_| bad(format!("export {name}: timeout_ms too large")))?,
+                reopen: e.reopen,
                 ioctls,
                 name,
             })
@@ -350,6 +353,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                     }
                 }
                 Some(_) => {
+                    if let Some(v) = chan.broken() {
+                        break Some(Death::Broken(v));
+                    }
                     if r.heartbeat_timeout_s != 0 {
                         let b = chan.heartbeat();
                         if b != hb.0 {
@@ -478,6 +484,7 @@ mod tests {
                 uid: 1000,
                 gid: 7,
                 timeout_ms: 2500,
+                reopen: false,
                 ioctls: vec![
                     IkIoctlDesc {
                         cmd: 0x6b11,
@@ -511,6 +518,7 @@ mod tests {
                 uid: 0,
                 gid: 0,
                 timeout_ms: 0,
+                reopen: false,
                 ioctls: Vec::new(),
             }
         );

@@ -36,7 +36,7 @@ const I8042_CMD: u16 = 0x64;
 pub fn guest_cmdline(cfg: &Config, test_panic: bool) -> String {
     let w = &cfg.window;
     let mut s = format!(
-        "console=ttyS0 quiet panic=-1 reboot=t acpi=off pci=off 8250.nr_uarts=1 \
+        "console=ttyS0 quiet panic=-1 oops=panic reboot=t acpi=off pci=off 8250.nr_uarts=1 \
          ikernel_guest.window_gpa={:#x} ikernel_guest.window_size={} \
          ikernel_guest.doorbell_port={:#x} ikernel_guest.irq={}",
         w.gpa.get_ref(),
@@ -387,7 +387,7 @@ mod tests {
         .expect("config");
         let s = guest_cmdline(&cfg, false);
         assert!(
-            s.starts_with("console=ttyS0 quiet panic=-1 reboot=t"),
+            s.starts_with("console=ttyS0 quiet panic=-1 oops=panic reboot=t"),
             "{s}"
         );
         assert!(s.contains("ikernel_guest.window_gpa=0xd0000000"), "{s}");

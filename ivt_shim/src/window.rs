@@ -56,7 +56,10 @@ pub struct IkState {
     pub generation: u32,
     pub guest_state: u32,
     pub heartbeat: u32,
-    pub reserved: [u64; 2],
+    pub kicks: u64,
+    /// 0, or 1 + the ring violation with which the guest broke the window.
+    pub broken: u32,
+    pub reserved: u32,
 }
 
 /// `IKERNEL_NAME_MAX`: bytes of `struct ikernel_export.name`, with its NUL.
@@ -87,8 +90,12 @@ pub struct IkExport {
     pub ioctls: u64,
     /// (out) Minor number of the new node.
     pub minor: u32,
-    pub reserved: u32,
+    /// `IKERNEL_EXPORT_*` flags.
+    pub flags: u32,
 }
+
+/// `IKERNEL_EXPORT_REOPEN`: files reopen transparently after a restart.
+pub const EXPORT_REOPEN: u32 = 1;
 
 /// One export for [`Channel::export`], in host_stub's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +109,8 @@ pub struct ExportReq {
     pub gid: u32,
     /// Deadline of every forwarded call, 0 = none.
     pub timeout_ms: u32,
+    /// Open files reopen transparently in a restarted driver VM.
+    pub reopen: bool,
     pub ioctls: Vec<IkIoctlDesc>,
 }
 
@@ -132,7 +141,7 @@ impl ExportReq {
                 self.ioctls.as_ptr() as u64
             },
             minor: 0,
-            reserved: 0,
+            flags: if self.reopen { EXPORT_REOPEN } else { 0 },
         })
     }
 }
@@ -423,6 +432,18 @@ impl Channel {
         st == GuestState::Ready as u32 && gg == hg
     }
 
+    /// The ring violation with which the guest broke the window, as
+    /// host_stub saw it; `None` while the ring is sound (or without
+    /// host_stub, which alone checks the ring).
+    pub fn broken(&self) -> Option<String> {
+        let code = self.get_state()?.broken;
+        let i = usize::try_from(code.checked_sub(1)?).ok()?;
+        Some(match ikernel_ring::RingError::ALL.get(i) {
+            Some(e) => format!("{e:?}"),
+            None => format!("violation {code}"),
+        })
+    }
+
     /// The guest's heartbeat counter.
     pub fn heartbeat(&self) -> u32 {
         self.win.load(hdr::HEARTBEAT).unwrap_or(0)
@@ -468,6 +489,7 @@ mod tests {
             uid: 0,
             gid: 7,
             timeout_ms: 5000,
+            reopen: true,
             ioctls: vec![IkIoctlDesc {
                 cmd: 0x6b11,
                 dir: 2,
@@ -478,6 +500,7 @@ mod tests {
         assert_eq!(&e.name[..8], b"ik_fifo\0");
         assert!(e.name[7..].iter().all(|&b| b == 0));
         assert_eq!((e.index, e.mode, e.gid, e.timeout_ms), (1, 0o660, 7, 5000));
+        assert_eq!(e.flags, EXPORT_REOPEN);
         assert_eq!(e.nr_ioctls, 1);
         assert_eq!(e.ioctls, r.ioctls.as_ptr() as u64);
         r.ioctls.clear();
@@ -500,6 +523,7 @@ mod tests {
             uid: 0,
             gid: 0,
             timeout_ms: 0,
+            reopen: false,
             ioctls: Vec::new(),
         };
         let e = c.export(&r).expect_err("local window");

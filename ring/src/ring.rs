@@ -172,6 +172,30 @@ pub enum RingError {
 }
 
 impl RingError {
+    /// Every error in declaration order, so that `ALL[e as usize] == e`.
+    /// host_stub reports the violation that broke a ring to the VMM as that
+    /// index plus one (`ikernel_state.broken`).
+    pub const ALL: [RingError; 18] = [
+        RingError::BadMagic,
+        RingError::BadVersion,
+        RingError::BadFeatures,
+        RingError::BadLayout,
+        RingError::BadState,
+        RingError::IndexJump,
+        RingError::UnknownOp,
+        RingError::UnknownEvent,
+        RingError::UnknownId,
+        RingError::DuplicateId,
+        RingError::PayloadOutOfBounds,
+        RingError::PayloadOverlap,
+        RingError::LengthTooLong,
+        RingError::BadResult,
+        RingError::BadBits,
+        RingError::Full,
+        RingError::TooLarge,
+        RingError::OutOfWindow,
+    ];
+
     /// Returns true if the error was caused by the peer (the channel is broken).
     pub fn is_peer_fault(self) -> bool {
         !matches!(

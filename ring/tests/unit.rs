@@ -547,3 +547,11 @@ fn layout_for_window_fits_and_is_largest() {
     assert!(Layout::for_window(1 << 20, 1024).is_err());
     assert!(Layout::for_window(u64::MAX, 64).is_ok());
 }
+
+#[test]
+fn error_codes_follow_declaration_order() {
+    // host_stub reports `e as u32 + 1` to the VMM, which names it by `ALL`.
+    for (i, e) in RingError::ALL.iter().enumerate() {
+        assert_eq!(*e as usize, i, "{e:?}");
+    }
+}

@@ -93,6 +93,11 @@ struct ikernel_doorbells {
  * @heartbeat:	(get only) the guest's heartbeat counter read from the window
  * @kicks:	(get only) doorbells rung by the guest since the doorbells were
  *		bound, as host_stub saw them
+ * @broken:	(get only) 0 while the ring is sound; once the guest broke a
+ *		protocol rule, 1 plus the number of the violation (the order
+ *		of the ring's error list in Documentation/ring.rst).  Every
+ *		call fails with EIO from then on: the VMM should restart the
+ *		driver VM.
  * @reserved:	zero
  */
 struct ikernel_state {
@@ -101,7 +106,8 @@ struct ikernel_state {
 	__u32 guest_state;
 	__u32 heartbeat;
 	__u64 kicks;
-	__u64 reserved;
+	__u32 broken;
+	__u32 reserved;
 };
 
 #define IKERNEL_IOC_CREATE_WINDOW	_IOW(IKERNEL_IOC_MAGIC, 0x01, struct ikernel_window)
@@ -154,7 +160,7 @@ struct ikernel_ioctl_desc {
  * @nr_ioctls:	entries at @ioctls, at most IKERNEL_EXPORT_MAX_IOCTLS
  * @ioctls:	user pointer to struct ikernel_ioctl_desc[@nr_ioctls]
  * @minor:	(out) minor number of the new node
- * @reserved:	zero
+ * @flags:	IKERNEL_EXPORT_* below
  */
 struct ikernel_export {
 	char name[IKERNEL_NAME_MAX];
@@ -166,8 +172,15 @@ struct ikernel_export {
 	__u32 nr_ioctls;
 	__u64 ioctls;
 	__u32 minor;
-	__u32 reserved;
+	__u32 flags;
 };
+
+/*
+ * Files of this export opened before a driver-VM restart reopen, with their
+ * original flags, in the new VM at their next call instead of failing with
+ * EIO.  Only for stateless devices: whatever state the old file had is lost.
+ */
+#define IKERNEL_EXPORT_REOPEN	(1U << 0)
 
 #define IKERNEL_IOC_EXPORT	_IOWR(IKERNEL_IOC_MAGIC, 0x05, struct ikernel_export)
 
