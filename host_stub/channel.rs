@@ -555,7 +555,8 @@ impl Channel {
             for a in g.answers.iter_mut() {
                 *a = None;
             }
-            if win.host.generation() != 0 {
+            // The mirror holds the generation last reported (0: none yet).
+            if self.generation.load(Relaxed) != 0 {
                 self.restarts.add(1, Relaxed);
             }
             // A new incarnation starts with a clean slate of doorbells.
