@@ -120,22 +120,22 @@ probe() {
 	"$LOAD" -P "$1" -T 180000
 }
 
-# host_sound: the host kernel reported nothing since the marker.
-dmesg_mark() { DMESG_FROM=$(dmesg | wc -l); }
-host_sound() {
-	! dmesg | tail -n +$((DMESG_FROM + 1)) |
-		grep -Eq 'BUG:|WARNING:|Oops|KASAN|circular locking|possible recursive|blocked for more than|sleeping function called|kmemleak|Call Trace'
-}
-
 # fault_begin / fault_end KIND RECOVERY_MS: one fault's line in the TSV:
-# kind, host sound, calls that ended in an error, hung calls, recovery.
+# kind, host sound (no kernel report since fault_begin: lib.sh's
+# dmesg_sound), calls that ended in an error, hung calls, recovery.
+F_N=0
 fault_begin() {
+	F_N=$((F_N + 1))
+	dmesg_mark "fault-$F_N"
 	F_ERRS=$(load_errs)
 	F_HUNG=$(load_get hung)
 }
 fault_end() {
 	local sound=yes
-	host_sound || sound=no
+	if ! dmesg_sound "fault-$F_N" >>"$OUT/campaign-dmesg.txt"; then
+		sound=no
+		echo "(fault $F_N: $1)" >>"$OUT/campaign-dmesg.txt"
+	fi
 	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$sound" \
 		$(($(load_errs) - F_ERRS)) $(($(load_get hung) - F_HUNG)) "$2" >>"$TSV"
 }
@@ -154,7 +154,9 @@ wait_generation() {
 
 buggy() { "$CALL" -w 60 -d /dev/ik_buggy "$@" 2>&1; }
 
-dmesg_mark
+kmemleak_baseline
+dmesg_mark campaign
+: >"$OUT/campaign-dmesg.txt"
 cfg=$OUT/campaign.toml
 campaign_config "$cfg" campaign "" "" 1000
 start_shim "$OUT/campaign.log" "$cfg"
@@ -306,9 +308,10 @@ fault_begin
 campaign_config "$cfg" campaign "" "panic_on_load=1" 2
 timeout 600 "$IVT_SHIM" run "$cfg" >"$OUT/panic-on-load.log" 2>&1
 rc=$?
+sound=$(dmesg_sound "fault-$F_N" >/dev/null && echo yes || echo no)
 deaths=$(grep -c 'DOWN after' "$OUT/panic-on-load.log")
 for i in $(seq "$deaths"); do
-	printf 'panic-on-load\t%s\t0\t0\t\n' "$(host_sound && echo yes || echo no)" >>"$TSV"
+	printf 'panic-on-load\t%s\t0\t0\t\n' "$sound" >>"$TSV"
 done
 t_check "panic-on-load: every boot dies ($deaths), the shim gives up (exit $rc)" \
 	[ "$deaths" -ge 3 ] && [ "$rc" != 0 ] && [ "$rc" != 124 ]
@@ -355,6 +358,7 @@ faults=$(wc -l <"$TSV")
 t_check "$faults faults injected (>= $((ROUNDS * 15)) expected)" [ "$faults" -ge $((ROUNDS * 14)) ]
 t_check "the host survived every fault" ! cut -f2 "$TSV" | grep -q no
 t_check "no call hung" [ "$(cut -f4 "$TSV" | paste -sd+ | bc)" = 0 ]
-t_check "the host kernel reported nothing (KASAN, lockdep, hung task, WARN)" host_sound
+t_check "the host kernel reported nothing (KASAN, lockdep, hung task, WARN)" dmesg_sound campaign
+t_check "kmemleak finds no leak" kmemleak_check campaign
 t_plan "$t_n"
 t_done
