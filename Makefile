@@ -17,9 +17,12 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # KDIR: a full kernel build tree (with rust/*.rmeta), default the cached one.
 KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
+# FAULTS_KDIR: the fault tests' host kernel (kconfig/faults.config: KASAN,
+# kmemleak), default the cached one.
+FAULTS_KDIR ?= $(shell $(ROOT)/scripts/build-kernel --flavour faults --print-only)
 KMAKE = source $(ROOT)/scripts/lib.sh && kmake
 
-.PHONY: all setup kernel modules served clippy rustfmt selftests check demo bench clean help
+.PHONY: all setup kernel modules kernel-faults modules-faults served clippy rustfmt selftests check demo bench clean help
 
 all: modules served
 
@@ -31,6 +34,8 @@ help:
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
 	@echo '  kernel     build the cached test kernel'
 	@echo '  modules    build host_stub and guest_stub (KDIR=... for your own tree)'
+	@echo '  kernel-faults   build the cached fault-test host kernel (KASAN, kmemleak)'
+	@echo '  modules-faults  build the modules against it into build/faults/modules'
 	@echo '  served     build the driver VM serving process (build/served/ikernel-served)'
 	@echo '  clippy     build the modules with CLIPPY=1, failing on any warning'
 	@echo '  rustfmt    check the Rust sources with the kernel rustfmt config'
@@ -50,6 +55,17 @@ endif
 
 modules:
 	@$(KMAKE) -C $(KDIR) M=$(ROOT) modules
+
+kernel-faults: setup
+	@$(ROOT)/scripts/build-kernel --flavour faults >/dev/null
+
+# Into build/faults/modules; the in-tree objects of `make modules` stay.
+ifeq ($(origin FAULTS_KDIR),file)
+modules-faults: kernel-faults
+endif
+
+modules-faults:
+	@$(ROOT)/scripts/build-modules --flavour faults --kernel $(FAULTS_KDIR) >/dev/null
 
 served:
 	@mkdir -p $(ROOT)/build/served
