@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-in-vm.sh [TEST]: builds what the fault tests need, boots the test VM
+# on the faults kernel (kconfig/faults.config: KASAN, kmemleak, lockdep,
+# hung-task detection) and runs selftests/ikernel/faults/TEST.sh inside it
+# (default: smoke).  TAP on stdout; exit status of the test.
+#
+# Only the test host runs the faults kernel, with the modules built against
+# it (scripts/build-modules --flavour faults, into build/faults/modules);
+# driver VMs boot the default kernel with the default in-tree guest_stub and
+# driver modules, which is much faster under nested virtualization.  The
+# test VM's console log is build/faults/console.log.
+#
+# Environment: IKERNEL_FAULTS_MEMORY (test VM memory, default 2G),
+# IVT_VM_TIMEOUT (seconds, default 3600).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+t=${1:-smoke}
+mkdir -p "$root/build/faults"
+cd "$root"
+kdir=$(scripts/build-kernel)
+fkdir=$(scripts/build-kernel --flavour faults)
+cargo build --release -q -p ivt-shim
+make -s modules served selftests KDIR="$kdir" >/dev/null
+fmods=$(scripts/build-modules --flavour faults --kernel "$fkdir")
+# kasan_multi_shot: every KASAN report, not only the first; a large log
+# buffer, so that a debug kernel's chatter cannot push a test's dmesg
+# marker out of it.
+exec scripts/vm-run --kernel "$fkdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
+	--memory "${IKERNEL_FAULTS_MEMORY:-2G}" --log "$root/build/faults/console.log" \
+	--append "kasan_multi_shot log_buf_len=4M" -- \
+	env IVT_KDIR="$kdir" FAULTS_MODULES="$fmods" FAULTS_T0="$(date +%s)" \
+	bash "selftests/ikernel/faults/$t.sh"
