@@ -16,7 +16,8 @@
 #   IVT_LPT_OUT    FILE, QEMU's parallel-port file as seen in the test VM
 #                  (required)
 #   IKERNEL_KDIR   kernel build tree of the driver VM (or IVT_KDIR; default:
-#                  the newest complete one in ~/.cache/ikernel/build)
+#                  the newest complete default-flavour one in
+#                  ~/.cache/ikernel/build)
 #   DEMO_DELAY_MS  delay between bytes (default 300)
 #
 # Exit status: 0 if the recorded bytes are exactly ppblink's, else 1.
@@ -38,7 +39,7 @@ lpt=${IVT_LPT_OUT:-}
 	die "IVT_LPT_OUT (${lpt:-unset}) is not a file: boot the test VM with -parallel file:FILE and pass IVT_LPT_OUT=FILE"
 kdir=${IKERNEL_KDIR:-${IVT_KDIR:-}}
 if [ -z "$kdir" ]; then
-	for d in $(ls -dt "$HOME"/.cache/ikernel/build/*/ 2>/dev/null); do
+	for d in $(ls -dt "$HOME"/.cache/ikernel/build/*-default-*/ 2>/dev/null); do
 		if [ -f "$d/.ikernel-complete" ]; then kdir=${d%/}; break; fi
 	done
 fi

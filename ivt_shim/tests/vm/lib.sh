@@ -3,8 +3,8 @@
 # as root (scripts/vm-run), with the repository at the same path.
 #
 # Environment:
-#   IVT_KDIR         kernel build tree (default: the newest complete one in
-#                    ~/.cache/ikernel/build)
+#   IVT_KDIR         kernel build tree (default: the newest complete one of
+#                    the default flavour in ~/.cache/ikernel/build)
 #   IVT_SHIM         ivt-shim binary (default: target/release, else debug)
 #   IVT_TIMEOUT      per-run timeout in seconds (default 900)
 #   IVT_HOST_STUB    0: do not load host_stub, run the shim with --no-host-stub
@@ -20,7 +20,7 @@ if [ -z "${IVT_SHIM:-}" ]; then
 	[ -x "$IVT_SHIM" ] || IVT_SHIM=$ROOT/target/debug/ivt-shim
 fi
 if [ -z "${IVT_KDIR:-}" ]; then
-	for d in $(ls -dt "$HOME"/.cache/ikernel/build/*/ 2>/dev/null); do
+	for d in $(ls -dt "$HOME"/.cache/ikernel/build/*-default-*/ 2>/dev/null); do
 		if [ -f "$d/.ikernel-complete" ]; then IVT_KDIR=${d%/}; break; fi
 	done
 fi
