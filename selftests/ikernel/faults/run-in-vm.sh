@@ -13,7 +13,8 @@
 # test VM's console log is build/faults/console.log.
 #
 # Environment: IKERNEL_FAULTS_MEMORY (test VM memory, default 2G),
-# IVT_VM_TIMEOUT (seconds, default 3600).
+# IVT_VM_TIMEOUT (seconds, default 3600).  Every IKERNEL_* variable (e.g.
+# IKERNEL_FAULT_ROUNDS) and KMEMLEAK_SETTLE is passed on to TEST.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 t=${1:-smoke}
@@ -24,11 +25,18 @@ fkdir=$(scripts/build-kernel --flavour faults)
 cargo build --release -q -p ivt-shim
 make -s modules served selftests KDIR="$kdir" >/dev/null
 fmods=$(scripts/build-modules --flavour faults --kernel "$fkdir")
+# The test VM starts with a clean environment.
+pass=()
+for v in $(compgen -e); do
+	case $v in
+	IKERNEL_* | KMEMLEAK_SETTLE) pass+=("$v=${!v}") ;;
+	esac
+done
 # kasan_multi_shot: every KASAN report, not only the first; a large log
 # buffer, so that a debug kernel's chatter cannot push a test's dmesg
 # marker out of it.
 exec scripts/vm-run --kernel "$fkdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
 	--memory "${IKERNEL_FAULTS_MEMORY:-2G}" --log "$root/build/faults/console.log" \
 	--append "kasan_multi_shot log_buf_len=4M" -- \
-	env IVT_KDIR="$kdir" FAULTS_MODULES="$fmods" FAULTS_T0="$(date +%s)" \
+	env "${pass[@]}" IVT_KDIR="$kdir" FAULTS_MODULES="$fmods" FAULTS_T0="$(date +%s)" \
 	bash "selftests/ikernel/faults/$t.sh"
