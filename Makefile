@@ -92,5 +92,5 @@ bench: setup
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null; fi
-	@rm -rf $(ROOT)/build $(addprefix $(ROOT)/selftests/ikernel/,control_test channel_test kvm_smoke_test fifo_test fifo_stress fault_load)
+	@rm -rf $(ROOT)/build $(addprefix $(ROOT)/selftests/ikernel/,control_test channel_test kvm_smoke_test fifo_test fifo_stress fault_load buggy_call)
 	@cargo clean --manifest-path $(ROOT)/Cargo.toml 2>/dev/null || true
