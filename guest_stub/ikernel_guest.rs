@@ -70,6 +70,10 @@ module! {
             default: 0,
             description: "Interrupt line the host raises (KVM irqfd; 0: none)",
         },
+        hostile_after: u32 {
+            default: 0,
+            description: "Tests only: requests answered normally before the hostile= attack",
+        },
     },
 }
 

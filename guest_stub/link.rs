@@ -45,6 +45,11 @@ use crate::{
     window::KernelWindow, //
 };
 
+// The test-only hostile mode: a child module, so that it reaches the ring
+// state below without widening its visibility.
+#[path = "hostile.rs"]
+mod hostile;
+
 /// How long a waiting server sleeps before it looks at the ring again even
 /// without an interrupt (a lost interrupt costs at most this).
 const IDLE_RECHECK_MS: u32 = 100;
@@ -133,6 +138,8 @@ pub(crate) struct Link {
     beat: DelayedWork<Link>,
     /// The doorbell to the host, when one was given.
     doorbell: Option<Doorbell>,
+    /// The test-only hostile mode (off unless `hostile=` is given).
+    hostile: hostile::Hostile,
     // Declared after `serve` so that it is dropped after it: the accessor in
     // `serve` points into this mapping.
     remap: Remap,
@@ -190,6 +197,7 @@ impl Link {
             );
             Error::from_errno(e.to_errno())
         })?;
+        let hostile = hostile::Hostile::new(guest.generation());
         let slots = usize::try_from(guest.layout().num_slots)?;
         let mut pending = KVec::with_capacity(slots, GFP_KERNEL)?;
         for _ in 0..slots {
@@ -204,6 +212,7 @@ impl Link {
                 stopping: Atomic::new(false),
                 beat <- new_delayed_work!("ikernel_guest::beat"),
                 doorbell,
+                hostile,
                 remap,
             }),
             GFP_KERNEL,
@@ -315,6 +324,15 @@ impl Link {
             Some(Some(r)) if r.id == id => *r,
             _ => return Err(ENOENT),
         };
+        if let Some(kind) = self.hostile.turn() {
+            let r = hostile::Reply {
+                result,
+                payload: reply,
+                events,
+                aux,
+            };
+            return hostile::attack(self, s, kind, &req, &r);
+        }
         match s.guest.respond_aux(&req, result, reply, events, aux) {
             Ok(()) => {}
             Err(ring::RingError::TooLarge) => return Err(EINVAL),

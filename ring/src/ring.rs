@@ -2111,4 +2111,87 @@ impl<S: Shared> Guest<S> {
         self.win.mb();
         Ok(self.win.load(hdr::REQ_PROD)? != self.req_cons)
     }
+
+    // Hostile mode. guest_stub's test-only `hostile=` parameter makes the
+    // guest write what a malicious driver VM would, so that tests can prove
+    // the host survives it (`guest_stub/hostile.rs`). The helpers below are
+    // its only users: they write peer-visible garbage on purpose, but only
+    // through this file's layout, so never outside the window.
+
+    /// Hostile mode only: returns the index the next response is published
+    /// at.
+    pub fn resp_prod(&self) -> u32 {
+        self.resp_prod
+    }
+
+    /// Hostile mode only: publishes `wire` as the next response, as it is:
+    /// no check of its id, length, result or reserved fields, no payload.
+    /// Returns the index it was published at.
+    ///
+    /// # Errors
+    ///
+    /// [`RingError::Full`] if the host has not consumed responses,
+    /// [`RingError::IndexJump`] if the host's consumer index is corrupt.
+    pub fn publish_raw_response(&mut self, wire: &WireResponse) -> Result<u32> {
+        self.ok()?;
+        let l = self.ident.layout;
+        let cons = self.win.load(hdr::RESP_CONS)?;
+        let used = self.resp_prod.wrapping_sub(cons);
+        if used > l.num_slots {
+            return self.fail(RingError::IndexJump);
+        }
+        if used == l.num_slots {
+            return Err(RingError::Full);
+        }
+        let idx = self.resp_prod;
+        self.win.write(l.resp_slot(idx), &wire.encode())?;
+        self.resp_prod = idx.wrapping_add(1);
+        self.win.store(hdr::RESP_PROD, self.resp_prod)?;
+        Ok(idx)
+    }
+
+    /// Hostile mode only: rewrites the response slot of index `idx` with
+    /// `wire`, after it was published (a late change behind the host's
+    /// back); publishes nothing.
+    ///
+    /// # Errors
+    ///
+    /// Only [`RingError::OutOfWindow`] (a bug).
+    pub fn rewrite_response(&self, idx: u32, wire: &WireResponse) -> Result<()> {
+        self.win
+            .write(self.ident.layout.resp_slot(idx), &wire.encode())
+    }
+
+    /// Hostile mode only: forgets `req` as if it had been answered, without
+    /// answering it, so that the host may reuse its tag.
+    pub fn forget_request(&mut self, req: &Request) {
+        if req.tag == req.id & self.ident.layout.mask() {
+            self.set_busy(req.tag, false);
+        }
+    }
+
+    /// Hostile mode only: moves the response producer index `by` entries
+    /// ahead without writing any slot, and publishes it. Returns the new
+    /// index.
+    ///
+    /// # Errors
+    ///
+    /// Only [`RingError::OutOfWindow`] (a bug).
+    pub fn skip_responses(&mut self, by: u32) -> Result<u32> {
+        self.resp_prod = self.resp_prod.wrapping_add(by);
+        self.win.store(hdr::RESP_PROD, self.resp_prod)?;
+        Ok(self.resp_prod)
+    }
+
+    /// Hostile mode only: moves the event producer index `by` entries ahead
+    /// without writing any slot, and publishes it. Returns the new index.
+    ///
+    /// # Errors
+    ///
+    /// Only [`RingError::OutOfWindow`] (a bug).
+    pub fn skip_events(&mut self, by: u32) -> Result<u32> {
+        self.evt_prod = self.evt_prod.wrapping_add(by);
+        self.win.store(hdr::EVT_PROD, self.evt_prod)?;
+        Ok(self.evt_prod)
+    }
 }

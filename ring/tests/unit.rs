@@ -555,3 +555,126 @@ fn error_codes_follow_declaration_order() {
         assert_eq!(*e as usize, i, "{e:?}");
     }
 }
+
+// The hostile-mode helpers of `Guest` (guest_stub's `hostile=`): what they
+// publish reaches the host, which rejects it.
+
+#[test]
+fn hostile_raw_responses_reach_the_host() {
+    // A response for an id that is not in flight.
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    let (s, _) = h.submit(&read_req(16), b"").unwrap();
+    let r = g.next_request().unwrap().unwrap();
+    assert_eq!(g.resp_prod(), 0);
+    let at = g.publish_raw_response(&resp(r.id + 100 * N, 0, 0)).unwrap();
+    assert_eq!((at, g.resp_prod()), (0, 1));
+    assert_eq!(h.next_response(), Err(RingError::UnknownId));
+
+    // Two responses for the same request.
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    h.submit(&read_req(16), b"").unwrap();
+    let r = g.next_request().unwrap().unwrap();
+    g.respond(&r, 2, b"ab", 0).unwrap();
+    g.publish_raw_response(&resp(r.id, 2, 2)).unwrap();
+    assert_eq!(h.next_response().unwrap().unwrap().id, s.id);
+    assert_eq!(h.next_response(), Err(RingError::DuplicateId));
+
+    // A length past the slot's buffer, past the data area (tag 0), and a
+    // huge one.
+    for len in [B + 64, N * B + 1, u32::MAX] {
+        let w = win();
+        let (mut h, mut g) = pair(&w);
+        h.submit(&read_req(B), b"").unwrap();
+        let r = g.next_request().unwrap().unwrap();
+        g.publish_raw_response(&resp(r.id, len, i64::from(len)))
+            .unwrap();
+        assert_eq!(h.next_response(), Err(RingError::LengthTooLong), "{len}");
+    }
+
+    // A full ring refuses raw responses too, the producer index stays.
+    let w = win();
+    let (_h, mut g) = pair(&w);
+    for i in 0..N {
+        assert_eq!(g.publish_raw_response(&resp(i, 0, 0)), Ok(i));
+    }
+    assert_eq!(g.publish_raw_response(&resp(0, 0, 0)), Err(RingError::Full));
+    assert_eq!(g.resp_prod(), N);
+    assert_eq!(w.peek32(hdr::RESP_PROD), N);
+}
+
+#[test]
+fn hostile_index_jumps_reach_the_host() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    assert_eq!(g.skip_responses(0x4000_0000), Ok(0x4000_0000));
+    assert_eq!(w.peek32(hdr::RESP_PROD), 0x4000_0000);
+    assert_eq!(h.next_response(), Err(RingError::IndexJump));
+
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    assert_eq!(g.skip_events(N + 1), Ok(N + 1));
+    assert_eq!(h.next_event(), Err(RingError::IndexJump));
+    // Backwards.
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    g.skip_events(u32::MAX).unwrap();
+    assert_eq!(h.next_event(), Err(RingError::IndexJump));
+}
+
+#[test]
+fn hostile_late_rewrite() {
+    // Rewritten before the host reads it: the host sees (and checks) the
+    // new contents.
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    h.submit(&read_req(16), b"").unwrap();
+    let r = g.next_request().unwrap().unwrap();
+    g.respond(&r, 2, b"ab", 0).unwrap();
+    let idx = g.resp_prod() - 1;
+    g.rewrite_response(idx, &resp(r.id, u32::MAX, 2)).unwrap();
+    assert_eq!(h.next_response(), Err(RingError::LengthTooLong));
+
+    // Rewritten after the host took it: the host's copy stands.
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    h.submit(&read_req(16), b"").unwrap();
+    let r = g.next_request().unwrap().unwrap();
+    g.respond(&r, 2, b"ab", 0).unwrap();
+    let c = h.next_response().unwrap().unwrap();
+    g.rewrite_response(
+        g.resp_prod() - 1,
+        &resp(r.id ^ 0x8000_0000, u32::MAX, -9999),
+    )
+    .unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(h.read_reply(&c, &mut buf), Ok(2));
+    assert_eq!((c.len, c.result), (2, 2));
+    h.release(&c);
+    assert_eq!(h.next_response(), Ok(None));
+}
+
+#[test]
+fn hostile_forget_request_frees_the_tag() {
+    for forget in [true, false] {
+        let w = win();
+        let (mut h, mut g) = pair(&w);
+        let (s, _) = h.submit(&read_req(16), b"").unwrap();
+        let r = g.next_request().unwrap().unwrap();
+        g.publish_raw_response(&resp(r.id, 0, 0)).unwrap();
+        if forget {
+            g.forget_request(&r);
+        }
+        let c = h.next_response().unwrap().unwrap();
+        h.release(&c);
+        let (s2, _) = h.submit(&read_req(16), b"").unwrap();
+        assert_eq!(s2.tag, s.tag);
+        let next = g.next_request();
+        if forget {
+            assert_eq!(next.unwrap().unwrap().id, s2.id);
+        } else {
+            assert_eq!(next, Err(RingError::PayloadOverlap));
+        }
+    }
+}

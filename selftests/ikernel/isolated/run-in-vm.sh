@@ -23,4 +23,8 @@ lpt=$root/build/isolated/lpt.out
 exec scripts/vm-run --kernel "$kdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
 	--qemu-opts "-parallel file:$lpt" -- \
 	env IVT_KDIR="$kdir" IVT_LPT_OUT="$lpt" IKERNEL_FIFO_STRESS_ARGS="${IKERNEL_FIFO_STRESS_ARGS:-}" \
+	IKERNEL_HOSTILE_KINDS="${IKERNEL_HOSTILE_KINDS:-}" IKERNEL_HOSTILE_AFTER="${IKERNEL_HOSTILE_AFTER:-}" \
+	IKERNEL_HOSTILE_STRESS_ARGS="${IKERNEL_HOSTILE_STRESS_ARGS:-}" \
+	IKERNEL_HOSTILE_CALL_LIMIT="${IKERNEL_HOSTILE_CALL_LIMIT:-}" \
+	IKERNEL_HOSTILE_GENERATION="${IKERNEL_HOSTILE_GENERATION:-}" \
 	bash "selftests/ikernel/isolated/$t.sh"

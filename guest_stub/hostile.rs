@@ -1,0 +1,886 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A hostile guest side, for tests only: it attacks the host through the
+//! window, so that tests can prove that the host survives a malicious driver
+//! VM.
+//!
+//! With `ikernel_guest.hostile=KIND[,KIND...]` on the driver VM's command
+//! line, guest_stub answers `ikernel_guest.hostile_after=` requests normally
+//! and attacks on the next answer, with kind `KINDS[generation % n]`, where
+//! `generation` is the one the host wrote into the window header: a
+//! supervisor that restarts the VM cycles through the list.  The attack
+//! starts with the console line `ikernel_hostile: attack <kind> generation
+//! <g>`, and its details follow as more `ikernel_hostile:` lines (at error
+//! level, so that the default `quiet` console shows them).  Without the
+//! parameter (the default) nothing here runs and guest_stub behaves as ever.
+//!
+//! Every write goes through the ring's layout (`ring.rs`: its header offsets,
+//! codecs and hostile-mode helpers of `Guest`), so nothing lands outside the
+//! window; what lands inside is garbage on purpose.  Some kinds have two
+//! variants, chosen by the parity of the generation; the console says which.
+
+use kernel::{
+    bindings,
+    ffi::{
+        c_char,
+        c_int,
+        c_ulong,
+        c_void, //
+    },
+    module_param::KernelParam,
+    prelude::*,
+    str::BStr,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        MutexGuard,
+        SetOnce, //
+    },
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+};
+
+use super::{
+    Link,
+    Serve, //
+};
+use crate::ring::{
+    self,
+    hdr,
+    RingError,
+    WireResponse, //
+};
+
+/// The kinds of attack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// A response for an id that is not in flight.
+    WrongId,
+    /// Two responses for the same request.
+    DupResp,
+    /// Response lengths past the slot's data area, and a huge one.
+    LenPast,
+    /// The response (odd generations) or event (even) producer index jumps
+    /// far ahead.
+    IndexJump,
+    /// Garbage header words, a bad magic and state, and a response whose
+    /// fields disagree.
+    TornHeader,
+    /// A valid response rewritten after its doorbell, for a while.
+    LateChange,
+    /// The doorbell rung in a tight loop with nothing new in the ring.
+    DoorbellFlood,
+    /// A stream of valid poll events with bogus handles and masks.
+    EventFlood,
+    /// Reads of guest-physical memory outside the VM's RAM and window.
+    ProbeOutside,
+}
+
+/// Every kind with its parameter name.
+const NAMES: [(Kind, &str); 9] = [
+    (Kind::WrongId, "wrong_id"),
+    (Kind::DupResp, "dup_resp"),
+    (Kind::LenPast, "len_past"),
+    (Kind::IndexJump, "index_jump"),
+    (Kind::TornHeader, "torn_header"),
+    (Kind::LateChange, "late_change"),
+    (Kind::DoorbellFlood, "doorbell_flood"),
+    (Kind::EventFlood, "event_flood"),
+    (Kind::ProbeOutside, "probe_outside"),
+];
+
+impl Kind {
+    /// The kind's name in the parameter and on the console.
+    fn name(self) -> &'static str {
+        NAMES
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("?", |(_, n)| *n)
+    }
+
+    fn parse(name: &[u8]) -> Option<Self> {
+        NAMES
+            .iter()
+            .find(|(_, n)| n.as_bytes() == name)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// Longest list of kinds.
+const MAX_KINDS: usize = 16;
+
+/// The kinds given in `hostile=`, in order.
+#[derive(Clone, Copy)]
+struct Kinds {
+    n: usize,
+    list: [Kind; MAX_KINDS],
+}
+
+impl Kinds {
+    /// Parses a comma-separated list; the empty string is the empty list.
+    fn parse(s: &[u8]) -> core::result::Result<Self, &[u8]> {
+        let mut k = Kinds {
+            n: 0,
+            list: [Kind::WrongId; MAX_KINDS],
+        };
+        for name in s.split(|&c| c == b',').filter(|n| !n.is_empty()) {
+            let slot = k.list.get_mut(k.n).ok_or(name)?;
+            *slot = Kind::parse(name).ok_or(name)?;
+            k.n += 1;
+        }
+        Ok(k)
+    }
+
+    /// `list[generation % n]`, or `None` for the empty list.
+    fn pick(&self, generation: u32) -> Option<Kind> {
+        let i = usize::try_from(generation).ok()?.checked_rem(self.n)?;
+        self.list.get(i).copied()
+    }
+}
+
+/// The value of `hostile=`, set at most once, by the module loader.
+static KINDS: SetOnce<Kinds> = SetOnce::new();
+
+/// Parses `hostile=` for the module loader (`kernel_param_ops.set`).
+///
+/// # Safety
+///
+/// `val` is null or a NUL-terminated string valid for the duration of the
+/// call, as the loader guarantees.
+unsafe extern "C" fn set_hostile(val: *const c_char, _kp: *const bindings::kernel_param) -> c_int {
+    if val.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `val` is not null, hence NUL-terminated and valid for this
+    // call by the function's contract.
+    let arg = unsafe { CStr::from_char_ptr(val) }.to_bytes();
+    match Kinds::parse(arg) {
+        Ok(k) if KINDS.populate(k) => 0,
+        Ok(_) => EEXIST.to_errno(),
+        Err(bad) => {
+            pr_err!(
+                "ikernel_hostile: unknown attack kind '{}' (or more than {})\n",
+                BStr::from_bytes(bad),
+                MAX_KINDS
+            );
+            EINVAL.to_errno()
+        }
+    }
+}
+
+/// The loader's operations on `hostile=`.
+static HOSTILE_OPS: bindings::kernel_param_ops = bindings::kernel_param_ops {
+    flags: 0,
+    set: Some(set_hostile),
+    get: None,
+    free: None,
+};
+
+// `module!` takes integer and bool parameters only, so `hostile=` (a string)
+// gets its `__param` entry here, built the way `module!` builds one: the
+// loader calls `set_hostile` with the value, and nothing appears in sysfs.
+#[link_section = "__param"]
+#[used(compiler)]
+static HOSTILE_PARAM: KernelParam = KernelParam::new(bindings::kernel_param {
+    name: kernel::str::as_char_ptr_in_const_context(c"hostile"),
+    // The module, which the kernel constructs at load time and does not
+    // free before it is unloaded; only its address is taken.
+    mod_: (&raw const bindings::__this_module).cast_mut(),
+    ops: core::ptr::from_ref(&HOSTILE_OPS),
+    perm: 0,
+    level: -1,
+    flags: 0,
+    __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+        arg: core::ptr::null_mut(),
+    },
+});
+
+/// Copies a byte string into an array of its length (for `.modinfo`).
+const fn modinfo<const N: usize>(s: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    let mut i = 0;
+    while i < N && i < s.len() {
+        a[i] = s[i];
+        i += 1;
+    }
+    a
+}
+
+const PARMTYPE: &[u8] = b"parmtype=hostile:charp\0";
+const PARM: &[u8] = b"parm=hostile:Tests only: attack kinds, comma-separated, tried after \
+hostile_after requests (default empty: off)\0";
+
+// What `modinfo` shows for it.
+#[link_section = ".modinfo"]
+#[used(compiler)]
+static HOSTILE_PARMTYPE: [u8; PARMTYPE.len()] = modinfo(PARMTYPE);
+#[link_section = ".modinfo"]
+#[used(compiler)]
+static HOSTILE_PARM: [u8; PARM.len()] = modinfo(PARM);
+
+/// The hostile mode of one attached window.
+pub(super) struct Hostile {
+    /// The kind for this generation; `None` when the mode is off.
+    kind: Option<Kind>,
+    /// Answers to give normally first.
+    after: u64,
+    /// Answers given so far.
+    answers: Atomic<u64>,
+}
+
+impl Hostile {
+    /// The mode for `generation`, from the module parameters.
+    pub(super) fn new(generation: u32) -> Self {
+        let after = u64::from(crate::module_parameters::hostile_after.value());
+        let kind = KINDS.copy().and_then(|k| k.pick(generation));
+        if let Some(k) = kind {
+            pr_err!(
+                "ikernel_hostile: armed: {} after {} requests, generation {}\n",
+                k.name(),
+                after,
+                generation
+            );
+        }
+        Self {
+            kind,
+            after,
+            answers: Atomic::new(0),
+        }
+    }
+
+    /// Counts one answer; returns the kind to attack with instead, once,
+    /// when its time has come.  Always `None` when the mode is off.
+    pub(super) fn turn(&self) -> Option<Kind> {
+        let kind = self.kind?;
+        (self.answers.fetch_add(1, Relaxed) == self.after).then_some(kind)
+    }
+}
+
+/// The answer the serving process gave to the request under attack.
+pub(super) struct Reply<'a> {
+    pub(super) result: i64,
+    pub(super) payload: &'a [u8],
+    pub(super) events: u32,
+    pub(super) aux: u64,
+}
+
+/// How long the late change goes on at least, and at most while the host
+/// has not taken the response.
+const LATE_CHANGE_MS: i64 = 1000;
+const LATE_CHANGE_MAX_MS: i64 = 5000;
+/// How long the floods go on.
+const FLOOD_MS: i64 = 10_000;
+/// How far an index jumps.
+const JUMP: u32 = 0x4000_0000;
+/// How long a jumped index stays published before the guest takes it back
+/// (so that the guest's own ring stays usable; the host saw it long before).
+const JUMP_HOLD_MS: i64 = 1000;
+
+/// Attacks the host with `kind` instead of simply answering `req` with `r`.
+///
+/// `s` is the locked serving state; the request is no longer pending on
+/// return.  Errors of the attack itself are only logged: the serving process
+/// carries on as if it had answered.
+///
+/// Kept out of line, so that the frame of the normal answer path stays as
+/// small as without the hostile mode.
+#[cold]
+#[inline(never)]
+pub(super) fn attack(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    kind: Kind,
+    req: &ring::Request,
+    r: &Reply<'_>,
+) -> Result {
+    let gen = s.guest.generation();
+    pr_err!(
+        "ikernel_hostile: attack {} generation {}\n",
+        kind.name(),
+        gen
+    );
+    if let Some(slot) = usize::try_from(req.tag)
+        .ok()
+        .and_then(|t| s.pending.get_mut(t))
+    {
+        *slot = None;
+    }
+    let odd = gen % 2 == 1;
+    let done = match kind {
+        Kind::WrongId => wrong_id(link, s, req, r, odd),
+        Kind::DupResp => dup_resp(link, s, req, r, odd),
+        Kind::LenPast => len_past(link, s, req, r, odd),
+        Kind::IndexJump => index_jump(link, s, req, r, odd),
+        Kind::TornHeader => torn_header(link, s, req, r),
+        Kind::LateChange => late_change(link, s, req, r),
+        Kind::DoorbellFlood => doorbell_flood(link, s, req, r),
+        Kind::EventFlood => event_flood(link, s, req, r),
+        Kind::ProbeOutside => probe_outside(link, s, req, r),
+    };
+    match done {
+        Ok(()) => pr_err!("ikernel_hostile: attack {} done\n", kind.name()),
+        Err(e) => pr_err!("ikernel_hostile: attack {} stopped: {:?}\n", kind.name(), e),
+    }
+    Ok(())
+}
+
+type Done = core::result::Result<(), RingError>;
+
+/// The response the serving process meant to give.
+fn wire_of(req: &ring::Request, r: &Reply<'_>) -> WireResponse {
+    WireResponse {
+        id: req.id,
+        len: u32::try_from(r.payload.len()).unwrap_or(u32::MAX),
+        result: r.result,
+        events: r.events,
+        flags: 0,
+        aux: r.aux,
+    }
+}
+
+/// Gives the answer the serving process meant to give, payload and all.
+fn genuine(s: &mut Serve, req: &ring::Request, r: &Reply<'_>) -> Done {
+    s.guest
+        .respond_aux(req, r.result, r.payload, r.events, r.aux)
+}
+
+/// Unlocks and rings the host, whatever event-index suppression says.
+fn ring_and_unlock(link: &Link, s: MutexGuard<'_, Serve>) {
+    drop(s);
+    link.ring_host();
+}
+
+fn wrong_id(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+    odd: bool,
+) -> Done {
+    let n = s.guest.layout().num_slots;
+    let (id, what) = if odd {
+        // The request's own tag, with a sequence the host never issued.
+        (req.id.wrapping_add(n.wrapping_mul(0x1000)), "its tag")
+    } else {
+        // A tag with nothing in flight here.
+        let idle = (0..n)
+            .find(|&t| {
+                t != req.tag
+                    && usize::try_from(t)
+                        .ok()
+                        .and_then(|t| s.pending.get(t))
+                        .is_some_and(Option::is_none)
+            })
+            .unwrap_or(req.tag ^ 1);
+        (idle.wrapping_add(n.wrapping_mul(0x2000)), "an idle tag")
+    };
+    s.guest.publish_raw_response(&WireResponse {
+        id,
+        ..wire_of(req, r)
+    })?;
+    pr_err!(
+        "ikernel_hostile: wrong_id: response for id {:#x} ({}), then the real one for {:#x}\n",
+        id,
+        what,
+        req.id
+    );
+    genuine(&mut s, req, r)?;
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+fn dup_resp(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+    odd: bool,
+) -> Done {
+    genuine(&mut s, req, r)?;
+    if !odd {
+        // Let the host take (and perhaps release) the first one.
+        link.ring_host();
+        fsleep(Delta::from_millis(50));
+    }
+    s.guest.publish_raw_response(&wire_of(req, r))?;
+    pr_err!(
+        "ikernel_hostile: dup_resp: two responses for id {:#x}, the second {}\n",
+        req.id,
+        if odd { "at once" } else { "50 ms later" }
+    );
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+fn len_past(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+    odd: bool,
+) -> Done {
+    let l = *s.guest.layout();
+    // From the start of the request's buffer past the end of the data area.
+    let past = l
+        .num_slots
+        .saturating_sub(req.tag)
+        .saturating_mul(l.slot_data_size)
+        .saturating_add(64);
+    let lens = if odd {
+        [past, u32::MAX]
+    } else {
+        [u32::MAX, past]
+    };
+    for len in lens {
+        // A read's result is its length: only the length is wrong.
+        let result = if req.desc.op == ring::Op::Read {
+            i64::from(len)
+        } else {
+            r.result
+        };
+        s.guest.publish_raw_response(&WireResponse {
+            len,
+            result,
+            ..wire_of(req, r)
+        })?;
+    }
+    pr_err!(
+        "ikernel_hostile: len_past: id {:#x} (tag {} of {}, buffers of {} bytes): lengths {:#x} then {:#x}, then the real answer\n",
+        req.id,
+        req.tag,
+        l.num_slots,
+        l.slot_data_size,
+        lens[0],
+        lens[1]
+    );
+    genuine(&mut s, req, r)?;
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+fn index_jump(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+    odd: bool,
+) -> Done {
+    let (what, to) = if odd {
+        // The request is never answered.
+        s.guest.forget_request(req);
+        ("response", s.guest.skip_responses(JUMP)?)
+    } else {
+        genuine(&mut s, req, r)?;
+        ("event", s.guest.skip_events(JUMP)?)
+    };
+    pr_err!(
+        "ikernel_hostile: index_jump: {} producer index {:#x} -> {:#x}{}\n",
+        what,
+        to.wrapping_sub(JUMP),
+        to,
+        if odd {
+            ", the request is never answered"
+        } else {
+            ""
+        }
+    );
+    link.ring_host();
+    // Hold it, then take it back: the host has seen it, and the guest's own
+    // ring must stay usable (its producer index is checked against the
+    // host's consumer index).
+    fsleep(Delta::from_millis(JUMP_HOLD_MS));
+    if odd {
+        s.guest.skip_responses(JUMP.wrapping_neg())?;
+    } else {
+        s.guest.skip_events(JUMP.wrapping_neg())?;
+    }
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+fn torn_header(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+) -> Done {
+    let gen = s.guest.generation();
+    let w = s.guest.window();
+    // Garbage in reserved header words; a guest state, features and
+    // generation the host cannot accept; and the host's own lines (magic,
+    // state, geometry) overwritten.
+    w.write(hdr::END, &[0xa5; 256])?;
+    w.store(hdr::GUEST_STATE, 0x0bad_57a7)?;
+    w.store(hdr::GUEST_FEATURES, !0)?;
+    w.store(hdr::GUEST_GENERATION, gen ^ 0x8000_0000)?;
+    w.store(hdr::MAGIC, !ring::MAGIC)?;
+    w.store(hdr::HOST_STATE, 0x77)?;
+    w.store(hdr::NUM_SLOTS, 3)?;
+    w.store(hdr::SLOT_DATA_SIZE, 1)?;
+    w.store(hdr::DATA_OFF, 0xffff_f000)?;
+    // The answer, with garbage in its reserved word and fields that
+    // disagree: a read's result is not its length, a write claims more than
+    // it was given, anything else has poll bits no poll mask has.
+    let mut wire = WireResponse {
+        flags: 0xdead_beef,
+        ..wire_of(req, r)
+    };
+    let what = match req.desc.op {
+        ring::Op::Read => {
+            wire.result = i64::from(wire.len) + 1;
+            "a read whose result is not its length"
+        }
+        ring::Op::Write => {
+            wire.result = i64::from(req.len) + 1;
+            "a write of more than it was given"
+        }
+        _ => {
+            wire.events |= 0x0001_0000;
+            "poll bits above 15"
+        }
+    };
+    s.guest.publish_raw_response(&wire)?;
+    s.guest.forget_request(req);
+    pr_err!(
+        "ikernel_hostile: torn_header: header garbage (magic, states, geometry, features, generation, reserved words); id {:#x}: {}, reserved word {:#x}\n",
+        req.id,
+        what,
+        wire.flags
+    );
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+fn late_change(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+) -> Done {
+    genuine(&mut s, req, r)?;
+    let idx = s.guest.resp_prod().wrapping_sub(1);
+    link.ring_host();
+    let good = wire_of(req, r);
+    let changes = [
+        WireResponse {
+            len: u32::MAX,
+            ..good
+        },
+        WireResponse {
+            result: i64::MIN,
+            ..good
+        },
+        WireResponse {
+            id: good.id ^ 0x8000_0000,
+            ..good
+        },
+        WireResponse { events: !0, ..good },
+        good,
+    ];
+    // Until the host has taken it (its consumer index passed it) and for
+    // at least `LATE_CHANGE_MS`: the host copies the slot while it changes,
+    // and a host that read it again later would see other values still.
+    let t0 = Instant::<Monotonic>::now();
+    let mut writes = 0u64;
+    let mut taken_ms = None;
+    loop {
+        for c in &changes {
+            s.guest.rewrite_response(idx, c)?;
+        }
+        writes += 5;
+        let ms = t0.elapsed().as_millis();
+        let cons = s.guest.window().load(hdr::RESP_CONS)?;
+        if taken_ms.is_none() && (1..=JUMP).contains(&cons.wrapping_sub(idx)) {
+            taken_ms = Some(ms);
+        }
+        if ms >= LATE_CHANGE_MS && (taken_ms.is_some() || ms >= LATE_CHANGE_MAX_MS) {
+            break;
+        }
+    }
+    // Ends on the valid answer: a host that had not read it yet gets that.
+    s.guest.rewrite_response(idx, &good)?;
+    let ms = t0.elapsed().as_millis();
+    match taken_ms {
+        Some(at) => pr_err!(
+            "ikernel_hostile: late_change: response {:#x} (index {}) rewritten {} times in {} ms (len, result, id, events); the host took it after {} ms\n",
+            req.id,
+            idx,
+            writes,
+            ms,
+            at
+        ),
+        None => pr_err!(
+            "ikernel_hostile: late_change: response {:#x} (index {}) rewritten {} times in {} ms (len, result, id, events); the host did not take it meanwhile\n",
+            req.id,
+            idx,
+            writes,
+            ms
+        ),
+    }
+    drop(s);
+    Ok(())
+}
+
+fn doorbell_flood(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+) -> Done {
+    genuine(&mut s, req, r)?;
+    ring_and_unlock(link, s);
+    let t0 = Instant::<Monotonic>::now();
+    let mut rings = 0u64;
+    while t0.elapsed().as_millis() < FLOOD_MS && !link.stopping.load(Relaxed) {
+        for _ in 0..16 {
+            link.ring_host();
+        }
+        rings += 16;
+    }
+    let ms = t0.elapsed().as_millis();
+    pr_err!(
+        "ikernel_hostile: doorbell_flood: {} doorbells in {} ms ({} per second)\n",
+        rings,
+        ms,
+        rings.saturating_mul(1000) / u64::try_from(ms.max(1)).unwrap_or(1)
+    );
+    Ok(())
+}
+
+/// A xorshift generator: bogus values need no quality.
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
+    }
+}
+
+fn event_flood(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+) -> Done {
+    genuine(&mut s, req, r)?;
+    let mut rng = Rng(s.guest.generation().wrapping_mul(0x9e37_79b9) | 1);
+    let real = req.desc.handle;
+    ring_and_unlock(link, s);
+    let t0 = Instant::<Monotonic>::now();
+    let (mut pushed, mut rings, mut full) = (0u64, 0u64, 0u64);
+    while t0.elapsed().as_millis() < FLOOD_MS && !link.stopping.load(Relaxed) {
+        // As many as the ring takes (a ring's worth at most), then one
+        // doorbell.
+        let mut s = link.serve.lock();
+        let batch = s.guest.layout().num_slots;
+        let mut n = 0;
+        let res = loop {
+            if n == batch {
+                break Ok(());
+            }
+            n += 1;
+            let x = rng.next();
+            // A real handle now and then, small ones often, any value else.
+            let handle = match x % 4 {
+                0 => real,
+                1 => x >> 26,
+                _ => rng.next(),
+            };
+            let ev = ring::Event {
+                kind: ring::EventKind::PollReady,
+                export: (x >> 8) % 3,
+                handle,
+                events: rng.next() & ring::POLL_KNOWN,
+            };
+            match s.guest.push_event(&ev) {
+                Ok(()) => pushed += 1,
+                e => break e,
+            }
+        };
+        ring_and_unlock(link, s);
+        rings += 1;
+        match res {
+            Ok(()) => {}
+            Err(RingError::Full) => {
+                full += 1;
+                fsleep(Delta::from_micros(100));
+            }
+            Err(e) => {
+                pr_err!(
+                    "ikernel_hostile: event_flood: {} events, {} doorbells, then {:?}\n",
+                    pushed,
+                    rings,
+                    e
+                );
+                return Err(e);
+            }
+        }
+    }
+    pr_err!(
+        "ikernel_hostile: event_flood: {} events with {} doorbells in {} ms (ring full {} times)\n",
+        pushed,
+        rings,
+        t0.elapsed().as_millis(),
+        full
+    );
+    Ok(())
+}
+
+/// Bytes read at each probed address.
+const PROBE_LEN: usize = 256;
+
+fn probe_outside(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+) -> Done {
+    genuine(&mut s, req, r)?;
+    ring_and_unlock(link, s);
+    let win = crate::module_parameters::window_gpa.value();
+    let win_end = win.saturating_add(crate::module_parameters::window_size.value());
+    // SAFETY: `boot_cpu_data` is set up during boot and only read since; a
+    // byte field is read by value.
+    let bits = unsafe { bindings::boot_cpu_data.x86_phys_bits };
+    let top = 1u64.checked_shl(u32::from(bits)).unwrap_or(0);
+    let ram_end = ram_end();
+    pr_err!(
+        "ikernel_hostile: probe_outside: RAM ends at {:#x}, window {:#x}..{:#x}, {} physical address bits\n",
+        ram_end,
+        win,
+        win_end,
+        bits
+    );
+    let targets: [(&str, u64); 8] = [
+        ("just past RAM", ram_end),
+        ("below the window", win.saturating_sub(4096)),
+        ("past the window", win_end),
+        ("4 GiB", 1 << 32),
+        ("64 GiB", 1 << 36),
+        ("1 TiB", 1 << 40),
+        (
+            "top of the physical address space",
+            top.saturating_sub(4096),
+        ),
+        ("beyond the physical address space", top),
+    ];
+    for (name, gpa) in targets {
+        probe(name, gpa, top);
+    }
+    Ok(())
+}
+
+/// The end of the guest's RAM: the first page frame above 1 MiB that is
+/// not RAM (the shim gives one RAM range from 1 MiB, below 4 GiB).
+fn ram_end() -> u64 {
+    let is_ram = |pfn: c_ulong| {
+        // SAFETY: `page_is_ram` only looks the frame up in the resource tree.
+        unsafe { bindings::page_is_ram(pfn) != 0 }
+    };
+    let (mut lo, mut hi): (c_ulong, c_ulong) = (0x100, 0x10_0000);
+    if !is_ram(lo) {
+        return 0;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if is_ram(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    u64::try_from(hi).unwrap_or(0) << 12
+}
+
+/// Maps one page at `gpa`, reads its first bytes without faulting, logs
+/// what came back.
+fn probe(name: &str, gpa: u64, top: u64) {
+    if gpa == 0 || gpa.saturating_add(4096) > top {
+        pr_err!(
+            "ikernel_hostile: probe {} {:#x}: not addressable (beyond MAXPHYADDR), not mapped\n",
+            name,
+            gpa
+        );
+        return;
+    }
+    // CAST: A small flag constant, lossless into `c_ulong`.
+    let flags = bindings::MEMREMAP_WB as c_ulong;
+    // SAFETY: `memremap` accepts any range and refuses (NULL) what it
+    // cannot map; this range lies outside the guest's RAM.
+    let mut base = unsafe { bindings::memremap(gpa, 4096, flags) };
+    let mut how = "memremap";
+    if base.is_null() {
+        // SAFETY: As for `memremap`: `ioremap` refuses what it cannot map.
+        base = unsafe { bindings::ioremap(gpa, 4096) };
+        how = "ioremap";
+    }
+    if base.is_null() {
+        pr_err!(
+            "ikernel_hostile: probe {} {:#x}: memremap and ioremap refused\n",
+            name,
+            gpa
+        );
+        return;
+    }
+    let mut buf = [0u8; PROBE_LEN];
+    // SAFETY: `buf` is valid for `PROBE_LEN` bytes of writes, and the source
+    // is a kernel mapping of a page of at least `PROBE_LEN` bytes; a fault
+    // is caught and reported, not taken.
+    let rc = unsafe {
+        bindings::copy_from_kernel_nofault(
+            buf.as_mut_ptr().cast::<c_void>(),
+            base.cast_const(),
+            PROBE_LEN,
+        )
+    };
+    // SAFETY: `base` came from the function named by `how` just above and
+    // is unmapped once, here.
+    unsafe {
+        if how == "memremap" {
+            bindings::memunmap(base);
+        } else {
+            bindings::iounmap(base);
+        }
+    }
+    if rc != 0 {
+        pr_err!(
+            "ikernel_hostile: probe {} {:#x}: {}, read faulted ({})\n",
+            name,
+            gpa,
+            how,
+            rc
+        );
+        return;
+    }
+    let ones = buf.iter().filter(|&&b| b == 0xff).count();
+    let zeros = buf.iter().filter(|&&b| b == 0).count();
+    let what = if ones == PROBE_LEN {
+        "all ones"
+    } else if zeros == PROBE_LEN {
+        "all zeros"
+    } else {
+        "other"
+    };
+    let mut first = [0u8; 8];
+    first.copy_from_slice(buf.get(..8).unwrap_or(&[0; 8]));
+    pr_err!(
+        "ikernel_hostile: probe {} {:#x}: {}, read {} bytes without fault: {} (first word {:#018x})\n",
+        name,
+        gpa,
+        how,
+        PROBE_LEN,
+        what,
+        u64::from_le_bytes(first)
+    );
+}
