@@ -22,7 +22,7 @@ KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
 FAULTS_KDIR ?= $(shell $(ROOT)/scripts/build-kernel --flavour faults --print-only)
 KMAKE = source $(ROOT)/scripts/lib.sh && kmake
 
-.PHONY: all setup kernel modules kernel-faults modules-faults served clippy rustfmt selftests check demo bench clean help
+.PHONY: all setup kernel modules kernel-faults modules-faults served clippy rustfmt selftests check demo bench faults clean help
 
 all: modules served
 
@@ -31,6 +31,7 @@ help:
 	@echo '  demo       boot the test VM and show both stub modules loading'
 	@echo '  check      run every test (cargo, clippy, rustfmt, checkpatch, VM selftests)'
 	@echo '  bench      measure ikfifo native vs isolated in one test VM; report in bench/results/'
+	@echo '  faults     inject 100+ driver and hostile-guest faults under a KASAN host; print the table'
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
 	@echo '  kernel     build the cached test kernel'
 	@echo '  modules    build host_stub and guest_stub (KDIR=... for your own tree)'
@@ -89,6 +90,9 @@ demo: setup
 
 bench: setup
 	@$(ROOT)/scripts/bench
+
+faults: setup
+	@$(ROOT)/scripts/faults
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null; fi

@@ -16,6 +16,8 @@
  *   dereference;
  * - IKBUGGY_SPIN busy-waits for a ready flag nothing ever sets: an
  *   infinite loop in the kernel that never sleeps;
+ * - IKBUGGY_HANG does the same with interrupts off, "to be fast": the
+ *   CPU never takes a tick again, and a one-CPU machine hangs;
  * - write() copies the user's whole buffer into the IKBUGGY_MSG_SIZE-byte
  *   buffer it allocates for each message, without a bounds check, and
  *   keeps the length: a long write smashes the slab (the free objects
@@ -94,6 +96,13 @@ static long ikbuggy_ioctl(struct file *file, unsigned int cmd,
 		/* Deliberate bug: nothing sets the flag, and this never sleeps. */
 		while (!READ_ONCE(ikbuggy_hw_ready))
 			cpu_relax();
+		return 0;
+	case IKBUGGY_HANG:
+		/* Deliberate bug: the same wait, with interrupts off. */
+		local_irq_disable();
+		while (!READ_ONCE(ikbuggy_hw_ready))
+			cpu_relax();
+		local_irq_enable();
 		return 0;
 	default:
 		return -ENOTTY;

@@ -12,6 +12,7 @@
  *
  * - IKBUGGY_OOPS dereferences a NULL pointer (an oops);
  * - IKBUGGY_SPIN busy-waits forever in the kernel, without sleeping;
+ * - IKBUGGY_HANG busy-waits forever with interrupts disabled;
  * - a write of more than IKBUGGY_MSG_SIZE bytes overflows the small
  *   buffer the driver kmallocs for each message and smashes the slab
  *   next to it;
@@ -35,5 +36,7 @@
 #define IKBUGGY_OOPS		_IO(IKBUGGY_IOC_MAGIC, 2)
 /* Spins forever: waits for a "hardware ready" flag nothing ever sets. */
 #define IKBUGGY_SPIN		_IO(IKBUGGY_IOC_MAGIC, 3)
+/* Hangs its CPU: the same wait with interrupts disabled. */
+#define IKBUGGY_HANG		_IO(IKBUGGY_IOC_MAGIC, 4)
 
 #endif /* _UAPI_IKBUGGY_H */

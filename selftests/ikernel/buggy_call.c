@@ -17,6 +17,7 @@
  *   count        IKBUGGY_GET_COUNT
  *   oops         IKBUGGY_OOPS
  *   spin         IKBUGGY_SPIN
+ *   hang         IKBUGGY_HANG
  *   poll         poll(2) for POLLIN | POLLOUT, no wait
  *   sleep:MS     nanosleep(2), to keep the file open a while
  *
@@ -179,6 +180,9 @@ static int run_op(int fd, const char *op)
 		failed = report(op, ret, errno, t0);
 	} else if (!strcmp(op, "spin")) {
 		ret = ioctl(fd, IKBUGGY_SPIN);
+		failed = report(op, ret, errno, t0);
+	} else if (!strcmp(op, "hang")) {
+		ret = ioctl(fd, IKBUGGY_HANG);
 		failed = report(op, ret, errno, t0);
 	} else if (!strcmp(op, "poll")) {
 		struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
