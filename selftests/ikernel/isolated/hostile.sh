@@ -12,7 +12,8 @@
 # that corrupt the ring: host_stub counted a protocol violation.  For
 # probe_outside: the host saw the reads as MMIO exits only (KVM trace).
 # Reported as diagnostics: what the callers saw (fifo_stress's result and
-# first error, the errno of a fresh call afterwards), host_stub's
+# first error, the errno of a fresh call afterwards, poll and read on a
+# file opened before the attack), host_stub's
 # statistics (debugfs), whether the shim restarted the driver VM, and the
 # driver VM's own account of the attack.
 #
@@ -96,6 +97,28 @@ wait_console() {
 	grep -qE "$2" "$1" 2>/dev/null
 }
 
+# A file opened before the attack, polled for POLLIN (5 s) and read after
+# it (diagnostic): argv NODE GO; opens NODE, says "opened", waits for a
+# line on the FIFO GO, then polls and reads.
+poller='
+import os, select, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NONBLOCK)
+print("opened", flush=True)
+open(sys.argv[2]).readline()
+p = select.poll()
+p.register(fd, select.POLLIN)
+t = time.monotonic()
+ev = p.poll(5000)
+dt = time.monotonic() - t
+try:
+    os.read(fd, 16)
+    r = "data"
+except OSError as e:
+    r = os.strerror(e.errno)
+print("poll(POLLIN, 5 s): %s after %.1f s, then read: %s"
+      % ("revents %#x" % ev[0][1] if ev else "nothing", dt, r))
+'
+
 # hung: host processes stuck in an uninterruptible sleep on the node.
 hung() {
 	ps -eo stat=,pid=,comm= | awk '$1 ~ /^D/ && $3 ~ /fifo_stress|dd/'
@@ -148,6 +171,15 @@ owner = \"root:root\"
 		return
 	fi
 	kicks0=$(stat_field kicks)
+	# (The named pipe on the VM's own /tmp: 9p, the repository's file
+	# system here, has none.)
+	local go=/tmp/$name.go pp=
+	rm -f "$go" "$OUT/$name.poll"
+	if command -v python3 >/dev/null && mkfifo "$go"; then
+		timeout -k 5 $((limit + 150)) python3 -c "$poller" /dev/ik_fifo "$go" >"$OUT/$name.poll" 2>&1 &
+		pp=$!
+		wait_console "$OUT/$name.poll" '^opened' 30
+	fi
 	local traced=no
 	if [ "$k" = probe_outside ] && trace_start; then traced=yes; fi
 
@@ -164,6 +196,12 @@ owner = \"root:root\"
 	# the driver VM to finish its attack.
 	wait_console "$con" "ikernel_hostile: attack $k (done|stopped)" 60
 	[ $traced = yes ] && trace_stop "$OUT/$name.trace"
+
+	if [ -n "$pp" ]; then
+		timeout 10 sh -c "echo go >'$go'"
+		wait $pp
+		rm -f "$go"
+	fi
 
 	# A fresh caller afterwards: data, EAGAIN (empty FIFO) or an error,
 	# within 30 s.
@@ -184,6 +222,7 @@ owner = \"root:root\"
 	calls=$(grep -o '^# [0-9]* calls in [0-9.]* s' "$OUT/$name.stress" | head -n 1)
 	t_diag "$k: workload: exit $rc after ${secs} s, ${calls#\# }; ${first:-# no failed call}"
 	t_diag "$k: a fresh read afterwards: ${fresh_err:-exit $fresh}"
+	[ -n "$pp" ] && t_diag "$k: a file opened before the attack: $(tail -n 1 "$OUT/$name.poll")"
 	t_diag "$k: doorbells seen by host_stub during the run: $((${kicks1:-0} - ${kicks0:-0}))"
 	grep 'ikernel_hostile:' "$con" | sed "s/^/# $k: guest: /"
 	dmesg | tail -n +$((mark + 1)) | grep -i 'ikernel' | sed "s/^/# $k: host dmesg: /"
