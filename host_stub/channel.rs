@@ -36,7 +36,7 @@ use kernel::{
         AsPageIter,
         PAGE_SIZE, //
     },
-    pr_err_once, pr_warn_once,
+    pr_err, pr_warn_once,
     prelude::*,
     sync::{
         atomic::{
@@ -104,6 +104,19 @@ const VM_RUNNING: u32 = 2;
 const VM_DOWN: u32 = 3;
 /// `IKERNEL_EXPORT_REOPEN`: files reopen transparently after a restart.
 pub(crate) const EXPORT_REOPEN: u32 = 1;
+
+/// Rounds of a drain before it yields `inner` (each takes up to a ring's
+/// worth of responses and events).
+const DRAIN_ROUNDS: u32 = 8;
+
+/// What a drain did.
+#[derive(Default)]
+struct Drained {
+    /// A response was stored for a caller, or the ring broke.
+    stored: bool,
+    /// The budget ran out with more to take.
+    more: bool,
+}
 
 /// Doorbells per second beyond the responses they announce that a guest
 /// may ring before it counts as flooding.  Event-index suppression keeps an
@@ -338,12 +351,16 @@ impl WorkItem for Channel {
 
     fn run(this: Arc<Channel>) {
         this.drains.add(1, Relaxed);
-        let woke = {
+        let d = {
             let mut g = this.inner.lock();
             this.drain_locked(&mut g)
         };
-        if woke {
+        if d.stored {
             this.done.notify_all();
+        }
+        if d.more {
+            // The rest in a later run, after others had the lock.
+            let _ = workqueue::system().enqueue(this);
         }
     }
 }
@@ -594,7 +611,23 @@ impl Channel {
         let vm_state = inner.vm_state;
         let kicks = self.kicks.load(Relaxed);
         let win = inner.window.as_mut().ok_or(ENXIO)?;
-        let ready = win.host.guest_ready().unwrap_or(false);
+        let was_broken = win.host.broken().is_some();
+        let ready = match win.host.guest_ready() {
+            Ok(r) => r,
+            Err(e) => {
+                // A state word or feature set no guest may write breaks
+                // the ring here too: count it and fail the waiters.
+                if e.is_peer_fault() && !was_broken {
+                    self.violation(e);
+                    for f in inner.files.iter() {
+                        f.kill();
+                    }
+                    self.done.notify_all();
+                }
+                false
+            }
+        };
+        let win = inner.window.as_mut().ok_or(ENXIO)?;
         Ok(StateArg {
             state: vm_state,
             generation: win.host.generation(),
@@ -735,66 +768,67 @@ impl Channel {
         }
     }
 
-    /// Takes every response and event from the ring; returns true if a
-    /// response was stored for a waiting caller.
-    fn drain_locked(&self, g: &mut Inner) -> bool {
+    /// Takes the responses and events from the ring, at most
+    /// [`DRAIN_ROUNDS`] rounds of them, so that a guest that keeps producing
+    /// cannot keep `inner` held: `more` says the budget ran out.
+    /// `stored`: a response was stored for a waiting caller (or the ring
+    /// broke, which waiters must learn of too).
+    fn drain_locked(&self, g: &mut Inner) -> Drained {
         let Inner {
             window,
             answers,
             files,
             ..
         } = g;
+        let mut d = Drained::default();
         let Some(w) = window.as_mut() else {
-            return false;
+            return d;
         };
         if w.host.broken().is_some() {
-            return false;
+            return d;
         }
-        let mut stored = false;
-        loop {
-            if let Err(e) = Self::take_events(w, files) {
-                self.violation(e);
-                return true;
+        if let Err(e) = self.drain_rounds(w, answers, files, &mut d) {
+            self.violation(e);
+            // Pollers see EPOLLERR | EPOLLHUP now, not a stale mask.
+            for f in files.iter() {
+                f.kill();
             }
-            loop {
-                match w.host.next_response() {
-                    Ok(Some(c)) => {
-                        self.responses.add(1, Relaxed);
-                        if let Some(a) =
-                            usize::try_from(c.tag).ok().and_then(|t| answers.get_mut(t))
-                        {
-                            *a = Some(c);
-                            stored = true;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.violation(e);
-                        return true;
-                    }
+            d.stored = true;
+            d.more = false;
+        }
+        d
+    }
+
+    fn drain_rounds(
+        &self,
+        w: &mut HostWindow,
+        answers: &mut KVec<Option<ring::Completion>>,
+        files: &KVec<Arc<FileShared>>,
+        d: &mut Drained,
+    ) -> core::result::Result<(), ring::RingError> {
+        for _ in 0..DRAIN_ROUNDS {
+            Self::take_events(w, files)?;
+            while let Some(c) = w.host.next_response()? {
+                self.responses.add(1, Relaxed);
+                if let Some(a) = usize::try_from(c.tag).ok().and_then(|t| answers.get_mut(t)) {
+                    *a = Some(c);
+                    d.stored = true;
                 }
             }
             // The guest publishes the poll events a request caused before
             // its answer: take those too, so that a caller returning from
             // that answer finds every file's mask current.
-            if let Err(e) = Self::take_events(w, files) {
-                self.violation(e);
-                return true;
-            }
+            Self::take_events(w, files)?;
             // Re-arm the guest's notifications at what was consumed: with
             // event-index suppression a consumer that stops short of
             // re-arming never hears of the next answer or event (another
             // caller, or a poller, would then wait for an unrelated doorbell).
-            match w.host.enable_notify() {
-                Ok(true) => continue,
-                Ok(false) => break,
-                Err(e) => {
-                    self.violation(e);
-                    return true;
-                }
+            if !w.host.enable_notify()? {
+                return Ok(());
             }
         }
-        stored
+        d.more = true;
+        Ok(())
     }
 
     /// Writes this channel's statistics (one line's fields).
@@ -833,15 +867,24 @@ impl Channel {
 
     fn violation(&self, e: ring::RingError) {
         self.violations.add(1, Relaxed);
-        pr_err_once!("ikernel: a driver VM broke the ring: {:?}\n", e);
+        // At most once per driver-VM generation: the ring stays broken
+        // until the VMM restarts the VM.
+        pr_err!(
+            "ikernel: channel {}: the driver VM broke the ring: {:?}\n",
+            self.id,
+            e
+        );
     }
 
     /// A ring error met by a caller: a peer fault is a violation (the ring
     /// is broken from then on); either way the caller gets an errno.
-    fn ring_fault(&self, e: ring::RingError) -> Error {
+    fn ring_fault(&self, g: &Inner, e: ring::RingError) -> Error {
         if e.is_peer_fault() {
             self.violation(e);
-            // Other waiters learn of it at once, not at their next timeout.
+            // Other waiters and pollers learn of it at once.
+            for f in g.files.iter() {
+                f.kill();
+            }
             self.done.notify_all();
         }
         ring_errno(e)
@@ -970,7 +1013,7 @@ impl Channel {
                     break (sub, now_gen);
                 }
                 Err(ring::RingError::Full) => {}
-                Err(e) => return Err(self.ring_fault(e)),
+                Err(e) => return Err(self.ring_fault(&g, e)),
             }
             let left = match limit {
                 Some(l) => match l.checked_sub(jiffies().wrapping_sub(start)) {
@@ -986,7 +1029,7 @@ impl Channel {
         };
         let mut cancelled_at: Option<Jiffies> = None;
         loop {
-            if self.drain_locked(&mut g) {
+            if self.drain_locked(&mut g).stored {
                 self.done.notify_all();
             }
             if self.check_live(&g, Some(now_gen)).is_err() {
@@ -1004,10 +1047,11 @@ impl Channel {
                 let w = g.window.as_mut().ok_or(EIO)?;
                 let read = w.host.read_reply(&c, reply);
                 w.host.release(&c);
+                let read = read.map_err(|e| self.ring_fault(&g, e));
                 drop(g);
                 // A slot is free: wake callers waiting for one.
                 self.done.notify_all();
-                let len = read.map_err(|e| self.ring_fault(e))?;
+                let len = read?;
                 let result = match cancelled_at {
                     // The driver saw the signal: restart or EINTR, as the
                     // caller's signal disposition says.
@@ -1028,7 +1072,7 @@ impl Channel {
             match w.host.enable_notify() {
                 Ok(true) => continue,
                 Ok(false) => {}
-                Err(e) => return Err(self.ring_fault(e)),
+                Err(e) => return Err(self.ring_fault(&g, e)),
             }
             let elapsed = jiffies().wrapping_sub(start);
             if let Some(at) = cancelled_at {
