@@ -65,7 +65,6 @@ use kernel::{
         UserSlice, //
     },
     workqueue::{
-        self,
         Work,
         WorkItem, //
     },
@@ -360,7 +359,7 @@ impl WorkItem for Channel {
         }
         if d.more {
             // The rest in a later run, after others had the lock.
-            let _ = workqueue::system().enqueue(this);
+            let _ = crate::chardev::work_queue().enqueue(this);
         }
     }
 }
@@ -389,7 +388,7 @@ unsafe extern "C" fn channel_kicked(data: *mut c_void) {
         ch.done.notify_all();
     }
     // Already queued is fine: the queued run sees this doorbell's work.
-    let _ = workqueue::system().enqueue(Arc::<Channel>::from(ch));
+    let _ = crate::chardev::work_queue().enqueue(Arc::<Channel>::from(ch));
 }
 
 /// Maps a ring error to an errno: a guest fault is `EIO` and counted.

@@ -570,3 +570,13 @@ unsafe extern "C" fn fop_poll(
     let table = unsafe { PollTable::from_raw(pt) };
     of.poll(f, &table)
 }
+
+/// The default unbound system workqueue (`system_dfl_wq`).  Linux 7.3
+/// warns about work queued on `system_wq`, the queue
+/// `kernel::workqueue::system()` returns, and the `kernel` crate has no
+/// accessor for its successor yet.
+pub(crate) fn work_queue() -> &'static kernel::workqueue::Queue {
+    // SAFETY: `system_dfl_wq` is a C global created at boot, before any
+    // module loads, and never destroyed.
+    unsafe { kernel::workqueue::Queue::from_raw(bindings::system_dfl_wq) }
+}
