@@ -63,6 +63,7 @@ enum Death {
     ReadyTimeout(u64),
     InitError(String),
     Broken(String),
+    Panic(String),
 }
 
 impl std::fmt::Display for Death {
@@ -74,6 +75,7 @@ impl std::fmt::Display for Death {
             Death::ReadyTimeout(s) => write!(f, "not ready after {s} s"),
             Death::InitError(l) => write!(f, "guest init failed: {l}"),
             Death::Broken(v) => write!(f, "broke the ring: {v} (host_stub)"),
+            Death::Panic(l) => write!(f, "guest kernel died: {l}"),
         }
     }
 }
@@ -301,6 +303,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             }
             if let Some(l) = console.lock().ok().and_then(|c| c.error.clone()) {
                 break Some(Death::InitError(l));
+            }
+            if let Some(l) = console.lock().ok().and_then(|c| c.fatal.clone()) {
+                break Some(Death::Panic(l));
             }
             match ready_at {
                 None => {

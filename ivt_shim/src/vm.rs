@@ -62,8 +62,23 @@ pub struct ConsoleState {
     pub ready: bool,
     /// The init script printed an error line.
     pub error: Option<String>,
+    /// The guest kernel printed an oops or a panic: it is dying (driver
+    /// VMs boot with `oops=panic`), however long the rest of its report
+    /// takes to print over the emulated UART.
+    pub fatal: Option<String>,
     /// The last lines, for death reports.
     pub tail: VecDeque<String>,
+}
+
+/// Whether a guest console line announces a kernel death: the `Oops:`
+/// line of an oops report, or a panic.
+pub fn is_fatal(line: &str) -> bool {
+    // Without the "[    1.234567] " timestamp, if any.
+    let text = match line.strip_prefix('[') {
+        Some(rest) => rest.split_once("] ").map_or(line, |(_, t)| t),
+        None => line,
+    };
+    text.starts_with("Oops: ") || text.starts_with("Kernel panic - not syncing")
 }
 
 /// The serial output sink: the log file plus line scanning.
@@ -86,6 +101,9 @@ impl Write for ConsoleOut {
                     }
                     if l.contains(ERROR_MARKER) && st.error.is_none() {
                         st.error = Some(l.clone());
+                    }
+                    if is_fatal(&l) && st.fatal.is_none() {
+                        st.fatal = Some(l.clone());
                     }
                     st.tail.push_back(l);
                     if st.tail.len() > 20 {
@@ -377,6 +395,21 @@ fn set_lvt(regs: &mut [std::os::raw::c_char; 1024], off: usize, mode: u32) {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn oops_and_panic_lines_are_fatal() {
+        assert!(is_fatal(
+            "[   12.345678] Oops: general protection fault, probably for non-canonical address"
+        ));
+        assert!(is_fatal("Oops: 0000 [#1] SMP NOPTI"));
+        assert!(is_fatal(
+            "[    1.000000] Kernel panic - not syncing: Fatal exception"
+        ));
+        assert!(!is_fatal(
+            "[    1.000000] BUG: sleeping function called from invalid context"
+        ));
+        assert!(!is_fatal("echo Oops: not the kernel"));
+    }
 
     #[test]
     fn cmdline_carries_window_params() {
