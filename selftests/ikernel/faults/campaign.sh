@@ -148,6 +148,9 @@ generation() {
 	grep -o 'generation [0-9]*: READY' "$OUT/campaign.log" | tail -n1 | awk '{ print $2 + 0 }'
 }
 
+# down GEN: the shim reported generation GEN down.
+down() { grep -q "generation $1: DOWN" "$OUT/campaign.log"; }
+
 # wait_generation N: waits up to 180 s for generation N to be READY.
 wait_generation() {
 	local i=0
@@ -289,7 +292,7 @@ declare -A seen_violation
 while [ $done_faults -lt "$total" ]; do
 	gen=$(generation)
 	[ "$gen" -ge 1 ] || break
-	kind=$(grep -o "ikernel_hostile: attack [a-z_]* generation $gen\b" \
+	kind=$(grep -ao "ikernel_hostile: attack [a-z_]* generation $gen\b" \
 		"$OUT/campaign.console.log" | awk '{ print $3 }' | tail -n1)
 	fault_begin
 	t0=$(now_ms)
@@ -304,16 +307,20 @@ while [ $done_faults -lt "$total" ]; do
 	[ -n "$kind" ] || { t_diag "generation $gen never attacked"; break; }
 	t0=$(now_ms)
 	i=0
-	while [ "$(generation)" = "$gen" ] && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
-	if [ "$(generation)" = "$gen" ]; then
-		# Survived by the host without a restart: service must go on.
-		rec=$(probe /dev/ik_fifo:wr)
-		buggy oops >/dev/null
-		fault_end "hostile:$kind" "${rec:+0}"
+	while ! down "$gen" && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+	if down "$gen"; then
+		# The shim took the VM down (a broken ring): recovery is the
+		# restart until the node serves again.
 		wait_generation $((gen + 1))
-	else
 		rec=$(probe /dev/ik_fifo:wr)
 		fault_end "hostile:$kind" "${rec:+$(($(now_ms) - t0))}"
+	else
+		# The host absorbed it without a restart: service must go on.
+		# An oops then moves on to the next generation and kind.
+		rec=$(probe /dev/ik_fifo:wr)
+		fault_end "hostile:$kind" "${rec:+0}"
+		buggy oops >/dev/null
+		wait_generation $((gen + 1))
 	fi
 	grep -q "generation $gen: DOWN.*broke the ring" "$OUT/campaign.log" &&
 		seen_violation[$kind]=1
@@ -338,8 +345,10 @@ deaths=$(grep -c 'DOWN after' "$OUT/panic-on-load.log")
 for i in $(seq "$deaths"); do
 	printf 'panic-on-load\t%s\t0\t0\t\n' "$sound" >>"$TSV"
 done
+gave_up=no
+[ "$deaths" -ge 3 ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && gave_up=yes
 t_check "panic-on-load: every boot dies ($deaths), the shim gives up (exit $rc)" \
-	[ "$deaths" -ge 3 ] && [ "$rc" != 0 ] && [ "$rc" != 124 ]
+	[ $gave_up = yes ]
 t_check "panic-on-load: no node appears" [ ! -e /dev/ik_buggy ]
 fi
 
@@ -386,7 +395,7 @@ expect=$((ROUNDS * ($(wc -w <<<"$FAULT_KINDS") + ${#hk[@]})))
 want panic-on-load && expect=$((expect - ROUNDS + 3))
 t_check "$faults faults injected ($expect expected)" [ "$faults" -ge "$expect" ]
 t_check "the host survived every fault" ! cut -f2 "$TSV" | grep -q no
-t_check "no call hung" [ "$(cut -f4 "$TSV" | paste -sd+ | bc)" = 0 ]
+t_check "no call hung" [ "$(awk -F'\t' '{ n += $4 } END { print n + 0 }' "$TSV")" = 0 ]
 t_check "the host kernel reported nothing (KASAN, lockdep, hung task, WARN)" dmesg_sound campaign
 t_check "kmemleak finds no leak" kmemleak_check campaign
 t_plan "$t_n"
