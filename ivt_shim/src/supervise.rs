@@ -57,6 +57,10 @@ pub struct RunOpts {
     pub rebuild_image: bool,
 }
 
+/// How long a guest whose console showed an Oops or a panic may go on
+/// printing before the shim ends it.
+const DYING_GRACE: Duration = Duration::from_secs(10);
+
 enum Death {
     Exit(Exit),
     Hang(u64),
@@ -293,6 +297,8 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         let mut ready_at: Option<Instant> = None;
         let mut frozen = false;
         let mut hb = (0u32, Instant::now());
+        // The console's Oops or panic line, and when it came.
+        let mut dying: Option<(String, Instant)> = None;
         let death = loop {
             thread::sleep(Duration::from_millis(20));
             if TERMINATE.load(Ordering::SeqCst) {
@@ -304,8 +310,23 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             if let Some(l) = console.lock().ok().and_then(|c| c.error.clone()) {
                 break Some(Death::InitError(l));
             }
+            if let Some((l, at)) = &dying {
+                // Let the guest finish its report and reboot itself (a
+                // triple fault ends the loop above); bounded.
+                if at.elapsed() > DYING_GRACE {
+                    break Some(Death::Panic(l.clone()));
+                }
+                continue;
+            }
             if let Some(l) = console.lock().ok().and_then(|c| c.fatal.clone()) {
-                break Some(Death::Panic(l));
+                // The guest kernel is dying (oops=panic): fail the waiters
+                // now, not when the report has crawled out of the UART.
+                info!("generation {generation}: guest kernel dying: {l}");
+                if let Err(e) = chan.set_state(VmState::Down, generation) {
+                    warn!("SET_STATE DOWN: {e}");
+                }
+                dying = Some((l, Instant::now()));
+                continue;
             }
             match ready_at {
                 None => {
