@@ -59,7 +59,7 @@ pub struct RunOpts {
 
 /// How long a guest whose console showed an Oops or a panic may go on
 /// printing before the shim ends it.
-const DYING_GRACE: Duration = Duration::from_secs(10);
+const DYING_GRACE: Duration = Duration::from_secs(30);
 
 enum Death {
     Exit(Exit),
