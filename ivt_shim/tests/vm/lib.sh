@@ -101,14 +101,16 @@ run_shim() {
 }
 
 # start_shim LOG CONFIG: "ivt-shim run CONFIG" in the background (its pid in
-# SHIM_PID), then wait up to IVT_TIMEOUT s for generation 1 to be ready.
+# SHIM_PID), then wait up to IVT_TIMEOUT s for a generation to be ready
+# (usually the first; under nested TCG a driver VM now and then dies while
+# booting, and the shim's restart serves as well).
 start_shim() {
 	local log=$1 cfg=$2 i=0
 	local args=(run)
 	[ "${IVT_HOST_STUB:-1}" = 0 ] && args+=(--no-host-stub)
 	"$IVT_SHIM" "${args[@]}" "$cfg" >"$log" 2>&1 &
 	SHIM_PID=$!
-	while ! grep -q "generation 1: READY" "$log" && kill -0 "$SHIM_PID" 2>/dev/null &&
+	while ! grep -q "generation [0-9]*: READY" "$log" && kill -0 "$SHIM_PID" 2>/dev/null &&
 		[ $i -lt "$IVT_TIMEOUT" ]; do
 		sleep 1; i=$((i + 1))
 	done

@@ -148,20 +148,6 @@ generation() {
 	grep -o 'generation [0-9]*: READY' "$OUT/campaign.log" | tail -n1 | awk '{ print $2 + 0 }'
 }
 
-# start_any LOG CONFIG: lib.sh's start_shim, but content with any
-# generation ready: under nested TCG a driver VM now and then dies while
-# booting (a triple fault before its first line), and the shim's restart
-# serves just as well.
-start_any() {
-	local i=0
-	"$IVT_SHIM" run "$2" >"$1" 2>&1 &
-	SHIM_PID=$!
-	while ! grep -q "generation [0-9]*: READY" "$1" && kill -0 "$SHIM_PID" 2>/dev/null &&
-		[ $i -lt "$IVT_TIMEOUT" ]; do
-		sleep 1; i=$((i + 1))
-	done
-}
-
 # down GEN: the shim reported generation GEN down.
 down() { grep -q "generation $1: DOWN" "$OUT/campaign.log"; }
 
@@ -183,7 +169,7 @@ dmesg_mark campaign
 : >"$OUT/campaign-dmesg.txt"
 cfg=$OUT/campaign.toml
 campaign_config "$cfg" campaign "" "" 1000
-start_any "$OUT/campaign.log" "$cfg"
+start_shim "$OUT/campaign.log" "$cfg"
 if ! wait_node /dev/ik_fifo 60 || ! wait_node /dev/ik_buggy 10; then
 	t_not_ok "driver VM exports ik_fifo and ik_buggy"
 	show_logs campaign
@@ -276,7 +262,7 @@ for round in $(seq "$ROUNDS"); do
 	i=0
 	while [ -e /dev/ik_fifo ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	gone=$([ -e /dev/ik_fifo ] && echo no || echo yes)
-	start_any "$OUT/campaign.log" "$cfg"
+	start_shim "$OUT/campaign.log" "$cfg"
 	wait_node /dev/ik_fifo 60
 	wait_node /dev/ik_buggy 10
 	rec=$(probe /dev/ik_fifo:wr)
@@ -300,7 +286,7 @@ IFS=, read -r -a kinds <<<"$HOSTILE_KINDS"
 n=${#kinds[@]}
 campaign_config "$cfg" campaign \
 	"ikernel_guest.hostile=$HOSTILE_KINDS ikernel_guest.hostile_after=200" "" 1000
-start_any "$OUT/campaign.log" "$cfg"
+start_shim "$OUT/campaign.log" "$cfg"
 wait_node /dev/ik_buggy 60
 total=$((ROUNDS * n))
 done_faults=0
