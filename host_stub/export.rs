@@ -292,19 +292,21 @@ impl OpenFile {
         let opened = Self::track(export, handle, &a);
         if opened.is_err() {
             // Do not leak the guest's file.
-            Self::release_guest(export, handle, a.generation, Wait::Bounded, 0);
+            Self::release_guest(export, handle, a.generation, 0);
         }
         Ok((opened?, a.aux & OPEN_SEEKABLE != 0))
     }
 
-    /// Closes the guest's file `handle` of generation `gen`.
-    fn release_guest(export: &Export, handle: u32, gen: u32, wait: Wait, timeout_ms: u32) {
+    /// Closes the guest's file `handle` of generation `gen`, waiting at
+    /// most `timeout_ms` (0: the bounded release wait) and never for a
+    /// signal: a close cannot be interrupted.
+    fn release_guest(export: &Export, handle: u32, gen: u32, timeout_ms: u32) {
         let mut d = ring::RequestDesc::new(ring::Op::Release);
         d.export = export.index;
         d.handle = handle;
         let r = export
             .channel
-            .call(Some(gen), &d, &[], &mut [], timeout_ms, wait);
+            .call(Some(gen), &d, &[], &mut [], timeout_ms, Wait::Bounded);
         export.stats.count(&r);
     }
 
@@ -327,7 +329,7 @@ impl OpenFile {
             let won = cur.clone();
             drop(cur);
             self.export.channel.remove_file(&new);
-            Self::release_guest(&self.export, new.handle, new.generation, Wait::Bounded, 0);
+            Self::release_guest(&self.export, new.handle, new.generation, 0);
             return Ok(won);
         }
         *cur = new.clone();
@@ -385,13 +387,7 @@ impl OpenFile {
         if f.is_dead() {
             return;
         }
-        Self::release_guest(
-            &self.export,
-            f.handle,
-            f.generation,
-            Wait::Bounded,
-            self.export.timeout_ms,
-        );
+        Self::release_guest(&self.export, f.handle, f.generation, self.export.timeout_ms);
     }
 
     /// `read` into the caller's buffer at `addr`: returns the bytes read
