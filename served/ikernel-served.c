@@ -49,6 +49,8 @@ struct file_slot {
 	unsigned int index;
 	int nonblock;		/* O_NONBLOCK as last set on fd */
 	int seekable;		/* pread, pwrite and lseek work */
+	int info;		/* /proc/self/fdinfo/<fd>, or -1 */
+	int64_t pos;		/* the driver's position in fd, as last seen */
 	unsigned int mask;	/* poll mask as the host last heard it */
 	int dirty;		/* mask changed, event not delivered yet */
 };
@@ -121,11 +123,19 @@ static void sync_nonblock(struct file_slot *f, unsigned int flags)
 		f->nonblock = want;
 }
 
+/* What a request needs to know about its file. */
+struct file_ref {
+	int fd;
+	int seekable;
+	int info;
+	int64_t pos;
+};
+
 /*
  * Looks up the file of a request and returns its fd with O_NONBLOCK set as
  * asked, or -1 with errno EBADF for a handle that is not open.
  */
-static int file_fd(const struct ikernel_guest_req *r, int *seekable)
+static int file_get(const struct ikernel_guest_req *r, struct file_ref *ref)
 {
 	struct file_slot *f;
 	int fd = -1;
@@ -136,14 +146,55 @@ static int file_fd(const struct ikernel_guest_req *r, int *seekable)
 		if (f->used && f->index == r->index) {
 			sync_nonblock(f, r->flags);
 			fd = f->fd;
-			if (seekable)
-				*seekable = f->seekable;
+			if (ref)
+				*ref = (struct file_ref){
+					.fd = fd, .seekable = f->seekable,
+					.info = f->info, .pos = f->pos,
+				};
 		}
 	}
 	pthread_mutex_unlock(&files_lock);
 	if (fd < 0)
 		errno = EBADF;
 	return fd;
+}
+
+static int file_fd(const struct ikernel_guest_req *r)
+{
+	return file_get(r, NULL);
+}
+
+/*
+ * The position the driver left in @ref's file, read from fdinfo so that
+ * finding it out does not call the driver's llseek; lseek only without
+ * /proc.
+ */
+static int64_t driver_pos(const struct file_ref *ref)
+{
+	char text[128];
+	ssize_t n = -1;
+
+	if (ref->info >= 0)
+		n = pread(ref->info, text, sizeof(text) - 1, 0);
+	if (n > 4 && !strncmp(text, "pos:", 4)) {
+		text[n] = 0;
+		return strtoll(text + 4, NULL, 10);
+	}
+	return lseek(ref->fd, 0, SEEK_CUR);
+}
+
+/* Remembers where the driver left the position of @r's file. */
+static void note_pos(const struct ikernel_guest_req *r, int fd, int64_t pos)
+{
+	struct file_slot *f;
+
+	pthread_mutex_lock(&files_lock);
+	if (r->handle >= 1 && r->handle <= MAX_FILES) {
+		f = &files[r->handle - 1];
+		if (f->used && f->fd == fd && f->index == r->index)
+			f->pos = pos;
+	}
+	pthread_mutex_unlock(&files_lock);
 }
 
 /* Samples a file's mask for an answer; the watcher need not send it. */
@@ -168,8 +219,9 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 	int flags = (r->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND |
 				 O_SYNC | O_DSYNC | O_NDELAY)) |
 		    O_CLOEXEC | O_NOCTTY;
+	char path[64];
 	unsigned int h;
-	int fd;
+	int fd, info;
 
 	if (r->index >= nr_nodes)
 		return -ENODEV;
@@ -177,11 +229,18 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 	if (fd < 0)
 		return -errno;
 	*aux = lseek(fd, 0, SEEK_CUR) >= 0 ? IKERNEL_OPEN_SEEKABLE : 0;
+	info = -1;
+	if (*aux & IKERNEL_OPEN_SEEKABLE) {
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		info = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	pthread_mutex_lock(&files_lock);
 	for (h = 0; h < MAX_FILES && files[h].used; h++)
 		;
 	if (h == MAX_FILES) {
 		pthread_mutex_unlock(&files_lock);
+		if (info >= 0)
+			close(info);
 		close(fd);
 		return -EMFILE;
 	}
@@ -189,6 +248,7 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 		.used = 1, .fd = fd, .index = r->index,
 		.nonblock = !!(flags & O_NONBLOCK),
 		.seekable = !!(*aux & IKERNEL_OPEN_SEEKABLE),
+		.info = info, .pos = 0,
 	};
 	pthread_mutex_unlock(&files_lock);
 	return h + 1;
@@ -196,17 +256,20 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 
 static int64_t do_release(const struct ikernel_guest_req *r)
 {
-	int fd = -1;
+	int fd = -1, info = -1;
 
 	pthread_mutex_lock(&files_lock);
 	if (r->handle >= 1 && r->handle <= MAX_FILES &&
 	    files[r->handle - 1].used && files[r->handle - 1].index == r->index) {
 		fd = files[r->handle - 1].fd;
+		info = files[r->handle - 1].info;
 		files[r->handle - 1].used = 0;
 	}
 	pthread_mutex_unlock(&files_lock);
 	if (fd < 0)
 		return -EBADF;
+	if (info >= 0)
+		close(info);
 	close(fd);
 	wake_watcher();
 	return 0;
@@ -250,15 +313,47 @@ static char *mirror(struct worker *wk, const char *payload, size_t size,
 	return x;
 }
 
+/*
+ * Natively a read or write works at the file's position, which the driver
+ * moves as it likes (or not at all).  When the host's position is where the
+ * driver left fd's own, the call goes through fd's position, and the answer
+ * reports where the driver left it.  Otherwise (pread or pwrite on the host,
+ * or a file reopened after a restart) it is a pread or pwrite at the host's
+ * position, whose answer can only assume the driver advanced by the count.
+ */
+static int at_host_pos(const struct ikernel_guest_req *r,
+		       const struct file_ref *f)
+{
+	return f->seekable && f->pos == (int64_t)r->pos;
+}
+
+/* The position to answer with after a transfer of @n bytes. */
+static uint64_t pos_after(const struct ikernel_guest_req *r,
+			  const struct file_ref *f, int at_pos, ssize_t n)
+{
+	int64_t now;
+
+	if (!f->seekable)
+		return r->pos;
+	if (at_pos) {
+		now = driver_pos(f);
+		if (now >= 0) {
+			note_pos(r, f->fd, now);
+			return now;
+		}
+	}
+	return r->pos + n;
+}
+
 static int64_t do_read(const struct ikernel_guest_req *r, struct worker *wk,
 		       uint32_t *len, uint64_t *aux)
 {
-	int seekable = 0;
-	int fd = file_fd(r, &seekable);
+	struct file_ref f;
 	char *p = wk->buf;
+	int at_pos;
 	ssize_t n;
 
-	if (fd < 0)
+	if (file_get(r, &f) < 0)
 		return -errno;
 	/* arg: how much of the caller's buffer is writable. */
 	if (r->arg < r->reply_max) {
@@ -266,28 +361,29 @@ static int64_t do_read(const struct ikernel_guest_req *r, struct worker *wk,
 		if (!p)
 			return -EFAULT;
 	}
-	n = seekable ? pread(fd, p, r->reply_max, r->pos) : -1;
-	if (!seekable || (n < 0 && errno == ESPIPE))
-		n = read(fd, p, r->reply_max);
+	at_pos = at_host_pos(r, &f);
+	n = f.seekable && !at_pos ? pread(f.fd, p, r->reply_max, r->pos) : -1;
+	if (!f.seekable || at_pos || (n < 0 && errno == ESPIPE))
+		n = read(f.fd, p, r->reply_max);
 	if (n < 0)
 		return -errno;
 	if (p != wk->buf)
 		memcpy(wk->buf, p, n);
 	*len = n;
-	*aux = r->pos + (seekable ? n : 0);
+	*aux = pos_after(r, &f, at_pos, n);
 	return n;
 }
 
 static int64_t do_write(const struct ikernel_guest_req *r, struct worker *wk,
 			uint64_t *aux)
 {
-	int seekable = 0;
-	int fd = file_fd(r, &seekable);
 	size_t count = r->cmd;	/* bytes the caller asked to write */
+	struct file_ref f;
 	char *p = wk->buf;
+	int at_pos;
 	ssize_t n;
 
-	if (fd < 0)
+	if (file_get(r, &f) < 0)
 		return -errno;
 	if (count < r->len)
 		return -EINVAL;
@@ -297,26 +393,29 @@ static int64_t do_write(const struct ikernel_guest_req *r, struct worker *wk,
 		if (!p)
 			return -EFAULT;
 	}
-	n = seekable ? pwrite(fd, p, count, r->pos) : -1;
-	if (!seekable || (n < 0 && errno == ESPIPE))
-		n = write(fd, p, count);
+	at_pos = at_host_pos(r, &f);
+	n = f.seekable && !at_pos ? pwrite(f.fd, p, count, r->pos) : -1;
+	if (!f.seekable || at_pos || (n < 0 && errno == ESPIPE))
+		n = write(f.fd, p, count);
 	if (n < 0)
 		return -errno;
-	*aux = r->pos + (seekable ? n : 0);
+	*aux = pos_after(r, &f, at_pos, n);
 	return n;
 }
 
 static int64_t do_llseek(const struct ikernel_guest_req *r, uint64_t *aux)
 {
-	int fd = file_fd(r, NULL);
+	struct file_ref f;
 	off_t off;
 
-	if (fd < 0)
+	if (file_get(r, &f) < 0)
 		return -errno;
-	/* The host keeps the position; start from it. */
-	if (lseek(fd, (off_t)r->pos, SEEK_SET) < 0 && errno == ESPIPE)
+	/* The host keeps the position; start from it if fd is elsewhere. */
+	if ((!f.seekable || f.pos != (int64_t)r->pos) &&
+	    lseek(f.fd, (off_t)r->pos, SEEK_SET) < 0 && errno == ESPIPE)
 		return -ESPIPE;
-	off = lseek(fd, (off_t)r->arg, (int)r->cmd);
+	off = lseek(f.fd, (off_t)r->arg, (int)r->cmd);
+	note_pos(r, f.fd, driver_pos(&f));
 	if (off < 0)
 		return -errno;
 	*aux = off;
@@ -336,7 +435,7 @@ static int64_t do_llseek(const struct ikernel_guest_req *r, uint64_t *aux)
 static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 			uint32_t *len)
 {
-	int fd = file_fd(r, NULL);
+	int fd = file_fd(r);
 	size_t size = IOCTL_ARG_SIZE(r->pos);
 	size_t rd = IOCTL_ARG_R(r->pos), wr = IOCTL_ARG_W(r->pos);
 	char *p = wk->buf;
@@ -452,7 +551,7 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		res = do_ioctl(r, wk, &len);
 		break;
 	case IKERNEL_OP_POLL:
-		res = file_fd(r, NULL) < 0 ? -EBADF : 0;
+		res = file_fd(r) < 0 ? -EBADF : 0;
 		break;
 	case IKERNEL_OP_CANCEL:
 		res = do_cancel((unsigned int)r->arg);

@@ -14,6 +14,7 @@
  *   write:TEXT   write(2) of TEXT
  *   fill:N       write(2) of N bytes of 'A' (more than IKBUGGY_MSG_SIZE
  *                smashes the driver's slab)
+ *   seek:OFFSET  lseek(2) to OFFSET (SEEK_SET)
  *   count        IKBUGGY_GET_COUNT
  *   oops         IKBUGGY_OOPS
  *   spin         IKBUGGY_SPIN
@@ -138,7 +139,7 @@ static void bad_usage(void)
 {
 	fprintf(stderr,
 		"usage: buggy_call [-T] [-w SECONDS] (-d NODE | -f FD) OP...\n"
-		"OP: read write:TEXT fill:N count oops spin poll sleep:MS\n");
+		"OP: read write:TEXT fill:N seek:OFFSET count oops spin poll sleep:MS\n");
 	exit(2);
 }
 
@@ -170,6 +171,9 @@ static int run_op(int fd, const char *op)
 		t0 = now_ms();
 		ret = write(fd, buf, n);
 		failed = report("fill", ret, errno, t0);
+	} else if (!strncmp(op, "seek:", 5)) {
+		ret = lseek(fd, strtoll(op + 5, NULL, 0), SEEK_SET);
+		failed = report("seek", ret, errno, t0);
 	} else if (!strcmp(op, "count")) {
 		ret = ioctl(fd, IKBUGGY_GET_COUNT, &count);
 		failed = report(op, ret, errno, t0);

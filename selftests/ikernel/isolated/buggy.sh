@@ -5,6 +5,8 @@
 # exported as /dev/ik_buggy with a deadline of $tmo ms per call, and the
 # test sets off each of its bugs from the host:
 #
+# - first, one file's position as the driver moves it (write, reads and a
+#   seek on one file) is the same isolated as natively;
 # - a NULL dereference (the guest runs with oops=panic; the shim notices
 #   the dead guest by its panic or its stopped heartbeat): the call fails
 #   with EIO, the shim restarts the driver VM, files opened before keep
@@ -119,6 +121,17 @@ stats() { grep "^export ik_buggy " /sys/kernel/debug/ikernel/stats 2>/dev/null; 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 plan_done() { echo "1..$t_n"; t_done; }
 
+# The file position as the driver leaves it: ikbuggy's write does not move
+# it and its read does, so on one file a write is read back once, and again
+# after a seek to 0.  Natively first, for the isolated run to match.
+posops="write:same read read seek:0 read"
+# ops: BC's operations and results, without the durations.
+ops() { awk '{ $3 = ""; print }' <<<"$BC"; }
+insmod "$ko" && wait_node /dev/ikbuggy 10
+bcall pos-native -d /dev/ikbuggy $posops
+pos_native=$(ops)
+rmmod ikbuggy
+
 # 1. A driver VM with ikbuggy, and service.
 cfg=$OUT/buggy.toml
 buggy_config "$cfg" buggy "" 4 200
@@ -139,6 +152,11 @@ bcall ping -d "$node" write:ping
 bcall pong -d "$node" read count
 c2=$(data count)
 t_check "a write is read back through a new file" [ "$(data read)" = '"ping"' ]
+bcall pos -d "$node" $posops
+pos_isolated=$(ops)
+t_check "one file's position moves as natively: write, read, read, seek 0, read" \
+	eval '[ -n "$pos_native" ] && [ "$pos_isolated" = "$pos_native" ]'
+[ "$pos_isolated" = "$pos_native" ] || diff <(echo "$pos_native") <(echo "$pos_isolated") | sed 's/^/# /'
 t_check "IKBUGGY_GET_COUNT counts the operations (${c1:-?}, then ${c2:-?})" \
 	eval '[ "${c1:-0}" -gt 0 ] && [ "${c2:-0}" -gt "${c1:-0}" ]'
 
