@@ -12,6 +12,7 @@
 //! safe code in `export.rs`.
 
 use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
     bindings,
     error::to_result,
@@ -571,12 +572,50 @@ unsafe extern "C" fn fop_poll(
     of.poll(f, &table)
 }
 
-/// The default unbound system workqueue (`system_dfl_wq`).  Linux 7.3
-/// warns about work queued on `system_wq`, the queue
-/// `kernel::workqueue::system()` returns, and the `kernel` crate has no
-/// accessor for its successor yet.
+/// host_stub's own workqueue, for the channels' drain work.
+static QUEUE: AtomicPtr<bindings::workqueue_struct> = AtomicPtr::new(ptr::null_mut());
+
+/// Owns [`QUEUE`] for the module's lifetime.  Destroying the queue at unload
+/// waits for drain work still queued, so none runs after the module's code
+/// is gone; a system workqueue would not wait for it.
+pub(crate) struct WorkQueue(());
+
+impl WorkQueue {
+    /// Allocates the queue (unbound: a drain may take a while).
+    pub(crate) fn create() -> Result<Self> {
+        // SAFETY: the format is a NUL-terminated string with no conversion,
+        // so no variadic argument is read.
+        let wq = unsafe {
+            bindings::alloc_workqueue_noprof(
+                c"ikernel_host".as_char_ptr(),
+                bindings::wq_flags_WQ_UNBOUND,
+                0,
+            )
+        };
+        if wq.is_null() {
+            return Err(ENOMEM);
+        }
+        QUEUE.store(wq, Ordering::Release);
+        Ok(Self(()))
+    }
+}
+
+impl Drop for WorkQueue {
+    fn drop(&mut self) {
+        let wq = QUEUE.load(Ordering::Acquire);
+        // SAFETY: `wq` is the queue `create` allocated, destroyed only here.
+        // The module is unloading, so no channel is open to queue new work;
+        // work already queued may requeue itself while this drains it, and
+        // finds `QUEUE` still set.
+        unsafe { bindings::destroy_workqueue(wq) };
+        QUEUE.store(ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// The queue for drain work: [`QUEUE`].
 pub(crate) fn work_queue() -> &'static kernel::workqueue::Queue {
-    // SAFETY: `system_dfl_wq` is a C global created at boot, before any
-    // module loads, and never destroyed.
-    unsafe { kernel::workqueue::Queue::from_raw(bindings::system_dfl_wq) }
+    let wq = QUEUE.load(Ordering::Acquire);
+    // SAFETY: only open channels queue work, and the module (with the
+    // `WorkQueue` that keeps `wq` alive) outlives every channel.
+    unsafe { kernel::workqueue::Queue::from_raw(wq) }
 }

@@ -68,6 +68,8 @@ struct IkernelHost {
     _stats: kernel::debugfs::File<()>,
     _debugfs: kernel::debugfs::Dir,
     _nodes: chardev::Region,
+    /// The drain work's queue; destroyed last, once no channel is left.
+    _queue: chardev::WorkQueue,
 }
 
 impl kernel::InPlaceModule for IkernelHost {
@@ -83,6 +85,7 @@ impl kernel::InPlaceModule for IkernelHost {
         let options = MiscDeviceOptions { name: c"ikernel" };
         let debugfs = kernel::debugfs::Dir::new(c"ikernel");
         try_pin_init!(Self {
+            _queue: chardev::WorkQueue::create()?,
             _nodes: chardev::Region::register()?,
             _stats <- debugfs.read_callback_file(c"stats", (), &chardev::write_stats),
             _debugfs: debugfs,
