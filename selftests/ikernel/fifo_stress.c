@@ -12,7 +12,9 @@
  * from any producer.  Every process writes before it reads, so someone
  * can always make progress.  Shared counters and a bitmap of (producer,
  * sequence) pairs prove at the end that every record was consumed exactly
- * once and intact.  Prints TAP and "# N calls in T s".
+ * once and intact.  Prints TAP and "# N calls in T s", and every minute a
+ * "# progress" line (flushed at once), so that a slow run and a stuck one
+ * can be told apart while it runs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +47,7 @@ struct record {
 };
 
 struct producer {
+	unsigned long long done;	/* records this process finished */
 	unsigned long long produced, consumed;
 	unsigned long long seq_sum_consumed;
 };
@@ -186,6 +189,7 @@ static int stress_one(unsigned int id, int start_fd)
 		}
 		if (!consume(&in))
 			break;
+		__atomic_store_n(&sh->prod[id].done, i + 1, __ATOMIC_RELAXED);
 
 		/* Now and then: the FIFO only ever holds whole records. */
 		if (i % 64 == 63) {
@@ -211,11 +215,13 @@ static int stress_one(unsigned int id, int start_fd)
 	return sh->failed ? 1 : 0;
 }
 
-static int timed_out;
+#define PROGRESS_S	60
+
+static int ticked;
 
 static void on_alarm(int sig)
 {
-	timed_out = 1;
+	ticked = 1;
 }
 
 static double now(void)
@@ -224,6 +230,25 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A progress line: records done in all, and by the slowest process. */
+static void report_progress(double elapsed)
+{
+	unsigned long long all = 0, least = ~0ULL, d;
+	unsigned int p, slowest = 0;
+
+	for (p = 0; p < procs; p++) {
+		d = __atomic_load_n(&sh->prod[p].done, __ATOMIC_RELAXED);
+		all += d;
+		if (d < least) {
+			least = d;
+			slowest = p;
+		}
+	}
+	ksft_print_msg("progress: %.0f s, %llu of %llu records, slowest process %u at %llu\n",
+		       elapsed, all, (unsigned long long)procs * iters, slowest, least);
+	fflush(stdout);
 }
 
 /* The final accounting; true if every record was consumed exactly once. */
@@ -277,8 +302,8 @@ int main(int argc, char **argv)
 	unsigned int i, running;
 	size_t size;
 	pid_t *pids;
+	bool ok, killed = false;
 	double t0, t;
-	bool ok;
 
 	while ((opt = getopt(argc, argv, "d:p:n:T:h")) != -1) {
 		switch (opt) {
@@ -344,17 +369,28 @@ int main(int argc, char **argv)
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	alarm(timeout);
+	fflush(stdout);
+	alarm(PROGRESS_S);
 	t0 = now();
 	close(start[1]);	/* go */
 	while (running) {
 		pid_t pid = waitpid(-1, &status, 0);
 
-		if (pid < 0 && errno == EINTR && timed_out) {
-			fail("timed out after %lu s", timeout);
-			for (i = 0; i < procs; i++)
-				if (pids[i] > 0)
-					kill(pids[i], SIGKILL);
+		if (pid < 0 && errno == EINTR && ticked) {
+			ticked = 0;
+			report_progress(now() - t0);
+			if (now() - t0 < timeout && !killed) {
+				alarm(PROGRESS_S);
+				continue;
+			}
+			if (!killed) {
+				fail("timed out after %lu s", timeout);
+				for (i = 0; i < procs; i++)
+					if (pids[i] > 0)
+						kill(pids[i], SIGKILL);
+				killed = true;
+			}
+			alarm(PROGRESS_S);
 			continue;
 		}
 		if (pid < 0)

@@ -58,7 +58,32 @@ else
 	sed 's/^/# /' "$OUT/fifo.diff" | head -n 40
 fi
 
-"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T 1500 ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1
+# The stress gives up after 1500 s; if it has not ended 120 s after that
+# (a process stuck in the kernel), the stacks of its processes and
+# host_stub's statistics are shown before it is killed.  host_stub's
+# statistics are sampled every 30 s into fifo-stress-stats.log meanwhile.
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T 1500 ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1 &
+sp=$!
+: >"$OUT/fifo-stress-stats.log"
+i=0
+while kill -0 $sp 2>/dev/null && [ $i -lt 1620 ]; do
+	[ $((i % 30)) = 0 ] && { echo "$i s: $(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)"; } \
+		>>"$OUT/fifo-stress-stats.log"
+	sleep 1
+	i=$((i + 1))
+done
+if kill -0 $sp 2>/dev/null; then
+	t_diag "fifo_stress still running after $i s; its processes:"
+	for p in $(pgrep -x fifo_stress); do
+		t_diag "pid $p state $(awk '{ print $3 }' /proc/$p/stat) wchan $(cat /proc/$p/wchan)"
+		sed 's/^/#     /' /proc/$p/stack 2>/dev/null
+	done
+	t_diag "stats: $(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)"
+	t_diag "channel: $(grep '^channel' /sys/kernel/debug/ikernel/stats | tail -n 1)"
+	pkill -KILL -x fifo_stress
+fi
+wait $sp
 rc=$?
 grep '^#' "$OUT/fifo-stress.tap" | tail -n 3
 t_check "fifo_stress: 16 processes, every payload checked, on the isolated node" [ $rc = 0 ]
