@@ -28,6 +28,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +79,23 @@ static struct {
 	time_t when;
 } cancelled[MAX_CANCELLED];
 static unsigned int cancelled_next;
+
+/*
+ * What each worker is doing, for the stall report: a request that has been
+ * in the driver (or waiting to be answered) for STALL_S seconds is logged
+ * once, with the kernel stack of its thread.
+ */
+#define STALL_S		60
+enum { W_IDLE, W_SERVING, W_ANSWERING };
+static const char *const w_state_name[] = { "idle", "in the driver", "answering" };
+static pthread_mutex_t wstate_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	pid_t tid;
+	int state;
+	unsigned int id, op, handle;
+	time_t since;
+	unsigned int reported;	/* id + 1 of the request last reported */
+} wstate[WORKERS];
 
 struct worker {
 	unsigned int slot;
@@ -567,6 +585,60 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		a->events = answer_mask(r->handle);
 }
 
+static void set_wstate(unsigned int slot, int state,
+		       const struct ikernel_guest_req *r)
+{
+	pthread_mutex_lock(&wstate_lock);
+	wstate[slot].state = state;
+	wstate[slot].since = time(NULL);
+	if (r) {
+		wstate[slot].id = r->id;
+		wstate[slot].op = r->op;
+		wstate[slot].handle = r->handle;
+	}
+	pthread_mutex_unlock(&wstate_lock);
+}
+
+/* Logs each request stuck for STALL_S seconds once, with its stack. */
+static void *stall_reporter(void *arg)
+{
+	char path[64], line[256];
+	unsigned int i, idle;
+	time_t now;
+	FILE *f;
+
+	(void)arg;
+	for (;;) {
+		sleep(10);
+		now = time(NULL);
+		idle = 0;
+		pthread_mutex_lock(&wstate_lock);
+		for (i = 0; i < WORKERS; i++)
+			idle += wstate[i].state == W_IDLE;
+		for (i = 0; i < WORKERS; i++) {
+			if (wstate[i].state == W_IDLE ||
+			    now - wstate[i].since < STALL_S ||
+			    wstate[i].reported == wstate[i].id + 1)
+				continue;
+			wstate[i].reported = wstate[i].id + 1;
+			fprintf(stderr,
+				"ikernel-served: request %u (op %u, handle %u) %s for %ld s; %u of %d workers idle\n",
+				wstate[i].id, wstate[i].op, wstate[i].handle,
+				w_state_name[wstate[i].state],
+				(long)(now - wstate[i].since), idle, WORKERS);
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stack",
+				 wstate[i].tid);
+			f = fopen(path, "r");
+			while (f && fgets(line, sizeof(line), f))
+				fprintf(stderr, "ikernel-served:   %s", line);
+			if (f)
+				fclose(f);
+		}
+		pthread_mutex_unlock(&wstate_lock);
+	}
+	return NULL;
+}
+
 static void push_changes(int defer);
 
 static void *worker(void *arg)
@@ -584,6 +656,9 @@ static void *worker(void *arg)
 		return NULL;
 	}
 	wk.buf = buf;
+	pthread_mutex_lock(&wstate_lock);
+	wstate[wk.slot].tid = syscall(SYS_gettid);
+	pthread_mutex_unlock(&wstate_lock);
 	for (;;) {
 		r = (struct ikernel_guest_req){
 			.buf = (uintptr_t)buf, .buf_size = BUF_SIZE,
@@ -600,6 +675,7 @@ static void *worker(void *arg)
 		if (verbose)
 			fprintf(stderr, "ikernel-served: id %u op %u h %u\n",
 				r.id, r.op, r.handle);
+		set_wstate(wk.slot, W_SERVING, &r);
 		if (start_request(wk.slot, r.id)) {
 			serve(&r, &wk, &a);
 			pthread_mutex_lock(&inflight_lock);
@@ -616,6 +692,7 @@ static void *worker(void *arg)
 		 * readable): publish those before the answer, so that the host
 		 * knows them by the time its caller returns.
 		 */
+		set_wstate(wk.slot, W_ANSWERING, NULL);
 		if (r.op != IKERNEL_OP_POLL && r.op != IKERNEL_OP_CANCEL)
 			push_changes(1);
 		while (ioctl(ctl, IKERNEL_IOC_GUEST_PUT, &a) < 0) {
@@ -625,6 +702,7 @@ static void *worker(void *arg)
 			}
 			usleep(1000);
 		}
+		set_wstate(wk.slot, W_IDLE, NULL);
 		if (r.op != IKERNEL_OP_POLL && r.op != IKERNEL_OP_CANCEL)
 			wake_watcher();
 	}
@@ -741,6 +819,10 @@ int main(int argc, char **argv)
 			perror("ikernel-served: pthread_create");
 			return 1;
 		}
+	}
+	if (pthread_create(&t, &attr, stall_reporter, NULL)) {
+		perror("ikernel-served: pthread_create");
+		return 1;
 	}
 	fprintf(stderr, "ikernel-served: serving %u node(s) with %d workers\n",
 		nr_nodes, WORKERS);

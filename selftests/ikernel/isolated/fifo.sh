@@ -58,16 +58,18 @@ else
 	sed 's/^/# /' "$OUT/fifo.diff" | head -n 40
 fi
 
-# The stress gives up after 1500 s; if it has not ended 120 s after that
+# The stress gives up after IKERNEL_FIFO_STRESS_TIMEOUT seconds (default
+# 1500); if it has not ended 120 s after that
 # (a process stuck in the kernel), the stacks of its processes and
 # host_stub's statistics are shown before it is killed.  host_stub's
 # statistics are sampled every 30 s into fifo-stress-stats.log meanwhile.
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T 1500 ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1 &
+st=${IKERNEL_FIFO_STRESS_TIMEOUT:-1500}
+"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T "$st" ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1 &
 sp=$!
 : >"$OUT/fifo-stress-stats.log"
 i=0
-while kill -0 $sp 2>/dev/null && [ $i -lt 1620 ]; do
+while kill -0 $sp 2>/dev/null && [ $i -lt $((st + 120)) ]; do
 	[ $((i % 30)) = 0 ] && { echo "$i s: $(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)"; } \
 		>>"$OUT/fifo-stress-stats.log"
 	sleep 1
