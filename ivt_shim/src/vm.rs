@@ -364,10 +364,7 @@ pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
             Ok(VcpuExit::MmioRead(_, data)) => data.fill(0xff),
             Ok(VcpuExit::MmioWrite(..)) => {}
             Ok(VcpuExit::Hlt) => return Exit::Halt,
-            Ok(VcpuExit::Shutdown) => {
-                log_cpu_state(vcpu);
-                return Exit::Shutdown;
-            }
+            Ok(VcpuExit::Shutdown) => return Exit::Shutdown,
             Ok(VcpuExit::SystemEvent(t, _)) => return Exit::Reset(format!("system event {t}")),
             Ok(VcpuExit::InternalError) => {
                 return Exit::InternalError("KVM_EXIT_INTERNAL_ERROR".into())
@@ -380,54 +377,6 @@ pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
             Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
             Err(e) => return Exit::Error(format!("KVM_RUN: {e}")),
         }
-    }
-}
-
-/// Logs the state a vCPU was left in by a triple fault: where it was and
-/// what its descriptor tables and stack looked like, the evidence for a
-/// guest that dies without a word on its console.
-fn log_cpu_state(vcpu: &VcpuFd) {
-    if let Ok(r) = vcpu.get_regs() {
-        log::error!(
-            "triple fault: rip {:#x} rsp {:#x} rflags {:#x} rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x}",
-            r.rip,
-            r.rsp,
-            r.rflags,
-            r.rax,
-            r.rbx,
-            r.rcx,
-            r.rdx
-        );
-    }
-    if let Ok(s) = vcpu.get_sregs() {
-        log::error!(
-            "triple fault: cr0 {:#x} cr2 {:#x} cr3 {:#x} cr4 {:#x} efer {:#x} cs {:#x} ss {:#x} \
-             idt {:#x}/{:#x} gdt {:#x}/{:#x} tr {:#x}@{:#x}",
-            s.cr0,
-            s.cr2,
-            s.cr3,
-            s.cr4,
-            s.efer,
-            s.cs.selector,
-            s.ss.selector,
-            s.idt.base,
-            s.idt.limit,
-            s.gdt.base,
-            s.gdt.limit,
-            s.tr.selector,
-            s.tr.base
-        );
-    }
-    if let Ok(e) = vcpu.get_vcpu_events() {
-        log::error!(
-            "triple fault: exception injected {} pending {} nr {} error code {:#x}; interrupt injected {} nr {}",
-            e.exception.injected,
-            e.exception.pending,
-            e.exception.nr,
-            e.exception.error_code,
-            e.interrupt.injected,
-            e.interrupt.nr
-        );
     }
 }
 
