@@ -7,9 +7,13 @@
 #
 # The stress runs 16 x 1000 calls here (about 16,000 calls, 80 s under TCG);
 # IKERNEL_FIFO_STRESS_ARGS="-n 6300" gives the full run of over 10^5 calls
-# (8-16 minutes under TCG with nested KVM).  It is not the default: in two
-# of three full runs the driver VM died of a double fault after 75,000 to
-# 92,000 calls (issue 5's closing note).
+# (about 9 minutes under TCG with nested KVM).  It is not the default: of
+# the last full runs under nested TCG, some passed (101,328 calls in 513 s)
+# but others ended with the driver VM dying without a word (a double
+# fault, or a triple fault after 220,911 calls) or with every call stalled
+# while the driver VM stayed alive (after about 34,000 calls); see issue
+# 5's closing notes.  fifo_stress prints progress every minute and the
+# serving process logs requests stuck for 60 s, to catch the next stall.
 . "$(dirname "$0")/lib.sh"
 t_plan 13
 load_kvm
