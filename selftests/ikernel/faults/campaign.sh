@@ -290,7 +290,7 @@ start_shim "$OUT/campaign.log" "$cfg"
 wait_node /dev/ik_buggy 60
 total=$((ROUNDS * n))
 done_faults=0
-declare -A seen_violation
+declare -A seen_violation served_again
 while [ $done_faults -lt "$total" ]; do
 	gen=$(generation)
 	[ "$gen" -ge 1 ] || break
@@ -326,10 +326,17 @@ while [ $done_faults -lt "$total" ]; do
 	fi
 	grep -q "generation $gen: DOWN.*broke the ring" "$OUT/campaign.log" &&
 		seen_violation[$kind]=1
+	[ -n "$rec" ] && served_again[$kind]=$((${served_again[$kind]:-0} + 1))
 	done_faults=$((done_faults + 1))
 done
 stop_shim
-for k in wrong_id dup_resp len_past index_jump late_change; do
+for k in "${kinds[@]}"; do
+	t_check "hostile:$k: the host keeps serving, after a restart if the ring broke (${served_again[$k]:-0} of $ROUNDS)" \
+		[ "${served_again[$k]:-0}" = "$ROUNDS" ]
+done
+# The kinds that put bytes into the ring no valid guest would (late_change
+# rewrites a field after the host copied it: harmless by design).
+for k in wrong_id dup_resp len_past index_jump torn_header; do
 	case ",$HOSTILE_KINDS," in *",$k,"*) ;; *) continue ;; esac
 	t_check "hostile:$k: host_stub finds the violation and the shim restarts the VM" \
 		[ -n "${seen_violation[$k]:-}" ]
