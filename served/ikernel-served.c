@@ -599,11 +599,21 @@ static void set_wstate(unsigned int slot, int state,
 	pthread_mutex_unlock(&wstate_lock);
 }
 
-/* Logs each request stuck for STALL_S seconds once, with its stack. */
+/*
+ * Logs each request stuck for STALL_S seconds once, with its stack.  The
+ * entries are copied under wstate_lock and printed after it: console output
+ * is slow in a driver VM, and workers must not wait for it.
+ */
 static void *stall_reporter(void *arg)
 {
+	struct {
+		pid_t tid;
+		int state;
+		unsigned int id, op, handle;
+		long secs;
+	} stuck[WORKERS];
 	char path[64], line[256];
-	unsigned int i, idle;
+	unsigned int i, n, idle;
 	time_t now;
 	FILE *f;
 
@@ -612,29 +622,38 @@ static void *stall_reporter(void *arg)
 		sleep(10);
 		now = time(NULL);
 		idle = 0;
+		n = 0;
 		pthread_mutex_lock(&wstate_lock);
-		for (i = 0; i < WORKERS; i++)
-			idle += wstate[i].state == W_IDLE;
 		for (i = 0; i < WORKERS; i++) {
+			idle += wstate[i].state == W_IDLE;
 			if (wstate[i].state == W_IDLE ||
 			    now - wstate[i].since < STALL_S ||
 			    wstate[i].reported == wstate[i].id + 1)
 				continue;
 			wstate[i].reported = wstate[i].id + 1;
+			stuck[n].tid = wstate[i].tid;
+			stuck[n].state = wstate[i].state;
+			stuck[n].id = wstate[i].id;
+			stuck[n].op = wstate[i].op;
+			stuck[n].handle = wstate[i].handle;
+			stuck[n].secs = now - wstate[i].since;
+			n++;
+		}
+		pthread_mutex_unlock(&wstate_lock);
+		for (i = 0; i < n; i++) {
 			fprintf(stderr,
 				"ikernel-served: request %u (op %u, handle %u) %s for %ld s; %u of %d workers idle\n",
-				wstate[i].id, wstate[i].op, wstate[i].handle,
-				w_state_name[wstate[i].state],
-				(long)(now - wstate[i].since), idle, WORKERS);
+				stuck[i].id, stuck[i].op, stuck[i].handle,
+				w_state_name[stuck[i].state], stuck[i].secs,
+				idle, WORKERS);
 			snprintf(path, sizeof(path), "/proc/self/task/%d/stack",
-				 wstate[i].tid);
+				 stuck[i].tid);
 			f = fopen(path, "r");
 			while (f && fgets(line, sizeof(line), f))
 				fprintf(stderr, "ikernel-served:   %s", line);
 			if (f)
 				fclose(f);
 		}
-		pthread_mutex_unlock(&wstate_lock);
 	}
 	return NULL;
 }
