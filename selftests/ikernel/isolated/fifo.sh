@@ -63,19 +63,19 @@ else
 fi
 
 # The stress gives up after IKERNEL_FIFO_STRESS_TIMEOUT seconds (default
-# 1500); if it has not ended 120 s after that
-# (a process stuck in the kernel), the stacks of its processes and
-# host_stub's statistics are shown before it is killed.  host_stub's
-# statistics are sampled every 30 s into fifo-stress-stats.log meanwhile.
+# 1500); if it has not ended 120 s after that (a process stuck in the
+# kernel), the stacks of its processes and host_stub's statistics are shown
+# before it is killed.  host_stub's statistics (export and channel, one
+# line) are sampled every 30 s into fifo-stress-stats.log meanwhile.
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+fifo_stats() { grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats; }
 st=${IKERNEL_FIFO_STRESS_TIMEOUT:-1500}
 "$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T "$st" ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1 &
 sp=$!
 : >"$OUT/fifo-stress-stats.log"
 i=0
 while kill -0 $sp 2>/dev/null && [ $i -lt $((st + 120)) ]; do
-	[ $((i % 30)) = 0 ] && { echo "$i s: $(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)"; } \
-		>>"$OUT/fifo-stress-stats.log"
+	[ $((i % 30)) = 0 ] && echo "$i s: $(fifo_stats)" >>"$OUT/fifo-stress-stats.log"
 	sleep 1
 	i=$((i + 1))
 done
@@ -85,8 +85,7 @@ if kill -0 $sp 2>/dev/null; then
 		t_diag "pid $p state $(awk '{ print $3 }' /proc/$p/stat) wchan $(cat /proc/$p/wchan)"
 		sed 's/^/#     /' /proc/$p/stack 2>/dev/null
 	done
-	t_diag "stats: $(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)"
-	t_diag "channel: $(grep '^channel' /sys/kernel/debug/ikernel/stats | tail -n 1)"
+	t_diag "stats: $(fifo_stats)"
 	pkill -KILL -x fifo_stress
 fi
 wait $sp
@@ -95,8 +94,7 @@ grep '^#' "$OUT/fifo-stress.tap" | tail -n 3
 t_check "fifo_stress: 16 processes, every payload checked, on the isolated node" [ $rc = 0 ]
 
 # Statistics: every call counted, no protocol violation.
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-stats=$(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)
+stats=$(fifo_stats)
 t_diag "stats: $stats"
 calls=$(echo "$stats" | sed -n 's/.* calls \([0-9]*\) .*/\1/p')
 viol=$(echo "$stats" | sed -n 's/.* violations \([0-9]*\).*/\1/p')
