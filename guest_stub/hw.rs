@@ -115,3 +115,11 @@ impl Drop for HostIrq {
 unsafe impl Send for HostIrq {}
 // SAFETY: `HostIrq` has no `&self` methods.
 unsafe impl Sync for HostIrq {}
+
+/// One turn of a busy poll: lets every other runnable task of this CPU go
+/// first, and returns at once when there is none.
+pub(crate) fn poll_yield() {
+    // SAFETY: `yield()` may be called from any sleepable context; the
+    // servers call it with no lock held.
+    unsafe { bindings::yield_() };
+}

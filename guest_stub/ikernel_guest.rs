@@ -35,6 +35,8 @@ use kernel::{
 
 mod hw;
 mod link;
+#[path = "../common/poll.rs"]
+mod poll;
 #[path = "../ring/src/ring.rs"]
 #[allow(
     dead_code,
@@ -69,6 +71,10 @@ module! {
         irq: u32 {
             default: 0,
             description: "Interrupt line the host raises (KVM irqfd; 0: none)",
+        },
+        poll_us: u32 {
+            default: 50,
+            description: "Longest time (us) a server polls for the next request before it sleeps (0: never)",
         },
         hostile_after: u32 {
             default: 0,

@@ -27,7 +27,11 @@ use kernel::{
         CondVar,
         Mutex, //
     },
-    time::msecs_to_jiffies,
+    time::{
+        msecs_to_jiffies,
+        Instant,
+        Monotonic, //
+    },
     workqueue::{
         self,
         DelayedWork,
@@ -41,6 +45,7 @@ use crate::{
         HostIrq,
         IRQ_HANDLED, //
     },
+    poll::PollWindow,
     ring,
     window::KernelWindow, //
 };
@@ -108,6 +113,9 @@ struct Serve {
     guest: ring::Guest<KernelWindow>,
     /// Requests handed out and not answered yet, by slot tag.
     pending: KVec<Option<ring::Request>>,
+    /// A server polls the ring, with the host's notifications off: servers
+    /// that take a request then leave them off (the poller takes the next).
+    polling: bool,
 }
 
 /// A request as handed to the serving process.
@@ -131,6 +139,8 @@ pub(crate) struct Link {
     wake: CondVar,
     /// Interrupts taken.
     hits: Atomic<u64>,
+    /// The servers' adaptive poll window.
+    poll_window: PollWindow,
     /// Set when the module goes away: the heartbeat stops re-arming and
     /// servers stop waiting.
     stopping: Atomic<bool>,
@@ -206,9 +216,14 @@ impl Link {
         let link = Arc::pin_init(
             try_pin_init!(Link {
                 irq <- new_mutex!(None),
-                serve <- new_mutex!(Serve { guest, pending }),
+                serve <- new_mutex!(Serve {
+                    guest,
+                    pending,
+                    polling: false,
+                }),
                 wake <- new_condvar!("ikernel_guest::wake"),
                 hits: Atomic::new(0),
+                poll_window: PollWindow::new(),
                 stopping: Atomic::new(false),
                 beat <- new_delayed_work!("ikernel_guest::beat"),
                 doorbell,
@@ -248,13 +263,21 @@ impl Link {
     /// `ERESTARTSYS` on a signal, `ENODEV` once the stub stops, `EIO` when
     /// the host broke the ring (logged once).
     pub(crate) fn next_request(&self) -> Result<Handed> {
+        let max = u64::from(crate::module_parameters::poll_us.value()) * 1000;
         let mut s = self.serve.lock();
+        // While this server polls: since when, and for how long (ns).
+        let mut poll_until: Option<(Instant<Monotonic>, i64)> = None;
         loop {
             if self.stopping.load(Relaxed) {
                 return Err(ENODEV);
             }
             match s.guest.next_request() {
                 Ok(Some(req)) => {
+                    if poll_until.take().is_some() {
+                        s.polling = false;
+                    } else {
+                        self.poll_window.arrived(max);
+                    }
                     let len = usize::try_from(req.len)?;
                     let mut payload = KVec::from_elem(0u8, len, GFP_KERNEL)?;
                     let tag = usize::try_from(req.tag)?;
@@ -265,7 +288,9 @@ impl Link {
                             // Re-arm at what was consumed, or the host will
                             // not interrupt the servers sleeping now for its
                             // next request; wake one if more are waiting.
-                            if s.guest.enable_notify().unwrap_or(false) {
+                            // Not while another server polls: it takes the
+                            // next request without an interrupt.
+                            if !s.polling && s.guest.enable_notify().unwrap_or(false) {
                                 self.wake.notify_one();
                             }
                             return Ok(Handed { req, payload });
@@ -282,6 +307,32 @@ impl Link {
                 }
                 Ok(None) => {}
                 Err(e) => return Err(broken(e)),
+            }
+            // Poll for a while before sleeping, one server at a time, with
+            // the host's notifications off: a request that comes within the
+            // window costs no interrupt and no wake-up from idle.
+            if poll_until.is_none() && !s.polling && max != 0 {
+                let window = self.poll_window.window(max);
+                if s.guest.disable_notify().is_ok() {
+                    s.polling = true;
+                    let window = i64::try_from(window).unwrap_or(i64::MAX);
+                    poll_until = Some((Instant::<Monotonic>::now(), window));
+                }
+            }
+            if let Some((since, window)) = poll_until {
+                if since.elapsed().as_nanos() < window {
+                    drop(s);
+                    crate::hw::poll_yield();
+                    let signal = kernel::current!().signal_pending();
+                    s = self.serve.lock();
+                    if !signal {
+                        continue;
+                    }
+                }
+                // The window ended (or a signal came): re-arm and sleep.
+                poll_until = None;
+                s.polling = false;
+                self.poll_window.gave_up();
             }
             match s.guest.enable_notify() {
                 Ok(true) => continue,

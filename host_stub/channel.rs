@@ -54,7 +54,9 @@ use kernel::{
         delay::fsleep,
         msecs_to_jiffies,
         Delta,
-        Jiffies, //
+        Instant,
+        Jiffies,
+        Monotonic, //
     },
     transmute::{
         AsBytes,
@@ -83,6 +85,7 @@ use crate::{
         IoctlDesc, //
     },
     kick::Kick,
+    poll::PollWindow,
     ring,
     version::IOC_MAGIC,
     window::KernelWindow, //
@@ -115,6 +118,38 @@ struct Drained {
     stored: bool,
     /// The budget ran out with more to take.
     more: bool,
+    /// Responses taken from the ring.
+    taken: u32,
+    /// Requests still waiting for their responses after the drain.
+    waiting: u32,
+}
+
+/// Default of `/sys/kernel/debug/ikernel/poll_max_us`: the longest time the
+/// drain work polls the ring for the next response before it re-arms the
+/// guest's notifications and sleeps.
+const POLL_MAX_US_DEFAULT: u32 = 50;
+/// Largest value `poll_max_us` accepts.
+pub(crate) const POLL_MAX_US_LIMIT: u32 = 20_000;
+
+/// The poll bound in microseconds (0: never poll), shared by all channels.
+static POLL_MAX_US: Atomic<u32> = Atomic::new(POLL_MAX_US_DEFAULT);
+
+/// Reads the poll bound (`poll_max_us`).
+pub(crate) fn poll_max_us() -> u32 {
+    POLL_MAX_US.load(Relaxed)
+}
+
+/// Sets the poll bound (`poll_max_us`).
+///
+/// # Errors
+///
+/// `EINVAL` above [`POLL_MAX_US_LIMIT`].
+pub(crate) fn set_poll_max_us(us: u32) -> Result {
+    if us > POLL_MAX_US_LIMIT {
+        return Err(EINVAL);
+    }
+    POLL_MAX_US.store(us, Relaxed);
+    Ok(())
 }
 
 /// Doorbells per second beyond the responses they announce that a guest
@@ -330,6 +365,17 @@ pub(crate) struct Channel {
     throttles: Atomic<u64>,
     /// Restarts of the driver VM (new generations after the first).
     restarts: Atomic<u64>,
+    /// Interrupts raised in the guest (the host's doorbell).
+    interrupts: Atomic<u64>,
+    /// Set while the drain work polls the ring with the guest's
+    /// notifications left off: callers then neither re-arm them nor expect
+    /// a doorbell, the poller wakes them.
+    polling: Atomic<bool>,
+    /// Runs of the poll loop, and responses it found.
+    polls: Atomic<u64>,
+    polled: Atomic<u64>,
+    /// The adaptive poll window.
+    poll_window: PollWindow,
     /// Number of this channel in the statistics.
     id: u32,
     /// Mirrors of the driver VM's generation and state, for the statistics
@@ -350,9 +396,10 @@ impl WorkItem for Channel {
 
     fn run(this: Arc<Channel>) {
         this.drains.add(1, Relaxed);
+        this.poll_responses();
         let d = {
             let mut g = this.inner.lock();
-            this.drain_locked(&mut g)
+            this.drain_locked(&mut g, true)
         };
         if d.stored {
             this.done.notify_all();
@@ -423,6 +470,11 @@ impl Channel {
             throttled_drain_at: Atomic::new(0),
             throttles: Atomic::new(0),
             restarts: Atomic::new(0),
+            interrupts: Atomic::new(0),
+            polling: Atomic::new(false),
+            polls: Atomic::new(0),
+            polled: Atomic::new(0),
+            poll_window: PollWindow::new(),
             id: NEXT_ID.fetch_add(1, Relaxed),
             generation: Atomic::new(0),
             vm_state: Atomic::new(0),
@@ -772,7 +824,10 @@ impl Channel {
     /// cannot keep `inner` held: `more` says the budget ran out.
     /// `stored`: a response was stored for a waiting caller (or the ring
     /// broke, which waiters must learn of too).
-    fn drain_locked(&self, g: &mut Inner) -> Drained {
+    ///
+    /// `rearm`: re-arm the guest's notifications once the ring is empty
+    /// (else the caller polls, and leaves them off).
+    fn drain_locked(&self, g: &mut Inner, rearm: bool) -> Drained {
         let Inner {
             window,
             answers,
@@ -786,7 +841,7 @@ impl Channel {
         if w.host.broken().is_some() {
             return d;
         }
-        if let Err(e) = self.drain_rounds(w, answers, files, &mut d) {
+        if let Err(e) = self.drain_rounds(w, answers, files, &mut d, rearm) {
             self.violation(e);
             // Pollers see EPOLLERR | EPOLLHUP now, not a stale mask.
             for f in files.iter() {
@@ -794,7 +849,14 @@ impl Channel {
             }
             d.stored = true;
             d.more = false;
+            return d;
         }
+        let answered = answers.iter().filter(|a| a.is_some()).count();
+        d.waiting = w
+            .host
+            .inflight()
+            .busy()
+            .saturating_sub(u32::try_from(answered).unwrap_or(u32::MAX));
         d
     }
 
@@ -804,11 +866,14 @@ impl Channel {
         answers: &mut KVec<Option<ring::Completion>>,
         files: &KVec<Arc<FileShared>>,
         d: &mut Drained,
+        rearm: bool,
     ) -> core::result::Result<(), ring::RingError> {
         for _ in 0..DRAIN_ROUNDS {
             Self::take_events(w, files)?;
+            let before = d.taken;
             while let Some(c) = w.host.next_response()? {
                 self.responses.add(1, Relaxed);
+                d.taken = d.taken.saturating_add(1);
                 if let Some(a) = usize::try_from(c.tag).ok().and_then(|t| answers.get_mut(t)) {
                     *a = Some(c);
                     d.stored = true;
@@ -818,6 +883,12 @@ impl Channel {
             // its answer: take those too, so that a caller returning from
             // that answer finds every file's mask current.
             Self::take_events(w, files)?;
+            if !rearm {
+                if d.taken == before {
+                    return Ok(());
+                }
+                continue;
+            }
             // Re-arm the guest's notifications at what was consumed: with
             // event-index suppression a consumer that stops short of
             // re-arming never hears of the next answer or event (another
@@ -835,7 +906,7 @@ impl Channel {
         write!(
             f,
             "channel {} generation {} state {} dead {} kicks {} violations {} restarts {} \
-             drains {} throttles {}",
+             drains {} throttles {} interrupts {} polls {} polled {} poll_ns {}",
             self.id,
             self.generation.load(Relaxed),
             self.vm_state.load(Relaxed),
@@ -844,7 +915,11 @@ impl Channel {
             self.violations.load(Relaxed),
             self.restarts.load(Relaxed),
             self.drains.load(Relaxed),
-            self.throttles.load(Relaxed)
+            self.throttles.load(Relaxed),
+            self.interrupts.load(Relaxed),
+            self.polls.load(Relaxed),
+            self.polled.load(Relaxed),
+            self.poll_window.window(u64::from(poll_max_us()) * 1000)
         )
     }
 
@@ -889,17 +964,22 @@ impl Channel {
         ring_errno(e)
     }
 
+    /// Whether a doorbell throttle is on now.
+    fn throttled(&self) -> bool {
+        let until = self.throttled_until.load(Relaxed);
+        // CAST: Jiffies compare through the sign of their difference.
+        until != 0 && (until.wrapping_sub(jiffies()) as isize) > 0
+    }
+
     /// Whether the guest's doorbells are throttled as a flood; starts a
     /// throttle when, within the current second, the guest rang more than
     /// [`FLOOD_SLACK`] doorbells beyond the responses it produced.  Called
     /// from the doorbell callback: atomics only, no lock, no sleep.
     fn flooding(&self) -> bool {
-        let now = jiffies();
-        let until = self.throttled_until.load(Relaxed);
-        // CAST: Jiffies compare through the sign of their difference.
-        if until != 0 && (until.wrapping_sub(now) as isize) > 0 {
+        if self.throttled() {
             return true;
         }
+        let now = jiffies();
         let kicks = self.kicks.load(Relaxed);
         let responses = self.responses.load(Relaxed);
         let at = self.flood_at.load(Relaxed);
@@ -943,10 +1023,59 @@ impl Channel {
     }
 
     /// Rings the guest's interrupt.
-    fn call_guest(g: &Inner) {
+    fn call_guest(&self, g: &Inner) {
         if let Some(d) = &g.doorbells {
+            self.interrupts.add(1, Relaxed);
             d.call.signal();
         }
+    }
+
+    /// Polls the ring for responses, with the guest's notifications off,
+    /// while requests wait for them and each came within the poll window
+    /// of the one before; the caller's drain then re-arms the
+    /// notifications.  This trades a bounded spell of host CPU (at most
+    /// `poll_max_us` past the last response, and only while requests are in
+    /// flight) for the guest's doorbells, which under load then rarely
+    /// ring at all.
+    ///
+    /// The window adapts like KVM's halt polling: when a poll gave up and
+    /// the next response came within `poll_max_us` of it, the window
+    /// doubles; when it came later, it halves.
+    fn poll_responses(&self) {
+        let max = u64::from(poll_max_us()) * 1000;
+        if max == 0 || self.throttled() {
+            // Off, or a flooding guest: its doorbells are throttled instead.
+            return;
+        }
+        // A doorbell brought this run: a response arrived.
+        self.poll_window.arrived(max);
+        let window = self.poll_window.window(max);
+        self.polls.add(1, Relaxed);
+        self.polling.store(true, Relaxed);
+        let mut last = Instant::<Monotonic>::now();
+        loop {
+            let d = {
+                let mut g = self.inner.lock();
+                self.drain_locked(&mut g, false)
+            };
+            if d.stored {
+                self.done.notify_all();
+            }
+            if d.taken != 0 {
+                self.polled.add(u64::from(d.taken), Relaxed);
+                last = Instant::<Monotonic>::now();
+            }
+            if d.waiting == 0 || self.is_closed() || self.throttled() {
+                break;
+            }
+            let idle = last.elapsed().as_nanos();
+            if u64::try_from(idle).unwrap_or(0) >= window {
+                self.poll_window.gave_up();
+                break;
+            }
+            crate::chardev::poll_yield();
+        }
+        self.polling.store(false, Relaxed);
     }
 
     /// Sleeps until woken or `ticks` pass; `inner` is released meanwhile.
@@ -1007,7 +1136,7 @@ impl Channel {
             match w.host.submit(&desc, payload) {
                 Ok((sub, kick)) => {
                     if kick {
-                        Self::call_guest(&g);
+                        self.call_guest(&g);
                     }
                     break (sub, now_gen);
                 }
@@ -1028,7 +1157,10 @@ impl Channel {
         };
         let mut cancelled_at: Option<Jiffies> = None;
         loop {
-            if self.drain_locked(&mut g).stored {
+            // A poller leaves the guest's notifications off: only its final
+            // drain re-arms them.
+            let rearm = !self.polling.load(Relaxed);
+            if self.drain_locked(&mut g, rearm).stored {
                 self.done.notify_all();
             }
             if self.check_live(&g, Some(now_gen)).is_err() {
@@ -1068,10 +1200,14 @@ impl Channel {
                 });
             }
             let w = g.window.as_mut().ok_or(EIO)?;
-            match w.host.enable_notify() {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(e) => return Err(self.ring_fault(&g, e)),
+            if !rearm {
+                // The poller takes the answer and wakes this caller.
+            } else {
+                match w.host.enable_notify() {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => return Err(self.ring_fault(&g, e)),
+                }
             }
             let elapsed = jiffies().wrapping_sub(start);
             if let Some(at) = cancelled_at {
@@ -1125,7 +1261,7 @@ impl Channel {
         if let Ok((s, kick)) = w.host.submit(&c, &[]) {
             w.host.abandon(s.id);
             if kick {
-                Self::call_guest(g);
+                self.call_guest(g);
             }
         }
     }

@@ -619,3 +619,11 @@ pub(crate) fn work_queue() -> &'static kernel::workqueue::Queue {
     // `WorkQueue` that keeps `wq` alive) outlives every channel.
     unsafe { kernel::workqueue::Queue::from_raw(wq) }
 }
+
+/// One turn of a busy poll: lets every other runnable task of this CPU go
+/// first, and returns at once when there is none.
+pub(crate) fn poll_yield() {
+    // SAFETY: `yield()` may be called from any sleepable context; the
+    // pollers call it with no lock held.
+    unsafe { bindings::yield_() };
+}

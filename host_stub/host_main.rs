@@ -35,6 +35,8 @@ mod eventfd;
 mod export;
 #[path = "../common/kick.rs"]
 mod kick;
+#[path = "../common/poll.rs"]
+mod poll;
 #[path = "../ring/src/ring.rs"]
 #[allow(
     dead_code,
@@ -66,6 +68,9 @@ struct IkernelHost {
     /// `/sys/kernel/debug/ikernel/stats`; removed before the nodes' region.
     #[pin]
     _stats: kernel::debugfs::File<()>,
+    /// `/sys/kernel/debug/ikernel/poll_max_us`, the host's poll bound.
+    #[pin]
+    _poll: kernel::debugfs::File<()>,
     _debugfs: kernel::debugfs::Dir,
     _nodes: chardev::Region,
     /// The drain work's queue; destroyed last, once no channel is left.
@@ -88,10 +93,30 @@ impl kernel::InPlaceModule for IkernelHost {
             _queue: chardev::WorkQueue::create()?,
             _nodes: chardev::Region::register()?,
             _stats <- debugfs.read_callback_file(c"stats", (), &chardev::write_stats),
+            _poll <- debugfs.read_write_callback_file(c"poll_max_us", (), &show_poll, &store_poll),
             _debugfs: debugfs,
             _control <- MiscDeviceRegistration::register(options),
         })
     }
+}
+
+/// Reads `poll_max_us`.
+fn show_poll(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "{}", channel::poll_max_us())
+}
+
+/// Writes `poll_max_us`: a decimal number of microseconds, at most
+/// [`channel::POLL_MAX_US_LIMIT`]; 0 turns polling off.
+fn store_poll(_: &(), r: &mut kernel::uaccess::UserSliceReader) -> Result {
+    let mut buf = [0u8; 12];
+    let n = r.len();
+    if n == 0 || n > buf.len() {
+        return Err(EINVAL);
+    }
+    r.read_slice(&mut buf[..n])?;
+    let s = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
+    let us = s.trim().parse::<u32>().map_err(|_| EINVAL)?;
+    channel::set_poll_max_us(us)
 }
 
 #[pinned_drop]

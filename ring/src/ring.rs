@@ -2099,6 +2099,19 @@ impl<S: Shared> Guest<S> {
         Ok(need)
     }
 
+    /// Asks the host not to notify on new requests: a guest thread polls
+    /// the ring until the next [`Guest::enable_notify`].  The event index is
+    /// set just behind the consumer, where no submission passes it.
+    ///
+    /// # Errors
+    ///
+    /// Only [`RingError::OutOfWindow`] (a bug), or the sticky peer fault.
+    pub fn disable_notify(&mut self) -> Result<()> {
+        self.ok()?;
+        self.win
+            .store(hdr::REQ_EVENT, self.req_cons.wrapping_sub(1))
+    }
+
     /// Asks the host to notify on the next request, then re-checks. Returns
     /// true if a request arrived meanwhile (do not sleep).
     ///

@@ -168,6 +168,32 @@ fn suppression_when_awake() {
 }
 
 #[test]
+fn disabled_notify_while_polling() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    // A polling guest turns the host's notifications off, whether it has
+    // caught up or lags behind: no submission kicks.
+    g.disable_notify().unwrap();
+    assert!(!h.submit(&read_req(0), b"").unwrap().1);
+    assert!(!h.submit(&read_req(0), b"").unwrap().1);
+    let r = g.next_request().unwrap().unwrap();
+    g.disable_notify().unwrap();
+    assert!(!h.submit(&read_req(0), b"").unwrap().1);
+    let mut got = vec![r];
+    while let Some(r) = g.next_request().unwrap() {
+        got.push(r);
+    }
+    assert_eq!(got.len(), 3);
+    g.disable_notify().unwrap();
+    assert!(!h.submit(&read_req(0), b"").unwrap().1);
+    got.push(g.next_request().unwrap().unwrap());
+    // The poll ends: re-armed, the next submission kicks again.
+    assert!(!g.enable_notify().unwrap());
+    assert!(h.submit(&read_req(0), b"").unwrap().1);
+    assert!(g.enable_notify().unwrap());
+}
+
+#[test]
 fn full_when_all_slots_in_flight() {
     let w = win();
     let (mut h, _g) = pair(&w);
