@@ -13,7 +13,8 @@
 # failing, data read back differing); slowness is never an error.
 #
 # Environment: IVT_KDIR (kernel build tree, for the driver VM's bzImage),
-# BENCH_SECS (seconds per point, default 3).
+# BENCH_SECS (seconds per point, default 3), BENCH_DEEP_POLL_US (the
+# host's poll bound in the "deep polling" series, default 5000).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/build/bench}
@@ -22,6 +23,8 @@ BIN=$OUT/fifo_bench
 KO=$ROOT/samples/ikfifo/ikfifo.ko
 SHIM=$ROOT/target/release/ivt-shim
 SECS=${BENCH_SECS:-3}
+DEEP_POLL=${BENCH_DEEP_POLL_US:-5000}
+POLL_KNOB=/sys/kernel/debug/ikernel/poll_max_us
 CAPACITY=1048576
 MEMORY_MIB=128
 export IKERNEL_IMAGE_CACHE=$OUT/images
@@ -41,11 +44,11 @@ wait_node() {
 }
 
 # bench SIDE NODE: the latency, throughput and concurrency points; with
-# SIDE=isolated each point is bracketed by counter snapshots.
+# SIDE=isolated* each point is bracketed by counter snapshots.
 bench() {
 	local side=$1 node=$2 out s
 	local maxlat=20000
-	[ "$side" = isolated ] && maxlat=2000
+	case $side in isolated*) maxlat=2000 ;; esac
 	run_point "$side" lat "$BIN" lat -d "$node" -n $maxlat -t "$SECS" || return 1
 	for s in 64 4096 65536; do
 		run_point "$side" "tput$s" "$BIN" tput -d "$node" -s $s -t "$SECS" || return 1
@@ -59,7 +62,7 @@ bench() {
 run_point() {
 	local side=$1 phase=$2 out rc
 	shift 2
-	[ "$side" = isolated ] && snap >"$OUT/snap.before"
+	case $side in isolated*) snap >"$OUT/snap.before" ;; esac
 	out=$("$@" 2>"$OUT/err.txt")
 	rc=$?
 	if [ $rc != 0 ]; then
@@ -67,10 +70,10 @@ run_point() {
 		return 1
 	fi
 	rec "$side $out"
-	if [ "$side" = isolated ]; then
+	case $side in isolated*)
 		snap >"$OUT/snap.after"
-		rec "isolated counters phase=$phase $(delta "$OUT/snap.before" "$OUT/snap.after")"
-	fi
+		rec "$side counters phase=$phase $(delta "$OUT/snap.before" "$OUT/snap.after")"
+	esac
 }
 
 # The per-VM KVM statistics directory of the shim's current VM: named
@@ -85,14 +88,17 @@ kvm_dir() {
 
 KVM_STATS="exits io_exits mmio_exits irq_injections halt_exits irq_exits irq_window_exits"
 
-# snap: "time T calls N kicks K exits E io_exits I ...", one line.
+HOST_STATS="calls kicks interrupts polls polled"
+
+# snap: "time T calls N kicks K ... exits E io_exits I ...", one line.
 snap() {
-	local line d f
-	local calls kicks v
+	local line d f v
 	line=$(grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats)
-	calls=$(echo "$line" | sed -n 's/.* calls \([0-9]*\) .*/\1/p')
-	kicks=$(echo "$line" | sed -n 's/.* kicks \([0-9]*\) .*/\1/p')
-	printf 'time %s calls %s kicks %s' "$(date +%s.%N)" "${calls:-0}" "${kicks:-0}"
+	printf 'time %s' "$(date +%s.%N)"
+	for f in $HOST_STATS; do
+		v=$(echo "$line" | sed -n "s/.* $f \([0-9]*\)\( .*\)\{0,1\}$/\1/p")
+		printf ' %s %s' "$f" "${v:-0}"
+	done
 	d=$(kvm_dir)
 	for f in $KVM_STATS; do
 		v=$(cat "$d/$f" 2>/dev/null)
@@ -223,11 +229,31 @@ sleep 5
 snap >"$OUT/snap.after"
 rec "isolated counters phase=idle $(delta "$OUT/snap.before" "$OUT/snap.after")"
 
+rec isolated "poll host_max_us=$(cat $POLL_KNOB 2>/dev/null || echo nan)"
 if ! bench isolated /dev/ik_fifo; then
 	diag "$OUT/shim.log" "$OUT/bench.console.log"
 	stop_shim
 	broken "isolated measurement failed"
 fi
+# The same driver VM with the host's polling off, then with a deep bound
+# (under TCG a response takes milliseconds: a 50 us window rarely catches
+# the next one): the latency and concurrency points again.
+poll_series() {
+	local side=$1 us=$2 s
+	echo "$us" >$POLL_KNOB || return 1
+	rec "$side" "poll host_max_us=$us"
+	run_point "$side" lat "$BIN" lat -d /dev/ik_fifo -n 2000 -t "$SECS" || return 1
+	for s in 4 16; do
+		run_point "$side" "par$s" "$BIN" par -d /dev/ik_fifo -p $s -t "$SECS" || return 1
+	done
+}
+def=$(cat $POLL_KNOB)
+if ! poll_series isolated-poll0 0 || ! poll_series isolated-deep "$DEEP_POLL"; then
+	diag "$OUT/shim.log" "$OUT/bench.console.log"
+	stop_shim
+	broken "isolated measurement (polling series) failed"
+fi
+echo "$def" >$POLL_KNOB
 # Host-to-guest interrupts have no counter on the host; KVM's tracepoints
 # count them: kvm_set_irq for GSI 5 raised (the ring's irqfd, level 1) and
 # kvm_inj_virq per vector, over one more (traced, so not timed) run of
