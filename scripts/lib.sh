@@ -40,3 +40,45 @@ kernel_source() {
 
 log() { printf '[ikernel] %s\n' "$*" >&2; }
 die() { printf '[ikernel] error: %s\n' "$*" >&2; exit 1; }
+
+# debian_mirror: the Debian mirror URI this machine's apt is configured
+# with (deb822 .sources first, then one-line .list files).
+debian_mirror() {
+	local f uri
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$f" |
+			grep -E '/debian/?$' | head -n1 || true)
+		[ -n "$uri" ] && { echo "${uri%/}"; return; }
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' "$f" |
+			grep -E '/debian/?$' | head -n1 || true)
+		[ -n "$uri" ] && { echo "${uri%/}"; return; }
+	done
+	return 1
+}
+
+# apt_private WORK SUITE...: a throw-away apt configuration in WORK for the
+# given suites of the machine's own Debian mirror, signatures checked with
+# Debian's keyring (IKERNEL_KEYRING) as apt does; leaves the system's apt
+# state alone.  Sets APT_PRIVATE to the apt-get/apt-cache options and runs
+# "apt-get update" with them.
+apt_private() {
+	local work=$1 uri keyring s
+	shift
+	uri=$(debian_mirror) || die "no Debian mirror found in /etc/apt/sources.list*"
+	keyring=${IKERNEL_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+	[ -r "$keyring" ] || die "no Debian archive keyring at $keyring (package debian-archive-keyring); set IKERNEL_KEYRING"
+	mkdir -p "$work/lists/partial" "$work/archives/partial"
+	for s; do
+		echo "deb [signed-by=$keyring] $uri $s main"
+	done >"$work/sources.list"
+	APT_PRIVATE=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=-
+		-o "Dir::State::Lists=$work/lists" -o "Dir::Cache::archives=$work/archives"
+		-o "Dir::Cache::pkgcache=$work/pkgcache.bin" -o "Dir::Cache::srcpkgcache=$work/srcpkgcache.bin"
+		-o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1)
+	apt-get -qq "${APT_PRIVATE[@]}" update >"$work/update.log" 2>&1 ||
+		{ cat "$work/update.log" >&2; die "apt-get update of the temporary sources list ($*) failed"; }
+}
