@@ -5,15 +5,16 @@
 # identical transcripts (results, errnos, data); 16 processes at once on the
 # isolated node; and host user space misbehaving.
 #
-# The stress runs 16 x 1000 calls here (about 16,000 calls, 80 s under TCG);
-# IKERNEL_FIFO_STRESS_ARGS="-n 6300" gives the full run of over 10^5 calls
-# (about 9 minutes under TCG with nested KVM).  It is not the default: of
-# the last full runs under nested TCG, some passed (101,328 calls in 513 s)
-# but others ended with the driver VM dying without a word (a double
-# fault, or a triple fault after 220,911 calls) or with every call stalled
-# while the driver VM stayed alive (after about 34,000 calls); see issue
-# 5's closing notes.  fifo_stress prints progress every minute and the
-# serving process logs requests stuck for 60 s, to catch the next stall.
+# The stress runs 16 processes x 6300 calls (101,328 calls with the
+# opens, over issue 5's 10^5; about 10 minutes under TCG with nested KVM)
+# and checks that host_stub counted at least 10^5;
+# IKERNEL_FIFO_STRESS_ARGS (e.g. "-n 1000") replaces "-n 6300" and the
+# count check then only asks for 1000.  Under QEMU 7.2's TCG the full run
+# stalled or lost its driver VM now and then: QEMU delivered an interrupt
+# to the driver VM while its interrupts were off (Documentation/
+# building.rst), which is why test VMs boot a QEMU of 8 or newer
+# (scripts/fetch-qemu).  fifo_stress prints progress every minute and the
+# serving process logs requests stuck for 60 s.
 . "$(dirname "$0")/lib.sh"
 t_plan 13
 load_kvm
@@ -70,7 +71,7 @@ fi
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 fifo_stats() { grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats; }
 st=${IKERNEL_FIFO_STRESS_TIMEOUT:-1500}
-"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T "$st" ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1 &
+"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T "$st" ${IKERNEL_FIFO_STRESS_ARGS:--n 6300} >"$OUT/fifo-stress.tap" 2>&1 &
 sp=$!
 : >"$OUT/fifo-stress-stats.log"
 i=0
@@ -98,9 +99,11 @@ stats=$(fifo_stats)
 t_diag "stats: $stats"
 calls=$(echo "$stats" | sed -n 's/.* calls \([0-9]*\) .*/\1/p')
 viol=$(echo "$stats" | sed -n 's/.* violations \([0-9]*\).*/\1/p')
+want=100000
+[ -n "${IKERNEL_FIFO_STRESS_ARGS:-}" ] && want=1000
 counted=no
-[ "${calls:-0}" -gt 1000 ] && [ "${viol:-1}" = 0 ] && counted=yes
-t_check "debugfs stats count the calls (${calls:-?} calls, ${viol:-?} protocol violations)" \
+[ "${calls:-0}" -ge $want ] && [ "${viol:-1}" = 0 ] && counted=yes
+t_check "debugfs stats count the calls (${calls:-?} calls, at least $want; ${viol:-?} protocol violations)" \
 	[ $counted = yes ]
 
 # Hostile host user space: rmmod while a node is open is refused.
