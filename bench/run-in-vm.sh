@@ -14,7 +14,8 @@
 #
 # Environment: IVT_KDIR (kernel build tree, for the driver VM's bzImage),
 # BENCH_SECS (seconds per point, default 3), BENCH_DEEP_POLL_US (the
-# host's poll bound in the "deep polling" series, default 5000).
+# host's poll bound in the "deep polling" series, default 20000, the
+# largest host_stub accepts).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/build/bench}
@@ -23,7 +24,7 @@ BIN=$OUT/fifo_bench
 KO=$ROOT/samples/ikfifo/ikfifo.ko
 SHIM=$ROOT/target/release/ivt-shim
 SECS=${BENCH_SECS:-3}
-DEEP_POLL=${BENCH_DEEP_POLL_US:-5000}
+DEEP_POLL=${BENCH_DEEP_POLL_US:-20000}
 POLL_KNOB=/sys/kernel/debug/ikernel/poll_max_us
 CAPACITY=1048576
 MEMORY_MIB=128
