@@ -150,7 +150,8 @@ def main():
       f"({mach.get('sockets', '?')} socket(s) x {mach.get('cores', '?')} core(s)), "
       f"{mach.get('mem_gib', '?')} GiB RAM, host `{mach.get('host', '?')}`, kernel {mach.get('host_kernel', '?')}"
       " (from /proc/cpuinfo outside the test VM).")
-    w(f"- Test VM: **{mach.get('accel', '?')}** ({'QEMU TCG, -cpu max' if tcg else 'KVM, -cpu host'}), "
+    w(f"- Test VM: **{mach.get('accel', '?')}** ({'QEMU TCG, -cpu max' if tcg else 'KVM, -cpu host'}; "
+      f"{mach.get('qemu', 'QEMU version not recorded')}), "
       f"{vm.get('vcpus', 0):.0f} vCPUs, kernel {vm.get('kernel', '?')}; the driver VM runs inside it "
       f"on {'nested KVM (emulated AMD-V)' if tcg else 'nested KVM'}: 1 vCPU, "
       f"{num(mem.get('guest_mib'))} MiB, window {num(mem.get('window_kib'))} KiB, 16 ring entries.")
@@ -320,21 +321,26 @@ def main():
     with open(base + ".md", "w") as f:
         f.write(md.replace("`latest.png`", f"`{date}-{host}.png`"))
     shutil.copyfile(base + ".md", os.path.join(outdir, "latest.md"))
-    plot(rows, dq, base + ".png", mach, tcg)
+    deep = [(label, d["kicks"]) for p, label in (("lat", "deep poll: 1 proc"),
+                                                 ("par4", "deep poll: 4 procs"),
+                                                 ("par16", "deep poll: 16 procs"))
+            for d in [per_req(p, "isolated-deep")] if d]
+    plot(rows, dq, deep, base + ".png", mach, tcg)
     shutil.copyfile(base + ".png", os.path.join(outdir, "latest.png"))
     print(md)
     print(f"\nwritten: {base}.md, {base}.png (and latest.md, latest.png)")
 
 
-def plot(rows, dq, path, mach, tcg):
+def plot(rows, dq, deep, path, mach, tcg):
     """Two horizontal bar charts: isolated performance as a fraction of
-    native (log scale), and doorbells per request with the targets."""
+    native (log scale), and doorbells per request with the targets (the
+    deep-polling series last)."""
     bars = []
     for _, _, n, i, higher, short in rows:
         r = ratio(i, n)
         if r:
             bars.append((short, r if higher else 1 / r))
-    door = [(short, d["kicks"]) for _, _, d, short in dq if d]
+    door = [(short, d["kicks"]) for _, _, d, short in dq if d] + deep
     left, right, rowh, top = 330, 1140, 26, 90
     h = top + len(bars) * rowh + 80 + len(door) * rowh + 30
     c = Canvas(1200, h)
