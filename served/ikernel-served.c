@@ -125,6 +125,34 @@ static void wake_watcher(void)
 		perror("ikernel-served: eventfd");
 }
 
+/* The watcher's returns from poll(), counted under round_lock. */
+static pthread_mutex_t round_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t round_cond = PTHREAD_COND_INITIALIZER;
+static unsigned long watch_round;
+
+/*
+ * Wakes the watcher and waits (at most 2 s) until it has come back from
+ * its poll().  A poll() holds a reference to every file it watches, so the
+ * driver's release of a file closed meanwhile only runs when the watcher
+ * returns.  Answering a release before that lets the host's next open of
+ * an exclusive device (an RTC) fail with EBUSY.
+ */
+static void wait_watcher_round(void)
+{
+	struct timespec until;
+	unsigned long start;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&round_lock);
+	start = watch_round;
+	wake_watcher();
+	while (watch_round == start)
+		if (pthread_cond_timedwait(&round_cond, &round_lock, &until))
+			break;
+	pthread_mutex_unlock(&round_lock);
+}
+
 /* Keeps fd's O_NONBLOCK as the host file's.  Called with files_lock held. */
 static void sync_nonblock(struct file_slot *f, unsigned int flags)
 {
@@ -289,7 +317,7 @@ static int64_t do_release(const struct ikernel_guest_req *r)
 	if (info >= 0)
 		close(info);
 	close(fd);
-	wake_watcher();
+	wait_watcher_round();
 	return 0;
 }
 
@@ -788,6 +816,11 @@ static void *watcher(void *arg)
 		if (poll(p, n, dirty ? 10 : 1000) > 0 && (p[0].revents & POLLIN))
 			if (read(wake_fd, &v, sizeof(v)) < 0 && verbose)
 				perror("ikernel-served: eventfd read");
+		/* Back in user space: files closed meanwhile are released. */
+		pthread_mutex_lock(&round_lock);
+		watch_round++;
+		pthread_cond_broadcast(&round_cond);
+		pthread_mutex_unlock(&round_lock);
 	}
 	return NULL;
 }
