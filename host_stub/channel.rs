@@ -120,7 +120,8 @@ struct Drained {
     more: bool,
     /// Responses taken from the ring.
     taken: u32,
-    /// Requests still waiting for their responses after the drain.
+    /// Requests still waiting for their responses after the drain (counted
+    /// only by drains that leave notifications off, for the poll loop).
     waiting: u32,
 }
 
@@ -851,6 +852,10 @@ impl Channel {
             d.more = false;
             return d;
         }
+        if rearm {
+            // Only the poll loop asks what is still waiting.
+            return d;
+        }
         let answered = answers.iter().filter(|a| a.is_some()).count();
         d.waiting = w
             .host
@@ -1200,9 +1205,8 @@ impl Channel {
                 });
             }
             let w = g.window.as_mut().ok_or(EIO)?;
-            if !rearm {
-                // The poller takes the answer and wakes this caller.
-            } else {
+            // While a poller runs it takes the answer and wakes this caller.
+            if rearm {
                 match w.host.enable_notify() {
                     Ok(true) => continue,
                     Ok(false) => {}
