@@ -1064,7 +1064,7 @@ impl Event {
     /// [`RingError::UnknownEvent`] or [`RingError::BadBits`].
     pub fn from_wire(w: &WireEvent) -> Result<Event> {
         let kind = EventKind::try_from(w.kind)?;
-        if w.events & !POLL_KNOWN != 0 {
+        if w.events & !POLL_KNOWN != 0 || w.reserved0 != 0 || w.reserved1 != 0 {
             return Err(RingError::BadBits);
         }
         Ok(Event {
@@ -1270,7 +1270,7 @@ pub fn check_response(table: &Inflight, raw: &WireResponse) -> Result<Completion
     if raw.result < -MAX_ERRNO {
         return Err(RingError::BadResult);
     }
-    if raw.events & !POLL_KNOWN != 0 {
+    if raw.events & !POLL_KNOWN != 0 || raw.flags != 0 {
         return Err(RingError::BadBits);
     }
     if raw.result >= 0 {

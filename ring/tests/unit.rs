@@ -254,6 +254,13 @@ fn host_rejects_hostile_responses() {
             },
             RingError::BadBits,
         ),
+        (
+            WireResponse {
+                flags: 1,
+                ..resp(0, 0, 0)
+            },
+            RingError::BadBits,
+        ),
     ];
     for (r, want) in cases {
         let w = win();
@@ -364,6 +371,23 @@ fn events_flow_and_validate() {
     );
     w.poke32(hdr::EVT_PROD, N + 2);
     assert_eq!(h.next_event(), Err(RingError::UnknownEvent));
+    // A known kind with garbage in a reserved word.
+    for (r0, r1) in [(1, 0), (0, 1 << 63)] {
+        let w = win();
+        let (mut h, _g) = pair(&w);
+        w.poke(
+            l.evt_slot(0) as usize,
+            &WireEvent {
+                kind: u32::from(EventKind::PollReady),
+                reserved0: r0,
+                reserved1: r1,
+                ..Default::default()
+            }
+            .encode(),
+        );
+        w.poke32(hdr::EVT_PROD, 1);
+        assert_eq!(h.next_event(), Err(RingError::BadBits));
+    }
 }
 
 #[test]
