@@ -379,6 +379,19 @@ impl<S: Shared> Window<S> {
         unsafe { self.mem.write_bytes(off, src) };
         Ok(())
     }
+
+    /// Lets `f` move the `len` bytes at `off` itself, for a copy the ring
+    /// cannot make (straight to or from a user buffer): `f` gets the
+    /// accessor and the range as `usize`s, checked to lie in the window.
+    pub fn with_range<R>(
+        &self,
+        off: u32,
+        len: usize,
+        f: impl FnOnce(&S, usize, usize) -> R,
+    ) -> Result<R> {
+        let off = self.check(off, len, 1)?;
+        Ok(f(&self.mem, off, len))
+    }
 }
 
 /// Returns true if moving an index from `old` to `new_idx` passes
@@ -1590,9 +1603,34 @@ impl<S: Shared> Host<S> {
     /// [`RingError::TooLarge`] if `payload` or `reply_max` exceed a slot
     /// buffer, or the sticky peer fault.
     pub fn push(&mut self, desc: &RequestDesc, payload: &[u8]) -> Result<Submitted> {
+        let len = u32::try_from(payload.len()).map_err(|_| RingError::TooLarge)?;
+        let pushed = self.push_with(desc, len, |mem, off, n| {
+            // SAFETY: `push_with` checked that `off + n` lies in the window,
+            // and `n == payload.len()`.
+            unsafe { mem.write_bytes(off, payload.get(..n).unwrap_or_default()) };
+            true
+        })?;
+        pushed.ok_or(RingError::TooLarge)
+    }
+
+    /// [`Host::push`] with a payload of `len` bytes that `fill` writes into
+    /// the request's buffer itself (`fill(accessor, offset, len)`, the range
+    /// checked to lie in the window), e.g. straight from a user buffer.
+    ///
+    /// Returns `None`, with nothing published and the slot free again, if
+    /// `fill` returns false.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::push`].
+    pub fn push_with(
+        &mut self,
+        desc: &RequestDesc,
+        len: u32,
+        fill: impl FnOnce(&S, usize, usize) -> bool,
+    ) -> Result<Option<Submitted>> {
         self.ok()?;
         let l = self.ident.layout;
-        let len = u32::try_from(payload.len()).map_err(|_| RingError::TooLarge)?;
         if len > l.slot_data_size || desc.reply_max > l.slot_data_size {
             return Err(RingError::TooLarge);
         }
@@ -1615,17 +1653,21 @@ impl<S: Shared> Host<S> {
             reserved0: 0,
             reserved1: 0,
         };
-        let r = self
-            .win
-            .write(l.buf_off(tag), payload)
-            .and_then(|()| self.win.write(l.req_slot(self.req_prod), &wire.encode()));
-        if let Err(e) = r {
+        let filled = match self.win.with_range(l.buf_off(tag), us(len), fill) {
+            Ok(true) => self.win.write(l.req_slot(self.req_prod), &wire.encode()),
+            Ok(false) => {
+                self.inflight.free_tag(tag);
+                return Ok(None);
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = filled {
             self.inflight.free_tag(tag);
             return Err(e);
         }
         self.req_prod = self.req_prod.wrapping_add(1);
         self.win.store(hdr::REQ_PROD, self.req_prod)?;
-        Ok(Submitted { id, tag })
+        Ok(Some(Submitted { id, tag }))
     }
 
     /// Returns true if the guest must be notified of the requests pushed
@@ -1651,6 +1693,24 @@ impl<S: Shared> Host<S> {
         let s = self.push(desc, payload)?;
         let kick = self.kick_needed()?;
         Ok((s, kick))
+    }
+
+    /// [`Host::push_with`], then [`Host::kick_needed`] if it pushed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::push`].
+    pub fn submit_with(
+        &mut self,
+        desc: &RequestDesc,
+        len: u32,
+        fill: impl FnOnce(&S, usize, usize) -> bool,
+    ) -> Result<Option<(Submitted, bool)>> {
+        let Some(s) = self.push_with(desc, len, fill)? else {
+            return Ok(None);
+        };
+        let kick = self.kick_needed()?;
+        Ok(Some((s, kick)))
     }
 
     /// Takes the next response, validated, or `None` if there is none.
@@ -1708,13 +1768,33 @@ impl<S: Shared> Host<S> {
     /// [`RingError::TooLarge`] if `dst` is shorter than `c.len`,
     /// [`RingError::UnknownId`] if `c` is not an answered request.
     pub fn read_reply(&self, c: &Completion, dst: &mut [u8]) -> Result<usize> {
+        let dst = dst.get_mut(..us(c.len)).ok_or(RingError::TooLarge)?;
+        self.read_reply_with(c, |mem, off, n| {
+            // SAFETY: `read_reply_with` checked that `off + n` lies in the
+            // window, and `n == c.len == dst.len()`.
+            unsafe { mem.read_bytes(off, dst) };
+            n
+        })
+    }
+
+    /// Lets `read(accessor, offset, len)` copy the reply payload of `c`
+    /// itself, e.g. straight to a user buffer; the range is checked to lie
+    /// in the window and `len == c.len`.
+    ///
+    /// # Errors
+    ///
+    /// [`RingError::UnknownId`] if `c` is not an answered request.
+    pub fn read_reply_with<R>(
+        &self,
+        c: &Completion,
+        read: impl FnOnce(&S, usize, usize) -> R,
+    ) -> Result<R> {
         let e = self.inflight.get(c.tag).ok_or(RingError::UnknownId)?;
         if e.state != SlotState::Answered || e.id != c.id || c.len > e.reply_max {
             return Err(RingError::UnknownId);
         }
-        let dst = dst.get_mut(..us(c.len)).ok_or(RingError::TooLarge)?;
-        self.win.read(self.ident.layout.buf_off(c.tag), dst)?;
-        Ok(dst.len())
+        self.win
+            .with_range(self.ident.layout.buf_off(c.tag), us(c.len), read)
     }
 
     /// Frees the slot of an answered request.
@@ -1982,14 +2062,33 @@ impl<S: Shared> Guest<S> {
     /// [`RingError::TooLarge`] if `dst` is shorter than the payload.
     pub fn read_payload(&self, req: &Request, dst: &mut [u8]) -> Result<usize> {
         let dst = dst.get_mut(..us(req.len)).ok_or(RingError::TooLarge)?;
+        self.read_payload_with(req, |mem, off, n| {
+            // SAFETY: `read_payload_with` checked that `off + n` lies in the
+            // window, and `n == req.len == dst.len()`.
+            unsafe { mem.read_bytes(off, dst) };
+            n
+        })
+    }
+
+    /// Lets `read(accessor, offset, len)` copy the payload of `req` itself,
+    /// e.g. straight to a user buffer; the range is checked to lie in the
+    /// window and `len == req.len`.
+    ///
+    /// # Errors
+    ///
+    /// [`RingError::OutOfWindow`] (a bug: `req` was validated).
+    pub fn read_payload_with<R>(
+        &self,
+        req: &Request,
+        read: impl FnOnce(&S, usize, usize) -> R,
+    ) -> Result<R> {
         let off = self
             .ident
             .layout
             .data_off
             .checked_add(req.payload_off)
             .ok_or(RingError::OutOfWindow)?;
-        self.win.read(off, dst)?;
-        Ok(dst.len())
+        self.win.with_range(off, us(req.len), read)
     }
 
     /// Writes the response to `req` (and its reply payload) and publishes it.
@@ -2025,9 +2124,42 @@ impl<S: Shared> Guest<S> {
         events: u32,
         aux: u64,
     ) -> Result<()> {
+        let len = u32::try_from(payload.len()).map_err(|_| RingError::TooLarge)?;
+        let done = self.respond_aux_with(req, result, len, events, aux, |mem, off, n| {
+            // SAFETY: `respond_aux_with` checked that `off + n` lies in the
+            // window, and `n == payload.len()`.
+            unsafe { mem.write_bytes(off, payload.get(..n).unwrap_or_default()) };
+            true
+        })?;
+        if done {
+            Ok(())
+        } else {
+            Err(RingError::TooLarge)
+        }
+    }
+
+    /// [`Guest::respond_aux`] with a reply of `len` bytes that `fill`
+    /// writes into the request's buffer itself (`fill(accessor, offset,
+    /// len)`, the range checked to lie in the window), e.g. straight from a
+    /// user buffer.
+    ///
+    /// Returns false, with nothing published and the request still in
+    /// flight, if `fill` returns false.
+    ///
+    /// # Errors
+    ///
+    /// As [`Guest::respond`].
+    pub fn respond_aux_with(
+        &mut self,
+        req: &Request,
+        result: i64,
+        len: u32,
+        events: u32,
+        aux: u64,
+        fill: impl FnOnce(&S, usize, usize) -> bool,
+    ) -> Result<bool> {
         self.ok()?;
         let l = self.ident.layout;
-        let len = u32::try_from(payload.len()).map_err(|_| RingError::TooLarge)?;
         if len > req.desc.reply_max {
             return Err(RingError::TooLarge);
         }
@@ -2050,12 +2182,15 @@ impl<S: Shared> Guest<S> {
             flags: 0,
             aux,
         };
-        self.win.write(l.buf_off(req.tag), payload)?;
+        if !self.win.with_range(l.buf_off(req.tag), us(len), fill)? {
+            return Ok(false);
+        }
         self.win
             .write(l.resp_slot(self.resp_prod), &wire.encode())?;
         self.set_busy(req.tag, false);
         self.resp_prod = self.resp_prod.wrapping_add(1);
-        self.win.store(hdr::RESP_PROD, self.resp_prod)
+        self.win.store(hdr::RESP_PROD, self.resp_prod)?;
+        Ok(true)
     }
 
     /// Queues an asynchronous event for the host.

@@ -131,6 +131,83 @@ fn round_trip_one_request() {
     assert!(h.next_response().unwrap().is_none());
 }
 
+/// The `_with` variants let the caller make the only copy itself (straight
+/// to or from a user buffer in the stubs); a copy that fails leaves the ring
+/// as it was.
+#[test]
+fn caller_copies_with_checked_ranges() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    let desc = RequestDesc {
+        cmd: 5,
+        ..RequestDesc::new(Op::Write)
+    };
+    // A fill that fails publishes nothing and frees its slot.
+    let none = h.submit_with(&desc, 5, |_, _, _| false).unwrap();
+    assert!(none.is_none());
+    assert_eq!(h.inflight().busy(), 0);
+    assert!(g.next_request().unwrap().is_none());
+    // Too large for a slot: refused before the fill runs.
+    assert_eq!(
+        h.push_with(&desc, B + 1, |_, _, _| panic!(
+            "fill of an oversized payload"
+        )),
+        Err(RingError::TooLarge)
+    );
+    let mut range = (0, 0);
+    let (s, _) = h
+        .submit_with(&desc, 5, |mem: &&user::RawWindow, off, n| {
+            range = (off, n);
+            // SAFETY: `submit_with` checked `off + n` against the window.
+            unsafe { mem.write_bytes(off, b"hello") };
+            true
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(range.1, 5);
+    assert!(range.0 + range.1 <= w.raw().size());
+    let r = g.next_request().unwrap().unwrap();
+    assert_eq!(r.id, s.id);
+    let mut buf = [0u8; 5];
+    let got = g
+        .read_payload_with(&r, |mem, off, n| {
+            assert_eq!((off, n), range);
+            // SAFETY: `read_payload_with` checked the range.
+            unsafe { mem.read_bytes(off, &mut buf) };
+            n
+        })
+        .unwrap();
+    assert_eq!((got, &buf), (5, b"hello"));
+    // A reply fill that fails publishes nothing: the request stays in
+    // flight and can still be answered.
+    let r2 = Request {
+        desc: RequestDesc {
+            reply_max: 4,
+            ..r.desc
+        },
+        ..r
+    };
+    assert!(!g
+        .respond_aux_with(&r2, 4, 4, 0, 0, |_, _, _| false)
+        .unwrap());
+    assert!(h.next_response().unwrap().is_none());
+    assert_eq!(
+        g.respond_aux_with(&r2, 5, 5, 0, 0, |_, _, _| true),
+        Err(RingError::TooLarge)
+    );
+    assert!(g
+        .respond_aux_with(&r, 5, 0, 0, 9, |_, _, n| n == 0)
+        .unwrap());
+    let c = h.next_response().unwrap().unwrap();
+    assert_eq!((c.id, c.result, c.aux), (s.id, 5, 9));
+    assert_eq!(h.read_reply_with(&c, |_, _, n| n).unwrap(), 0);
+    h.release(&c);
+    assert_eq!(
+        h.read_reply_with(&c, |_, _, n| n),
+        Err(RingError::UnknownId)
+    );
+}
+
 #[test]
 fn suppression_when_awake() {
     let w = win();
