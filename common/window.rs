@@ -3,9 +3,10 @@
 //! Kernel accessor of the shared window for the ring (`ring/src/ring.rs`).
 //!
 //! This is the one place in each stub where the window's memory is touched
-//! through raw pointers.  Everything above it goes through the ring's
-//! bounds-checked `Window`, which only calls these methods with offsets it has
-//! checked against [`KernelWindow::size`].
+//! through raw pointers, including the copies straight between the window
+//! and user memory that keep bulk data to one copy per side.  Everything
+//! above it goes through the ring's bounds-checked `Window`, which only calls
+//! these methods with offsets it has checked against [`KernelWindow::size`].
 //!
 //! The peer (the other side of the VM boundary) may write any byte of the
 //! window at any time, so every read is a volatile copy into local memory and
@@ -24,6 +25,20 @@ use kernel::sync::{
 };
 
 use super::ring::Shared;
+use kernel::{bindings, ffi::c_void, uaccess::UserPtr};
+
+/// Whether a copy between the window and user memory may take page faults.
+///
+/// (Each stub uses one of them: the host never faults under its channel
+/// lock, the guest's server may.)
+#[allow(dead_code)]
+#[derive(Clone, Copy)]
+pub(crate) enum Faults {
+    /// Page faults are disabled: a page that is not resident fails the copy.
+    Off,
+    /// The copy may fault pages in, and sleep.
+    Take,
+}
 
 /// A kernel mapping of the shared window.
 ///
@@ -47,6 +62,71 @@ impl KernelWindow {
     pub(crate) unsafe fn new(base: *mut u8, size: usize) -> Self {
         // INVARIANT: The caller guarantees validity for the lifetime.
         Self { base, size }
+    }
+
+    /// Copies the `len` window bytes at `off` to user memory at `user`.
+    ///
+    /// With [`Faults::Off`] no page fault is taken, so the copy never sleeps
+    /// and may be made under a lock that the fault path (or a slow or
+    /// hostile user mapping) must not stall; a page that is not resident
+    /// makes it fail, and the caller takes the slow path.  Returns true if
+    /// every byte was copied; on false, some may have been.
+    pub(crate) fn copy_to_user(
+        &self,
+        off: usize,
+        len: usize,
+        user: UserPtr,
+        faults: Faults,
+    ) -> bool {
+        if off.checked_add(len).is_none_or(|end| end > self.size) {
+            return false;
+        }
+        // SAFETY: `off + len <= size` was just checked, so the source lies
+        // in the mapping (type invariant).
+        let src = unsafe { self.base.add(off) };
+        let dst = user.as_mut_ptr();
+        // SAFETY: `src` is valid for reads of `len` bytes (above); the user
+        // copy functions check `dst` against the user address range and
+        // handle faults.  The peer may change the bytes meanwhile: they are
+        // opaque data, and no Rust reference to them is formed.
+        unsafe {
+            match faults {
+                // 0 or -EFAULT.
+                Faults::Off => bindings::copy_to_user_nofault(dst, src.cast::<c_void>(), len) == 0,
+                // The number of bytes not copied.
+                Faults::Take => bindings::_copy_to_user(dst, src.cast::<c_void>(), len) == 0,
+            }
+        }
+    }
+
+    /// Copies `len` bytes of user memory at `user` into the window at
+    /// `off`; see [`KernelWindow::copy_to_user`].
+    pub(crate) fn copy_from_user(
+        &self,
+        off: usize,
+        len: usize,
+        user: UserPtr,
+        faults: Faults,
+    ) -> bool {
+        if off.checked_add(len).is_none_or(|end| end > self.size) {
+            return false;
+        }
+        // SAFETY: `off + len <= size` was just checked.
+        let dst = unsafe { self.base.add(off) };
+        let src = user.as_const_ptr();
+        // SAFETY: `dst` is valid for writes of `len` bytes (above); the user
+        // copy functions check `src` and handle faults.  Only plain bytes
+        // are written, and no Rust reference to the window is formed.
+        unsafe {
+            match faults {
+                // 0 or -EFAULT.
+                Faults::Off => {
+                    bindings::copy_from_user_nofault(dst.cast::<c_void>(), src, len) == 0
+                }
+                // The number of bytes not copied.
+                Faults::Take => bindings::_copy_from_user(dst.cast::<c_void>(), src, len) == 0,
+            }
+        }
     }
 
     /// Pointer to the `u32` at `off`.

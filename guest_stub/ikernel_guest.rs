@@ -234,24 +234,23 @@ impl Server {
             return Err(EINVAL);
         }
         let link = Self::link()?;
-        let h = link.next_request()?;
+        let buf = usize::try_from(arg.buf)?;
+        let h = link.next_request(buf, usize::try_from(arg.buf_size)?)?;
         let d = h.req.desc;
         let answer = |errno: Error| {
-            let _ = link.respond(h.req.id, i64::from(errno.to_errno()), &[], 0, 0);
+            let nothing = link::ReplyData::Kernel(&[]);
+            let _ = link.respond(h.req.id, i64::from(errno.to_errno()), nothing, 0, 0);
         };
-        if h.payload.len() > usize::try_from(arg.buf_size)? {
-            answer(ENOMEM);
-            return Err(E2BIG);
-        }
-        let copied = UserSlice::new(
-            UserPtr::from_addr(usize::try_from(arg.buf)?),
-            h.payload.len(),
-        )
-        .writer()
-        .write_slice(&h.payload);
-        if let Err(e) = copied {
-            answer(EIO);
-            return Err(e);
+        match h.copied {
+            Ok(()) => {}
+            Err(e) if e == E2BIG => {
+                answer(ENOMEM);
+                return Err(E2BIG);
+            }
+            Err(e) => {
+                answer(EIO);
+                return Err(e);
+            }
         }
         arg = GuestReq {
             id: h.req.id,
@@ -281,12 +280,11 @@ impl Server {
         if arg.reserved != 0 || arg.len > REPLY_MAX {
             return Err(EINVAL);
         }
-        let len = usize::try_from(arg.len)?;
-        let mut reply = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        UserSlice::new(UserPtr::from_addr(usize::try_from(arg.buf)?), len)
-            .reader()
-            .read_slice(&mut reply)?;
-        Self::link()?.respond(arg.id, arg.result, &reply, arg.events, arg.aux)?;
+        let reply = link::ReplyData::User {
+            addr: usize::try_from(arg.buf)?,
+            len: usize::try_from(arg.len)?,
+        };
+        Self::link()?.respond(arg.id, arg.result, reply, arg.events, arg.aux)?;
         Ok(0)
     }
 

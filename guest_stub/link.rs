@@ -32,6 +32,10 @@ use kernel::{
         Instant,
         Monotonic, //
     },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
     workqueue::{
         self,
         DelayedWork,
@@ -47,7 +51,10 @@ use crate::{
     },
     poll::PollWindow,
     ring,
-    window::KernelWindow, //
+    window::{
+        Faults,
+        KernelWindow, //
+    },
 };
 
 // The test-only hostile mode: a child module, so that it reaches the ring
@@ -121,7 +128,21 @@ struct Serve {
 /// A request as handed to the serving process.
 pub(crate) struct Handed {
     pub(crate) req: ring::Request,
-    pub(crate) payload: KVec<u8>,
+    /// Whether its payload reached the server's buffer: `E2BIG` if the
+    /// buffer is too small, `EFAULT` if it is not writable.
+    pub(crate) copied: Result,
+}
+
+/// A reply payload, in kernel memory or in the serving process's memory.
+#[derive(Clone, Copy)]
+pub(crate) enum ReplyData<'a> {
+    /// Kernel memory.
+    Kernel(&'a [u8]),
+    /// `len` bytes at `addr`, copied straight into the request's buffer.
+    User {
+        addr: usize,
+        len: usize,
+    },
 }
 
 /// The attached window, its heartbeat and its serving state.
@@ -256,13 +277,15 @@ impl Link {
         Ok(link)
     }
 
-    /// Waits for the next request and takes it, with its payload.
+    /// Waits for the next request and takes it, copying its payload
+    /// straight from the window to the serving process's buffer at `buf`
+    /// (`size` bytes): the only copy the guest makes of it.
     ///
     /// # Errors
     ///
     /// `ERESTARTSYS` on a signal, `ENODEV` once the stub stops, `EIO` when
     /// the host broke the ring (logged once).
-    pub(crate) fn next_request(&self) -> Result<Handed> {
+    pub(crate) fn next_request(&self, buf: usize, size: usize) -> Result<Handed> {
         let max = u64::from(crate::module_parameters::poll_us.value()) * 1000;
         let mut s = self.serve.lock();
         // While this server polls: since when, and for how long (ns).
@@ -278,12 +301,21 @@ impl Link {
                     } else {
                         self.poll_window.arrived(max);
                     }
-                    let len = usize::try_from(req.len)?;
-                    let mut payload = KVec::from_elem(0u8, len, GFP_KERNEL)?;
                     let tag = usize::try_from(req.tag)?;
-                    let read = s.guest.read_payload(&req, &mut payload);
+                    let to = UserPtr::from_addr(buf);
+                    // The server's own buffer: faulting it in under the
+                    // lock only delays the other servers of this VM.
+                    let read = s.guest.read_payload_with(&req, |mem, off, n| {
+                        if n > size {
+                            Err(E2BIG)
+                        } else if mem.copy_to_user(off, n, to, Faults::Take) {
+                            Ok(())
+                        } else {
+                            Err(EFAULT)
+                        }
+                    });
                     match (read, s.pending.get_mut(tag)) {
-                        (Ok(_), Some(slot)) => {
+                        (Ok(copied), Some(slot)) => {
                             *slot = Some(req);
                             // Re-arm at what was consumed, or the host will
                             // not interrupt the servers sleeping now for its
@@ -293,7 +325,7 @@ impl Link {
                             if !s.polling && s.guest.enable_notify().unwrap_or(false) {
                                 self.wake.notify_one();
                             }
-                            return Ok(Handed { req, payload });
+                            return Ok(Handed { req, copied });
                         }
                         // The ring validated the payload bounds and the tag;
                         // neither can fail.  Answer rather than leak the slot.
@@ -361,7 +393,7 @@ impl Link {
         &self,
         id: u32,
         result: i64,
-        reply: &[u8],
+        reply: ReplyData<'_>,
         events: u32,
         aux: u64,
     ) -> Result {
@@ -376,16 +408,42 @@ impl Link {
             _ => return Err(ENOENT),
         };
         if let Some(kind) = self.hostile.turn() {
+            let mut copy = KVec::new();
+            let payload = match reply {
+                ReplyData::Kernel(p) => p,
+                ReplyData::User { addr, len } => {
+                    UserSlice::new(UserPtr::from_addr(addr), len)
+                        .read_all(&mut copy, GFP_KERNEL)?;
+                    &copy
+                }
+            };
             let r = hostile::Reply {
                 result,
-                payload: reply,
+                payload,
                 events,
                 aux,
             };
             return hostile::attack(self, s, kind, &req, &r);
         }
-        match s.guest.respond_aux(&req, result, reply, events, aux) {
-            Ok(()) => {}
+        let published = match reply {
+            ReplyData::Kernel(p) => s
+                .guest
+                .respond_aux(&req, result, p, events, aux)
+                .map(|()| true),
+            ReplyData::User { addr, len } => {
+                let from = UserPtr::from_addr(addr);
+                let n = u32::try_from(len).map_err(|_| EINVAL)?;
+                // Straight from the server's buffer into the window: the
+                // only copy the guest makes of the reply.
+                s.guest
+                    .respond_aux_with(&req, result, n, events, aux, |mem, off, n| {
+                        mem.copy_from_user(off, n, from, Faults::Take)
+                    })
+            }
+        };
+        match published {
+            Ok(true) => {}
+            Ok(false) => return Err(EFAULT),
             Err(ring::RingError::TooLarge) => return Err(EINVAL),
             Err(ring::RingError::Full) => return Err(EAGAIN),
             Err(e) => return Err(broken(e)),

@@ -16,11 +16,16 @@
 //! which also routes poll events to the open files.
 //!
 //! Lock order: the mm's `mmap_lock` (held around `mmap`) is taken before
-//! [`Channel::inner`].  No code holding `inner` touches user memory, so the
-//! reverse order never happens: ioctl arguments are copied in before the lock
-//! is taken and copied out after it is released.  The host never waits for
-//! the guest with `inner` held: it sleeps on the condition variable, which
-//! releases it.
+//! [`Channel::inner`].  No code holding `inner` takes a page fault on user
+//! memory, so the reverse order never happens: ioctl arguments are copied in
+//! before the lock is taken and copied out after it is released, and bulk
+//! read and write data moves straight between user memory and the window
+//! under the lock only with page faults disabled (which takes no
+//! `mmap_lock`); a page that is not resident sends it through a kernel
+//! buffer copied outside the lock instead ([`Payload`], [`ReplyTo`]).
+//!
+//! The host never waits for the guest with `inner` held: it sleeps on the
+//! condition variable, which releases it.
 
 use kernel::{
     alloc::VVec,
@@ -88,7 +93,10 @@ use crate::{
     poll::PollWindow,
     ring,
     version::IOC_MAGIC,
-    window::KernelWindow, //
+    window::{
+        Faults,
+        KernelWindow, //
+    }, //
 };
 
 /// Smallest window a VMM may ask for.
@@ -138,6 +146,21 @@ static POLL_MAX_US: Atomic<u32> = Atomic::new(POLL_MAX_US_DEFAULT);
 /// Reads the poll bound (`poll_max_us`).
 pub(crate) fn poll_max_us() -> u32 {
     POLL_MAX_US.load(Relaxed)
+}
+
+/// Whether bulk data moves straight between user memory and the window
+/// (`direct_copy`, shared by all channels); off, it always goes through a
+/// kernel buffer.
+static DIRECT_COPY: Atomic<bool> = Atomic::new(true);
+
+/// Reads `direct_copy`.
+pub(crate) fn direct_copy() -> bool {
+    DIRECT_COPY.load(Relaxed)
+}
+
+/// Sets `direct_copy`.
+pub(crate) fn set_direct_copy(on: bool) {
+    DIRECT_COPY.store(on, Relaxed);
 }
 
 /// Sets the poll bound (`poll_max_us`).
@@ -318,6 +341,42 @@ pub(crate) struct Answer {
     pub(crate) generation: u32,
 }
 
+/// Where a request's payload comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    /// Kernel memory.
+    Kernel(&'a [u8]),
+    /// `len` bytes of the caller's memory at `addr`, copied straight into
+    /// the request's buffer with page faults disabled.  If a page is not
+    /// resident, [`Channel::call_with`] fails with `EFAULT` before anything
+    /// is sent, and the caller sends the data from a kernel buffer instead.
+    User { addr: usize, len: usize },
+}
+
+/// Where the reply goes.
+pub(crate) enum ReplyTo<'a> {
+    /// Kernel memory, at most its length.
+    Kernel(&'a mut [u8]),
+    /// At most `max` bytes to the caller's memory at `addr`, copied straight
+    /// from the request's buffer with page faults disabled if `direct`.  A
+    /// reply that cannot be copied that way comes back in a kernel buffer,
+    /// for the caller to copy out once no lock is held.
+    User {
+        addr: usize,
+        max: usize,
+        direct: bool,
+    },
+}
+
+impl ReplyTo<'_> {
+    fn max(&self) -> usize {
+        match self {
+            ReplyTo::Kernel(b) => b.len(),
+            ReplyTo::User { max, .. } => *max,
+        }
+    }
+}
+
 /// How a caller waits for the guest.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wait {
@@ -375,6 +434,10 @@ pub(crate) struct Channel {
     /// Runs of the poll loop, and responses it found.
     polls: Atomic<u64>,
     polled: Atomic<u64>,
+    /// Bulk bytes copied straight between user memory and the window (one
+    /// copy), and through a kernel buffer because a page was not resident.
+    direct_bytes: Atomic<u64>,
+    bounced_bytes: Atomic<u64>,
     /// The adaptive poll window.
     poll_window: PollWindow,
     /// Number of this channel in the statistics.
@@ -475,6 +538,8 @@ impl Channel {
             polling: Atomic::new(false),
             polls: Atomic::new(0),
             polled: Atomic::new(0),
+            direct_bytes: Atomic::new(0),
+            bounced_bytes: Atomic::new(0),
             poll_window: PollWindow::new(),
             id: NEXT_ID.fetch_add(1, Relaxed),
             generation: Atomic::new(0),
@@ -911,7 +976,8 @@ impl Channel {
         write!(
             f,
             "channel {} generation {} state {} dead {} kicks {} violations {} restarts {} \
-             drains {} throttles {} interrupts {} polls {} polled {} poll_ns {}",
+             drains {} throttles {} interrupts {} polls {} polled {} poll_ns {} \
+             direct_bytes {} bounced_bytes {}",
             self.id,
             self.generation.load(Relaxed),
             self.vm_state.load(Relaxed),
@@ -924,7 +990,9 @@ impl Channel {
             self.interrupts.load(Relaxed),
             self.polls.load(Relaxed),
             self.polled.load(Relaxed),
-            self.poll_window.window(u64::from(poll_max_us()) * 1000)
+            self.poll_window.window(u64::from(poll_max_us()) * 1000),
+            self.direct_bytes.load(Relaxed),
+            self.bounced_bytes.load(Relaxed)
         )
     }
 
@@ -1125,6 +1193,34 @@ impl Channel {
         timeout_ms: u32,
         wait: Wait,
     ) -> Result<Answer> {
+        let (a, _) = self.call_with(
+            gen,
+            desc,
+            Payload::Kernel(payload),
+            ReplyTo::Kernel(reply),
+            timeout_ms,
+            wait,
+        )?;
+        Ok(a)
+    }
+
+    /// [`Channel::call`] with the payload and the reply in user memory or
+    /// kernel memory.  Returns the answer and, for a [`ReplyTo::User`] the
+    /// reply could not be copied to directly, a kernel buffer holding it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Channel::call`]; also `EFAULT` if a [`Payload::User`] was not
+    /// resident (nothing was sent).
+    pub(crate) fn call_with(
+        &self,
+        gen: Option<u32>,
+        desc: &ring::RequestDesc,
+        payload: Payload<'_>,
+        mut reply: ReplyTo<'_>,
+        timeout_ms: u32,
+        wait: Wait,
+    ) -> Result<(Answer, Option<KVec<u8>>)> {
         let start = jiffies();
         let limit = match (wait, timeout_ms) {
             (Wait::Bounded, 0) => Some(msecs_to_jiffies(RELEASE_WAIT_MS)),
@@ -1132,19 +1228,35 @@ impl Channel {
             (_, ms) => Some(msecs_to_jiffies(ms)),
         };
         let mut desc = *desc;
-        desc.reply_max = u32::try_from(reply.len()).map_err(|_| EINVAL)?;
+        desc.reply_max = u32::try_from(reply.max()).map_err(|_| EINVAL)?;
         let mut g = self.inner.lock();
         // Submit, waiting for a free slot if all are in flight.
         let (sub, now_gen) = loop {
             let now_gen = self.check_live(&g, gen)?;
             let w = g.window.as_mut().ok_or(EIO)?;
-            match w.host.submit(&desc, payload) {
-                Ok((sub, kick)) => {
+            let submitted = match payload {
+                Payload::Kernel(p) => w.host.submit(&desc, p).map(Some),
+                Payload::User { addr, len } => {
+                    let from = UserPtr::from_addr(addr);
+                    let n = u32::try_from(len).map_err(|_| EINVAL)?;
+                    w.host.submit_with(&desc, n, |mem, off, n| {
+                        mem.copy_from_user(off, n, from, Faults::Off)
+                    })
+                }
+            };
+            match submitted {
+                Ok(Some((sub, kick))) => {
                     if kick {
                         self.call_guest(&g);
                     }
+                    if let Payload::User { len, .. } = payload {
+                        // CAST: A slot's buffer is far below `u64::MAX`.
+                        self.direct_bytes.add(len as u64, Relaxed);
+                    }
                     break (sub, now_gen);
                 }
+                // Not resident: nothing was sent.
+                Ok(None) => return Err(EFAULT),
                 Err(ring::RingError::Full) => {}
                 Err(e) => return Err(self.ring_fault(&g, e)),
             }
@@ -1181,13 +1293,23 @@ impl Channel {
                     *a = None;
                 }
                 let w = g.window.as_mut().ok_or(EIO)?;
-                let read = w.host.read_reply(&c, reply);
+                let (read, bounce) = Self::take_reply(&mut w.host, &c, &mut reply);
                 w.host.release(&c);
                 let read = read.map_err(|e| self.ring_fault(&g, e));
                 drop(g);
                 // A slot is free: wake callers waiting for one.
                 self.done.notify_all();
                 let len = read?;
+                if let ReplyTo::User { .. } = reply {
+                    // CAST: A slot's buffer is far below `u64::MAX`.
+                    let n = len as u64;
+                    match bounce {
+                        Some(Ok(_)) => self.bounced_bytes.add(n, Relaxed),
+                        Some(Err(_)) => {}
+                        None => self.direct_bytes.add(n, Relaxed),
+                    }
+                }
+                let bounce = bounce.transpose()?;
                 let result = match cancelled_at {
                     // The driver saw the signal: restart or EINTR, as the
                     // caller's signal disposition says.
@@ -1196,13 +1318,14 @@ impl Channel {
                     }
                     _ => c.result,
                 };
-                return Ok(Answer {
+                let a = Answer {
                     result,
                     len,
                     events: c.events,
                     aux: c.aux,
                     generation: now_gen,
-                });
+                };
+                return Ok((a, bounce));
             }
             let w = g.window.as_mut().ok_or(EIO)?;
             // While a poller runs it takes the answer and wakes this caller.
@@ -1249,6 +1372,43 @@ impl Channel {
                 self.send_cancel(&mut g, &desc, sub.id);
                 cancelled_at = Some(jiffies());
             }
+        }
+    }
+
+    /// Counts `n` bulk bytes a caller sent through a kernel buffer because a
+    /// page of its buffer was not resident.
+    pub(crate) fn count_bounced(&self, n: usize) {
+        // CAST: A slot's buffer is far below `u64::MAX`.
+        self.bounced_bytes.add(n as u64, Relaxed);
+    }
+
+    /// Copies the reply of the answered request `c` where `reply` says:
+    /// returns its length, and for a [`ReplyTo::User`] whose page was not
+    /// resident, a kernel buffer holding it (allocating does not wait for
+    /// the guest or for user space).
+    fn take_reply(
+        host: &mut ring::Host<KernelWindow>,
+        c: &ring::Completion,
+        reply: &mut ReplyTo<'_>,
+    ) -> (
+        core::result::Result<usize, ring::RingError>,
+        Option<Result<KVec<u8>>>,
+    ) {
+        let (to, direct) = match reply {
+            ReplyTo::Kernel(buf) => return (host.read_reply(c, buf), None),
+            ReplyTo::User { addr, direct, .. } => (UserPtr::from_addr(*addr), *direct),
+        };
+        let len = usize::try_from(c.len).unwrap_or(usize::MAX);
+        let copied = host.read_reply_with(c, |mem, off, n| {
+            direct && mem.copy_to_user(off, n, to, Faults::Off)
+        });
+        match copied {
+            Ok(true) => (Ok(len), None),
+            Ok(false) => match KVec::from_elem(0u8, len, GFP_KERNEL) {
+                Ok(mut buf) => (host.read_reply(c, &mut buf), Some(Ok(buf))),
+                Err(e) => (Ok(len), Some(Err(e.into()))),
+            },
+            Err(e) => (Err(e), None),
         }
     }
 

@@ -46,8 +46,11 @@ use kernel::{
 
 use crate::{
     channel::{
+        self,
         Answer,
         Channel,
+        Payload,
+        ReplyTo,
         Wait, //
     },
     chardev::{
@@ -363,10 +366,22 @@ impl OpenFile {
     }
 
     fn call(&self, d: &ring::RequestDesc, payload: &[u8], reply: &mut [u8]) -> Result<Answer> {
+        let (a, _) = self.call_with(d, Payload::Kernel(payload), ReplyTo::Kernel(reply))?;
+        Ok(a)
+    }
+
+    /// [`Channel::call_with`] for this file.  A [`Payload::User`] that is
+    /// not resident fails with `EFAULT` without counting as a call.
+    fn call_with(
+        &self,
+        d: &ring::RequestDesc,
+        payload: Payload<'_>,
+        reply: ReplyTo<'_>,
+    ) -> Result<(Answer, Option<KVec<u8>>)> {
         let f = self.file().inspect_err(|_| self.export.stats.count_eio())?;
         let mut d = *d;
         d.handle = f.handle;
-        let a = self.export.channel.call(
+        let r = self.export.channel.call_with(
             Some(f.generation),
             &d,
             payload,
@@ -374,10 +389,15 @@ impl OpenFile {
             self.export.timeout_ms,
             Wait::Interruptible,
         );
-        self.export.stats.count(&a);
-        let a = a?;
+        if matches!((&r, payload), (Err(e), Payload::User { .. }) if *e == EFAULT) {
+            return Err(EFAULT);
+        }
+        self.export
+            .stats
+            .count(&r.as_ref().map(|(a, _)| *a).map_err(|e| *e));
+        let (a, bounce) = r?;
         f.set_mask(a.events);
-        Ok(a)
+        Ok((a, bounce))
     }
 
     /// Last close: releases the guest's file.
@@ -400,7 +420,6 @@ impl OpenFile {
         flags: u32,
     ) -> Result<(usize, i64)> {
         let piece = self.export.channel.piece_max()?.min(count);
-        let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
         let mut done = 0usize;
         let mut pos = pos;
         loop {
@@ -417,7 +436,14 @@ impl OpenFile {
             // CAST: File positions are non-negative.
             d.pos = pos as u64;
             d.arg = accessible(at, want, Access::Write) as u64;
-            let a = match self.call(&d, &[], buf.get_mut(..want).ok_or(EINVAL)?) {
+            // The reply goes straight from the window to the caller's
+            // buffer: one copy, unless a page is not resident.
+            let to = ReplyTo::User {
+                addr: at,
+                max: want,
+                direct: channel::direct_copy(),
+            };
+            let (a, bounce) = match self.call_with(&d, Payload::Kernel(&[]), to) {
                 Ok(a) => a,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
@@ -427,9 +453,13 @@ impl OpenFile {
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
-            let copied = UserSlice::new(UserPtr::from_addr(at), n)
-                .writer()
-                .write_slice(buf.get(..n).ok_or(EIO)?);
+            // Copy out what could not go straight, now that no lock is held.
+            let copied = match bounce {
+                Some(buf) => UserSlice::new(UserPtr::from_addr(at), n)
+                    .writer()
+                    .write_slice(buf.get(..n).ok_or(EIO)?),
+                None => Ok(()),
+            };
             if let Err(e) = copied {
                 if done == 0 {
                     return Err(e);
@@ -455,7 +485,8 @@ impl OpenFile {
         flags: u32,
     ) -> Result<(usize, i64)> {
         let piece = self.export.channel.piece_max()?.min(count);
-        let mut buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
+        // Allocated only if a page of the caller's buffer is not resident.
+        let mut buf = KVec::new();
         let mut done = 0usize;
         let mut pos = pos;
         loop {
@@ -464,16 +495,6 @@ impl OpenFile {
             // Only the readable part travels; the driver faults where the
             // caller's buffer ends, as it would natively.
             let readable = accessible(at, want, Access::Read);
-            let chunk = buf.get_mut(..readable).ok_or(EINVAL)?;
-            if let Err(e) = UserSlice::new(UserPtr::from_addr(at), readable)
-                .reader()
-                .read_slice(chunk)
-            {
-                if done == 0 {
-                    return Err(e);
-                }
-                break;
-            }
             let fl = if done == 0 {
                 flags
             } else {
@@ -484,8 +505,37 @@ impl OpenFile {
             d.pos = pos as u64;
             // CAST: `want` is at most a slot's buffer size.
             d.cmd = want as u32;
-            let a = match self.call(&d, chunk, &mut []) {
-                Ok(a) => a,
+            // Straight from the caller's buffer into the window: one copy.
+            let direct = Payload::User {
+                addr: at,
+                len: readable,
+            };
+            let mut r = if channel::direct_copy() {
+                self.call_with(&d, direct, ReplyTo::Kernel(&mut []))
+            } else {
+                Err(EFAULT)
+            };
+            if matches!(r, Err(e) if e == EFAULT) {
+                // A page is not resident (or `direct_copy` is off): go
+                // through a kernel buffer, faulting outside every lock.
+                if buf.len() < readable {
+                    buf = KVec::from_elem(0u8, piece, GFP_KERNEL)?;
+                }
+                let chunk = buf.get_mut(..readable).ok_or(EINVAL)?;
+                if let Err(e) = UserSlice::new(UserPtr::from_addr(at), readable)
+                    .reader()
+                    .read_slice(chunk)
+                {
+                    if done == 0 {
+                        return Err(e);
+                    }
+                    break;
+                }
+                self.export.channel.count_bounced(readable);
+                r = self.call_with(&d, Payload::Kernel(chunk), ReplyTo::Kernel(&mut []));
+            }
+            let a = match r {
+                Ok((a, _)) => a,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };

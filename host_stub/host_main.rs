@@ -71,6 +71,10 @@ struct IkernelHost {
     /// `/sys/kernel/debug/ikernel/poll_max_us`, the host's poll bound.
     #[pin]
     _poll: kernel::debugfs::File<()>,
+    /// `/sys/kernel/debug/ikernel/direct_copy`: 0 sends bulk data through
+    /// a kernel buffer (for comparison, and to test that path).
+    #[pin]
+    _direct: kernel::debugfs::File<()>,
     _debugfs: kernel::debugfs::Dir,
     _nodes: chardev::Region,
     /// The drain work's queue; destroyed last, once no channel is left.
@@ -94,6 +98,12 @@ impl kernel::InPlaceModule for IkernelHost {
             _nodes: chardev::Region::register()?,
             _stats <- debugfs.read_callback_file(c"stats", (), &chardev::write_stats),
             _poll <- debugfs.read_write_callback_file(c"poll_max_us", (), &show_poll, &store_poll),
+            _direct <- debugfs.read_write_callback_file(
+                c"direct_copy",
+                (),
+                &show_direct,
+                &store_direct
+            ),
             _debugfs: debugfs,
             _control <- MiscDeviceRegistration::register(options),
         })
@@ -108,6 +118,27 @@ fn show_poll(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
 /// Writes `poll_max_us`: a decimal number of microseconds, at most
 /// [`channel::POLL_MAX_US_LIMIT`]; 0 turns polling off.
 fn store_poll(_: &(), r: &mut kernel::uaccess::UserSliceReader) -> Result {
+    channel::set_poll_max_us(read_u32(r)?)
+}
+
+/// Reads `direct_copy`.
+fn show_direct(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "{}", u32::from(channel::direct_copy()))
+}
+
+/// Writes `direct_copy`: 1 (the default) copies bulk data straight between
+/// user memory and the window, 0 always through a kernel buffer.
+fn store_direct(_: &(), r: &mut kernel::uaccess::UserSliceReader) -> Result {
+    match read_u32(r)? {
+        0 => channel::set_direct_copy(false),
+        1 => channel::set_direct_copy(true),
+        _ => return Err(EINVAL),
+    }
+    Ok(())
+}
+
+/// A decimal `u32` written to a debugfs file.
+fn read_u32(r: &mut kernel::uaccess::UserSliceReader) -> Result<u32> {
     let mut buf = [0u8; 12];
     let n = r.len();
     if n == 0 || n > buf.len() {
@@ -115,8 +146,7 @@ fn store_poll(_: &(), r: &mut kernel::uaccess::UserSliceReader) -> Result {
     }
     r.read_slice(&mut buf[..n])?;
     let s = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
-    let us = s.trim().parse::<u32>().map_err(|_| EINVAL)?;
-    channel::set_poll_max_us(us)
+    s.trim().parse::<u32>().map_err(|_| EINVAL)
 }
 
 #[pinned_drop]

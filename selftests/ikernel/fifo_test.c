@@ -950,6 +950,45 @@ TEST_F(fifo, fault_mid_buffer)
 	munmap(edge + 16 - page, 2 * page);
 }
 
+/*
+ * Buffers whose pages are not mapped yet: a file's pages in the page cache
+ * that this process never touched, and fresh anonymous memory, each across
+ * a page boundary.  The data must arrive whole (an isolated export copies
+ * with page faults off under its lock, and must fault them in elsewhere).
+ */
+TEST_F(fifo, unfaulted_pages)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	/* Across a page boundary in both buffers. */
+	size_t n = self->cap < page ? self->cap : page;
+	size_t off = page - 100;
+	unsigned char *data, *src, *dst;
+	int mfd;
+
+	data = malloc(n);
+	ASSERT_NE(NULL, data);
+	stream_fill(data, self->s.wpos, n);
+	mfd = memfd_create("fifo_test", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ((ssize_t)n, pwrite(mfd, data, n, off));
+	src = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	dst = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+
+	CHECK("write_from_unfaulted", n, write(self->fd, src + off, n));
+	self->s.wpos += n;
+	expect_used(_metadata, "used", self->fd, n);
+	CHECK("read_to_unfaulted", n, read(self->fd, dst + off, n));
+	expect_stream(_metadata, &self->s, "read_to_unfaulted", dst + off, n);
+
+	munmap(dst, 2 * page);
+	munmap(src, 2 * page);
+	close(mfd);
+	free(data);
+}
+
 TEST_F(fifo, ioctls)
 {
 	struct {
