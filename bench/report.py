@@ -247,6 +247,24 @@ def main():
                 w(f"| {label} | {num(us)} us | {d['calls']:.0f} | {num(d['rate'])} | {num(d['kicks'])} "
                   f"| {num(d['interrupts'])} | {num(d['polled'])} | {num(d['exits_corr'])} |")
         w("")
+    # host_stub's direct copies on (the default) and off.
+    if raw.get(("isolated-bounce", "copy")) is not None:
+        w("### Data copies\n")
+        w("The bulk points again with host_stub's direct copies off "
+          "(`/sys/kernel/debug/ikernel/direct_copy` = 0): each byte goes through a kernel "
+          "buffer on the host, as before the one-copy change, instead of straight between the "
+          "caller's buffer and the window (the guest copies once either way). *Direct* and "
+          "*through a buffer* are host_stub's `direct_bytes` and `bounced_bytes` over the "
+          "point.\n")
+        w("| point | copies | write MB/s | read MB/s | direct bytes | through a buffer |")
+        w("| --- | --- | ---: | ---: | ---: | ---: |")
+        for size, name in ((4096, "4 KiB"), (65536, "64 KiB")):
+            for sd, label in (("isolated", "direct (default)"), ("isolated-bounce", "through a buffer")):
+                c = raw.get((sd, f"counters:tput{size}"), {})
+                wr, rd = g(sd, f"tput{size}", "write_Bps"), g(sd, f"tput{size}", "read_Bps")
+                w(f"| {name} | {label} | {num(wr and wr / mib)} | {num(rd and rd / mib)} "
+                  f"| {num(c.get('direct_bytes'))} | {num(c.get('bounced_bytes'))} |")
+        w("")
     tr = raw.get(("isolated", "trace"), {})
     w("### Host-to-guest interrupts, traced\n")
     if tr.get("available") != "yes" or not tr.get("calls"):

@@ -26,6 +26,7 @@ SHIM=$ROOT/target/release/ivt-shim
 SECS=${BENCH_SECS:-3}
 DEEP_POLL=${BENCH_DEEP_POLL_US:-20000}
 POLL_KNOB=/sys/kernel/debug/ikernel/poll_max_us
+COPY_KNOB=/sys/kernel/debug/ikernel/direct_copy
 CAPACITY=1048576
 MEMORY_MIB=128
 export IKERNEL_IMAGE_CACHE=$OUT/images
@@ -89,7 +90,7 @@ kvm_dir() {
 
 KVM_STATS="exits io_exits mmio_exits irq_injections halt_exits irq_exits irq_window_exits"
 
-HOST_STATS="calls kicks interrupts polls polled"
+HOST_STATS="calls kicks interrupts polls polled direct_bytes bounced_bytes"
 
 # snap: "time T calls N kicks K ... exits E io_exits I ...", one line.
 snap() {
@@ -255,6 +256,25 @@ if ! poll_series isolated-poll0 0 || ! poll_series isolated-deep "$DEEP_POLL"; t
 	broken "isolated measurement (polling series) failed"
 fi
 echo "$def" >$POLL_KNOB
+# The bulk points again with host_stub's direct copies off: every byte
+# through its kernel buffer, as before the one-copy change.
+copy_series() {
+	local s
+	echo 0 >$COPY_KNOB || return 1
+	rec isolated-bounce "copy direct=0"
+	for s in 4096 65536; do
+		run_point isolated-bounce "tput$s" "$BIN" tput -d /dev/ik_fifo -s $s -t "$SECS" || return 1
+	done
+}
+if [ -e $COPY_KNOB ]; then
+	if ! copy_series; then
+		echo 1 >$COPY_KNOB
+		diag "$OUT/shim.log" "$OUT/bench.console.log"
+		stop_shim
+		broken "isolated measurement (copy series) failed"
+	fi
+	echo 1 >$COPY_KNOB
+fi
 # Host-to-guest interrupts have no counter on the host; KVM's tracepoints
 # count them: kvm_set_irq for GSI 5 raised (the ring's irqfd, level 1) and
 # kvm_inj_virq per vector, over one more (traced, so not timed) run of
