@@ -139,10 +139,7 @@ pub(crate) enum ReplyData<'a> {
     /// Kernel memory.
     Kernel(&'a [u8]),
     /// `len` bytes at `addr`, copied straight into the request's buffer.
-    User {
-        addr: usize,
-        len: usize,
-    },
+    User { addr: usize, len: usize },
 }
 
 /// The attached window, its heartbeat and its serving state.
