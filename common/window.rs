@@ -78,23 +78,20 @@ impl KernelWindow {
         user: UserPtr,
         faults: Faults,
     ) -> bool {
-        if off.checked_add(len).is_none_or(|end| end > self.size) {
+        let Some(src) = self.span(off, len) else {
             return false;
-        }
-        // SAFETY: `off + len <= size` was just checked, so the source lies
-        // in the mapping (type invariant).
-        let src = unsafe { self.base.add(off) };
-        let dst = user.as_mut_ptr();
-        // SAFETY: `src` is valid for reads of `len` bytes (above); the user
+        };
+        let (dst, src) = (user.as_mut_ptr(), src.cast::<c_void>());
+        // SAFETY: `src` is valid for reads of `len` bytes (`span`); the user
         // copy functions check `dst` against the user address range and
         // handle faults.  The peer may change the bytes meanwhile: they are
         // opaque data, and no Rust reference to them is formed.
         unsafe {
             match faults {
                 // 0 or -EFAULT.
-                Faults::Off => bindings::copy_to_user_nofault(dst, src.cast::<c_void>(), len) == 0,
+                Faults::Off => bindings::copy_to_user_nofault(dst, src, len) == 0,
                 // The number of bytes not copied.
-                Faults::Take => bindings::_copy_to_user(dst, src.cast::<c_void>(), len) == 0,
+                Faults::Take => bindings::_copy_to_user(dst, src, len) == 0,
             }
         }
     }
@@ -108,25 +105,31 @@ impl KernelWindow {
         user: UserPtr,
         faults: Faults,
     ) -> bool {
-        if off.checked_add(len).is_none_or(|end| end > self.size) {
+        let Some(dst) = self.span(off, len) else {
             return false;
-        }
-        // SAFETY: `off + len <= size` was just checked.
-        let dst = unsafe { self.base.add(off) };
-        let src = user.as_const_ptr();
-        // SAFETY: `dst` is valid for writes of `len` bytes (above); the user
-        // copy functions check `src` and handle faults.  Only plain bytes
-        // are written, and no Rust reference to the window is formed.
+        };
+        let (dst, src) = (dst.cast::<c_void>(), user.as_const_ptr());
+        // SAFETY: `dst` is valid for writes of `len` bytes (`span`); the
+        // user copy functions check `src` and handle faults.  Only plain
+        // bytes are written, and no Rust reference to the window is formed.
         unsafe {
             match faults {
                 // 0 or -EFAULT.
-                Faults::Off => {
-                    bindings::copy_from_user_nofault(dst.cast::<c_void>(), src, len) == 0
-                }
+                Faults::Off => bindings::copy_from_user_nofault(dst, src, len) == 0,
                 // The number of bytes not copied.
-                Faults::Take => bindings::_copy_from_user(dst.cast::<c_void>(), src, len) == 0,
+                Faults::Take => bindings::_copy_from_user(dst, src, len) == 0,
             }
         }
+    }
+
+    /// The window's `len` bytes at `off`, if they lie inside it.
+    fn span(&self, off: usize, len: usize) -> Option<*mut u8> {
+        if off.checked_add(len).is_none_or(|end| end > self.size) {
+            return None;
+        }
+        // SAFETY: `off + len <= size` was just checked, so the result lies
+        // in the mapping (type invariant).
+        Some(unsafe { self.base.add(off) })
     }
 
     /// Pointer to the `u32` at `off`.

@@ -348,8 +348,9 @@ pub(crate) enum Payload<'a> {
     Kernel(&'a [u8]),
     /// `len` bytes of the caller's memory at `addr`, copied straight into
     /// the request's buffer with page faults disabled.  If a page is not
-    /// resident, [`Channel::call_with`] fails with `EFAULT` before anything
-    /// is sent, and the caller sends the data from a kernel buffer instead.
+    /// resident (or `direct_copy` is off), [`Channel::call_with`] fails with
+    /// `EFAULT` before anything is sent, and the caller sends the data from a
+    /// kernel buffer instead.
     User { addr: usize, len: usize },
 }
 
@@ -358,14 +359,11 @@ pub(crate) enum ReplyTo<'a> {
     /// Kernel memory, at most its length.
     Kernel(&'a mut [u8]),
     /// At most `max` bytes to the caller's memory at `addr`, copied straight
-    /// from the request's buffer with page faults disabled if `direct`.  A
-    /// reply that cannot be copied that way comes back in a kernel buffer,
-    /// for the caller to copy out once no lock is held.
-    User {
-        addr: usize,
-        max: usize,
-        direct: bool,
-    },
+    /// from the request's buffer with page faults disabled.  A reply that
+    /// cannot be copied that way (or any, while `direct_copy` is off) comes
+    /// back in a kernel buffer, for the caller to copy out once no lock is
+    /// held.
+    User { addr: usize, max: usize },
 }
 
 impl ReplyTo<'_> {
@@ -1221,6 +1219,9 @@ impl Channel {
         timeout_ms: u32,
         wait: Wait,
     ) -> Result<(Answer, Option<KVec<u8>>)> {
+        if matches!(payload, Payload::User { .. }) && !direct_copy() {
+            return Err(EFAULT);
+        }
         let start = jiffies();
         let limit = match (wait, timeout_ms) {
             (Wait::Bounded, 0) => Some(msecs_to_jiffies(RELEASE_WAIT_MS)),
@@ -1394,11 +1395,12 @@ impl Channel {
         core::result::Result<usize, ring::RingError>,
         Option<Result<KVec<u8>>>,
     ) {
-        let (to, direct) = match reply {
+        let to = match reply {
             ReplyTo::Kernel(buf) => return (host.read_reply(c, buf), None),
-            ReplyTo::User { addr, direct, .. } => (UserPtr::from_addr(*addr), *direct),
+            ReplyTo::User { addr, .. } => UserPtr::from_addr(*addr),
         };
         let len = usize::try_from(c.len).unwrap_or(usize::MAX);
+        let direct = direct_copy();
         let copied = host.read_reply_with(c, |mem, off, n| {
             direct && mem.copy_to_user(off, n, to, Faults::Off)
         });

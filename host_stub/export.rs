@@ -46,7 +46,6 @@ use kernel::{
 
 use crate::{
     channel::{
-        self,
         Answer,
         Channel,
         Payload,
@@ -441,7 +440,6 @@ impl OpenFile {
             let to = ReplyTo::User {
                 addr: at,
                 max: want,
-                direct: channel::direct_copy(),
             };
             let (a, bounce) = match self.call_with(&d, Payload::Kernel(&[]), to) {
                 Ok(a) => a,
@@ -510,11 +508,7 @@ impl OpenFile {
                 addr: at,
                 len: readable,
             };
-            let mut r = if channel::direct_copy() {
-                self.call_with(&d, direct, ReplyTo::Kernel(&mut []))
-            } else {
-                Err(EFAULT)
-            };
+            let mut r = self.call_with(&d, direct, ReplyTo::Kernel(&mut []));
             if matches!(r, Err(e) if e == EFAULT) {
                 // A page is not resident (or `direct_copy` is off): go
                 // through a kernel buffer, faulting outside every lock.
