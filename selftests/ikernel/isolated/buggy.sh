@@ -320,8 +320,22 @@ t_check "no $node appears meanwhile" eval '[ $seen = no ] && [ ! -e "$node" ]'
 n=$(grep -c 'DOWN after.*triple fault' "$log")
 t_check "each of the 3 generations dies of a triple fault, reported (${n} reported)" [ "$n" = 3 ]
 grep 'DOWN after' "$log" | head -n 3 | sed 's/^/# shim: /'
-n=$(grep -c 'Kernel panic - not syncing: ikbuggy: panic_on_load' "$OUT/buggy-panic.console.log")
-t_check "each generation panicked in ikbuggy's init (console: $n panics)" [ "$n" = 3 ]
+# Per generation (the console log has all three): did its init script
+# start, and did it panic in ikbuggy's init?  A generation that died
+# before its init script ran never loaded ikbuggy: under nested TCG a
+# driver VM now and then dies of a silent triple fault while it boots
+# (Documentation/building.rst).  Such a death is reported, not counted.
+read -r inits panics early <<<"$(awk '
+	/^===== ivt-shim: generation [0-9]+ starting/ { gens++; init[gens] = 0; p[gens] = 0 }
+	/ikernel-init: up / { init[gens] = 1 }
+	/Kernel panic - not syncing: ikbuggy: panic_on_load/ { p[gens] = 1 }
+	END {
+		for (g = 1; g <= gens; g++) { i += init[g]; n += p[g]; if (!init[g] && !p[g]) e++ }
+		print i + 0, n + 0, e + 0
+	}' "$OUT/buggy-panic.console.log")"
+[ "$early" = 0 ] || t_diag "$early generation(s) died before their init script ran (nested TCG)"
+t_check "every generation that ran its init panicked in ikbuggy's init ($panics panics, $inits inits)" \
+	eval '[ "$panics" = "$inits" ] && [ "$panics" -ge 1 ] && [ $((panics + early)) = 3 ]'
 # The backoff: "restart K/2 in B ms", then the next generation boots at
 # least B ms later (log lines start with [UNIX-TIME.MS]).
 backoff=$(awk '

@@ -89,35 +89,91 @@ t_check "with direct_copy off: fifo_test passes, the same transcript, data throu
 	bounced_ok
 
 # The stress gives up after IKERNEL_FIFO_STRESS_TIMEOUT seconds (default
-# 1500); if it has not ended 120 s after that (a process stuck in the
-# kernel), the stacks of its processes and host_stub's statistics are shown
-# before it is killed.  host_stub's statistics (export and channel, one
-# line) are sampled every 30 s into fifo-stress-stats.log meanwhile.
+# 600; a clean run takes about 90 s under TCG); if it has not ended 120 s
+# after that (a process stuck in the kernel), the stacks of its processes
+# and host_stub's statistics are shown before it is killed.  host_stub's
+# statistics (export and channel, one line) are sampled every 30 s into
+# fifo-stress-stats.log meanwhile.  All of it is shown after the result
+# when the stress failed.
+#
+# A driver VM that dies of a triple fault with nothing on its console
+# (KVM_EXIT_SHUTDOWN; no oops, panic, BUG or lockdep report) during
+# the stress is nested TCG's doing (Documentation/building.rst), not the
+# driver's or ikernel's: the stress then fails with EIO, which is the
+# host's designed answer.  That is checked, reported, and the stress runs
+# once more on the restarted driver VM; the payload checks must then pass.
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 fifo_stats() { grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats; }
-st=${IKERNEL_FIFO_STRESS_TIMEOUT:-1500}
-"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T "$st" ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$OUT/fifo-stress.tap" 2>&1 &
-sp=$!
-: >"$OUT/fifo-stress-stats.log"
-i=0
-while kill -0 $sp 2>/dev/null && [ $i -lt $((st + 120)) ]; do
-	[ $((i % 30)) = 0 ] && echo "$i s: $(fifo_stats)" >>"$OUT/fifo-stress-stats.log"
-	sleep 1
-	i=$((i + 1))
-done
-if kill -0 $sp 2>/dev/null; then
-	t_diag "fifo_stress still running after $i s; its processes:"
-	for p in $(pgrep -x fifo_stress); do
-		t_diag "pid $p state $(awk '{ print $3 }' /proc/$p/stat) wchan $(cat /proc/$p/wchan)"
-		sed 's/^/#     /' /proc/$p/stack 2>/dev/null
+st=${IKERNEL_FIFO_STRESS_TIMEOUT:-600}
+downs() { grep -c "generation [0-9]*: DOWN after" "$OUT/fifo.log"; }
+# run_stress TAG: one stress run; its status in rc, its TAP in fifo-stress-TAG.tap.
+run_stress() {
+	local tap=$OUT/fifo-stress-$1.tap i=0 p
+	: >"$OUT/fifo-stress-$1.diag"
+	"$SELF/fifo_stress" -d /dev/ik_fifo -p 16 -T "$st" ${IKERNEL_FIFO_STRESS_ARGS:--n 1000} >"$tap" 2>&1 &
+	sp=$!
+	while kill -0 $sp 2>/dev/null && [ $i -lt $((st + 120)) ]; do
+		[ $((i % 30)) = 0 ] && echo "$1 $i s: $(fifo_stats)" >>"$OUT/fifo-stress-stats.log"
+		sleep 1
+		i=$((i + 1))
 	done
-	t_diag "stats: $(fifo_stats)"
-	pkill -KILL -x fifo_stress
+	if kill -0 $sp 2>/dev/null; then
+		{
+			t_diag "fifo_stress still running after $i s; its processes:"
+			for p in $(pgrep -x fifo_stress); do
+				t_diag "pid $p state $(awk '{ print $3 }' /proc/$p/stat) wchan $(cat /proc/$p/wchan)"
+				sed 's/^/#     /' /proc/$p/stack 2>/dev/null
+			done
+		} >>"$OUT/fifo-stress-$1.diag"
+		pkill -KILL -x fifo_stress
+	fi
+	wait $sp
+	rc=$?
+}
+# silent_death TAP BEFORE: the driver VM died after the first BEFORE
+# deaths, every time of a triple fault that left no report on its console,
+# and the stress in TAP failed with EIO and nothing else.
+silent_death() {
+	local new
+	new=$(grep "generation [0-9]*: DOWN after" "$OUT/fifo.log" | tail -n +$(($2 + 1)))
+	[ -n "$new" ] && ! grep -qv KVM_EXIT_SHUTDOWN <<<"$new" &&
+		grep -q '^# process [0-9]*: .*(Input/output error)' "$1" &&
+		! grep '^# process [0-9]*: ' "$1" | grep -qv '(Input/output error)' &&
+		! grep -qE 'bad record|corrupt record|consumed twice' "$1" &&
+		! grep -qE 'Oops|Kernel panic|BUG:|general protection|possible recursive locking' \
+			"$OUT/fifo.console.log"
+}
+: >"$OUT/fifo-stress-stats.log"
+d0=$(downs)
+run=1
+run_stress $run
+if [ $rc != 0 ] && silent_death "$OUT/fifo-stress-1.tap" "$d0"; then
+	t_diag "the driver VM died silently during the stress (nested TCG): $(grep 'DOWN after' "$OUT/fifo.log" | tail -n 1 | sed 's/.*\(generation\)/\1/')"
+	grep '^# ' "$OUT/fifo-stress-1.tap" | tail -n 3
+	gen=$(($(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log") + 1))
+	i=0
+	while [ "$(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log")" -lt $gen ] && [ $i -lt 300 ]; do
+		sleep 1; i=$((i + 1))
+	done
+	if wait_node /dev/ik_fifo 30 && [ $i -lt 300 ]; then
+		t_diag "host_stub answered EIO and the shim restarted it; the stress again"
+		d0=$(downs)
+		run=2
+		run_stress $run
+	else
+		t_diag "no driver VM came back within 300 s"
+	fi
 fi
-wait $sp
-rc=$?
-grep '^#' "$OUT/fifo-stress.tap" | tail -n 3
-t_check "fifo_stress: 16 processes, every payload checked, on the isolated node" [ $rc = 0 ]
+again=
+[ $run = 2 ] && again=" (its second run)"
+t_check "fifo_stress: 16 processes, every payload checked, on the isolated node$again" [ $rc = 0 ]
+if [ $rc != 0 ]; then
+	grep '^#' "$OUT/fifo-stress-$run.tap" | tail -n 5
+	cat "$OUT/fifo-stress-$run.diag"
+	t_diag "stats: $(fifo_stats)"
+	grep "^$run " "$OUT/fifo-stress-stats.log" | tail -n 4 | sed 's/^/# /'
+	[ "$(downs)" -gt "$d0" ] && show_logs fifo
+fi
 
 # Statistics: every call counted, no protocol violation.
 stats=$(fifo_stats)
