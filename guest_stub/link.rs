@@ -69,6 +69,9 @@ const IDLE_RECHECK_MS: u32 = 100;
 /// How often the guest proves it is alive.
 pub(crate) const HEARTBEAT_MS: u32 = 100;
 
+/// Heartbeats with requests waiting and none taken before the guest logs it.
+const STUCK_BEATS: u32 = 100;
+
 /// A `memremap` of the window.
 ///
 /// # Invariants
@@ -123,6 +126,12 @@ struct Serve {
     /// A server polls the ring, with the host's notifications off: servers
     /// that take a request then leave them off (the poller takes the next).
     polling: bool,
+    /// Requests handed to servers so far.
+    taken: u64,
+    /// `taken` at the last heartbeat.
+    beat_taken: u64,
+    /// Heartbeats in a row that saw requests waiting and none taken.
+    stuck_beats: u32,
 }
 
 /// A request as handed to the serving process.
@@ -157,6 +166,8 @@ pub(crate) struct Link {
     wake: CondVar,
     /// Interrupts taken.
     hits: Atomic<u64>,
+    /// Servers in [`Link::next_request`] now.
+    servers: Atomic<u32>,
     /// The servers' adaptive poll window.
     poll_window: PollWindow,
     /// Set when the module goes away: the heartbeat stops re-arming and
@@ -194,8 +205,12 @@ impl WorkItem for Link {
     type Pointer = Arc<Link>;
 
     fn run(this: Arc<Link>) {
-        if let Err(e) = this.serve.lock().guest.beat() {
-            pr_warn!("ikernel_guest: heartbeat failed: {:?}\n", e);
+        {
+            let mut s = this.serve.lock();
+            if let Err(e) = s.guest.beat() {
+                pr_warn!("ikernel_guest: heartbeat failed: {:?}\n", e);
+            }
+            this.watch(&mut s);
         }
         if !this.stopping.load(Relaxed) {
             let _ = workqueue::system().enqueue_delayed(this, msecs_to_jiffies(HEARTBEAT_MS));
@@ -238,9 +253,13 @@ impl Link {
                     guest,
                     pending,
                     polling: false,
+                    taken: 0,
+                    beat_taken: 0,
+                    stuck_beats: 0,
                 }),
                 wake <- new_condvar!("ikernel_guest::wake"),
                 hits: Atomic::new(0),
+                servers: Atomic::new(0),
                 poll_window: PollWindow::new(),
                 stopping: Atomic::new(false),
                 beat <- new_delayed_work!("ikernel_guest::beat"),
@@ -283,6 +302,13 @@ impl Link {
     /// `ERESTARTSYS` on a signal, `ENODEV` once the stub stops, `EIO` when
     /// the host broke the ring (logged once).
     pub(crate) fn next_request(&self, buf: usize, size: usize) -> Result<Handed> {
+        self.servers.add(1, Relaxed);
+        let r = self.take_request(buf, size);
+        self.servers.fetch_sub(1, Relaxed);
+        r
+    }
+
+    fn take_request(&self, buf: usize, size: usize) -> Result<Handed> {
         let max = u64::from(crate::module_parameters::poll_us.value()) * 1000;
         let mut s = self.serve.lock();
         // While this server polls: since when, and for how long (ns).
@@ -314,6 +340,7 @@ impl Link {
                     match (read, s.pending.get_mut(tag)) {
                         (Ok(copied), Some(slot)) => {
                             *slot = Some(req);
+                            s.taken = s.taken.wrapping_add(1);
                             // Re-arm at what was consumed, or the host will
                             // not interrupt the servers sleeping now for its
                             // next request; wake one if more are waiting.
@@ -518,6 +545,31 @@ impl Link {
                 self.hits.load(Relaxed)
             );
         }
+    }
+
+    /// Called on every heartbeat: logs requests that wait in the ring while
+    /// no server takes one for [`STUCK_BEATS`] heartbeats (once each time),
+    /// with what the servers are doing.  Servers look at the ring at least
+    /// every [`IDLE_RECHECK_MS`], so this means none is waiting for a
+    /// request: they are all in the driver or in `ikernel-served`.
+    fn watch(&self, s: &mut Serve) {
+        let waiting = s.guest.requests_waiting();
+        if waiting == 0 || s.taken != s.beat_taken {
+            s.stuck_beats = 0;
+        } else {
+            s.stuck_beats = s.stuck_beats.saturating_add(1);
+            if s.stuck_beats == STUCK_BEATS {
+                let handed = s.pending.iter().filter(|p| p.is_some()).count();
+                pr_warn!(
+                    "ikernel_guest: {} request(s) waiting for {} ms and none taken; {} handed to servers and not answered, {} server(s) waiting\n",
+                    waiting,
+                    STUCK_BEATS * HEARTBEAT_MS,
+                    handed,
+                    self.servers.load(Relaxed)
+                );
+            }
+        }
+        s.beat_taken = s.taken;
     }
 
     /// The C `delayed_work` inside `beat`.

@@ -280,6 +280,10 @@ const _: () = assert!(core::mem::size_of::<IoctlDescArg>() == 8);
 const CANCEL_GRACE_MS: u32 = 1000;
 /// Longest uninterruptible wait of a release for its answer.
 const RELEASE_WAIT_MS: u32 = 5000;
+/// A waiting caller looks at the ring again at least this often, doorbell
+/// or not: a lost doorbell costs a call at most this long, never its whole
+/// deadline.
+const RECHECK_MS: u32 = 1000;
 
 /// `IKERNEL_IOC_CREATE_WINDOW`.
 pub(crate) const IOC_CREATE_WINDOW: u32 = _IOW::<WindowArg>(IOC_MAGIC, 0x01);
@@ -991,6 +995,31 @@ impl Channel {
             self.poll_window.window(u64::from(poll_max_us()) * 1000),
             self.direct_bytes.load(Relaxed),
             self.bounced_bytes.load(Relaxed)
+        )?;
+        // Where the ring stands: requests in flight, then the indices as
+        // they are in the window now (producer/consumer/event; the guest's
+        // shown as read, unchecked).  Only when the channel is not busy: a
+        // stats read never waits for a caller.
+        let Some(g) = self.inner.try_lock() else {
+            return write!(f, " ring busy");
+        };
+        let Some(w) = g.window.as_ref() else {
+            return write!(f, " ring none");
+        };
+        let at = |off: u32| w.host.window().load(off).unwrap_or(u32::MAX);
+        write!(
+            f,
+            " inflight {} req {}/{}/{} resp {}/{}/{} evt {}/{}/{}",
+            w.host.inflight().busy(),
+            at(ring::hdr::REQ_PROD),
+            at(ring::hdr::REQ_CONS),
+            at(ring::hdr::REQ_EVENT),
+            at(ring::hdr::RESP_PROD),
+            at(ring::hdr::RESP_CONS),
+            at(ring::hdr::RESP_EVENT),
+            at(ring::hdr::EVT_PROD),
+            at(ring::hdr::EVT_CONS),
+            at(ring::hdr::EVT_EVENT)
         )
     }
 
@@ -1264,9 +1293,9 @@ impl Channel {
             let left = match limit {
                 Some(l) => match l.checked_sub(jiffies().wrapping_sub(start)) {
                     Some(0) | None => return Err(ETIMEDOUT),
-                    Some(left) => left,
+                    Some(left) => left.min(msecs_to_jiffies(RECHECK_MS)),
                 },
-                None => msecs_to_jiffies(1000),
+                None => msecs_to_jiffies(RECHECK_MS),
             };
             g = self.sleep(g, left, wait);
             if wait == Wait::Interruptible && kernel::current!().signal_pending() {
@@ -1354,8 +1383,8 @@ impl Channel {
             }
             let ticks = match (cancelled_at, limit) {
                 (Some(_), _) => 1,
-                (None, Some(l)) => l - elapsed,
-                (None, None) => msecs_to_jiffies(1000),
+                (None, Some(l)) => (l - elapsed).min(msecs_to_jiffies(RECHECK_MS)),
+                (None, None) => msecs_to_jiffies(RECHECK_MS),
             };
             let mode = if cancelled_at.is_some() {
                 Wait::Bounded

@@ -2260,6 +2260,15 @@ impl<S: Shared> Guest<S> {
         Ok(self.win.load(hdr::REQ_PROD)? != self.req_cons)
     }
 
+    /// Requests the host has published and the guest has not taken, as
+    /// the window says now (a diagnostic: the host's index is not checked,
+    /// so a corrupt one shows as a large number).
+    pub fn requests_waiting(&self) -> u32 {
+        self.win
+            .load(hdr::REQ_PROD)
+            .map_or(0, |p| p.wrapping_sub(self.req_cons))
+    }
+
     // Hostile mode. guest_stub's test-only `hostile=` parameter makes the
     // guest write what a malicious driver VM would, so that tests can prove
     // the host survives it (`guest_stub/hostile.rs`). The helpers below are
