@@ -94,6 +94,12 @@ fn default_backoff_max() -> Spanned<u64> {
 fn default_ready_timeout() -> Spanned<u64> {
     Spanned::new(0..0, 600)
 }
+/// A driver VM whose kernel has not beaten its heartbeat (every 100 ms)
+/// for this long is hung: with a margin for a loaded host, where a VM's
+/// vCPU may not run for seconds.
+fn default_heartbeat_timeout() -> u64 {
+    30
+}
 fn default_mode() -> Spanned<u32> {
     Spanned::new(0..0, 0o600)
 }
@@ -306,7 +312,7 @@ pub struct RestartSection {
     #[serde(default = "default_backoff_max")]
     pub backoff_max_ms: Spanned<u64>,
     /// Seconds without heartbeat progress after ready that count as a hang; 0 = off.
-    #[serde(default)]
+    #[serde(default = "default_heartbeat_timeout")]
     pub heartbeat_timeout_s: u64,
     /// Seconds from start to ready before the boot counts as failed; 0 = off.
     #[serde(default = "default_ready_timeout")]
@@ -322,7 +328,7 @@ impl Default for RestartSection {
             max_restarts: default_max_restarts(),
             backoff_initial_ms: default_backoff_initial(),
             backoff_max_ms: default_backoff_max(),
-            heartbeat_timeout_s: 0,
+            heartbeat_timeout_s: default_heartbeat_timeout(),
             ready_timeout_s: default_ready_timeout(),
             ready: ReadyMode::Window,
         }
