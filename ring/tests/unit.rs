@@ -287,6 +287,23 @@ fn full_when_all_slots_in_flight() {
 }
 
 #[test]
+fn requests_waiting_counts_what_the_guest_has_not_taken() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    assert_eq!(g.requests_waiting(), 0);
+    for _ in 0..3 {
+        h.push(&read_req(0), b"").unwrap();
+    }
+    assert_eq!(g.requests_waiting(), 3);
+    let r = g.next_request().unwrap().expect("a request");
+    assert_eq!(g.requests_waiting(), 2);
+    g.respond(&r, 0, &[], 0).unwrap();
+    assert_eq!(g.requests_waiting(), 2, "answering takes nothing");
+    while g.next_request().unwrap().is_some() {}
+    assert_eq!(g.requests_waiting(), 0);
+}
+
+#[test]
 fn ids_change_on_slot_reuse() {
     let w = win();
     let (mut h, mut g) = pair(&w);
