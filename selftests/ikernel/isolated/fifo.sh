@@ -91,10 +91,10 @@ t_check "with direct_copy off: fifo_test passes, the same transcript, data throu
 # The stress gives up after IKERNEL_FIFO_STRESS_TIMEOUT seconds (default
 # 600; a clean run takes about 90 s under TCG); if it has not ended 120 s
 # after that (a process stuck in the kernel), the stacks of its processes
-# and host_stub's statistics are shown before it is killed.  host_stub's
-# statistics (export and channel, one line) are sampled every 30 s into
-# fifo-stress-stats.log meanwhile.  All of it is shown after the result
-# when the stress failed.
+# are saved before it is killed.  host_stub's statistics (export and
+# channel, one line) are sampled every 30 s into fifo-stress-stats.log
+# meanwhile.  When the stress failed, the stacks, the current statistics
+# and the last samples are shown after its result.
 #
 # A driver VM that dies of a triple fault or hangs (heartbeat stopped for
 # 30 s) during the stress, with no report on its console that points at
