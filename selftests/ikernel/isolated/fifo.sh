@@ -5,18 +5,23 @@
 # identical transcripts (results, errnos, data); 16 processes at once on the
 # isolated node; and host user space misbehaving.
 #
-# The stress runs 16 x 1000 calls here (about 16,000 calls, 80 s under
-# TCG); IKERNEL_FIFO_STRESS_ARGS="-n 6300" gives the full run of 101,328
-# calls (about 10 minutes), and then the count check asks host_stub for
-# at least 10^5.  The full run is not the default because nested TCG
-# kills driver VMs now and then, which ends the stress with EIO (correct
-# host behaviour, but not the clean run the test asserts).  Under QEMU 7.2
-# runs stalled (QEMU delivered an interrupt to the driver VM while its
-# interrupts were off, Documentation/building.rst) or lost the driver VM
-# to a silent double or triple fault; under QEMU 10 one full run passed
-# and the next lost its driver VM to a silent triple fault after 34,253
-# calls.  fifo_stress prints progress every minute and the serving process
-# logs requests stuck for 60 s.
+# The stress: 16 processes at once, every payload checked, in rounds of
+# 16 x 1000 calls (about 16,000 calls, 80 s under TCG) until at least
+# 10^5 calls have passed (7 rounds, about 10 minutes), all against one
+# export, whose statistics must then count them.  Rounds rather than one
+# long run because nested TCG kills a driver VM now and then (about once
+# in 15 to 30 minutes of stress under QEMU 10: a silent triple fault, or
+# an interrupt delivered while the driver VM's interrupts were off, which
+# hangs it; Documentation/building.rst).  Such a death costs one round,
+# not the test; see below for how it is told from a real failure.
+# fifo_stress prints progress every minute and the serving process logs
+# requests that wait 10 s while no server takes one.
+#
+# Environment: IKERNEL_FIFO_STRESS_ARGS (fifo_stress's arguments for one
+# round, default "-n 1000"), IKERNEL_FIFO_STRESS_CALLS (calls to reach,
+# default 100000), IKERNEL_FIFO_STRESS_DEATHS (driver VM deaths forgiven,
+# default 3), IKERNEL_FIFO_STRESS_TIMEOUT (one round's deadline in
+# seconds, default 600).
 . "$(dirname "$0")/lib.sh"
 t_plan 15
 load_kvm
@@ -88,8 +93,8 @@ bounced_ok() {
 t_check "with direct_copy off: fifo_test passes, the same transcript, data through a buffer ($((${bounced2:-0} - ${bounced:-0})) bytes; direct $((${direct2:-0} - ${direct:-0})))" \
 	bounced_ok
 
-# The stress gives up after IKERNEL_FIFO_STRESS_TIMEOUT seconds (default
-# 600; a clean run takes about 90 s under TCG); if it has not ended 120 s
+# A round gives up after IKERNEL_FIFO_STRESS_TIMEOUT seconds (default
+# 600; a clean round takes about 90 s under TCG); if it has not ended 120 s
 # after that (a process stuck in the kernel), the stacks of its processes
 # are saved before it is killed.  host_stub's statistics (export and
 # channel, one line) are sampled every 30 s into fifo-stress-stats.log
@@ -103,9 +108,10 @@ t_check "with direct_copy off: fifo_test passes, the same transcript, data throu
 # fault, and no stack frame of ikfifo or ikernel_guest (a lockdep
 # "recursive locking" report inside the kernel's own interrupt path, the
 # mark of an interrupt delivered while interrupts were off, is allowed).
-# The stress then fails with EIO, which is the host's designed answer.
-# That is checked, reported, and the stress runs once more on the
-# restarted driver VM; the payload checks must then pass.
+# The round then fails with EIO, which is the host's designed answer.
+# That is checked and reported, the round does not count, and the next
+# one runs on the restarted driver VM.  Any other failure of a round, or
+# more than IKERNEL_FIFO_STRESS_DEATHS deaths, fails the test.
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 fifo_stats() { grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats; }
 st=${IKERNEL_FIFO_STRESS_TIMEOUT:-600}
@@ -149,30 +155,52 @@ vm_fault() {
 			"$OUT/fifo.console.log"
 }
 : >"$OUT/fifo-stress-stats.log"
-d0=$(downs)
-run=1
-run_stress $run
-if [ $rc != 0 ] && vm_fault "$OUT/fifo-stress-1.tap" "$d0"; then
-	t_diag "the driver VM died during the stress, with no report against the driver or guest_stub (nested TCG): $(grep 'DOWN after' "$OUT/fifo.log" | tail -n 1 | sed 's/.*\(generation\)/\1/')"
-	grep '^# ' "$OUT/fifo-stress-1.tap" | tail -n 3
-	grep -A3 'possible recursive locking' "$OUT/fifo.console.log" | sed 's/^/# console: /'
-	gen=$(($(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log") + 1))
-	i=0
-	while [ "$(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log")" -lt $gen ] && [ $i -lt 300 ]; do
-		sleep 1; i=$((i + 1))
+# wait_restart: the shim brought up the next generation and its node.
+wait_restart() {
+	local want i=0
+	want=$(($(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log") + 1))
+	while [ "$(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log")" -lt $want ] && [ $i -lt 300 ]; do
+		sleep 1
+		i=$((i + 1))
 	done
-	if wait_node /dev/ik_fifo 30 && [ $i -lt 300 ]; then
-		t_diag "host_stub answered EIO and the shim restarted it; the stress again"
-		d0=$(downs)
-		run=2
-		run_stress $run
-	else
-		t_diag "no driver VM came back within 300 s"
+	[ $i -lt 300 ] && wait_node /dev/ik_fifo 30
+}
+target=${IKERNEL_FIFO_STRESS_CALLS:-100000}
+max_deaths=${IKERNEL_FIFO_STRESS_DEATHS:-3}
+total=0
+rounds=0
+deaths=0
+run=0
+rc=0
+while [ $total -lt "$target" ] && [ $run -lt 100 ]; do
+	run=$((run + 1))
+	d0=$(downs)
+	run_stress $run
+	if [ $rc = 0 ]; then
+		n=$(sed -n 's/^# \([0-9]*\) calls in .*/\1/p' "$OUT/fifo-stress-$run.tap" | tail -n 1)
+		if [ "${n:-0}" -lt 1 ]; then
+			t_diag "stress round $run passed but counted no calls"
+			rc=1
+			break
+		fi
+		total=$((total + n))
+		rounds=$((rounds + 1))
+		continue
 	fi
-fi
-again=
-[ $run = 2 ] && again=" (its second run)"
-t_check "fifo_stress: 16 processes, every payload checked, on the isolated node$again" [ $rc = 0 ]
+	[ $deaths -lt "$max_deaths" ] && vm_fault "$OUT/fifo-stress-$run.tap" "$d0" || break
+	deaths=$((deaths + 1))
+	t_diag "stress round $run: the driver VM died, with no report against the driver or guest_stub (nested TCG): $(grep 'DOWN after' "$OUT/fifo.log" | tail -n 1 | sed 's/.*\(generation\)/\1/')"
+	grep '^# ' "$OUT/fifo-stress-$run.tap" | tail -n 3
+	grep -A3 'possible recursive locking' "$OUT/fifo.console.log" | sed 's/^/# console: /'
+	if ! wait_restart; then
+		t_diag "no driver VM came back within 300 s"
+		break
+	fi
+	t_diag "host_stub answered EIO and the shim restarted the driver VM; that round does not count"
+done
+[ $rc = 0 ] && [ $total -lt "$target" ] && rc=1
+t_diag "stress: $total checked calls in $rounds passing rounds, $deaths round(s) lost to a driver VM death"
+t_check "fifo_stress: 16 processes at a time, every payload checked, $total calls (at least $target) on the isolated node" [ $rc = 0 ]
 if [ $rc != 0 ]; then
 	grep '^#' "$OUT/fifo-stress-$run.tap" | tail -n 5
 	cat "$OUT/fifo-stress-$run.diag"
@@ -181,16 +209,15 @@ if [ $rc != 0 ]; then
 	[ "$(downs)" -gt "$d0" ] && show_logs fifo
 fi
 
-# Statistics: every call counted, no protocol violation.
+# Statistics: every call counted (host_stub counts every forwarded call,
+# the stress's and the others'), no protocol violation.
 stats=$(fifo_stats)
 t_diag "stats: $stats"
 calls=$(echo "$stats" | sed -n 's/.* calls \([0-9]*\) .*/\1/p')
 viol=$(echo "$stats" | sed -n 's/.* violations \([0-9]*\).*/\1/p')
-want=1000
-case ${IKERNEL_FIFO_STRESS_ARGS:-} in *"-n 6300"*) want=100000 ;; esac
 counted=no
-[ "${calls:-0}" -ge $want ] && [ "${viol:-1}" = 0 ] && counted=yes
-t_check "debugfs stats count the calls (${calls:-?} calls, at least $want; ${viol:-?} protocol violations)" \
+[ "${calls:-0}" -ge $total ] && [ "${viol:-1}" = 0 ] && counted=yes
+t_check "debugfs stats count the calls (${calls:-?} calls, at least $total; ${viol:-?} protocol violations)" \
 	[ $counted = yes ]
 
 # Hostile host user space: rmmod while a node is open is refused.
