@@ -36,20 +36,7 @@ rmmod ikfifo
 # Isolated: the default kernel and the default in-tree ikfifo.ko in the
 # driver VM.
 cfg=$OUT/smoke.toml
-write_config "$cfg" smoke "
-[[module]]
-path = \"$ROOT/samples/ikfifo/ikfifo.ko\"
-
-[[export]]
-guest_path = \"/dev/ikfifo\"
-host_name = \"ik_fifo\"
-mode = 0o666
-owner = \"root:root\"
-  [[export.ioctl]]
-  cmd = 0x6b11
-  dir = \"read\"
-  size = 4
-"
+write_config "$cfg" smoke "$(ikfifo_export legacy)"
 s0=$(date +%s)
 start_shim "$OUT/smoke.log" "$cfg"
 if wait_node /dev/ik_fifo 30; then

@@ -35,20 +35,7 @@ rmmod ikfifo
 
 # 2. Isolated.
 cfg=$OUT/fifo.toml
-write_config "$cfg" fifo "
-[[module]]
-path = \"$ko\"
-
-[[export]]
-guest_path = \"/dev/ikfifo\"
-host_name = \"ik_fifo\"
-mode = 0o666
-owner = \"root:root\"
-  [[export.ioctl]]
-  cmd = 0x6b11
-  dir = \"read\"
-  size = 4
-"
+write_config "$cfg" fifo "$(ikfifo_export legacy)"
 start_shim "$OUT/fifo.log" "$cfg"
 if ! wait_node /dev/ik_fifo 30; then
 	t_not_ok "driver VM exports /dev/ik_fifo"

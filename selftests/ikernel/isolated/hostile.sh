@@ -35,7 +35,6 @@ gen=${IKERNEL_HOSTILE_GENERATION:-1}
 case $gen in 1 | 2) ;; *) echo "Bail out! IKERNEL_HOSTILE_GENERATION must be 1 or 2"; exit 1 ;; esac
 # The kinds that put bytes into the ring no valid guest would.
 corrupting=" wrong_id dup_resp len_past index_jump torn_header "
-ko=$ROOT/samples/ikfifo/ikfifo.ko
 tr=/sys/kernel/tracing
 
 # per_kind KIND: the number of checks of a kind.
@@ -149,16 +148,7 @@ run_kind() {
 	local mark rc wl t0 secs fresh viol kicks0 kicks1 first calls gens dmesg_new
 	mark=$(dmesg | wc -l)
 	echo "# === hostile driver VM: $k"
-	write_config "$cfg" "$name" "
-[[module]]
-path = \"$ko\"
-
-[[export]]
-guest_path = \"/dev/ikfifo\"
-host_name = \"ik_fifo\"
-mode = 0o666
-owner = \"root:root\"
-"
+	write_config "$cfg" "$name" "$(ikfifo_export)"
 	# The attack goes on the driver VM's kernel command line.
 	sed -i "/^\[vm\]\$/a cmdline = \"ikernel_guest.hostile=$k ikernel_guest.hostile_after=$after\"" "$cfg"
 	start_generation "$log" "$cfg"

@@ -6,6 +6,31 @@
 SELF=$ROOT/selftests/ikernel
 BIN=$ROOT/build/isolated
 
+# ikfifo_export [legacy]: the TOML that loads the in-tree samples/ikfifo
+# in the driver VM and exports its node to the host as /dev/ik_fifo (mode
+# 0666, root's), for write_config.  With "legacy", also the export's ioctl
+# table entry for IKFIFO_LEGACY_GET_CAP (0x6b11, which has no _IOC
+# encoding: it writes 4 bytes to its argument).
+ikfifo_export() {
+	cat <<TOML
+[[module]]
+path = "$ROOT/samples/ikfifo/ikfifo.ko"
+
+[[export]]
+guest_path = "/dev/ikfifo"
+host_name = "ik_fifo"
+mode = 0o666
+owner = "root:root"
+TOML
+	[ "${1:-}" = legacy ] || return 0
+	cat <<TOML
+  [[export.ioctl]]
+  cmd = 0x6b11
+  dir = "read"
+  size = 4
+TOML
+}
+
 # wait_node PATH [SECONDS]: waits for an exported node to appear.
 wait_node() {
 	local i=0

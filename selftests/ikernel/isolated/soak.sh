@@ -29,16 +29,7 @@ echo "# soak: ${soak_s} s of fifo_stress -p 16 -n $calls_per; $(nproc) CPUs; kvm
 	cd /sys/module/kvm_amd/parameters 2>/dev/null && for p in vgif npt nrips avic; do
 		printf '%s=%s ' $p "$(cat $p 2>/dev/null)"; done)"
 cfg=$OUT/soak.toml
-write_config "$cfg" soak "
-[[module]]
-path = \"$ROOT/samples/ikfifo/ikfifo.ko\"
-
-[[export]]
-guest_path = \"/dev/ikfifo\"
-host_name = \"ik_fifo\"
-mode = 0o666
-owner = \"root:root\"
-"
+write_config "$cfg" soak "$(ikfifo_export)"
 sed -i 's/^max_restarts = 2$/max_restarts = 50/' "$cfg"
 [ -n "${IKERNEL_SOAK_CMDLINE:-}" ] &&
 	sed -i "/^memory_mib/a cmdline = \"$IKERNEL_SOAK_CMDLINE\"" "$cfg"
