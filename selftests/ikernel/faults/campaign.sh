@@ -298,11 +298,21 @@ campaign_config "$cfg" campaign \
 	"ikernel_guest.hostile=$HOSTILE_KINDS ikernel_guest.hostile_after=200" "" 1000
 start_shim "$OUT/campaign.log" "$cfg"
 wait_node /dev/ik_buggy 60
+# A generation that dies in boot (nested TCG) skips its kind, so the
+# kinds come round again until each has attacked ROUNDS times (at most n
+# more faults than planned).
 total=$((ROUNDS * n))
 done_faults=0
 last=0
-declare -A seen_violation served_again
-while [ $done_faults -lt "$total" ]; do
+declare -A seen_violation served_again attacked
+short_kinds() {
+	local k c=0
+	for k in "${kinds[@]}"; do
+		[ "${attacked[$k]:-0}" -lt "$ROUNDS" ] && c=$((c + 1))
+	done
+	echo $c
+}
+while [ "$(short_kinds)" -gt 0 ] && [ $done_faults -lt $((total + n)) ]; do
 	# The next generation to attack is a newer one than the last: one
 	# that died in boot is skipped (ready_timeout_s, then the shim's
 	# backoff, then the next boot: 180 + 2 + 40 s at worst).
@@ -344,15 +354,22 @@ while [ $done_faults -lt "$total" ]; do
 	fi
 	grep -q "generation $gen: DOWN.*broke the ring" "$OUT/campaign.log" &&
 		seen_violation[$kind]=1
+	attacked[$kind]=$((${attacked[$kind]:-0} + 1))
 	[ -n "$rec" ] && served_again[$kind]=$((${served_again[$kind]:-0} + 1))
 	done_faults=$((done_faults + 1))
 done
 hostile_boot_deaths=$(boot_deaths)
 stop_shim
 t_diag "driver VMs that died in boot, before READY, outside any fault: $hostile_boot_deaths"
+# served_every_time KIND: it attacked at least ROUNDS times, and the node
+# served again after every attack.
+served_every_time() {
+	[ "${attacked[$1]:-0}" -ge "$ROUNDS" ] &&
+		[ "${served_again[$1]:-0}" = "${attacked[$1]:-0}" ]
+}
 for k in "${kinds[@]}"; do
-	t_check "hostile:$k: the host keeps serving, after a restart if the ring broke (${served_again[$k]:-0} of $ROUNDS)" \
-		[ "${served_again[$k]:-0}" = "$ROUNDS" ]
+	t_check "hostile:$k: the host keeps serving, after a restart if the ring broke (after ${served_again[$k]:-0} of ${attacked[$k]:-0} attacks, at least $ROUNDS)" \
+		served_every_time "$k"
 done
 # The kinds that put bytes into the ring no valid guest would (late_change
 # rewrites a field after the host copied it: harmless by design).
