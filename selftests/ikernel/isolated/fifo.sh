@@ -20,7 +20,7 @@
 # Environment: IKERNEL_FIFO_STRESS_ARGS (fifo_stress's arguments for one
 # round, default "-n 1000"), IKERNEL_FIFO_STRESS_CALLS (calls to reach,
 # default 100000), IKERNEL_FIFO_STRESS_DEATHS (driver VM deaths forgiven,
-# default 3), IKERNEL_FIFO_STRESS_TIMEOUT (one round's deadline in
+# default 6), IKERNEL_FIFO_STRESS_TIMEOUT (one round's deadline in
 # seconds, default 600).
 . "$(dirname "$0")/lib.sh"
 t_plan 15
@@ -153,7 +153,7 @@ wait_restart() {
 	[ $i -lt 300 ] && wait_node /dev/ik_fifo 30
 }
 target=${IKERNEL_FIFO_STRESS_CALLS:-100000}
-max_deaths=${IKERNEL_FIFO_STRESS_DEATHS:-3}
+max_deaths=${IKERNEL_FIFO_STRESS_DEATHS:-6}
 total=0
 rounds=0
 deaths=0
