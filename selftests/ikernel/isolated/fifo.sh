@@ -135,8 +135,8 @@ vm_fault() {
 	local new
 	new=$(grep "generation [0-9]*: DOWN after" "$OUT/fifo.log" | tail -n +$(($2 + 1)))
 	[ -n "$new" ] && ! grep -v "KVM_EXIT_SHUTDOWN\|hang: heartbeat stopped" <<<"$new" | grep -q . &&
-		grep -q '^# process [0-9]*: .*(Input/output error)' "$1" &&
-		! grep '^# process [0-9]*: ' "$1" | grep -qv '(Input/output error)' &&
+		grep -q '^# process [0-9]*: .*Input/output error)\?$' "$1" &&
+		! grep '^# process [0-9]*: ' "$1" | grep -qv 'Input/output error)\?$' &&
 		! grep -qE 'bad record|corrupt record|consumed twice' "$1" &&
 		! grep -qE 'Oops|Kernel panic|BUG:|general protection|\[(ikernel_guest|ikfifo)\]' \
 			"$OUT/fifo.console.log"
