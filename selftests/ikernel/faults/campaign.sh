@@ -144,20 +144,10 @@ fault_end() {
 }
 
 # generation: the shim's newest generation that is READY.
-generation() {
-	grep -o 'generation [0-9]*: READY' "$OUT/campaign.log" | tail -n1 | awk '{ print $2 + 0 }'
-}
+generation() { ready_generation "$OUT/campaign.log"; }
 
 # down GEN: the shim reported generation GEN down.
 down() { grep -q "generation $1: DOWN" "$OUT/campaign.log"; }
-
-# wait_generation N [SECONDS]: waits up to SECONDS (default 300) for
-# generation N, or a newer one, to be READY.
-wait_generation() {
-	local i=0
-	while [ "$(generation)" -lt "$1" ] && [ $i -lt "${2:-300}" ]; do sleep 1; i=$((i + 1)); done
-	[ "$(generation)" -ge "$1" ]
-}
 
 # boot_deaths: generations the shim saw die before they were READY (no
 # injected fault does that: under nested TCG a driver VM now and then
@@ -201,7 +191,7 @@ for round in $(seq "$ROUNDS"); do
 	fault_begin
 	t0=$(now_ms)
 	out=$(buggy oops)
-	wait_generation $((gen + 1))
+	wait_generation "$OUT/campaign.log" $((gen + 1))
 	rec=$(probe /dev/ik_buggy:r)
 	fault_end oops "${rec:+$(($(now_ms) - t0))}"
 	if [ "$round" = 1 ]; then
@@ -244,7 +234,7 @@ for round in $(seq "$ROUNDS"); do
 	fault_begin
 	t0=$(now_ms)
 	out=$(buggy hang)
-	wait_generation $((gen + 1))
+	wait_generation "$OUT/campaign.log" $((gen + 1))
 	rec=$(probe /dev/ik_buggy:r)
 	fault_end hang "${rec:+$(($(now_ms) - t0))}"
 	if [ "$round" = 1 ]; then
@@ -316,7 +306,7 @@ while [ "$(short_kinds)" -gt 0 ] && [ $done_faults -lt $((total + n)) ]; do
 	# The next generation to attack is a newer one than the last: one
 	# that died in boot is skipped (ready_timeout_s, then the shim's
 	# backoff, then the next boot: 180 + 2 + 40 s at worst).
-	if ! wait_generation $((last + 1)); then
+	if ! wait_generation "$OUT/campaign.log" $((last + 1)); then
 		t_diag "no generation after $last became READY in 300 s"
 		break
 	fi
@@ -341,7 +331,7 @@ while [ "$(short_kinds)" -gt 0 ] && [ $done_faults -lt $((total + n)) ]; do
 	if down "$gen"; then
 		# The shim took the VM down (a broken ring): recovery is the
 		# restart until the node serves again.
-		wait_generation $((gen + 1))
+		wait_generation "$OUT/campaign.log" $((gen + 1))
 		rec=$(probe /dev/ik_fifo:wr)
 		fault_end "hostile:$kind" "${rec:+$(($(now_ms) - t0))}"
 	else
@@ -350,7 +340,7 @@ while [ "$(short_kinds)" -gt 0 ] && [ $done_faults -lt $((total + n)) ]; do
 		rec=$(probe /dev/ik_fifo:wr)
 		fault_end "hostile:$kind" "${rec:+0}"
 		buggy oops >/dev/null
-		wait_generation $((gen + 1))
+		wait_generation "$OUT/campaign.log" $((gen + 1))
 	fi
 	grep -q "generation $gen: DOWN.*broke the ring" "$OUT/campaign.log" &&
 		seen_violation[$kind]=1

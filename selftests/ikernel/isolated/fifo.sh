@@ -142,16 +142,6 @@ vm_fault() {
 			"$OUT/fifo.console.log"
 }
 : >"$OUT/fifo-stress-stats.log"
-# wait_restart: the shim brought up the next generation and its node.
-wait_restart() {
-	local want i=0
-	want=$(($(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log") + 1))
-	while [ "$(grep -c 'generation [0-9]*: READY' "$OUT/fifo.log")" -lt $want ] && [ $i -lt 300 ]; do
-		sleep 1
-		i=$((i + 1))
-	done
-	[ $i -lt 300 ] && wait_node /dev/ik_fifo 30
-}
 target=${IKERNEL_FIFO_STRESS_CALLS:-100000}
 max_deaths=${IKERNEL_FIFO_STRESS_DEATHS:-6}
 total=0
@@ -179,7 +169,10 @@ while [ $total -lt "$target" ] && [ $run -lt 100 ]; do
 	t_diag "stress round $run: the driver VM died, with no report against the driver or guest_stub (nested TCG): $(grep 'DOWN after' "$OUT/fifo.log" | tail -n 1 | sed 's/.*\(generation\)/\1/')"
 	grep '^# ' "$OUT/fifo-stress-$run.tap" | tail -n 3
 	grep -A3 'possible recursive locking' "$OUT/fifo.console.log" | sed 's/^/# console: /'
-	if ! wait_restart; then
+	# The generation after the one that died (it may be up already).
+	next=$(grep -ao 'generation [0-9]*: DOWN' "$OUT/fifo.log" | awk '{ g = $2 } END { print g + 1 }')
+	if ! wait_generation "$OUT/fifo.log" "$next" ||
+		! wait_node /dev/ik_fifo 30; then
 		t_diag "no driver VM came back within 300 s"
 		break
 	fi

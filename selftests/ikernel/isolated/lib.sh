@@ -38,6 +38,23 @@ wait_node() {
 	[ -c "$1" ]
 }
 
+# ready_generation LOG: the newest generation the shim that logs to LOG
+# reported READY (0 before the first).
+ready_generation() {
+	grep -ao 'generation [0-9]*: READY' "$1" | awk '{ g = $2 } END { print g + 0 }'
+}
+
+# wait_generation LOG N [SECONDS]: waits up to SECONDS (default 300) for
+# generation N, or a newer one, to be READY.
+wait_generation() {
+	local i=0
+	while [ "$(ready_generation "$1")" -lt "$2" ] && [ $i -lt "${3:-300}" ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	[ "$(ready_generation "$1")" -ge "$2" ]
+}
+
 # show_logs NAME: the shim's log and the driver VM's console, as TAP
 # comments (on failure).
 show_logs() {
