@@ -69,7 +69,8 @@ ready_mode() {
 	echo "${IVT_READY:-window}"
 }
 
-# write_config FILE NAME [extra TOML]
+# write_config FILE NAME [extra TOML]: IVT_MAX_RESTARTS, if set, is the
+# shim's max_restarts (default 2).
 write_config() {
 	local f=$1 name=$2; shift 2
 	cat >"$f" <<TOML
@@ -84,7 +85,7 @@ guest_stub = "$GUEST_STUB"
 
 [restart]
 ready = "$(ready_mode)"
-max_restarts = 2
+max_restarts = ${IVT_MAX_RESTARTS:-2}
 backoff_initial_ms = 200
 ready_timeout_s = 600
 $*
