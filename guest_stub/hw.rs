@@ -6,7 +6,10 @@
 //! it signals the host's kick eventfd inside the host kernel, with no exit to
 //! user space.  The host raises the guest's interrupt line through an irqfd.
 //! This is the audited module of guest_stub's raw port I/O and IRQ use: the
-//! kernel crate has no abstraction for either outside a bus driver.
+//! kernel crate has no abstraction for either outside a bus driver.  It also
+//! maps the window into the serving process (`remap_pfn_range`, which the
+//! kernel crate does not wrap: the window is reserved memory without
+//! `struct page`, so `vm_insert_page` cannot map it).
 
 use kernel::{
     bindings, c_str,
@@ -14,6 +17,14 @@ use kernel::{
     ffi::{
         c_int,
         c_void, //
+    },
+    mm::virt::{
+        flags,
+        VmaNew, //
+    },
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
     },
     prelude::*,
 };
@@ -122,4 +133,44 @@ pub(crate) fn poll_yield() {
     // SAFETY: `yield()` may be called from any sleepable context; the
     // servers call it with no lock held.
     unsafe { bindings::yield_() };
+}
+
+/// Maps the whole window, `size` bytes of guest-physical memory at `gpa`,
+/// into the new user mapping `vma`, shared, readable and writable, never
+/// executable; not inherited by a child, not expandable, not dumped.
+///
+/// # Errors
+///
+/// `EINVAL` unless `vma` is shared, starts at offset 0 and is exactly
+/// `size` bytes long, or if it asks for execution; what `remap_pfn_range`
+/// returns otherwise.
+pub(crate) fn map_window(vma: &VmaNew, gpa: u64, size: usize) -> Result {
+    let raw = vma.as_ptr();
+    // SAFETY: `raw` is the live VMA being set up by this `mmap` call, with
+    // the mmap lock held for writing; `vm_pgoff` is plain data.
+    let pgoff = unsafe { (*raw).vm_pgoff };
+    let shared = vma.flags() & flags::SHARED != 0;
+    if pgoff != 0
+        || !shared
+        || vma.end().checked_sub(vma.start()) != Some(size)
+        || size % PAGE_SIZE != 0
+        || gpa % (PAGE_SIZE as u64) != 0
+        || vma.executable()
+    {
+        return Err(EINVAL);
+    }
+    vma.try_clear_mayexec()?;
+    vma.set_dontcopy();
+    vma.set_dontexpand();
+    vma.set_dontdump();
+    let pfn = usize::try_from(gpa >> PAGE_SHIFT)?;
+    // SAFETY: `raw` is the VMA under construction (mmap lock held for
+    // writing), `vma.start()..vma.start() + size` is exactly its range, and
+    // `pfn..pfn + size / PAGE_SIZE` is the window, which ivt-shim put in a
+    // range the e820 map reserves: no page of it belongs to the guest
+    // kernel's allocator, so user access to it cannot corrupt kernel memory.
+    // `remap_pfn_range` sets VM_IO | VM_PFNMAP itself.
+    to_result(unsafe {
+        bindings::remap_pfn_range(raw, vma.start(), pfn, size, (*raw).vm_page_prot)
+    })
 }

@@ -21,8 +21,15 @@ use kernel::{
         MiscDeviceOptions,
         MiscDeviceRegistration, //
     },
+    mm::virt::VmaNew,
     prelude::*,
-    sync::Arc,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
     transmute::{
         AsBytes,
         FromBytes, //
@@ -164,8 +171,11 @@ struct GuestReq {
     arg: u64,
     buf: u64,
     buf_size: u32,
-    reserved: u32,
+    mode: u32,
 }
+
+/// `IKERNEL_GUEST_IN_WINDOW` (`struct ikernel_guest_req.mode`).
+const IN_WINDOW: u32 = 1;
 
 /// `struct ikernel_guest_resp`.
 #[repr(C)]
@@ -219,7 +229,11 @@ const IOC_GUEST_EVENT: u32 = _IOW::<GuestEvent>(version::IOC_MAGIC, 0x12);
 const REPLY_MAX: u32 = ring::MAX_SLOT_DATA;
 
 /// One open file of `/dev/ikernel_guest`: a serving process of the driver VM.
-struct Server;
+struct Server {
+    /// Where the process mapped the window through this file (its newest
+    /// mapping), 0 before it did.
+    map: Atomic<usize>,
+}
 
 impl Server {
     fn link() -> Result<Arc<link::Link>> {
@@ -227,15 +241,22 @@ impl Server {
     }
 
     /// `IKERNEL_IOC_GUEST_GET`: waits for a request and hands it out.
-    fn get(user: UserSlice) -> Result<isize> {
+    fn get(&self, user: UserSlice) -> Result<isize> {
         let (mut reader, mut writer) = user.reader_writer();
         let mut arg: GuestReq = reader.read()?;
-        if arg.reserved != 0 {
-            return Err(EINVAL);
-        }
+        let dest = match arg.mode {
+            0 => link::Dest::User {
+                addr: usize::try_from(arg.buf)?,
+                size: usize::try_from(arg.buf_size)?,
+            },
+            IN_WINDOW => match self.map.load(Relaxed) {
+                0 => return Err(EINVAL),
+                base => link::Dest::Window { base },
+            },
+            _ => return Err(EINVAL),
+        };
         let link = Self::link()?;
-        let buf = usize::try_from(arg.buf)?;
-        let h = link.next_request(buf, usize::try_from(arg.buf_size)?)?;
+        let h = link.next_request(dest)?;
         let d = h.req.desc;
         let answer = |errno: Error| {
             let nothing = link::ReplyData::Kernel(&[]);
@@ -263,9 +284,9 @@ impl Server {
             cmd: d.cmd,
             reply_max: d.reply_max,
             arg: d.arg,
-            buf: arg.buf,
-            buf_size: arg.buf_size,
-            reserved: 0,
+            buf: u64::try_from(h.buf)?,
+            buf_size: u32::try_from(h.buf_size)?,
+            mode: arg.mode,
         };
         if let Err(e) = writer.write(&arg) {
             answer(EIO);
@@ -274,15 +295,18 @@ impl Server {
         Ok(0)
     }
 
-    /// `IKERNEL_IOC_GUEST_PUT`: publishes a response.
-    fn put(user: UserSlice) -> Result<isize> {
+    /// `IKERNEL_IOC_GUEST_PUT`: publishes a response; one in the request's
+    /// own buffer in the window this process mapped is published in place.
+    fn put(&self, user: UserSlice) -> Result<isize> {
         let arg: GuestResp = user.reader().read()?;
         if arg.reserved != 0 || arg.len > REPLY_MAX {
             return Err(EINVAL);
         }
-        let reply = link::ReplyData::User {
-            addr: usize::try_from(arg.buf)?,
-            len: usize::try_from(arg.len)?,
+        let addr = usize::try_from(arg.buf)?;
+        let len = usize::try_from(arg.len)?;
+        let reply = match self.map.load(Relaxed) {
+            0 => link::ReplyData::User { addr, len },
+            base => link::ReplyData::Window { base, addr, len },
         };
         Self::link()?.respond(arg.id, arg.result, reply, arg.events, arg.aux)?;
         Ok(0)
@@ -308,18 +332,36 @@ impl MiscDevice for Server {
     type Ptr = KBox<Self>;
 
     fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        KBox::new(Server, GFP_KERNEL).map_err(Into::into)
+        KBox::new(
+            Server {
+                map: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )
+        .map_err(Into::into)
     }
 
-    fn ioctl(_me: &Server, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    /// Maps the whole window (offset 0, its size, shared) into the serving
+    /// process, which may then ask for requests `IKERNEL_GUEST_IN_WINDOW`.
+    fn mmap(me: &Server, _file: &File, vma: &VmaNew) -> Result {
+        Self::link()?.map_window(vma)?;
+        if me.map.xchg(vma.start(), Relaxed) == 0 {
+            pr_info!(
+                "ikernel_guest: window mapped into the serving process: requests served in place\n"
+            );
+        }
+        Ok(())
+    }
+
+    fn ioctl(me: &Server, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
             version::IOC_VERSION => {
                 version::Version::this_module(ring::ABI_VERSION, version::Side::Guest)
                     .write_to(user.writer())
             }
-            IOC_GUEST_GET => Self::get(user),
-            IOC_GUEST_PUT => Self::put(user),
+            IOC_GUEST_GET => me.get(user),
+            IOC_GUEST_PUT => me.put(user),
             IOC_GUEST_EVENT => Self::event(user),
             _ => Err(ENOTTY),
         }

@@ -134,12 +134,28 @@ struct Serve {
     stuck_beats: u32,
 }
 
+/// Where the serving process wants a request's payload.
+#[derive(Clone, Copy)]
+pub(crate) enum Dest {
+    /// Copied into its buffer of `size` bytes at `addr`.
+    User { addr: usize, size: usize },
+    /// Left in the window, which it mapped at `base`: the request is served
+    /// in place, in its slot's buffer.
+    Window { base: usize },
+}
+
 /// A request as handed to the serving process.
 pub(crate) struct Handed {
     pub(crate) req: ring::Request,
     /// Whether its payload reached the server's buffer: `E2BIG` if the
-    /// buffer is too small, `EFAULT` if it is not writable.
+    /// buffer is too small, `EFAULT` if it is not writable; `EIO` if it is
+    /// not in its slot's buffer, where a server working in the window
+    /// looks for it.
     pub(crate) copied: Result,
+    /// The server's buffer for it (in the window: the slot's buffer) and
+    /// its size.
+    pub(crate) buf: usize,
+    pub(crate) buf_size: usize,
 }
 
 /// A reply payload, in kernel memory or in the serving process's memory.
@@ -149,6 +165,14 @@ pub(crate) enum ReplyData<'a> {
     Kernel(&'a [u8]),
     /// `len` bytes at `addr`, copied straight into the request's buffer.
     User { addr: usize, len: usize },
+    /// `len` bytes at `addr` of a server that mapped the window at `base`:
+    /// already in place (no copy) when `addr` is the request's own buffer
+    /// there, copied as [`ReplyData::User`] otherwise.
+    Window {
+        base: usize,
+        addr: usize,
+        len: usize,
+    },
 }
 
 /// The attached window, its heartbeat and its serving state.
@@ -182,6 +206,8 @@ pub(crate) struct Link {
     // Declared after `serve` so that it is dropped after it: the accessor in
     // `serve` points into this mapping.
     remap: Remap,
+    /// The window's guest-physical address.
+    gpa: u64,
 }
 
 /// The host's interrupt: counts it and wakes the waiting servers.
@@ -266,6 +292,7 @@ impl Link {
                 doorbell,
                 hostile,
                 remap,
+                gpa,
             }),
             GFP_KERNEL,
         )?;
@@ -293,22 +320,29 @@ impl Link {
         Ok(link)
     }
 
-    /// Waits for the next request and takes it, copying its payload
-    /// straight from the window to the serving process's buffer at `buf`
-    /// (`size` bytes): the only copy the guest makes of it.
+    /// Maps the whole window into a serving process (`mmap` of
+    /// `/dev/ikernel_guest`), so that it can serve requests in place.
+    pub(crate) fn map_window(&self, vma: &kernel::mm::virt::VmaNew) -> Result {
+        crate::hw::map_window(vma, self.gpa, self.remap.size)
+    }
+
+    /// Waits for the next request and takes it.  Its payload goes where
+    /// `dest` says: straight from the window to the serving process's
+    /// buffer, the only copy the guest makes of it, or nowhere (the server
+    /// works in its mapping of the window).
     ///
     /// # Errors
     ///
     /// `ERESTARTSYS` on a signal, `ENODEV` once the stub stops, `EIO` when
     /// the host broke the ring (logged once).
-    pub(crate) fn next_request(&self, buf: usize, size: usize) -> Result<Handed> {
+    pub(crate) fn next_request(&self, dest: Dest) -> Result<Handed> {
         self.servers.add(1, Relaxed);
-        let r = self.take_request(buf, size);
+        let r = self.take_request(dest);
         self.servers.fetch_sub(1, Relaxed);
         r
     }
 
-    fn take_request(&self, buf: usize, size: usize) -> Result<Handed> {
+    fn take_request(&self, dest: Dest) -> Result<Handed> {
         let max = u64::from(crate::module_parameters::poll_us.value()) * 1000;
         let mut s = self.serve.lock();
         // While this server polls: since when, and for how long (ns).
@@ -325,17 +359,27 @@ impl Link {
                         self.poll_window.arrived(max);
                     }
                     let tag = usize::try_from(req.tag)?;
+                    let layout = s.guest.layout();
+                    let own = usize::try_from(layout.buf_off(req.tag))?;
+                    let (buf, buf_size) = match dest {
+                        Dest::User { addr, size } => (addr, size),
+                        Dest::Window { base } => (
+                            base.checked_add(own).ok_or(EINVAL)?,
+                            usize::try_from(layout.slot_data_size)?,
+                        ),
+                    };
                     let to = UserPtr::from_addr(buf);
                     // The server's own buffer: faulting it in under the
                     // lock only delays the other servers of this VM.
-                    let read = s.guest.read_payload_with(&req, |mem, off, n| {
-                        if n > size {
-                            Err(E2BIG)
-                        } else if mem.copy_to_user(off, n, to, Faults::Take) {
-                            Ok(())
-                        } else {
-                            Err(EFAULT)
-                        }
+                    let read = s.guest.read_payload_with(&req, |mem, off, n| match dest {
+                        // The host puts every payload at the start of its
+                        // slot's buffer; one elsewhere is not where the
+                        // server will look.
+                        Dest::Window { .. } if n > 0 && off != own => Err(EIO),
+                        Dest::Window { .. } => Ok(()),
+                        Dest::User { .. } if n > buf_size => Err(E2BIG),
+                        Dest::User { .. } if mem.copy_to_user(off, n, to, Faults::Take) => Ok(()),
+                        Dest::User { .. } => Err(EFAULT),
                     });
                     match (read, s.pending.get_mut(tag)) {
                         (Ok(copied), Some(slot)) => {
@@ -349,7 +393,12 @@ impl Link {
                             if !s.polling && s.guest.enable_notify().unwrap_or(false) {
                                 self.wake.notify_one();
                             }
-                            return Ok(Handed { req, copied });
+                            return Ok(Handed {
+                                req,
+                                copied,
+                                buf,
+                                buf_size,
+                            });
                         }
                         // The ring validated the payload bounds and the tag;
                         // neither can fail.  Answer rather than leak the slot.
@@ -435,7 +484,7 @@ impl Link {
             let mut copy = KVec::new();
             let payload = match reply {
                 ReplyData::Kernel(p) => p,
-                ReplyData::User { addr, len } => {
+                ReplyData::User { addr, len } | ReplyData::Window { addr, len, .. } => {
                     UserSlice::new(UserPtr::from_addr(addr), len)
                         .read_all(&mut copy, GFP_KERNEL)?;
                     &copy
@@ -449,12 +498,21 @@ impl Link {
             };
             return hostile::attack(self, s, kind, &req, &r);
         }
+        let own = usize::try_from(s.guest.layout().buf_off(req.tag))?;
+        let in_place = |base: usize, addr: usize| base.checked_add(own) == Some(addr);
         let published = match reply {
             ReplyData::Kernel(p) => s
                 .guest
                 .respond_aux(&req, result, p, events, aux)
                 .map(|()| true),
-            ReplyData::User { addr, len } => {
+            ReplyData::Window { base, addr, len } if in_place(base, addr) => {
+                // The server wrote the reply into the request's buffer in
+                // the window: publish it as it stands.
+                let n = u32::try_from(len).map_err(|_| EINVAL)?;
+                s.guest
+                    .respond_aux_with(&req, result, n, events, aux, |_, _, _| true)
+            }
+            ReplyData::User { addr, len } | ReplyData::Window { addr, len, .. } => {
                 let from = UserPtr::from_addr(addr);
                 let n = u32::try_from(len).map_err(|_| EINVAL)?;
                 // Straight from the server's buffer into the window: the

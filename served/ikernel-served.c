@@ -67,6 +67,8 @@ static unsigned int nr_nodes;
 static int ctl = -1;
 static int wake_fd = -1;
 static int verbose;
+/* -z: the window, mapped from /dev/ikernel_guest; requests served in place */
+static char *window;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct file_slot files[MAX_FILES];
@@ -99,7 +101,8 @@ static struct {
 
 struct worker {
 	unsigned int slot;
-	char *buf;		/* BUF_SIZE bytes */
+	char *buf;		/* the request's buffer: own or in the window */
+	size_t buf_size;	/* its size, at most BUF_SIZE */
 	char *scratch;		/* SCRATCH_SIZE bytes */
 };
 
@@ -489,7 +492,7 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 
 	if (fd < 0)
 		return -errno;
-	if (r->len > size || r->reply_max > size || size > BUF_SIZE)
+	if (r->len > size || r->reply_max > size || size > wk->buf_size)
 		return -EINVAL;
 	if (r->pos & IOCTL_ARG_LOST) {
 		/* Any access to the argument faults, as it would have. */
@@ -695,20 +698,21 @@ static void *worker(void *arg)
 	struct ikernel_guest_req r;
 	char *buf;
 
-	buf = malloc(BUF_SIZE);
+	buf = window ? NULL : malloc(BUF_SIZE);
 	wk.scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!buf || wk.scratch == MAP_FAILED) {
+	if ((!window && !buf) || wk.scratch == MAP_FAILED) {
 		perror("ikernel-served: buffers");
 		return NULL;
 	}
-	wk.buf = buf;
 	pthread_mutex_lock(&wstate_lock);
 	wstate[wk.slot].tid = syscall(SYS_gettid);
 	pthread_mutex_unlock(&wstate_lock);
 	for (;;) {
+		/* In the window, guest_stub names the request's own buffer. */
 		r = (struct ikernel_guest_req){
-			.buf = (uintptr_t)buf, .buf_size = BUF_SIZE,
+			.buf = (uintptr_t)buf, .buf_size = buf ? BUF_SIZE : 0,
+			.mode = window ? IKERNEL_GUEST_IN_WINDOW : 0,
 		};
 		if (ioctl(ctl, IKERNEL_IOC_GUEST_GET, &r) < 0) {
 			if (errno == EINTR || errno == E2BIG)
@@ -722,6 +726,8 @@ static void *worker(void *arg)
 		if (verbose)
 			fprintf(stderr, "ikernel-served: id %u op %u h %u\n",
 				r.id, r.op, r.handle);
+		wk.buf = (char *)(uintptr_t)r.buf;
+		wk.buf_size = r.buf_size < BUF_SIZE ? r.buf_size : BUF_SIZE;
 		set_wstate(wk.slot, W_SERVING, &r);
 		if (start_request(wk.slot, r.id)) {
 			serve(&r, &wk, &a);
@@ -731,7 +737,7 @@ static void *worker(void *arg)
 		} else {
 			a = (struct ikernel_guest_resp){
 				.id = r.id, .result = -EINTR,
-				.buf = (uintptr_t)buf,
+				.buf = (uintptr_t)wk.buf,
 			};
 		}
 		/*
@@ -825,23 +831,64 @@ static void *watcher(void *arg)
 	return NULL;
 }
 
+/*
+ * -z: maps the whole window.  Its size is guest_stub's window_size, which
+ * ivt-shim puts on the kernel command line (guest_stub's Rust parameters
+ * have no sysfs file).
+ */
+static int map_window(void)
+{
+	static const char key[] = "ikernel_guest.window_size=";
+	unsigned long long size = 0;
+	char word[256];
+	FILE *f;
+
+	f = fopen("/proc/cmdline", "r");
+	while (f && fscanf(f, "%255s", word) == 1)
+		if (!strncmp(word, key, sizeof(key) - 1))
+			size = strtoull(word + sizeof(key) - 1, NULL, 0);
+	if (f)
+		fclose(f);
+	if (!size) {
+		fprintf(stderr, "ikernel-served: no %s on the kernel command line\n", key);
+		return -1;
+	}
+	window = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ctl, 0);
+	if (window == MAP_FAILED) {
+		window = NULL;
+		perror("ikernel-served: mmap of the window");
+		return -1;
+	}
+	fprintf(stderr, "ikernel-served: window mapped (%llu KiB): requests served in place\n",
+		size / 1024);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_cancel };
 	pthread_attr_t attr;
 	pthread_t t;
-	int i, first = 1;
+	int i, first = 1, zero_copy = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "-v")) {
-		verbose = 1;
-		first = 2;
+	for (; first < argc; first++) {
+		if (!strcmp(argv[first], "-v"))
+			verbose = 1;
+		else if (!strcmp(argv[first], "-z"))
+			zero_copy = 1;
+		else
+			break;
 	}
 	if (argc <= first || !strcmp(argv[first], "-h") ||
 	    !strcmp(argv[first], "--help")) {
 		fprintf(stderr,
-			"usage: %s [-v] NODE...\n"
+			"usage: %s [-v] [-z] NODE...\n"
 			"Serves the host's requests for the driver VM's device NODEs\n"
-			"(export index = position) through /dev/ikernel_guest.\n",
+			"(export index = position) through /dev/ikernel_guest.\n"
+			"  -v  log every request\n"
+			"  -z  map the shared window and serve each request in place\n"
+			"      in it, without a copy by the guest (drivers that pin\n"
+			"      user pages, e.g. for DMA, need the default copying mode)\n",
 			argv[0]);
 		return argc <= first ? 2 : 0;
 	}
@@ -859,6 +906,8 @@ int main(int argc, char **argv)
 		perror("ikernel-served: /dev/ikernel_guest");
 		return 1;
 	}
+	if (zero_copy && map_window() < 0)
+		return 1;
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (wake_fd < 0) {
 		perror("ikernel-served: eventfd");

@@ -193,6 +193,15 @@ struct ikernel_export {
  * system calls on the real device node, so the unmodified driver sees a
  * genuine process with genuine user buffers.  Any number of its threads may
  * wait in IKERNEL_IOC_GUEST_GET at once; each gets its own request.
+ *
+ * By default guest_stub copies each request's payload into the buffer the
+ * process names, and the reply out of it.  A process may instead mmap()
+ * the whole window from /dev/ikernel_guest (offset 0, the window's size,
+ * MAP_SHARED) and ask for IKERNEL_GUEST_IN_WINDOW: the request is then
+ * served in place, in its slot of the window, with no copy by the guest.
+ * The driver's copy_{to,from}_user work on such a buffer, but it is a
+ * VM_PFNMAP mapping, so get_user_pages() and pin_user_pages() fail on it:
+ * a driver that pins user buffers (for DMA) needs the copying mode.
  */
 
 /* Operations (struct ikernel_guest_req.op), as on the wire. */
@@ -220,10 +229,13 @@ struct ikernel_export {
  * @cmd:	ioctl command, or llseek whence
  * @reply_max:	largest reply the host accepts (read: bytes wanted)
  * @arg:	ioctl integer argument, llseek offset, or cancelled id
- * @buf:	(in) user buffer for the payload
+ * @buf:	(in) user buffer for the payload; (out, IKERNEL_GUEST_IN_WINDOW)
+ *		the request's buffer in the mapped window, holding the payload
+ *		and to hold the reply
  * @buf_size:	(in) its size; IKERNEL_IOC_GUEST_GET fails with E2BIG if the
- *		payload does not fit
- * @reserved:	zero
+ *		payload does not fit; (out, IKERNEL_GUEST_IN_WINDOW) the size of
+ *		the request's buffer in the window
+ * @mode:	(in) 0 or IKERNEL_GUEST_IN_WINDOW
  */
 struct ikernel_guest_req {
 	__u32 id;
@@ -238,8 +250,15 @@ struct ikernel_guest_req {
 	__u64 arg;
 	__u64 buf;
 	__u32 buf_size;
-	__u32 reserved;
+	__u32 mode;
 };
+
+/*
+ * struct ikernel_guest_req.mode: serve the request in place in the window
+ * the caller mapped (EINVAL if it has not); its reply is then published
+ * without a copy when IKERNEL_IOC_GUEST_PUT names the same buffer.
+ */
+#define IKERNEL_GUEST_IN_WINDOW	1
 
 /**
  * struct ikernel_guest_resp - IKERNEL_IOC_GUEST_PUT argument
@@ -249,7 +268,8 @@ struct ikernel_guest_req {
  * @events:	the file's current poll mask (EPOLL* bits below 1 << 16)
  * @reserved:	zero
  * @aux:	new file position (read, write, llseek), or IKERNEL_OPEN_*
- * @buf:	user buffer holding the reply
+ * @buf:	user buffer holding the reply (the request's own buffer in the
+ *		mapped window: no copy)
  */
 struct ikernel_guest_resp {
 	__u32 id;
