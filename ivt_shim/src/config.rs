@@ -169,6 +169,12 @@ pub struct ImageSection {
     /// `<repo>/build/served/ikernel-served`.  In the image only if there
     /// are exports.
     pub served: Option<Spanned<PathBuf>>,
+    /// The serving process maps the window and serves every request in
+    /// place (`ikernel-served -z`): the guest copies no payload.  Off by
+    /// default: a driver that pins its callers' pages (DMA from user
+    /// memory) cannot pin the window's, which has no `struct page`.
+    #[serde(default)]
+    pub zero_copy: bool,
 }
 
 /// An extra file copied into the image.

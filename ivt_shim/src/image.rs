@@ -327,7 +327,8 @@ echo "ikernel-init: loaded ikernel_guest$gparams"
             .map(|e| e.guest_path.get_ref().as_str())
             .collect();
         s.push_str(&format!(
-            "{SERVED_PATH} {} >/dev/console 2>&1 &\nserved_pid=$!\necho \"ikernel-init: serving {} exports\"\n",
+            "{SERVED_PATH} {}{} >/dev/console 2>&1 &\nserved_pid=$!\necho \"ikernel-init: serving {} exports\"\n",
+            if cfg.image.zero_copy { "-z " } else { "" },
             nodes.join(" "),
             nodes.len()
         ));
@@ -586,6 +587,14 @@ mod tests {
         let end = s.find("wait $served_pid\nfail ").expect("watched");
         assert!(r < end);
         assert!(!s.contains("sleep 3600"));
+    }
+
+    #[test]
+    fn init_script_serves_in_place_with_zero_copy() {
+        let s = init_script(&export_cfg("zero_copy=true"), &[]);
+        assert!(s.contains("/bin/ikernel-served -z /dev/ikfifo /dev/parport0 >/dev/console"));
+        let s = init_script(&export_cfg(""), &[]);
+        assert!(!s.contains("ikernel-served -z"));
     }
 
     #[test]

@@ -70,7 +70,8 @@ ready_mode() {
 }
 
 # write_config FILE NAME [extra TOML]: IVT_MAX_RESTARTS, if set, is the
-# shim's max_restarts (default 2).
+# shim's max_restarts (default 2); IVT_IMAGE_EXTRA, if set, goes into the
+# [image] table (e.g. "zero_copy = true").
 write_config() {
 	local f=$1 name=$2; shift 2
 	cat >"$f" <<TOML
@@ -82,6 +83,7 @@ console_log = "$OUT/$name.console.log"
 
 [image]
 guest_stub = "$GUEST_STUB"
+${IVT_IMAGE_EXTRA:-}
 
 [restart]
 ready = "$(ready_mode)"
