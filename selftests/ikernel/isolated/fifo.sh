@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The legacy sample driver samples/ikfifo, unchanged, natively on the host
 # and isolated in a driver VM: the same selftest binary against both, with
-# identical transcripts (results, errnos, data); 16 processes at once on the
-# isolated node; and host user space misbehaving.
+# identical transcripts (results, errnos, data), also with host_stub's
+# direct copies off and on a driver VM serving in place in the window
+# ([image] zero_copy); 16 processes at once on the isolated node; and host
+# user space misbehaving.
 #
 # The stress: 16 processes at once, every payload checked, in rounds of
 # 16 x 1000 calls (about 16,000 calls, 80 s under TCG) until at least
