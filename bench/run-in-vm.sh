@@ -326,6 +326,12 @@ start_shim "$OUT/inplace.log" "$cfg"
 inplace_series() {
 	local s
 	wait_node /dev/ik_fifo 1500 || return 1
+	# The guest is ready (and the node exported) once guest_stub attaches,
+	# which is before ikernel-served maps the window and says so.
+	for i in $(seq 1 150); do
+		grep -aq 'ikernel-served: window mapped' "$OUT/inplace.console.log" && break
+		sleep 0.2
+	done
 	grep -aq 'ikernel-served: window mapped' "$OUT/inplace.console.log" || return 1
 	rec isolated-inplace "copy zero_copy=1"
 	for s in 4096 65536; do
