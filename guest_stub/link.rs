@@ -62,9 +62,16 @@ use crate::{
 #[path = "hostile.rs"]
 mod hostile;
 
-/// How long a waiting server sleeps before it looks at the ring again even
-/// without an interrupt (a lost interrupt costs at most this).
+/// How long the watching server (one of those waiting for a request)
+/// sleeps before it looks at the ring again even without an interrupt: a
+/// lost interrupt costs at most this while a server waits.
 const IDLE_RECHECK_MS: u32 = 100;
+
+/// How long any other waiting server sleeps before it looks again: a
+/// backstop only.  Every waiting server waking every `IDLE_RECHECK_MS`
+/// kept the driver VM's tick running: with ikernel-served's 64 servers
+/// that was hundreds of timer interrupts a second, each a VM exit.
+const IDLE_BACKSTOP_MS: u32 = 1000;
 
 /// How often the guest proves it is alive.
 pub(crate) const HEARTBEAT_MS: u32 = 100;
@@ -192,6 +199,11 @@ pub(crate) struct Link {
     hits: Atomic<u64>,
     /// Servers in [`Link::next_request`] now.
     servers: Atomic<u32>,
+    /// Servers asleep on `wake` now.
+    sleepers: Atomic<u32>,
+    /// Whether one of the sleeping servers holds the watch (sleeps
+    /// `IDLE_RECHECK_MS` at a time); see [`Watch`].
+    watching: Atomic<bool>,
     /// The servers' adaptive poll window.
     poll_window: PollWindow,
     /// Set when the module goes away: the heartbeat stops re-arming and
@@ -219,7 +231,9 @@ unsafe extern "C" fn host_irq(_irq: c_int, data: *mut c_void) -> bindings::irqre
     // SAFETY: By the function's contract `data` is a live `Link`.
     let link = unsafe { &*data.cast::<Link>() };
     link.hits.add(1, Relaxed);
-    link.wake.notify_all();
+    // One server: the one that takes a request wakes the next while more
+    // are waiting (`take_request`), so a burst does not wake them all.
+    link.wake.notify_one();
     IRQ_HANDLED
 }
 
@@ -286,6 +300,8 @@ impl Link {
                 wake <- new_condvar!("ikernel_guest::wake"),
                 hits: Atomic::new(0),
                 servers: Atomic::new(0),
+                sleepers: Atomic::new(0),
+                watching: Atomic::new(false),
                 poll_window: PollWindow::new(),
                 stopping: Atomic::new(false),
                 beat <- new_delayed_work!("ikernel_guest::beat"),
@@ -344,6 +360,12 @@ impl Link {
 
     fn take_request(&self, dest: Dest) -> Result<Handed> {
         let max = u64::from(crate::module_parameters::poll_us.value()) * 1000;
+        // Declared before the lock guard, so dropped after it: the watch is
+        // handed on with the lock released.
+        let mut watch = Watch {
+            link: self,
+            held: false,
+        };
         let mut s = self.serve.lock();
         // While this server polls: since when, and for how long (ns).
         let mut poll_until: Option<(Instant<Monotonic>, i64)> = None;
@@ -444,9 +466,19 @@ impl Link {
                 Ok(false) => {}
                 Err(e) => return Err(broken(e)),
             }
+            if !watch.held {
+                watch.held = !self.watching.xchg(true, Relaxed);
+            }
+            let ms = if watch.held {
+                IDLE_RECHECK_MS
+            } else {
+                IDLE_BACKSTOP_MS
+            };
+            self.sleepers.add(1, Relaxed);
             let _ = self
                 .wake
-                .wait_interruptible_timeout(&mut s, msecs_to_jiffies(IDLE_RECHECK_MS));
+                .wait_interruptible_timeout(&mut s, msecs_to_jiffies(ms));
+            self.sleepers.fetch_sub(1, Relaxed);
             if kernel::current!().signal_pending() {
                 return Err(ERESTARTSYS);
             }
@@ -607,9 +639,10 @@ impl Link {
 
     /// Called on every heartbeat: logs requests that wait in the ring while
     /// no server takes one for [`STUCK_BEATS`] heartbeats (once each time),
-    /// with what the servers are doing.  Servers look at the ring at least
-    /// every [`IDLE_RECHECK_MS`], so this means none is waiting for a
-    /// request: they are all in the driver or in `ikernel-served`.
+    /// with what the servers are doing.  A waiting server looks at the ring
+    /// at least every [`IDLE_BACKSTOP_MS`] (10 s is 10 of those), so this
+    /// means none is waiting for a request: they are all in the driver or in
+    /// `ikernel-served`.
     fn watch(&self, s: &mut Serve) {
         let waiting = s.guest.requests_waiting();
         if waiting == 0 || s.taken != s.beat_taken {
@@ -642,6 +675,26 @@ impl Link {
                 bindings::delayed_work,
                 work
             )
+        }
+    }
+}
+
+/// The watch of a server in [`Link::take_request`]: at most one sleeping
+/// server holds it and wakes every `IDLE_RECHECK_MS`, the others every
+/// `IDLE_BACKSTOP_MS`.  A server that leaves (with a request, or an error)
+/// gives it up and wakes a sleeper, which takes it when it sleeps again.
+struct Watch<'a> {
+    link: &'a Link,
+    held: bool,
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            self.link.watching.store(false, Relaxed);
+            if self.link.sleepers.load(Relaxed) > 0 {
+                self.link.wake.notify_one();
+            }
         }
     }
 }
