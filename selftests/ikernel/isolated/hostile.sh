@@ -217,9 +217,17 @@ run_kind() {
 	grep 'ikernel_hostile:' "$con" | sed "s/^/# $k: guest: /"
 	dmesg | tail -n +$((mark + 1)) | grep -i 'ikernel' | sed "s/^/# $k: host dmesg: /"
 
-	# 1. The attack started.
-	t_check "$k: the driver VM attacked (console: attack $k generation $gen)" \
-		grep -q "ikernel_hostile: attack $k generation $gen" "$con"
+	# 1. The attack started: the guest's console says so, or, for an
+	# attack that breaks the ring, the armed guest broke it.  The shim
+	# stops a driver VM that broke the ring at once, and under nested TCG
+	# the serial console can still be behind the attack's first line then.
+	attacked() {
+		grep -q "ikernel_hostile: attack $k generation $gen" "$con" ||
+			{ grep -q "ikernel_hostile: armed: $k .*generation $gen" "$con" &&
+				grep -q "generation $gen: DOWN after .*broke the ring" "$log"; }
+	}
+	t_check "$k: the driver VM attacked (console: attack $k generation $gen, or armed and broke the ring)" \
+		attacked
 
 	# 2. No hung call.
 	local stuck
