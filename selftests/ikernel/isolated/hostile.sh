@@ -183,8 +183,14 @@ run_kind() {
 	rc=$?
 	secs=$((SECONDS - t0))
 	# Floods and probes outlast the workload's failure or end: wait for
-	# the driver VM to finish its attack.
-	wait_console "$con" "ikernel_hostile: attack $k (done|stopped)" 60
+	# the driver VM to finish its attack, or for the shim to stop it (a
+	# broken ring): its console says nothing more then.
+	local i=0
+	while [ $i -lt 60 ] && ! grep -qE "ikernel_hostile: attack $k (done|stopped)" "$con" &&
+		! grep -q "generation $gen: DOWN" "$log"; do
+		sleep 1
+		i=$((i + 1))
+	done
 	[ $traced = yes ] && trace_stop "$OUT/$name.trace"
 
 	if [ -n "$pp" ]; then
