@@ -6,8 +6,8 @@
 
 RAW is build/bench/raw.txt ("SIDE WHAT key=value ..." lines), MACHINE a
 "key: value" file written by scripts/bench (date, host, CPU, accelerator).
-Prints the tables and writes OUTDIR/<date>-<host>.md and .png, and copies
-of both as OUTDIR/latest.md and OUTDIR/latest.png.  Pure Python: the PNG
+Prints the tables and writes OUTDIR/<date>-<HHMM>-<host>.md and .png
+(UTC), and copies of both as OUTDIR/latest.md and OUTDIR/latest.png.  Pure Python: the PNG
 is drawn by bench/png.py.
 """
 import math
@@ -342,7 +342,11 @@ def main():
       "doorbells per request).\n")
     md = "\n".join(lines)
 
+    # <day>-<HHMM>-<host>: two runs on one day keep both reports.
     date = mach.get("day", "unknown-date")
+    when = mach.get("date", "").split()
+    if len(when) > 1:
+        date += "-" + when[1].replace(":", "")
     host = mach.get("host", "host")
     os.makedirs(outdir, exist_ok=True)
     base = os.path.join(outdir, f"{date}-{host}")
