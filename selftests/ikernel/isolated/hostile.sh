@@ -86,10 +86,13 @@ trace_stop() {
 	echo >$tr/trace
 }
 
-# wait_console FILE REGEX SECONDS
+# wait_console FILE REGEX SECONDS [OTHER-FILE OTHER-REGEX]: waits up to
+# SECONDS for REGEX in FILE, or until OTHER-REGEX shows in OTHER-FILE (after
+# which FILE will say nothing more); true if FILE has REGEX.
 wait_console() {
 	local i=0
 	while ! grep -qE "$2" "$1" 2>/dev/null && [ $i -lt "$3" ]; do
+		[ $# -gt 3 ] && grep -qE "$5" "$4" 2>/dev/null && break
 		sleep 1
 		i=$((i + 1))
 	done
@@ -185,12 +188,8 @@ run_kind() {
 	# Floods and probes outlast the workload's failure or end: wait for
 	# the driver VM to finish its attack, or for the shim to stop it (a
 	# broken ring): its console says nothing more then.
-	local i=0
-	while [ $i -lt 60 ] && ! grep -qE "ikernel_hostile: attack $k (done|stopped)" "$con" &&
-		! grep -q "generation $gen: DOWN" "$log"; do
-		sleep 1
-		i=$((i + 1))
-	done
+	wait_console "$con" "ikernel_hostile: attack $k (done|stopped)" 60 \
+		"$log" "generation $gen: DOWN"
 	[ $traced = yes ] && trace_stop "$OUT/$name.trace"
 
 	if [ -n "$pp" ]; then
