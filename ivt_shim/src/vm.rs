@@ -37,7 +37,7 @@ pub fn guest_cmdline(cfg: &Config, test_panic: bool) -> String {
     let w = &cfg.window;
     let mut s = format!(
         "console=ttyS0 quiet panic=-1 oops=panic reboot=t acpi=off pci=off 8250.nr_uarts=1 \
-         ikernel_guest.window_gpa={:#x} ikernel_guest.window_size={} \
+         initcall_blacklist=cmos_init ikernel_guest.window_gpa={:#x} ikernel_guest.window_size={} \
          ikernel_guest.doorbell_port={:#x} ikernel_guest.irq={}",
         w.gpa.get_ref(),
         w.size.get_ref(),
