@@ -68,10 +68,12 @@ mod hostile;
 const IDLE_RECHECK_MS: u32 = 100;
 
 /// How long any other waiting server sleeps before it looks again: a
-/// backstop only.  Every waiting server waking every `IDLE_RECHECK_MS`
-/// kept the driver VM's tick running: with ikernel-served's 64 servers
-/// that was hundreds of timer interrupts a second, each a VM exit.
-const IDLE_BACKSTOP_MS: u32 = 1000;
+/// backstop only, should the watch ever fail to be handed on.  Every
+/// waiting server waking every `IDLE_RECHECK_MS` kept the driver VM's tick
+/// running: with ikernel-served's 64 servers that was hundreds of timer
+/// interrupts a second, each a VM exit; at 1 s it was still 63 a second,
+/// half of an idle driver VM's interrupts.
+const IDLE_BACKSTOP_MS: u32 = 10_000;
 
 /// How often the guest proves it is alive.
 pub(crate) const HEARTBEAT_MS: u32 = 100;
@@ -639,10 +641,10 @@ impl Link {
 
     /// Called on every heartbeat: logs requests that wait in the ring while
     /// no server takes one for [`STUCK_BEATS`] heartbeats (once each time),
-    /// with what the servers are doing.  A waiting server looks at the ring
-    /// at least every [`IDLE_BACKSTOP_MS`] (10 s is 10 of those), so this
-    /// means none is waiting for a request: they are all in the driver or in
-    /// `ikernel-served`.
+    /// with what the servers are doing.  While servers wait, the one that
+    /// holds the watch looks at the ring every [`IDLE_RECHECK_MS`] (10 s is
+    /// 100 of those), so this means none is waiting for a request: they are
+    /// all in the driver or in `ikernel-served`.
     fn watch(&self, s: &mut Serve) {
         let waiting = s.guest.requests_waiting();
         if waiting == 0 || s.taken != s.beat_taken {
