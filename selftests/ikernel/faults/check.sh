@@ -3,8 +3,8 @@
 # The short fault tests, inside the test VM on the faults kernel: the
 # set-up (smoke.sh), then a short campaign (campaign.sh, one round of the
 # kinds in IKERNEL_FAULT_KINDS and IKERNEL_HOSTILE_KINDS, by default all).
-# `make check` runs only smoke.sh for now (see scripts/check); `make
-# faults` runs the full campaign.
+# `make check` runs this with three of the hostile kinds (scripts/check,
+# IKERNEL_CHECK_HOSTILE_KINDS); `make faults` runs the full campaign.
 d=$(dirname "$0")
 rc=0
 echo "# === fault test: smoke"
