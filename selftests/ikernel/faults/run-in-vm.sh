@@ -13,8 +13,9 @@
 # test VM's console log is build/faults/console.log.
 #
 # Environment: IKERNEL_FAULTS_MEMORY (test VM memory, default 2G),
-# IVT_VM_TIMEOUT (seconds, default 3600; make check gives it 2100).  Every IKERNEL_* variable (e.g.
-# IKERNEL_FAULT_ROUNDS) and KMEMLEAK_SETTLE is passed on to TEST.
+# IVT_VM_TIMEOUT (seconds, default 3600; make check gives it 2100).
+# Every IKERNEL_* variable (e.g. IKERNEL_FAULT_ROUNDS) and KMEMLEAK_SETTLE
+# is passed on to TEST.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 t=${1:-smoke}
