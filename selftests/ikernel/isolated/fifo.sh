@@ -12,21 +12,21 @@
 # the 110 calls/s of nested TCG on a slow machine) until at least 10^5
 # calls have passed (4 rounds; a round lost to a driver VM death is made
 # up by a fifth), all against one export, whose statistics must then
-# count them.  Rounds rather than one
-# long run because nested TCG kills a driver VM now and then (about once
-# in 15 to 30 minutes of stress under QEMU 10: a silent triple fault, or
-# an interrupt delivered while the driver VM's interrupts were off, which
-# hangs it; Documentation/building.rst).  Such a death costs one round,
+# count them.  Rounds rather than one long run because nested TCG kills a
+# driver VM now and then (about once in 15 to 30 minutes of stress under
+# QEMU 10: a silent triple fault, or an interrupt delivered while the
+# driver VM's interrupts were off, which hangs it;
+# Documentation/building.rst).  Such a death costs one round,
 # not the test; see below for how it is told from a real failure.
 # fifo_stress prints progress every minute and the serving process logs
 # requests that wait 10 s while no server takes one.
 #
 # Environment: IKERNEL_FIFO_STRESS_ARGS (fifo_stress's arguments for one
 # round; default "-n N", N the processes' share of the calls still
-# missing, at most a quarter of the target), IKERNEL_FIFO_STRESS_CALLS (calls to reach,
-# default 100000), IKERNEL_FIFO_STRESS_DEATHS (driver VM deaths forgiven,
-# default 6), IKERNEL_FIFO_STRESS_TIMEOUT (one round's deadline in
-# seconds, default 600).
+# missing, at most a quarter of the target), IKERNEL_FIFO_STRESS_CALLS
+# (calls to reach, default 100000), IKERNEL_FIFO_STRESS_DEATHS (driver VM
+# deaths forgiven, default 6), IKERNEL_FIFO_STRESS_TIMEOUT (one round's
+# deadline in seconds, default 600).
 . "$(dirname "$0")/lib.sh"
 t_plan 16
 load_kvm

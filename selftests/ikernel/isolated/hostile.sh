@@ -20,11 +20,12 @@
 # Run: selftests/ikernel/isolated/run-in-vm.sh hostile
 # Environment: IKERNEL_HOSTILE_KINDS (default: all), IKERNEL_HOSTILE_AFTER
 # (answers before the attack, default 300), IKERNEL_HOSTILE_STRESS_ARGS
-# (default "-p 8 -n 300": about 2,400 calls, which outlast the 10 s floods
-# that start after 300 requests), IKERNEL_HOSTILE_CALL_LIMIT (seconds a workload
-# may take before it counts as hung, default 300), IKERNEL_HOSTILE_GENERATION
-# (1, the default, or 2: the attack comes from a restarted driver VM,
-# generation 2, and takes the other variant of the kinds that have two).
+# (default "-p 8 -n 300": about 2,400 calls, which outlast the 10 s
+# floods that start after 300 requests), IKERNEL_HOSTILE_CALL_LIMIT
+# (seconds a workload may take before it counts as hung, default 300),
+# IKERNEL_HOSTILE_GENERATION (1, the default, or 2: the attack comes from
+# a restarted driver VM, generation 2, and takes the other variant of the
+# kinds that have two).
 . "$(dirname "$0")/lib.sh"
 
 all="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside"
