@@ -100,6 +100,9 @@ fn default_ready_timeout() -> Spanned<u64> {
 fn default_heartbeat_timeout() -> u64 {
     30
 }
+fn default_dying_grace() -> Spanned<u64> {
+    Spanned::new(0..0, 30)
+}
 fn default_mode() -> Spanned<u32> {
     Spanned::new(0..0, 0o600)
 }
@@ -323,6 +326,10 @@ pub struct RestartSection {
     /// Seconds from start to ready before the boot counts as failed; 0 = off.
     #[serde(default = "default_ready_timeout")]
     pub ready_timeout_s: Spanned<u64>,
+    /// Seconds a guest whose console showed an Oops or a panic may go on
+    /// printing its report before the shim ends the generation; 0 = at once.
+    #[serde(default = "default_dying_grace")]
+    pub dying_grace_s: Spanned<u64>,
     /// How readiness is detected.
     #[serde(default)]
     pub ready: ReadyMode,
@@ -336,6 +343,7 @@ impl Default for RestartSection {
             backoff_max_ms: default_backoff_max(),
             heartbeat_timeout_s: default_heartbeat_timeout(),
             ready_timeout_s: default_ready_timeout(),
+            dying_grace_s: default_dying_grace(),
             ready: ReadyMode::Window,
         }
     }
@@ -854,6 +862,9 @@ impl Config {
                 "ready_timeout_s must be at most one day",
             );
         }
+        if *r.dying_grace_s.get_ref() > 600 {
+            c.err(&r.dying_grace_s.span(), "dying_grace_s must be at most 600");
+        }
 
         c.errs.sort_by_key(|e| e.line);
         if c.errs.is_empty() {
@@ -1138,5 +1149,10 @@ count = 3
         assert!(one_err(&s).reason.contains("backoff_initial_ms"));
         let s = format!("{GOOD}\n[restart]\nready = \"psychic\"\n");
         assert!(one_err(&s).reason.contains("unknown variant"));
+        let s = format!("{GOOD}\n[restart]\ndying_grace_s = 601\n");
+        assert!(one_err(&s).reason.contains("dying_grace_s"));
+        let s = format!("{GOOD}\n[restart]\ndying_grace_s = 0\n");
+        let c = parse(&s).expect("config");
+        assert_eq!(*c.restart.dying_grace_s.get_ref(), 0);
     }
 }

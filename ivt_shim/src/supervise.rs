@@ -57,10 +57,6 @@ pub struct RunOpts {
     pub rebuild_image: bool,
 }
 
-/// How long a guest whose console showed an Oops or a panic may go on
-/// printing before the shim ends it.
-const DYING_GRACE: Duration = Duration::from_secs(30);
-
 enum Death {
     Exit(Exit),
     Hang(u64),
@@ -299,6 +295,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         let mut hb = (0u32, Instant::now());
         // The console's Oops or panic line, and when it came.
         let mut dying: Option<(String, Instant)> = None;
+        let dying_grace = Duration::from_secs(*r.dying_grace_s.get_ref());
         let death = loop {
             thread::sleep(Duration::from_millis(20));
             if TERMINATE.load(Ordering::SeqCst) {
@@ -312,8 +309,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             }
             if let Some((l, at)) = &dying {
                 // Let the guest finish its report and reboot itself (a
-                // triple fault ends the loop above); bounded.
-                if at.elapsed() > DYING_GRACE {
+                // triple fault ends the loop above), for dying_grace_s at
+                // most: the restart waits for it.
+                if at.elapsed() >= dying_grace {
                     break Some(Death::Panic(l.clone()));
                 }
                 continue;

@@ -35,6 +35,11 @@ ROUNDS=${IKERNEL_FAULT_ROUNDS:-1}
 FAULT_KINDS=${IKERNEL_FAULT_KINDS:-oops spin hang corrupt vmm-kill panic-on-load}
 HOSTILE_KINDS=${IKERNEL_HOSTILE_KINDS-wrong_id,dup_resp,len_past,index_jump,torn_header,late_change,doorbell_flood,event_flood,probe_outside}
 HANG_MS=10000
+# After an Oops or panic line the shim fails the calls at once, then lets
+# the guest print its report for this long before it restarts it (the
+# default 30 s: under nested TCG a KASAN host's driver VM needs over 30 s
+# for an oops's report; 10 s keeps its first lines, RIP among them).
+DYING_GRACE=10
 BUGGY_TMO=3000
 FIFO_KO=$ROOT/samples/ikfifo/ikfifo.ko
 BUGGY_KO=$ROOT/samples/ikbuggy/ikbuggy.ko
@@ -66,6 +71,7 @@ backoff_initial_ms = 200
 backoff_max_ms = 2000
 ready_timeout_s = 180
 heartbeat_timeout_s = 20
+dying_grace_s = $DYING_GRACE
 
 [[module]]
 path = "$FIFO_KO"
