@@ -129,12 +129,17 @@ probe() {
 	"$LOAD" -P "$1" -T 180000
 }
 
-# fault_begin / fault_end KIND RECOVERY_MS: one fault's line in the TSV:
-# kind, host sound (no kernel report since fault_begin: lib.sh's
-# dmesg_sound), calls that ended in an error, hung calls, recovery.
+# fault_begin KIND / fault_end KIND RECOVERY_MS: one fault's line in the
+# TSV: kind, host sound (no kernel report since fault_begin: lib.sh's
+# dmesg_sound), calls that ended in an error, hung calls, recovery.  While
+# a fault is under way, $CURRENT holds its number and kind: if the test
+# host dies, scripts/faults-table charges the death to that fault.
 F_N=0
+CURRENT=$OUT/fault.current
+rm -f "$CURRENT" "$TABLE"
 fault_begin() {
 	F_N=$((F_N + 1))
+	printf '%s\t%s\n' "$F_N" "$1" >"$CURRENT"
 	dmesg_mark "fault-$F_N"
 	F_ERRS=$(load_errs)
 	F_HUNG=$(load_get hung)
@@ -194,7 +199,7 @@ for round in $(seq "$ROUNDS"); do
 	# oops: EIO within moments, a new generation, service back.
 	if want oops; then
 	gen=$(generation)
-	fault_begin
+	fault_begin oops
 	t0=$(now_ms)
 	out=$(buggy oops)
 	wait_generation "$OUT/campaign.log" $((gen + 1))
@@ -222,7 +227,7 @@ for round in $(seq "$ROUNDS"); do
 
 	# spin: ETIMEDOUT at the deadline, while the other node keeps serving.
 	if want spin; then
-	fault_begin
+	fault_begin spin
 	t0=$(now_ms)
 	out=$(buggy spin)
 	took=$(($(now_ms) - t0))
@@ -237,7 +242,7 @@ for round in $(seq "$ROUNDS"); do
 	# hang: interrupts off forever; the heartbeat stops, the shim restarts.
 	if want hang; then
 	gen=$(generation)
-	fault_begin
+	fault_begin hang
 	t0=$(now_ms)
 	out=$(buggy hang)
 	wait_generation "$OUT/campaign.log" $((gen + 1))
@@ -252,7 +257,7 @@ for round in $(seq "$ROUNDS"); do
 
 	# corrupt: whatever the guest does next, service comes back.
 	if want corrupt; then
-	fault_begin
+	fault_begin corrupt
 	t0=$(now_ms)
 	buggy fill:4096 read read >/dev/null
 	rec=$(probe /dev/ik_buggy:r)
@@ -261,7 +266,7 @@ for round in $(seq "$ROUNDS"); do
 
 	# vmm-kill: the shim dies with calls in flight.
 	if want vmm-kill; then
-	fault_begin
+	fault_begin vmm-kill
 	t0=$(now_ms)
 	kill -KILL "$SHIM_PID"
 	wait "$SHIM_PID" 2>/dev/null
@@ -323,7 +328,7 @@ while [ "$(short_kinds)" -gt 0 ] && [ $done_faults -lt $((total + n)) ]; do
 	kind=$(grep -ao "ikernel_hostile: armed: [a-z_]* after [0-9]* requests, generation $gen\b" \
 		"$OUT/campaign.console.log" | awk '{ print $3 }' | tail -n1)
 	[ -n "$kind" ] || { t_diag "generation $gen armed no attack"; break; }
-	fault_begin
+	fault_begin "hostile:$kind"
 	# Wait for the attack (the load's requests set it off) or the death
 	# it causes.
 	i=0
@@ -378,7 +383,7 @@ fi
 
 # --- A driver that panics while loading ---------------------------------
 if want panic-on-load; then
-fault_begin
+fault_begin panic-on-load
 campaign_config "$cfg" campaign "" "panic_on_load=1" 2
 timeout 600 "$IVT_SHIM" run "$cfg" >"$OUT/panic-on-load.log" 2>&1
 rc=$?
@@ -387,6 +392,7 @@ deaths=$(grep -c 'DOWN after' "$OUT/panic-on-load.log")
 for i in $(seq "$deaths"); do
 	printf 'panic-on-load\t%s\t0\t0\t\n' "$sound" >>"$TSV"
 done
+rm -f "$CURRENT"
 gave_up=no
 [ "$deaths" -ge 3 ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && gave_up=yes
 t_check "panic-on-load: every boot dies ($deaths), the shim gives up (exit $rc)" \
@@ -398,37 +404,7 @@ stop_load
 t_diag "load: $(cat "$OUT/load.status")"
 
 # --- The table ------------------------------------------------------------
-awk -F'\t' '
-function median(k,   n, i, j, t, a) {
-	n = split(rec[k], a, " ")
-	for (i = 1; i <= n; i++)
-		for (j = i + 1; j <= n; j++)
-			if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-	if (n == 0) return "-"
-	return (n % 2) ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2)
-}
-{
-	if (!($1 in count)) order[++kinds] = $1
-	count[$1]++; total++
-	if ($2 == "yes") ok[$1]++
-	errs[$1] += $3; hung[$1] += $4; allhung += $4
-	if ($5 != "") {
-		rec[$1] = rec[$1] " " $5
-		if ($5 + 0 > worst[$1]) worst[$1] = $5 + 0
-	}
-}
-END {
-	print "| fault kind | count | host survived | calls completed with an error | calls hung | median recovery | worst recovery |"
-	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-	for (i = 1; i <= kinds; i++) {
-		k = order[i]
-		m = median(k)
-		printf "| %s | %d | %d/%d | %d | %d | %s | %s |\n", k, count[k], ok[k], count[k], \
-			errs[k], hung[k], (m == "-") ? "-" : sprintf("%.1f s", m / 1000), \
-			(k in worst) ? sprintf("%.1f s", worst[k] / 1000) : "-"
-	}
-	printf "\n%d faults, %d calls hung\n", total, allhung
-}' "$TSV" >"$TABLE"
+awk -F'\t' -f "$(dirname "$0")/table.awk" "$TSV" >"$TABLE"
 sed 's/^/# /' "$TABLE"
 
 faults=$(wc -l <"$TSV")
