@@ -219,6 +219,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     let r = &cfg.restart;
     let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
     let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
+    let dying_grace = Duration::from_secs(*r.dying_grace_s.get_ref());
     let mut restarts = 0u32;
     let mut readies = 0u32;
     let mut generation = 0u32;
@@ -295,7 +296,6 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         let mut hb = (0u32, Instant::now());
         // The console's Oops or panic line, and when it came.
         let mut dying: Option<(String, Instant)> = None;
-        let dying_grace = Duration::from_secs(*r.dying_grace_s.get_ref());
         let death = loop {
             thread::sleep(Duration::from_millis(20));
             if TERMINATE.load(Ordering::SeqCst) {

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The fault campaign's table from its TSV (campaign.sh): one line per fault,
 # tab separated: kind, host sound (yes/no), calls that ended in an error,
-# calls hung, recovery in ms (empty: the node did not serve again).  Used by
-# campaign.sh inside the test VM and by scripts/faults on the host when the
-# test VM died before the campaign could print it.
+# calls hung, recovery in ms (empty: the node did not serve again).  Used
+# by campaign.sh inside the test VM and by scripts/faults-table on the host
+# when the test VM died before the campaign could print it.
 # Usage: awk -F'\t' -f table.awk faults.tsv
 function median(k,   n, i, j, t, a) {
 	n = split(rec[k], a, " ")
