@@ -13,7 +13,8 @@
 # test VM's console log is build/faults/console.log.
 #
 # Environment: IKERNEL_FAULTS_MEMORY (test VM memory, default 2G),
-# IVT_VM_TIMEOUT (seconds, default 3600; make check gives it 2100).
+# IVT_VM_TIMEOUT (seconds, default 3600; make check gives it 2100; check.sh's
+# watchdog stops the campaign 240 s before it).
 # Every IKERNEL_* variable (e.g. IKERNEL_FAULT_ROUNDS) and KMEMLEAK_SETTLE
 # is passed on to TEST.
 set -euo pipefail
@@ -31,6 +32,7 @@ fkdir=$(scripts/build-kernel --flavour faults)
 cargo build --release -q -p ivt-shim
 make -s modules served selftests KDIR="$kdir" >/dev/null
 fmods=$(scripts/build-modules --flavour faults --kernel "$fkdir")
+vm_timeout=${IVT_VM_TIMEOUT:-3600}
 # The test VM starts with a clean environment.
 pass=()
 for v in $(compgen -e); do
@@ -46,8 +48,9 @@ done
 # report every access to the direct map as wild; under TCG each report
 # takes longer than a tick, so the test VM never gets past that point
 # (seen in a CI run: 33,789 reports in 14 minutes, all at 0.0055 s).
-exec scripts/vm-run --kernel "$fkdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
+exec scripts/vm-run --kernel "$fkdir" --timeout "$vm_timeout" \
 	--memory "${IKERNEL_FAULTS_MEMORY:-2G}" --log "$root/build/faults/console.log" \
 	--append "kasan_multi_shot log_buf_len=4M no5lvl" -- \
 	env "${pass[@]}" IVT_KDIR="$kdir" FAULTS_MODULES="$fmods" FAULTS_T0="$(date +%s)" \
+	FAULTS_VM_TIMEOUT="$vm_timeout" \
 	bash "selftests/ikernel/faults/$t.sh"
