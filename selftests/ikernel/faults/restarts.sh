@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# What a restart of the driver VM costs the faults host, generation after
+# generation: a measurement, not a test (it asserts nothing).  In the full
+# campaign the KASAN test host grew slower as it went (the shim's set-up
+# of a new VM from 11 s to 28 s, a driver VM's boot from 42 s to 131 s);
+# this finds out whether something grows with the restarts.
+#
+# One shim serves ikfifo and ikbuggy, under the campaign's load
+# (fault_load, 4 processes; IKERNEL_RESTARTS_LOAD=0 for none), and
+# IKERNEL_RESTARTS times (default 12) an oops in ikbuggy kills the driver
+# VM and the shim starts the next generation.  Per generation it prints
+# the shim's set-up time (its "restart" line to its "booting" line), the
+# boot to READY, the host's memory in MiB (free, slab, unreclaimable slab,
+# vmalloc, kernel stacks, page tables), the shim's open files and threads,
+# KVM's VMs in debugfs and kmemleak's tracked objects.  At the end: the
+# slab caches that grew most and the kernel threads that used most CPU.
+# Run it on the faults kernel with
+# `selftests/ikernel/faults/run-in-vm.sh restarts`.
+. "$(dirname "$0")/lib.sh"
+N=${IKERNEL_RESTARTS:-12}
+load_kvm
+
+cfg=$OUT/restarts.toml
+IVT_MAX_RESTARTS=1000 write_config "$cfg" restarts "heartbeat_timeout_s = 20
+dying_grace_s = 10
+$(ikfifo_export)
+
+[[module]]
+path = \"$ROOT/samples/ikbuggy/ikbuggy.ko\"
+
+[[export]]
+guest_path = \"/dev/ikbuggy\"
+host_name = \"ik_buggy\"
+mode = 0o666
+owner = \"root:root\"
+timeout_ms = 3000"
+
+meminfo() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
+slab_active() { awk -v c="$1" '$1 == c { print $2 }' /proc/slabinfo; }
+slabs() { awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo | sort; }
+# The seconds from the shim's "restart" line before generation $1's
+# "booting" line to that line, and generation $1's boot-to-ready.
+setup_s() {
+	awk -v g="$1" '
+		/ivt-shim info: restart / { r = substr($1, 2) + 0 }
+		$0 ~ "generation " g ": booting" { if (r) printf "%.1f", substr($1, 2) - r; exit }
+	' "$OUT/restarts.log"
+}
+ready_s() {
+	grep -ao "generation $1: READY, boot-to-ready [0-9.]*" "$OUT/restarts.log" |
+		awk '{ printf "%.1f", $NF }'
+}
+kvm_vms() { ls /sys/kernel/debug/kvm 2>/dev/null | grep -c '^[0-9]'; }
+
+start_shim "$OUT/restarts.log" "$cfg"
+if ! wait_node /dev/ik_buggy 60; then
+	echo "# the first driver VM did not export ik_buggy"
+	show_logs restarts
+	stop_shim
+	exit 1
+fi
+# The campaign's load on the nodes (IKERNEL_RESTARTS_LOAD=0: none).
+if [ "${IKERNEL_RESTARTS_LOAD:-1}" != 0 ]; then
+	"$SELF/fault_load" -p 4 -H 10000 -o "$OUT/restarts.load" \
+		/dev/ik_fifo:wr /dev/ik_buggy:ri >/dev/null 2>&1 &
+	load_pid=$!
+fi
+slabs >"$OUT/restarts.slab.first"
+printf '# %3s %7s %7s %7s %6s %6s %7s %6s %6s %4s %4s %4s %8s\n' gen setup_s \
+	ready_s free_mb slab_mb sunrec vmalloc kstack ptable fds thr vms kmemleak
+for i in $(seq 0 "$N"); do
+	# (A generation that dies in boot under nested TCG has no row.)
+	g=$(ready_generation "$OUT/restarts.log")
+	wait_node /dev/ik_buggy 30
+	printf '  %3s %7s %7s %7s %6s %6s %7s %6s %6s %4s %4s %4s %8s\n' "$g" \
+		"$(setup_s "$g")" "$(ready_s "$g")" "$(meminfo MemFree)" \
+		"$(meminfo Slab)" "$(meminfo SUnreclaim)" "$(meminfo VmallocUsed)" \
+		"$(meminfo KernelStack)" "$(meminfo PageTables)" \
+		"$(ls /proc/"$SHIM_PID"/fd | wc -l)" "$(ls /proc/"$SHIM_PID"/task | wc -l)" \
+		"$(kvm_vms)" "$(slab_active kmemleak_object)"
+	[ "$i" -lt "$N" ] || break
+	"$SELF/buggy_call" -w 60 -d /dev/ik_buggy oops >/dev/null 2>&1
+	if ! wait_generation "$OUT/restarts.log" $((g + 1)) 300; then
+		echo "# no generation after $g became READY in 300 s"
+		break
+	fi
+done
+slabs >"$OUT/restarts.slab.last"
+[ -n "${load_pid:-}" ] && kill -TERM "$load_pid" && wait "$load_pid"
+stop_shim
+[ -r "$OUT/restarts.load" ] && echo "# load: $(cat "$OUT/restarts.load")"
+echo "# slab caches that grew most (KiB, first READY to last):"
+join "$OUT/restarts.slab.first" "$OUT/restarts.slab.last" |
+	awk '{ d = ($3 - $2) / 1024; if (d > 0) printf "#   %-28s %+9.0f\n", $1, d }' |
+	sort -k2 -n -r | head -n 10
+echo "# kernel threads with the most CPU time (s):"
+for p in /proc/[0-9]*; do
+	[ -r "$p/stat" ] || continue
+	# Kernel threads have no command line.
+	[ -s "$p/cmdline" ] && continue
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f %s\n", ($14 + $15) / hz, $2 }' "$p/stat"
+done | sort -n -r | head -n 8 | sed 's/^/#   /'
