@@ -2,7 +2,7 @@
 /*
  * Busy host workload for the fault-injection tests (issue 6).
  *
- *   fault_load [-p PROCS] [-H HANG_MS] [-o STATUS] NODE:OPS...
+ *   fault_load [-p PROCS] [-H HANG_MS] [-b PAUSE_MS] [-o STATUS] NODE:OPS...
  *   fault_load -P NODE:OPS [-T TIMEOUT_MS]
  *
  * Load mode: PROCS worker processes (default 4), spread over the nodes,
@@ -13,7 +13,9 @@
  * that an empty FIFO answers EAGAIN instead of blocking: every call must
  * end, and one that has not ended after HANG_MS (default 30000) is counted
  * as hung.  A call that fails with EIO makes the worker close and reopen
- * its file, as a program would.
+ * its file, as a program would.  After a failed open, or a call that
+ * failed with EIO, a worker pauses PAUSE_MS (default 20) before it tries
+ * again.
  *
  * The parent rewrites STATUS (default: stdout at exit only) every 200 ms
  * with one line of counters:
@@ -63,6 +65,7 @@ struct target {
 };
 
 static struct worker *workers;
+static unsigned int pause_ms = 20;	/* after a failed open, or EIO */
 static int stop;		/* set by SIGTERM; read with __atomic_load_n */
 
 static uint64_t now_ns(void)
@@ -156,12 +159,12 @@ static void work(struct worker *w, const struct target *t)
 				w->other++;
 				__atomic_add_fetch(&w->calls, 1,
 						   __ATOMIC_RELEASE);
-				msleep(20);
+				msleep(pause_ms);
 				continue;
 			}
 			account(w, r, t0);
 			if (fd < 0) {
-				msleep(20);
+				msleep(pause_ms);
 				continue;
 			}
 		}
@@ -172,7 +175,7 @@ static void work(struct worker *w, const struct target *t)
 		if (r == -EIO) {
 			close(fd);
 			fd = -1;
-			msleep(20);
+			msleep(pause_ms);
 		}
 	}
 	if (fd >= 0)
@@ -254,7 +257,7 @@ static int probe(const struct target *t, unsigned int timeout_ms)
 static void bad_args(void)
 {
 	fprintf(stderr,
-		"usage: fault_load [-p PROCS] [-H HANG_MS] [-o STATUS] NODE:OPS...\n"
+		"usage: fault_load [-p PROCS] [-H HANG_MS] [-b PAUSE_MS] [-o STATUS] NODE:OPS...\n"
 		"       fault_load -P NODE:OPS [-T TIMEOUT_MS]\n"
 		"OPS: r (read), w (write 16 bytes), i (unknown ioctl)\n");
 	exit(2);
@@ -271,13 +274,16 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_PROCS];
 	int c;
 
-	while ((c = getopt(argc, argv, "p:H:o:P:T:h")) != -1) {
+	while ((c = getopt(argc, argv, "p:H:b:o:P:T:h")) != -1) {
 		switch (c) {
 		case 'p':
 			procs = strtoul(optarg, NULL, 0);
 			break;
 		case 'H':
 			hang_ms = strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			pause_ms = strtoul(optarg, NULL, 0);
 			break;
 		case 'o':
 			status = optarg;
