@@ -94,12 +94,13 @@ stop_shim
 [ -r "$OUT/restarts.load" ] && echo "# load: $(cat "$OUT/restarts.load")"
 echo "# slab caches that grew most (KiB, first READY to last):"
 join "$OUT/restarts.slab.first" "$OUT/restarts.slab.last" |
-	awk '{ d = ($3 - $2) / 1024; if (d > 0) printf "#   %-28s %+9.0f\n", $1, d }' |
-	sort -k2 -n -r | head -n 10
+	awk '{ d = ($3 - $2) / 1024; if (d > 0) printf "%-28s %9.0f\n", $1, d }' |
+	sort -k2 -n -r | head -n 10 | sed 's/^/#   /'
 echo "# kernel threads with the most CPU time (s):"
 for p in /proc/[0-9]*; do
 	[ -r "$p/stat" ] || continue
-	# Kernel threads have no command line.
-	[ -s "$p/cmdline" ] && continue
+	# Kernel threads have an empty command line (every /proc file has
+	# size 0, so test -s cannot tell).
+	[ -z "$(tr -d '\0' <"$p/cmdline" 2>/dev/null)" ] || continue
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f %s\n", ($14 + $15) / hz, $2 }' "$p/stat"
 done | sort -n -r | head -n 8 | sed 's/^/#   /'
