@@ -114,9 +114,17 @@ load_errs() {
 	echo $(($(load_get eio) + $(load_get timedout) + $(load_get other)))
 }
 
+# The load: 4 processes calling without a pause while the nodes serve,
+# and retrying every 200 ms while they fail with EIO (a driver VM down).
+# With fault_load's default 20 ms, 4 processes retried about 110 times a
+# second, and on the KASAN host under TCG that took enough CPU to make each
+# restart slower: in selftests/ikernel/faults/restarts.sh the shim's set-up
+# of a new VM took 20 s and its boot to READY 64-85 s, against 10-13 s and
+# 39-53 s with no load and 13-15 s and 45-71 s with 200 ms (3 restarts each).
+LOAD_PAUSE_MS=200
 start_load() {
 	rm -f "$OUT/load.status"
-	"$LOAD" -p 4 -H $HANG_MS -o "$OUT/load.status" \
+	"$LOAD" -p 4 -H $HANG_MS -b $LOAD_PAUSE_MS -o "$OUT/load.status" \
 		/dev/ik_fifo:wr /dev/ik_buggy:ri >"$OUT/load.out" 2>&1 &
 	LOAD_PID=$!
 	sleep 1

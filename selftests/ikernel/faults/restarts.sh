@@ -8,7 +8,8 @@
 #
 # One shim serves ikfifo and ikbuggy, under the campaign's load
 # (fault_load, 4 processes, each pausing IKERNEL_RESTARTS_PAUSE ms, default
-# 20, after a failed call; IKERNEL_RESTARTS_LOAD=0 for no load), and
+# 200 as in the campaign, after a failed call; IKERNEL_RESTARTS_LOAD=0 for
+# no load), and
 # IKERNEL_RESTARTS times (default 12) an oops in ikbuggy kills the driver
 # VM and the shim starts the next generation.  Per generation it prints
 # the shim's set-up time (its "restart" line to its "booting" line), the
@@ -63,7 +64,7 @@ if ! wait_node /dev/ik_buggy 60; then
 fi
 # The campaign's load on the nodes (IKERNEL_RESTARTS_LOAD=0: none).
 if [ "${IKERNEL_RESTARTS_LOAD:-1}" != 0 ]; then
-	"$SELF/fault_load" -p 4 -H 10000 -b "${IKERNEL_RESTARTS_PAUSE:-20}" \
+	"$SELF/fault_load" -p 4 -H 10000 -b "${IKERNEL_RESTARTS_PAUSE:-200}" \
 		-o "$OUT/restarts.load" \
 		/dev/ik_fifo:wr /dev/ik_buggy:ri >/dev/null 2>&1 &
 	load_pid=$!
