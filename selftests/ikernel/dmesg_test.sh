@@ -12,12 +12,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
 
-pattern='WARNING:|BUG:|Oops|general protection fault|kernel BUG|'
-pattern+='possible recursive locking|possible circular locking|'
-pattern+='inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|'
-pattern+='turning off the locking correctness validator|'
-pattern+='INFO: task .* blocked for more than|KASAN|UBSAN|'
-pattern+='unreferenced object|Kernel panic|Call Trace:'
+# What counts as a report: the same for every test.
+pattern=$("$here/kernel-reports")
 
 # The kernel log without the reports of known native-driver bugs.
 kernel_log() {

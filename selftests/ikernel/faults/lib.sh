@@ -136,15 +136,8 @@ dmesg_since() {
 		}'
 }
 
-# The reports of dmesg_test.sh, kmemleak's (a scan found new leaks, or it
-# disabled itself), and lockdep switching itself off.
-DMESG_BAD='WARNING:|BUG:|Oops|general protection fault|kernel BUG|'
-DMESG_BAD+='possible recursive locking|possible circular locking|'
-DMESG_BAD+='inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|'
-DMESG_BAD+='turning off the locking correctness validator|'
-DMESG_BAD+='Disabling lock debugging|'
-DMESG_BAD+='INFO: task .* blocked for more than|KASAN|UBSAN|kmemleak|'
-DMESG_BAD+='unreferenced object|Kernel panic|Call Trace:'
+# The kernel reports every test counts (kmemleak's among them).
+DMESG_BAD=$("$SELF/kernel-reports")
 
 # dmesg_sound [NAME]: no KASAN, lockdep, hung-task, sleeping-in-atomic,
 # kmemleak, WARN, BUG or oops report since dmesg_mark NAME; the offending

@@ -355,10 +355,7 @@ t_check "the shim backs off 1000 then 2000 ms between boots (measured: $backoff)
 	grep -q "restart 2/2 in 2000 ms" "$log"'
 
 # 6. The host kernel took all of it: nothing in its log since the start.
-pattern='WARNING:|BUG:|Oops|general protection fault|kernel BUG|'
-pattern+='possible recursive locking|possible circular locking|'
-pattern+='inconsistent lock state|suspicious RCU usage|'
-pattern+='INFO: task .* blocked for more than|KASAN|UBSAN|Kernel panic|Call Trace:'
+pattern=$("$SELF/kernel-reports")
 hits=$(dmesg | tail -n +$((dmesg_from + 1)) | grep -E "$pattern")
 t_check "the host kernel log has no oops, WARN, BUG or hung task since the test started" \
 	[ -z "$hits" ]

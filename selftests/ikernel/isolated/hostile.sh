@@ -56,12 +56,8 @@ t_plan $plan
 load_kvm
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
-# Host kernel reports that fail a kind (as dmesg_test.sh).
-bad='WARNING:|BUG:|Oops|general protection fault|kernel BUG|'
-bad+='possible recursive locking|possible circular locking|'
-bad+='inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|'
-bad+='INFO: task .* blocked for more than|hung_task|KASAN|UBSAN|'
-bad+='Kernel panic|Call Trace:'
+# Host kernel reports that fail a kind.
+bad=$("$SELF/kernel-reports")
 
 # stat_field NAME: a field of the ik_fifo line of host_stub's statistics.
 stat_field() {
