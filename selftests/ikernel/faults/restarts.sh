@@ -6,37 +6,27 @@
 # of a new VM from 11 s to 28 s, a driver VM's boot from 42 s to 131 s);
 # this finds out whether something grows with the restarts.
 #
-# One shim serves ikfifo and ikbuggy, under the campaign's load
-# (fault_load, 4 processes, each pausing IKERNEL_RESTARTS_PAUSE ms, default
-# 200 as in the campaign, after a failed call; IKERNEL_RESTARTS_LOAD=0 for
-# no load), and
-# IKERNEL_RESTARTS times (default 12) an oops in ikbuggy kills the driver
-# VM and the shim starts the next generation.  Per generation it prints
-# the shim's set-up time (its "restart" line to its "booting" line), the
-# boot to READY, the host's memory in MiB (free, slab, unreclaimable slab,
-# vmalloc, kernel stacks, page tables), the shim's open files and threads,
-# KVM's VMs in debugfs and kmemleak's tracked objects.  At the end: the
-# slab caches that grew most and the kernel threads that used most CPU.
+# The campaign's driver VM (lib.sh's campaign_config: one shim serving
+# ikfifo and ikbuggy) under the campaign's load (lib.sh's start_load:
+# fault_load, 4 processes, each pausing IKERNEL_RESTARTS_PAUSE ms after a
+# failed call, default the campaign's 200; IKERNEL_RESTARTS_LOAD=0 for no
+# load).  IKERNEL_RESTARTS times (default 12) an oops in ikbuggy kills the
+# driver VM and the shim starts the next generation.  Per generation it
+# prints the shim's set-up time (its "restart" line to its "booting"
+# line), the boot to READY, the host's memory in MiB (free, slab,
+# unreclaimable slab, vmalloc, kernel stacks, page tables), the shim's open
+# files and threads, KVM's VMs in debugfs and kmemleak's tracked objects.
+# At the end: the slab caches that grew most and the kernel threads that
+# used most CPU.
 # Run it on the faults kernel with
 # `selftests/ikernel/faults/run-in-vm.sh restarts`.
 . "$(dirname "$0")/lib.sh"
 N=${IKERNEL_RESTARTS:-12}
 load_kvm
 
+LOAD_PAUSE_MS=${IKERNEL_RESTARTS_PAUSE:-$LOAD_PAUSE_MS}
 cfg=$OUT/restarts.toml
-IVT_MAX_RESTARTS=1000 write_config "$cfg" restarts "heartbeat_timeout_s = 20
-dying_grace_s = 10
-$(ikfifo_export)
-
-[[module]]
-path = \"$ROOT/samples/ikbuggy/ikbuggy.ko\"
-
-[[export]]
-guest_path = \"/dev/ikbuggy\"
-host_name = \"ik_buggy\"
-mode = 0o666
-owner = \"root:root\"
-timeout_ms = 3000"
+campaign_config "$cfg" restarts "" "" 1000
 
 meminfo() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 slab_active() { awk -v c="$1" '$1 == c { print $2 }' /proc/slabinfo; }
@@ -63,12 +53,7 @@ if ! wait_node /dev/ik_buggy 60; then
 	exit 1
 fi
 # The campaign's load on the nodes (IKERNEL_RESTARTS_LOAD=0: none).
-if [ "${IKERNEL_RESTARTS_LOAD:-1}" != 0 ]; then
-	"$SELF/fault_load" -p 4 -H 10000 -b "${IKERNEL_RESTARTS_PAUSE:-200}" \
-		-o "$OUT/restarts.load" \
-		/dev/ik_fifo:wr /dev/ik_buggy:ri >/dev/null 2>&1 &
-	load_pid=$!
-fi
+[ "${IKERNEL_RESTARTS_LOAD:-1}" = 0 ] || start_load
 slabs >"$OUT/restarts.slab.first"
 printf '# %3s %7s %7s %7s %6s %6s %7s %6s %6s %4s %4s %4s %8s\n' gen setup_s \
 	ready_s free_mb slab_mb sunrec vmalloc kstack ptable fds thr vms kmemleak
@@ -83,25 +68,25 @@ for i in $(seq 0 "$N"); do
 		"$(ls /proc/"$SHIM_PID"/fd | wc -l)" "$(ls /proc/"$SHIM_PID"/task | wc -l)" \
 		"$(kvm_vms)" "$(slab_active kmemleak_object)"
 	[ "$i" -lt "$N" ] || break
-	"$SELF/buggy_call" -w 60 -d /dev/ik_buggy oops >/dev/null 2>&1
+	"$CALL" -w 60 -d /dev/ik_buggy oops >/dev/null 2>&1
 	if ! wait_generation "$OUT/restarts.log" $((g + 1)) 300; then
 		echo "# no generation after $g became READY in 300 s"
 		break
 	fi
 done
 slabs >"$OUT/restarts.slab.last"
-[ -n "${load_pid:-}" ] && kill -TERM "$load_pid" && wait "$load_pid"
+[ -n "${LOAD_PID:-}" ] && stop_load
 stop_shim
-[ -r "$OUT/restarts.load" ] && echo "# load: $(cat "$OUT/restarts.load")"
+[ -n "${LOAD_PID:-}" ] && echo "# load: $(cat "$OUT/load.status")"
 echo "# slab caches that grew most (KiB, first READY to last):"
 join "$OUT/restarts.slab.first" "$OUT/restarts.slab.last" |
 	awk '{ d = ($3 - $2) / 1024; if (d > 0) printf "%-28s %9.0f\n", $1, d }' |
 	sort -k2 -n -r | head -n 10 | sed 's/^/#   /'
 echo "# kernel threads with the most CPU time (s):"
-for p in /proc/[0-9]*; do
-	[ -r "$p/stat" ] || continue
-	# Kernel threads have an empty command line (every /proc file has
-	# size 0, so test -s cannot tell).
-	[ -z "$(tr -d '\0' <"$p/cmdline" 2>/dev/null)" ] || continue
-	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f %s\n", ($14 + $15) / hz, $2 }' "$p/stat"
-done | sort -n -r | head -n 8 | sed 's/^/#   /'
+# Kernel threads are the children of kthreadd (pid 2), and kthreadd.
+ps -eo pid=,ppid=,time=,comm= |
+	awk '$1 == 2 || $2 == 2 {
+		n = split($3, t, /[-:]/)
+		s = t[n] + 60 * t[n - 1] + 3600 * t[n - 2] + (n > 3 ? 86400 * t[1] : 0)
+		print s, $4
+	}' | sort -n -r | head -n 8 | sed 's/^/#   /'
