@@ -8,7 +8,10 @@
 //! line, guest_stub answers `ikernel_guest.hostile_after=` requests normally
 //! and attacks on the next answer, with kind `KINDS[generation % n]`, where
 //! `generation` is the one the host wrote into the window header: a
-//! supervisor that restarts the VM cycles through the list.  The attack
+//! supervisor that restarts the VM cycles through the list.  With
+//! `ikernel_guest.hostile_attacks=M`, one boot attacks up to `M` times, each
+//! `hostile_after` answers after the one before, with the list's next kind
+//! (for the kinds a host absorbs: no restart between them).  The attack
 //! starts with the console line `ikernel_hostile: attack <kind> generation
 //! <g>`, and its details follow as more `ikernel_hostile:` lines (at error
 //! level, so that the default `quiet` console shows them).  Without the
@@ -226,20 +229,42 @@ static HOSTILE_PARM: [u8; PARM.len()] = modinfo(PARM);
 
 /// The hostile mode of one attached window.
 pub(super) struct Hostile {
-    /// The kind for this generation; `None` when the mode is off.
-    kind: Option<Kind>,
-    /// Answers to give normally first.
+    /// The kinds of `hostile=`; `None` when the mode is off.
+    kinds: Option<Kinds>,
+    /// The generation the host wrote into the window header.
+    generation: u32,
+    /// Answers to give normally before each attack.
     after: u64,
+    /// Attacks in this boot (`hostile_attacks`, at least 1).
+    attacks: u64,
     /// Answers given so far.
     answers: Atomic<u64>,
+}
+
+/// One attack that [`Hostile::turn`] hands out.
+pub(super) struct Turn {
+    /// The kind to attack with now.
+    pub(super) kind: Kind,
+    /// Attack number `index` of this boot, from 0.
+    index: u64,
+    /// The kind of the next attack of this boot, if one remains.
+    next: Option<Kind>,
 }
 
 impl Hostile {
     /// The mode for `generation`, from the module parameters.
     pub(super) fn new(generation: u32) -> Self {
         let after = u64::from(crate::module_parameters::hostile_after.value());
-        let kind = KINDS.copy().and_then(|k| k.pick(generation));
-        if let Some(k) = kind {
+        let attacks = u64::from(crate::module_parameters::hostile_attacks.value()).max(1);
+        let kinds = KINDS.copy().filter(|k| k.n > 0);
+        let this = Self {
+            kinds,
+            generation,
+            after,
+            attacks,
+            answers: Atomic::new(0),
+        };
+        if let Some(k) = this.pick(0) {
             pr_err!(
                 "ikernel_hostile: armed: {} after {} requests, generation {}\n",
                 k.name(),
@@ -247,18 +272,41 @@ impl Hostile {
                 generation
             );
         }
-        Self {
-            kind,
-            after,
-            answers: Atomic::new(0),
-        }
+        this
     }
 
-    /// Counts one answer; returns the kind to attack with instead, once,
-    /// when its time has come.  Always `None` when the mode is off.
-    pub(super) fn turn(&self) -> Option<Kind> {
-        let kind = self.kind?;
-        (self.answers.fetch_add(1, Relaxed) == self.after).then_some(kind)
+    /// The kind of attack number `index` of this boot: the list's kinds
+    /// in turn, starting at `KINDS[generation % n]`.
+    fn pick(&self, index: u64) -> Option<Kind> {
+        let kinds = self.kinds?;
+        let n = u64::try_from(kinds.n).ok()?;
+        let i = u64::from(self.generation)
+            .checked_add(index)?
+            .checked_rem(n)?;
+        kinds.pick(u32::try_from(i).ok()?)
+    }
+
+    /// Counts one answer; returns the attack to make instead, once its time
+    /// has come (after `after` normal answers, and again after `after` more
+    /// until `attacks` are made).  Always `None` when the mode is off.
+    pub(super) fn turn(&self) -> Option<Turn> {
+        self.kinds?;
+        let a = self.answers.fetch_add(1, Relaxed);
+        let period = self.after.checked_add(1)?;
+        let index = a / period;
+        if a % period != self.after || index >= self.attacks {
+            return None;
+        }
+        let next = if index + 1 < self.attacks {
+            self.pick(index + 1)
+        } else {
+            None
+        };
+        Some(Turn {
+            kind: self.pick(index)?,
+            index,
+            next,
+        })
     }
 }
 
@@ -295,10 +343,11 @@ const JUMP_HOLD_MS: i64 = 1000;
 pub(super) fn attack(
     link: &Link,
     mut s: MutexGuard<'_, Serve>,
-    kind: Kind,
+    turn: Turn,
     req: &ring::Request,
     r: &Reply<'_>,
 ) -> Result {
+    let kind = turn.kind;
     let gen = s.guest.generation();
     pr_err!(
         "ikernel_hostile: attack {} generation {}\n",
@@ -326,6 +375,17 @@ pub(super) fn attack(
     match done {
         Ok(()) => pr_err!("ikernel_hostile: attack {} done\n", kind.name()),
         Err(e) => pr_err!("ikernel_hostile: attack {} stopped: {:?}\n", kind.name(), e),
+    }
+    // With `hostile_attacks` > 1, a host that absorbed this attack gets the
+    // next one from the same boot, without a restart in between.
+    if let Some(next) = turn.next {
+        pr_err!(
+            "ikernel_hostile: armed: {} after {} requests, generation {} (attack {})\n",
+            next.name(),
+            link.hostile.after,
+            gen,
+            turn.index + 2
+        );
     }
     Ok(())
 }

@@ -87,6 +87,10 @@ module! {
             default: 0,
             description: "Tests only: requests answered normally before the hostile= attack",
         },
+        hostile_attacks: u32 {
+            default: 1,
+            description: "Tests only: hostile= attacks per boot, each after hostile_after more requests, the kinds in turn",
+        },
     },
 }
 

@@ -514,7 +514,7 @@ impl Link {
             Some(Some(r)) if r.id == id => *r,
             _ => return Err(ENOENT),
         };
-        if let Some(kind) = self.hostile.turn() {
+        if let Some(turn) = self.hostile.turn() {
             let mut copy = KVec::new();
             let payload = match reply {
                 ReplyData::Kernel(p) => p,
@@ -530,7 +530,7 @@ impl Link {
                 events,
                 aux,
             };
-            return hostile::attack(self, s, kind, &req, &r);
+            return hostile::attack(self, s, turn, &req, &r);
         }
         let own = usize::try_from(s.guest.layout().buf_off(req.tag))?;
         let in_place = |base: usize, addr: usize| base.checked_add(own) == Some(addr);
