@@ -20,7 +20,9 @@
 #                   blocked calls fail; a new shim serves again
 #   hostile:KIND    guest_stub's hostile mode (ikernel_guest.hostile) breaks
 #                   the ring, floods doorbells or events, or probes memory
-#                   outside its VM
+#                   outside its VM; a kind that breaks the ring costs a
+#                   restart, the kinds the host absorbs come one after
+#                   another in one boot (ikernel_guest.hostile_attacks)
 #   panic-on-load   the driver panics in module init: the VM dies at every
 #                   boot, the shim backs off and gives up after
 #                   IKERNEL_PANIC_RESTARTS restarts (default 2; each boot
@@ -91,12 +93,48 @@ boot_deaths() {
 		     END { print n + 0 }'
 }
 
-# hostile_config: the shim's configuration for the hostile section, in
-# which each generation's guest_stub attacks after 200 requests.
+# The hostile kinds split in two: those that put bytes into the ring no
+# valid guest would, so that host_stub marks the channel broken and the
+# shim restarts the VM (one attack per generation), and those the host
+# absorbs (late_change rewrites a field after the host copied it, floods
+# are rate-limited, probes outside the VM are MMIO exits): guest_stub makes
+# those one after another in the same boot (ikernel_guest.hostile_attacks),
+# without a restart between them.
+BREAKING="wrong_id dup_resp len_past index_jump torn_header"
+HOSTILE_BREAK=
+HOSTILE_ABSORB=
+IFS=, read -r -a hostile_all <<<"$HOSTILE_KINDS"
+for k in "${hostile_all[@]}"; do
+	case " $BREAKING " in
+	*" $k "*) HOSTILE_BREAK+=${HOSTILE_BREAK:+,}$k ;;
+	*) HOSTILE_ABSORB+=${HOSTILE_ABSORB:+,}$k ;;
+	esac
+done
+
+# hostile_config KINDS ATTACKS [AFTER]: the shim's configuration for a
+# hostile section, in which each generation's guest_stub attacks ATTACKS
+# times with KINDS in turn, each time after AFTER more requests (default
+# 200; a boot of several attacks gets 500, half a minute of the load under
+# TCG, so that the campaign has judged one attack before the next comes).
 HOSTILE_SHIM=
 hostile_config() {
 	campaign_config "$cfg" campaign \
-		"ikernel_guest.hostile=$HOSTILE_KINDS ikernel_guest.hostile_after=200" "" 1000
+		"ikernel_guest.hostile=$1 ikernel_guest.hostile_after=${3:-200} ikernel_guest.hostile_attacks=$2" \
+		"" 1000
+}
+# The first hostile section's configuration.
+hostile_first_config() {
+	if [ -n "$HOSTILE_BREAK" ]; then
+		hostile_config "$HOSTILE_BREAK" 1 200
+	else
+		hostile_config "$HOSTILE_ABSORB" "$(absorb_attacks)" 500
+	fi
+}
+# The absorbed kinds' attacks in one boot: every kind ROUNDS times.
+absorb_attacks() {
+	local k
+	IFS=, read -r -a k <<<"$HOSTILE_ABSORB"
+	echo $((ROUNDS * ${#k[@]}))
 }
 
 # want KIND: KIND is in IKERNEL_FAULT_KINDS.
@@ -258,7 +296,7 @@ for round in $(seq "$ROUNDS"); do
 	# boot of the driver VM fewer (a minute and a half on the KASAN
 	# host).
 	if [ "$round" = "$ROUNDS" ] && [ -n "$HOSTILE_KINDS" ]; then
-		hostile_config
+		hostile_first_config
 		HOSTILE_SHIM=1
 	fi
 	start_shim "$OUT/campaign.log" "$cfg"
@@ -279,93 +317,162 @@ exec 7>&- 8>&-
 up && [ -n "$HOSTILE_SHIM" ] || stop_shim
 
 # --- A hostile guest_stub -----------------------------------------------
-if [ -n "$HOSTILE_KINDS" ] && up; then
-# Every generation attacks once, after 200 requests, with the kind
-# kinds[generation % n]; a kind that leaves the VM running (floods, probes)
-# is ended with an oops so the next generation attacks with the next kind.
-IFS=, read -r -a kinds <<<"$HOSTILE_KINDS"
-n=${#kinds[@]}
-if [ -z "$HOSTILE_SHIM" ]; then
-	hostile_config
-	start_shim "$OUT/campaign.log" "$cfg"
-fi
-wait_node /dev/ik_buggy 60
-# A generation that dies in boot (nested TCG) skips its kind, so the
-# kinds come round again until each has attacked ROUNDS times (at most n
-# more faults than planned).
-total=$((ROUNDS * n))
-done_faults=0
-last=0
+# hostile_section KINDS ATTACKS: a shim whose driver VMs attack ATTACKS
+# times per boot with KINDS in turn (see hostile_config), until every kind
+# attacked ROUNDS times.  A kind that leaves the VM running ends with an
+# oops once its boot has no attack left, so that the next generation
+# attacks again.  The section's shim is already running if HOSTILE_SHIM is
+# set.
 declare -A seen_violation served_again attacked
+HOSTILE_BOOT_DEATHS=0
+hostile_section() {
+	local -a kinds
+	local n total done_faults=0 last=0 gen=0 handled=0 same=no absorbed kind i rec
+	IFS=, read -r -a kinds <<<"$1"
+	n=${#kinds[@]}
+	# A boot of several attacks is paced by the load: guest_stub counts
+	# the requests it answers, so the load runs only while the campaign
+	# waits for an attack, and the next cannot come before the campaign
+	# has judged this one (its dmesg window and its calls are its own).
+	[ "$2" -gt 1 ] && stop_load
+	if [ -z "$HOSTILE_SHIM" ]; then
+		hostile_config "$1" "$2" "$( [ "$2" -gt 1 ] && echo 500 || echo 200)"
+		start_shim "$OUT/campaign.log" "$cfg"
+	fi
+	HOSTILE_SHIM=
+	wait_node /dev/ik_buggy 60
+	# A generation that dies in boot (nested TCG) skips its kinds, so the
+	# kinds come round again until each has attacked ROUNDS times (at most
+	# n more faults than planned).
+	total=$((ROUNDS * n))
+	while [ "$(short_kinds "${kinds[@]}")" -gt 0 ] && [ $done_faults -lt $((total + n)) ]; do
+		# A boot with an attack left armed the next one; otherwise the
+		# next generation to attack is newer than the last: one that
+		# died in boot is skipped (ready_timeout_s, then the shim's
+		# backoff, then the next boot: 180 + 2 + 40 s at worst).
+		if [ $same = no ]; then
+			if ! wait_generation "$OUT/campaign.log" $((last + 1)); then
+				t_diag "no generation after $last became READY in 300 s"
+				break
+			fi
+			gen=$(generation)
+			last=$gen
+			handled=0
+		fi
+		# The kind this attack armed (its attack line may never reach
+		# the console: the shim can kill the VM first).
+		kind=$(armed "$gen" | sed -n "$((handled + 1))p")
+		[ -n "$kind" ] || { t_diag "generation $gen armed no attack"; break; }
+		handled=$((handled + 1))
+		fault_begin "hostile:$kind"
+		if [ "$2" -gt 1 ]; then
+			# The new load's counters start at 0, inside the window.
+			start_load
+			F_ERRS=0
+			F_HUNG=0
+		fi
+		# Wait for the attack (the load's requests set it off) or the
+		# death it causes.
+		i=0
+		while [ "$(grep -ac "ikernel_hostile: attack [a-z_]* generation $gen\b" \
+			"$OUT/campaign.console.log")" -lt $handled ] && ! down "$gen" && [ $i -lt 120 ]; do
+			sleep 1; i=$((i + 1))
+		done
+		t0=$(now_ms)
+		i=0
+		if [ "$2" -gt 1 ]; then
+			# A boot of several attacks: this one is judged as
+			# soon as it is over (its "done" or "stopped" line, or
+			# the VM's death), with the load stopped, so that the
+			# next one (hostile_after requests later) waits.
+			while [ "$(attacks_over "$gen")" -lt $handled ] && ! down "$gen" &&
+				[ $i -lt 60 ]; do
+				sleep 1; i=$((i + 1))
+			done
+			stop_load
+			rec=$(probe /dev/ik_fifo:wr)
+		else
+			while ! down "$gen" && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+		fi
+		absorbed=no
+		if down "$gen"; then
+			# The shim took the VM down (a broken ring): recovery is
+			# the restart until the node serves again.
+			wait_generation "$OUT/campaign.log" $((gen + 1))
+			[ "$2" -gt 1 ] || rec=$(probe /dev/ik_fifo:wr)
+			fault_end "hostile:$kind" "${rec:+$(($(now_ms) - t0))}"
+		else
+			# The host absorbed it without a restart: service must
+			# go on.
+			absorbed=yes
+			[ "$2" -gt 1 ] || rec=$(probe /dev/ik_fifo:wr)
+			fault_end "hostile:$kind" "${rec:+0}"
+		fi
+		grep -q "generation $gen: DOWN.*broke the ring" "$OUT/campaign.log" &&
+			seen_violation[$kind]=1
+		attacked[$kind]=$((${attacked[$kind]:-0} + 1))
+		[ -n "$rec" ] && served_again[$kind]=$((${served_again[$kind]:-0} + 1))
+		done_faults=$((done_faults + 1))
+		same=no
+		[ $absorbed = yes ] && [ "$(short_kinds "${kinds[@]}")" -gt 0 ] || continue
+		# The same boot's next attack is armed once this one is done (a
+		# flood lasts 10 s); with none left, an oops moves on to the
+		# next generation.
+		i=0
+		while [ "$(armed "$gen" | wc -l)" -le $handled ] && ! down "$gen" &&
+			[ $i -lt 30 ] && [ $handled -lt "$2" ]; do
+			sleep 1; i=$((i + 1))
+		done
+		if [ "$(armed "$gen" | wc -l)" -gt $handled ] && ! down "$gen"; then
+			same=yes
+		elif ! down "$gen"; then
+			inject oops
+			wait_generation "$OUT/campaign.log" $((igen + 1))
+		fi
+	done
+	# The closing checks expect the load that ran from the start.
+	[ "$2" -gt 1 ] && start_load
+	HOSTILE_BOOT_DEATHS=$((HOSTILE_BOOT_DEATHS + $(boot_deaths)))
+	stop_shim
+}
+# attacks_over GEN: the attacks of generation GEN that are over (their
+# "done" or "stopped" line).
+attacks_over() {
+	awk -v g="$1" '
+		/===== ivt-shim: generation [0-9]+ starting/ { cur = $4 + 0 }
+		cur == g && /ikernel_hostile: attack [a-z_]+ (done|stopped)/ { n++ }
+		END { print n + 0 }' "$OUT/campaign.console.log"
+}
+# armed GEN: the kinds generation GEN armed, in order.
+armed() {
+	grep -ao "ikernel_hostile: armed: [a-z_]* after [0-9]* requests, generation $1\b" \
+		"$OUT/campaign.console.log" | awk '{ print $3 }'
+}
+# short_kinds KIND...: how many of the KINDs attacked fewer than ROUNDS times.
 short_kinds() {
 	local k c=0
-	for k in "${kinds[@]}"; do
+	for k in "$@"; do
 		[ "${attacked[$k]:-0}" -lt "$ROUNDS" ] && c=$((c + 1))
 	done
 	echo $c
 }
-while [ "$(short_kinds)" -gt 0 ] && [ $done_faults -lt $((total + n)) ]; do
-	# The next generation to attack is a newer one than the last: one
-	# that died in boot is skipped (ready_timeout_s, then the shim's
-	# backoff, then the next boot: 180 + 2 + 40 s at worst).
-	if ! wait_generation "$OUT/campaign.log" $((last + 1)); then
-		t_diag "no generation after $last became READY in 300 s"
-		break
-	fi
-	gen=$(generation)
-	last=$gen
-	# The kind this generation armed at load (its attack line may never
-	# reach the console: the shim can kill the VM first).
-	kind=$(grep -ao "ikernel_hostile: armed: [a-z_]* after [0-9]* requests, generation $gen\b" \
-		"$OUT/campaign.console.log" | awk '{ print $3 }' | tail -n1)
-	[ -n "$kind" ] || { t_diag "generation $gen armed no attack"; break; }
-	fault_begin "hostile:$kind"
-	# Wait for the attack (the load's requests set it off) or the death
-	# it causes.
-	i=0
-	while ! grep -aq "ikernel_hostile: attack $kind generation $gen\b" \
-		"$OUT/campaign.console.log" && ! down "$gen" && [ $i -lt 120 ]; do
-		sleep 1; i=$((i + 1))
-	done
-	t0=$(now_ms)
-	i=0
-	while ! down "$gen" && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
-	if down "$gen"; then
-		# The shim took the VM down (a broken ring): recovery is the
-		# restart until the node serves again.
-		wait_generation "$OUT/campaign.log" $((gen + 1))
-		rec=$(probe /dev/ik_fifo:wr)
-		fault_end "hostile:$kind" "${rec:+$(($(now_ms) - t0))}"
-	else
-		# The host absorbed it without a restart: service must go on.
-		# An oops then moves on to the next generation and kind.
-		rec=$(probe /dev/ik_fifo:wr)
-		fault_end "hostile:$kind" "${rec:+0}"
-		inject oops
-		wait_generation "$OUT/campaign.log" $((igen + 1))
-	fi
-	grep -q "generation $gen: DOWN.*broke the ring" "$OUT/campaign.log" &&
-		seen_violation[$kind]=1
-	attacked[$kind]=$((${attacked[$kind]:-0} + 1))
-	[ -n "$rec" ] && served_again[$kind]=$((${served_again[$kind]:-0} + 1))
-	done_faults=$((done_faults + 1))
-done
-hostile_boot_deaths=$(boot_deaths)
-stop_shim
-t_diag "driver VMs that died in boot, before READY, outside any fault: $hostile_boot_deaths"
+
+if [ -n "$HOSTILE_KINDS" ] && up; then
+[ -n "$HOSTILE_BREAK" ] && hostile_section "$HOSTILE_BREAK" 1
+[ -n "$HOSTILE_ABSORB" ] && up && hostile_section "$HOSTILE_ABSORB" "$(absorb_attacks)"
+t_diag "driver VMs that died in boot, before READY, outside any fault: $HOSTILE_BOOT_DEATHS"
 # served_every_time KIND: it attacked at least ROUNDS times, and the node
 # served again after every attack.
 served_every_time() {
 	[ "${attacked[$1]:-0}" -ge "$ROUNDS" ] &&
 		[ "${served_again[$1]:-0}" = "${attacked[$1]:-0}" ]
 }
-for k in "${kinds[@]}"; do
+for k in "${hostile_all[@]}"; do
 	t_check "hostile:$k: the host keeps serving, after a restart if the ring broke (after ${served_again[$k]:-0} of ${attacked[$k]:-0} attacks, at least $ROUNDS)" \
 		served_every_time "$k"
 done
-# The kinds that put bytes into the ring no valid guest would (late_change
-# rewrites a field after the host copied it: harmless by design).
-for k in wrong_id dup_resp len_past index_jump torn_header; do
+# The kinds that put bytes into the ring no valid guest would.
+for k in $BREAKING; do
 	case ",$HOSTILE_KINDS," in *",$k,"*) ;; *) continue ;; esac
 	t_check "hostile:$k: host_stub finds the violation and the shim restarts the VM" \
 		[ -n "${seen_violation[$k]:-}" ]
