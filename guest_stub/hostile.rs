@@ -140,10 +140,12 @@ impl Kinds {
         Ok(k)
     }
 
-    /// `list[generation % n]`, or `None` for the empty list.
-    fn pick(&self, generation: u32) -> Option<Kind> {
-        let i = usize::try_from(generation).ok()?.checked_rem(self.n)?;
-        self.list.get(i).copied()
+    /// `list[i % n]`, or `None` for the empty list.
+    fn pick(&self, i: u64) -> Option<Kind> {
+        let n = u64::try_from(self.n).ok()?;
+        self.list
+            .get(usize::try_from(i.checked_rem(n)?).ok()?)
+            .copied()
     }
 }
 
@@ -278,12 +280,8 @@ impl Hostile {
     /// The kind of attack number `index` of this boot: the list's kinds
     /// in turn, starting at `KINDS[generation % n]`.
     fn pick(&self, index: u64) -> Option<Kind> {
-        let kinds = self.kinds?;
-        let n = u64::try_from(kinds.n).ok()?;
-        let i = u64::from(self.generation)
-            .checked_add(index)?
-            .checked_rem(n)?;
-        kinds.pick(u32::try_from(i).ok()?)
+        self.kinds?
+            .pick(u64::from(self.generation).checked_add(index)?)
     }
 
     /// Counts one answer; returns the attack to make instead, once its time
