@@ -368,8 +368,8 @@ hostile_section() {
 		# Wait for the attack (the load's requests set it off) or the
 		# death it causes.
 		i=0
-		while [ "$(grep -ac "ikernel_hostile: attack [a-z_]* generation $gen\b" \
-			"$OUT/campaign.console.log")" -lt $handled ] && ! down "$gen" && [ $i -lt 120 ]; do
+		while [ "$(console_text | grep -ac "ikernel_hostile: attack [a-z_]* generation $gen\b")" \
+			-lt $handled ] && ! down "$gen" && [ $i -lt 120 ]; do
 			sleep 1; i=$((i + 1))
 		done
 		t0=$(now_ms)
@@ -432,15 +432,32 @@ hostile_section() {
 # attacks_over GEN: the attacks of generation GEN that are over (their
 # "done" or "stopped" line).
 attacks_over() {
-	awk -v g="$1" '
+	console_text | awk -v g="$1" '
 		/===== ivt-shim: generation [0-9]+ starting/ { cur = $4 + 0 }
 		cur == g && /ikernel_hostile: attack [a-z_]+ (done|stopped)/ { n++ }
-		END { print n + 0 }' "$OUT/campaign.console.log"
+		END { print n + 0 }'
+}
+# console_text: the driver VMs' console log. It is on the 9p share, where a
+# read that races the shim's appends now and then fails with ENODATA (10
+# times in a full campaign on 2026-11-28: the waits below then ended at
+# once, on an empty count); a failed read is retried, and prints nothing
+# after 5 tries, which makes the waits go on.
+console_text() {
+	local i text
+	for i in 1 2 3 4 5; do
+		if text=$(cat "$OUT/campaign.console.log" 2>/dev/null); then
+			printf '%s\n' "$text"
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
 }
 # armed GEN: the kinds generation GEN armed, in order.
 armed() {
-	grep -ao "ikernel_hostile: armed: [a-z_]* after [0-9]* requests, generation $1\b" \
-		"$OUT/campaign.console.log" | awk '{ print $3 }'
+	console_text |
+		grep -ao "ikernel_hostile: armed: [a-z_]* after [0-9]* requests, generation $1\b" |
+		awk '{ print $3 }'
 }
 # short_kinds KIND...: how many of the KINDs attacked fewer than ROUNDS times.
 short_kinds() {
