@@ -439,9 +439,9 @@ attacks_over() {
 }
 # console_text: the driver VMs' console log. It is on the 9p share, where a
 # read that races the shim's appends now and then fails with ENODATA (10
-# times in a full campaign on 2026-11-28: the waits below then ended at
-# once, on an empty count); a failed read is retried, and prints nothing
-# after 5 tries, which makes the waits go on.
+# times in a full campaign on 2026-11-28: hostile_section's waits then
+# ended at once, on an empty count); a failed read is retried, and prints
+# nothing after 5 tries, which makes the waits go on.
 console_text() {
 	local i text
 	for i in 1 2 3 4 5; do
