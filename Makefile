@@ -3,7 +3,10 @@
 # ikernel: isolate unmodified Linux drivers in driver VMs.
 #
 #   make demo     the main job: boot the test VM and show the stubs at work
-#   make check    every test; the last line is "N passed, N failed"
+#   make check    every test that fits in 30 minutes; the last line is
+#                 "N passed, N failed" (STAGES=a,b runs a subset)
+#   make soak     the long runs (10^5-call stress, every hostile kind, the
+#                 fault campaign); results in soak/results/
 #
 # Both install what they need (scripts/setup-toolchain) and build the kernel
 # into a cache outside the clone (scripts/build-kernel) unless KDIR= names
@@ -22,14 +25,15 @@ KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
 FAULTS_KDIR ?= $(shell $(ROOT)/scripts/build-kernel --flavour faults --print-only)
 KMAKE = source $(ROOT)/scripts/lib.sh && kmake
 
-.PHONY: all setup kernel modules kernel-faults modules-faults served clippy rustfmt selftests check demo bench faults clean help
+.PHONY: all setup kernel modules kernel-faults modules-faults served clippy rustfmt selftests check soak demo bench faults clean help
 
 all: modules served
 
 help:
 	@echo 'Targets:'
 	@echo '  demo       boot the test VM and show both stub modules loading'
-	@echo '  check      run every test (cargo, clippy, rustfmt, checkpatch, VM selftests)'
+	@echo '  check      run the tests that fit in 30 minutes (STAGES=a,b: a subset; scripts/check --help)'
+	@echo '  soak       the long runs: 10^5-call stress, every hostile kind, the fault campaign'
 	@echo '  bench      measure ikfifo native vs isolated in one test VM; report in bench/results/'
 	@echo '  faults     inject 100+ driver and hostile-guest faults under a KASAN host; print the table'
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
@@ -84,6 +88,9 @@ selftests:
 
 check: setup
 	@$(ROOT)/scripts/check
+
+soak: setup
+	@$(ROOT)/scripts/soak
 
 demo: setup
 	@$(ROOT)/scripts/demo
