@@ -3,8 +3,8 @@
 # The short fault tests, inside the test VM on the faults kernel: the
 # set-up (smoke.sh), then a short campaign (campaign.sh, one round of the
 # kinds in IKERNEL_FAULT_KINDS and IKERNEL_HOSTILE_KINDS, by default all).
-# `make check` runs this with one of the hostile kinds (scripts/check,
-# IKERNEL_CHECK_HOSTILE_KINDS); `make faults` runs the full campaign.
+# `make soak` runs this (scripts/soak: every kind, SOAK_FAULT_ROUNDS
+# rounds); `make faults` runs the full campaign alone.
 #
 # The campaign runs under a watchdog: if it is still running when the
 # test VM has FAULTS_WATCHDOG_RESERVE s (default 240) left of its limit
@@ -39,11 +39,12 @@ stuck_report() {
 }
 
 # The campaign in a session of its own, so that the watchdog can stop it
-# with everything it started (the shim, the load, the calls).  One round,
+# with everything it started (the shim, the load, the calls).  One round
+# unless IKERNEL_FAULT_ROUNDS says more (make soak: SOAK_FAULT_ROUNDS),
 # and a driver that panics at load boots twice (the shim gives up after
 # one restart), not three times.  smoke.sh's last kmemleak check serves as
 # the campaign's baseline.
-IKERNEL_FAULT_ROUNDS=1 IKERNEL_PANIC_RESTARTS=${IKERNEL_PANIC_RESTARTS:-1} \
+IKERNEL_FAULT_ROUNDS=${IKERNEL_FAULT_ROUNDS:-1} IKERNEL_PANIC_RESTARTS=${IKERNEL_PANIC_RESTARTS:-1} \
 	FAULTS_KMEMLEAK_CLEARED=1 setsid bash "$d/campaign.sh" &
 cpid=$!
 if [ -n "${FAULTS_T0:-}" ] && [ -n "${FAULTS_VM_TIMEOUT:-}" ]; then
