@@ -72,8 +72,8 @@ pub(super) enum Kind {
     /// The response (odd generations) or event (even) producer index jumps
     /// far ahead.
     IndexJump,
-    /// Garbage header words, a bad magic and state, and a response whose
-    /// fields disagree.
+    /// Garbage header words (an exports report claiming everything among
+    /// them), a bad magic and state, and a response whose fields disagree.
     TornHeader,
     /// A valid response rewritten after its doorbell, for a while.
     LateChange,
@@ -577,6 +577,10 @@ fn torn_header(
     w.store(hdr::GUEST_STATE, 0x0bad_57a7)?;
     w.store(hdr::GUEST_FEATURES, !0)?;
     w.store(hdr::GUEST_GENERATION, gen ^ 0x8000_0000)?;
+    // An exports report that claims every export and more, under a
+    // sequence word that is not the guest's own.
+    w.write(hdr::EXPORTS_MAP, &[0xff; 4 * ring::EXPORTS_WORDS])?;
+    w.store(hdr::EXPORTS_SEQ, 0x0bad_57a8)?;
     w.store(hdr::MAGIC, !ring::MAGIC)?;
     w.store(hdr::HOST_STATE, 0x77)?;
     w.store(hdr::NUM_SLOTS, 3)?;
@@ -606,7 +610,7 @@ fn torn_header(
     s.guest.publish_raw_response(&wire)?;
     s.guest.forget_request(req);
     pr_err!(
-        "ikernel_hostile: torn_header: header garbage (magic, states, geometry, features, generation, reserved words); id {:#x}: {}, reserved word {:#x}\n",
+        "ikernel_hostile: torn_header: header garbage (magic, states, geometry, features, generation, exports report, reserved words); id {:#x}: {}, reserved word {:#x}\n",
         req.id,
         what,
         wire.flags

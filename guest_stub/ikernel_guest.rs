@@ -207,9 +207,19 @@ struct GuestEvent {
 /// `IKERNEL_EVENT_DEFER`.
 const EVENT_DEFER: u32 = 1;
 
+/// `struct ikernel_guest_exports`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct GuestExports {
+    count: u32,
+    reserved: u32,
+    map: [u32; ring::EXPORTS_WORDS],
+}
+
 const _: () = assert!(core::mem::size_of::<GuestReq>() == 64);
 const _: () = assert!(core::mem::size_of::<GuestResp>() == 40);
 const _: () = assert!(core::mem::size_of::<GuestEvent>() == 16);
+const _: () = assert!(core::mem::size_of::<GuestExports>() == 40);
 
 // SAFETY: `repr(C)` structs of integers without padding (sizes checked
 // above): every bit pattern is valid and every byte initialised.
@@ -220,6 +230,8 @@ unsafe impl AsBytes for GuestReq {}
 unsafe impl FromBytes for GuestResp {}
 // SAFETY: See `GuestReq`.
 unsafe impl FromBytes for GuestEvent {}
+// SAFETY: See `GuestReq`.
+unsafe impl FromBytes for GuestExports {}
 
 /// `IKERNEL_IOC_GUEST_GET`.
 const IOC_GUEST_GET: u32 = _IOWR::<GuestReq>(version::IOC_MAGIC, 0x10);
@@ -227,6 +239,8 @@ const IOC_GUEST_GET: u32 = _IOWR::<GuestReq>(version::IOC_MAGIC, 0x10);
 const IOC_GUEST_PUT: u32 = _IOW::<GuestResp>(version::IOC_MAGIC, 0x11);
 /// `IKERNEL_IOC_GUEST_EVENT`.
 const IOC_GUEST_EVENT: u32 = _IOW::<GuestEvent>(version::IOC_MAGIC, 0x12);
+/// `IKERNEL_IOC_GUEST_EXPORTS`.
+const IOC_GUEST_EXPORTS: u32 = _IOW::<GuestExports>(version::IOC_MAGIC, 0x13);
 
 /// Largest reply the serving process may hand back (the ring's largest
 /// slot buffer; the ring checks the request's own limit).
@@ -330,6 +344,28 @@ impl Server {
         )?;
         Ok(0)
     }
+
+    /// `IKERNEL_IOC_GUEST_EXPORTS`: publishes which exports' nodes exist.
+    fn exports(user: UserSlice) -> Result<isize> {
+        let arg: GuestExports = user.reader().read()?;
+        if arg.reserved != 0 || arg.count > ring::MAX_EXPORTS {
+            return Err(EINVAL);
+        }
+        // No bit at or beyond `count`.
+        let beyond = arg.map.iter().zip((0u32..).step_by(32)).any(|(w, first)| {
+            let keep = match arg.count.saturating_sub(first) {
+                0 => 0,
+                k if k >= 32 => u32::MAX,
+                k => (1u32 << k) - 1,
+            };
+            w & !keep != 0
+        });
+        if beyond {
+            return Err(EINVAL);
+        }
+        Self::link()?.report_exports(arg.count, &arg.map)?;
+        Ok(0)
+    }
 }
 #[vtable]
 impl MiscDevice for Server {
@@ -367,6 +403,7 @@ impl MiscDevice for Server {
             IOC_GUEST_GET => me.get(user),
             IOC_GUEST_PUT => me.put(user),
             IOC_GUEST_EVENT => Self::event(user),
+            IOC_GUEST_EXPORTS => Self::exports(user),
             _ => Err(ENOTTY),
         }
     }

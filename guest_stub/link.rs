@@ -610,6 +610,28 @@ impl Link {
         Ok(())
     }
 
+    /// Publishes the serving process's report of which of its `count`
+    /// exports have a device node (`map`, checked by the caller), and logs
+    /// the change.
+    ///
+    /// # Errors
+    ///
+    /// `EIO` when the ring is broken.
+    pub(crate) fn report_exports(&self, count: u32, map: &[u32; ring::EXPORTS_WORDS]) -> Result {
+        let served: u32 = map.iter().map(|w| w.count_ones()).sum();
+        self.serve
+            .lock()
+            .guest
+            .report_exports(map)
+            .map_err(|_| EIO)?;
+        pr_info!(
+            "ikernel_guest: the serving process reports {} of {} export(s) served\n",
+            served,
+            count
+        );
+        Ok(())
+    }
+
     fn ring_host(&self) {
         if let Some(d) = &self.doorbell {
             d.ring();

@@ -973,6 +973,24 @@ impl Channel {
         Ok(())
     }
 
+    /// What the guest reported about the device node of export `index`
+    /// (for the statistics; calls are forwarded whatever it says).  Never
+    /// waits: a busy channel says so.
+    pub(crate) fn guest_node(&self, index: u32) -> &'static str {
+        let Some(g) = self.inner.try_lock() else {
+            return "busy";
+        };
+        let Some(w) = g.window.as_ref() else {
+            return "unknown";
+        };
+        // Cut to the exports up to this one: a bit beyond is not looked at.
+        match w.host.exports(index.saturating_add(1)) {
+            Ok(ring::ExportsReport::Reported(s)) if s.present(index) => "present",
+            Ok(ring::ExportsReport::Reported(_)) => "missing",
+            _ => "unknown",
+        }
+    }
+
     /// Writes this channel's statistics (one line's fields).
     pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(

@@ -112,6 +112,8 @@ pub(crate) struct ExportStats {
     eio: Atomic<u64>,
     /// Files transparently reopened in a new driver VM.
     reopens: Atomic<u64>,
+    /// Opens the guest answered `ENODEV` (its node is missing).
+    enodev: Atomic<u64>,
 }
 
 impl ExportStats {
@@ -125,6 +127,7 @@ impl ExportStats {
             interrupted: Atomic::new(0),
             eio: Atomic::new(0),
             reopens: Atomic::new(0),
+            enodev: Atomic::new(0),
         }
     }
 
@@ -162,10 +165,12 @@ impl Export {
         let s = &self.stats;
         write!(
             f,
-            "export {} index {} opens {} calls {} errors {} timeouts {} interrupted {} eio {} \
-             reopens {} ",
+            "export {} index {} node {} enodev {} opens {} calls {} errors {} timeouts {} \
+             interrupted {} eio {} reopens {} ",
             name,
             self.index,
+            self.channel.guest_node(self.index),
+            s.enodev.load(Relaxed),
             s.opens.load(Relaxed),
             s.calls.load(Relaxed),
             s.errors.load(Relaxed),
@@ -283,6 +288,9 @@ impl OpenFile {
         );
         export.stats.count(&a);
         let a = a?;
+        if a.result == i64::from(ENODEV.to_errno()) {
+            export.stats.enodev.add(1, Relaxed);
+        }
         let handle = result(&a)?;
         let handle = match u32::try_from(handle) {
             Ok(h) if h != 0 => h,

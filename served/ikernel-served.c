@@ -13,6 +13,12 @@
  * current: each answer carries the file's mask, and changes caused by
  * anything else are pushed as events.
  *
+ * A node may be missing (a module not loaded yet, slow set-up, or a wrong
+ * configuration): opens of it fail with ENODEV, the other nodes are served
+ * as usual, and a thread looks for the missing node once a second.  Which
+ * nodes exist is reported to guest_stub (IKERNEL_IOC_GUEST_EXPORTS) at start
+ * and on every change, for the host's logs and statistics.
+ *
  * usage: ikernel-served [-v] NODE...   (export index = position)
  */
 #define _GNU_SOURCE
@@ -28,6 +34,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -275,6 +282,9 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 	if (r->index >= nr_nodes)
 		return -ENODEV;
 	fd = open(nodes[r->index], flags);
+	/* No node (yet): the device is missing, not a file. */
+	if (fd < 0 && errno == ENOENT)
+		return -ENODEV;
 	if (fd < 0)
 		return -errno;
 	*aux = lseek(fd, 0, SEEK_CUR) >= 0 ? IKERNEL_OPEN_SEEKABLE : 0;
@@ -831,6 +841,77 @@ static void *watcher(void *arg)
 	return NULL;
 }
 
+/* Which nodes exist, as last looked at (valid once nodes_looked). */
+static struct ikernel_guest_exports nodes_seen;
+static int nodes_looked;
+/* 1: guest_stub must hear of nodes_seen, 0: it has, -1: it cannot. */
+static int nodes_tell = 1;
+
+static int node_exists(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+/*
+ * Looks at every node, says which appeared or went away, and tells
+ * guest_stub the set of existing ones when it changed (or could not be told
+ * before).  Called by main before the workers start, then only by the node
+ * thread.
+ */
+static void check_nodes(void)
+{
+	struct ikernel_guest_exports now = { .count = nr_nodes };
+	unsigned int i, bit, was;
+	int changed;
+
+	for (i = 0; i < nr_nodes; i++)
+		if (node_exists(nodes[i]))
+			now.map[i / 32] |= 1u << (i % 32);
+	for (i = 0; i < nr_nodes; i++) {
+		bit = !!(now.map[i / 32] & (1u << (i % 32)));
+		was = !!(nodes_seen.map[i / 32] & (1u << (i % 32)));
+		if (nodes_looked && bit == was)
+			continue;
+		if (bit && nodes_looked)
+			fprintf(stderr, "ikernel-served: device node %s of export %u appeared: served\n",
+				nodes[i], i);
+		else if (!bit && nodes_looked)
+			fprintf(stderr, "ikernel-served: device node %s of export %u went away: opens fail with ENODEV\n",
+				nodes[i], i);
+		else if (!bit)
+			fprintf(stderr, "ikernel-served: no device node %s for export %u: opens fail with ENODEV until it appears\n",
+				nodes[i], i);
+	}
+	changed = !nodes_looked || memcmp(&now, &nodes_seen, sizeof(now));
+	nodes_seen = now;
+	nodes_looked = 1;
+	if (changed && nodes_tell >= 0)
+		nodes_tell = 1;
+	if (nodes_tell != 1)
+		return;
+	if (!ioctl(ctl, IKERNEL_IOC_GUEST_EXPORTS, &now)) {
+		nodes_tell = 0;
+	} else if (errno == ENOTTY) {
+		fprintf(stderr, "ikernel-served: guest_stub takes no exports report (IKERNEL_IOC_GUEST_EXPORTS); not reporting\n");
+		nodes_tell = -1;
+	} else if (changed) {
+		/* Tried again every second; said once. */
+		perror("ikernel-served: IKERNEL_IOC_GUEST_EXPORTS");
+	}
+}
+
+static void *node_watch(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		check_nodes();
+	}
+	return NULL;
+}
+
 /*
  * -z: maps the whole window.  Its size is guest_stub's window_size, which
  * ivt-shim puts on the kernel command line (guest_stub's Rust parameters
@@ -913,6 +994,13 @@ int main(int argc, char **argv)
 		perror("ikernel-served: eventfd");
 		return 1;
 	}
+	if (nr_nodes > IKERNEL_MAX_EXPORTS) {
+		fprintf(stderr, "ikernel-served: more than %d nodes\n",
+			IKERNEL_MAX_EXPORTS);
+		return 2;
+	}
+	/* Which nodes exist, before the first request can come. */
+	check_nodes();
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (i = 0; i < WORKERS; i++) {
@@ -921,7 +1009,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (pthread_create(&t, &attr, stall_reporter, NULL)) {
+	if (pthread_create(&t, &attr, stall_reporter, NULL) ||
+	    pthread_create(&t, &attr, node_watch, NULL)) {
 		perror("ikernel-served: pthread_create");
 		return 1;
 	}

@@ -117,6 +117,10 @@ fn default_timeout() -> Spanned<u64> {
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 /// Most `[[export.ioctl]]` entries of one export (`IKERNEL_EXPORT_MAX_IOCTLS`).
 pub const MAX_IOCTLS: usize = 64;
+/// Most `[[export]]` entries of one driver VM: the bits of the guest's
+/// exports report in the window header.
+// CAST: 256 fits any usize.
+pub const MAX_EXPORTS: usize = ikernel_ring::MAX_EXPORTS as usize;
 
 /// How the shim decides that the guest is ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -634,6 +638,17 @@ impl Config {
             }
         }
 
+        // The guest reports which exports it serves in a fixed-size map.
+        if let Some(e) = self.export.get(MAX_EXPORTS) {
+            c.err(
+                &e.host_name.span(),
+                format!(
+                    "at most {MAX_EXPORTS} [[export]] entries per driver VM (the guest's \
+                     report of served exports has {MAX_EXPORTS} bits), got {}",
+                    self.export.len()
+                ),
+            );
+        }
         let mut host_names: Vec<&str> = Vec::new();
         for e in &self.export {
             let gp = e.guest_path.get_ref();
@@ -976,6 +991,22 @@ count = 3
             assert_eq!(e.line, 5);
             assert!(e.reason.contains("vcpus must be in 1..=8"), "{}", e.reason);
         }
+    }
+
+    #[test]
+    fn export_count_limit() {
+        let one =
+            |i: usize| format!("[[export]]\nguest_path = \"/dev/n{i}\"\nhost_name = \"h{i}\"\n");
+        let head = "[vm]\nkernel = \"k\"\nconsole_log = \"c\"\n";
+        let ok: String = (0..MAX_EXPORTS).map(one).collect();
+        assert_eq!(
+            parse(&format!("{head}{ok}")).expect("256").export.len(),
+            256
+        );
+        let e = one_err(&format!("{head}{ok}{}", one(MAX_EXPORTS)));
+        assert!(e.reason.contains("at most 256 [[export]]"), "{}", e.reason);
+        assert!(e.reason.contains("got 257"), "{}", e.reason);
+        assert_eq!(e.line, 3 + 3 * 256 + 3, "points at the first one too many");
     }
 
     #[test]

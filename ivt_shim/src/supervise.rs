@@ -18,6 +18,7 @@ use crate::image;
 use crate::pio::Ports;
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
 use crate::window::{Channel, ExportReq, IkIoctlDesc, VmState};
+use ikernel_ring::ExportsReport;
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
 
@@ -182,12 +183,82 @@ fn export_all(cfg: &Config, chan: &Channel, reqs: &[ExportReq]) -> io::Result<()
     Ok(())
 }
 
+/// One export as the shim's log names it: host node and guest path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportName {
+    pub host: String,
+    pub guest: String,
+}
+
+/// The `[[export]]` list's names, in config order (= export index).
+pub fn export_names(cfg: &Config) -> Vec<ExportName> {
+    cfg.export
+        .iter()
+        .map(|e| ExportName {
+            host: e.host_name.get_ref().clone(),
+            guest: e.guest_path.get_ref().clone(),
+        })
+        .collect()
+}
+
+/// The tail of the READY line: how many exports the guest serves and
+/// which are missing, from `present` (one flag per export, in order).
+pub fn describe_exports(names: &[ExportName], present: &[bool]) -> String {
+    let served = present.iter().filter(|&&p| p).count();
+    let missing: Vec<String> = names
+        .iter()
+        .zip(present)
+        .filter(|(_, &p)| !p)
+        .map(|(n, _)| format!("{} (guest {})", n.host, n.guest))
+        .collect();
+    if missing.is_empty() {
+        format!("exports: all {served} served")
+    } else {
+        format!(
+            "exports: {served} of {} served, missing: {}",
+            names.len(),
+            missing.join(", ")
+        )
+    }
+}
+
+/// One log line for every export whose guest node appeared or went away
+/// between the reports `before` and `now`.
+pub fn export_changes(names: &[ExportName], before: &[bool], now: &[bool]) -> Vec<String> {
+    names
+        .iter()
+        .zip(before.iter().zip(now))
+        .filter(|(_, (b, n))| b != n)
+        .map(|(e, (_, &n))| {
+            if n {
+                format!("export {}: guest node {} appeared, served", e.host, e.guest)
+            } else {
+                format!(
+                    "export {}: guest node {} missing, opens fail with ENODEV",
+                    e.host, e.guest
+                )
+            }
+        })
+        .collect()
+}
+
+/// The guest's consistent exports report as one flag per export, or `None`
+/// while it has not reported (or is rewriting its report).
+fn presence(chan: &Channel, n: usize) -> Option<(Vec<bool>, bool)> {
+    let count = u32::try_from(n).ok()?;
+    match chan.exports(count) {
+        ExportsReport::Reported(s) => Some(((0..count).map(|i| s.present(i)).collect(), s.stray)),
+        ExportsReport::NotReported | ExportsReport::Changing => None,
+    }
+}
+
 /// Boots and supervises; returns the process exit code.
 pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     install_signals()?;
     let img_path = image::build(cfg, opts.rebuild_image)?;
     let initrd = std::fs::read(&img_path)?;
     let exports = export_requests(cfg)?;
+    let names = export_names(cfg);
     // Exports belong to the channel: made once, on the first ready, they
     // survive restarts.
     let mut exported = false;
@@ -292,6 +363,8 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         }
 
         let mut ready_at: Option<Instant> = None;
+        // The guest's exports report as last logged, one flag per export.
+        let mut seen: Option<Vec<bool>> = None;
         let mut frozen = false;
         let mut hb = (0u32, Instant::now());
         // The console's Oops or panic line, and when it came.
@@ -332,19 +405,34 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                         ReadyMode::Window => chan.guest_ready(),
                         ReadyMode::Console => console.lock().map(|c| c.ready).unwrap_or(false),
                     };
+                    // With exports, ready also means that the guest said
+                    // which of them it serves (the window's report; the
+                    // console mode is for bring-up without it).
+                    let report = presence(&chan, names.len());
+                    let ready = ready
+                        && (names.is_empty() || r.ready == ReadyMode::Console || report.is_some());
                     if ready {
                         let now = Instant::now();
                         ready_at = Some(now);
                         readies += 1;
                         let boot = now - t0;
+                        let what = match &report {
+                            _ if names.is_empty() => String::new(),
+                            Some((p, _)) => format!("; {}", describe_exports(&names, p)),
+                            None => "; exports: not reported (ready = console)".into(),
+                        };
                         match down_at.take() {
                             Some(d) => info!(
-                                "generation {generation}: READY, boot-to-ready {:.3} s, down-to-ready (restart) {:.3} s",
+                                "generation {generation}: READY, boot-to-ready {:.3} s, down-to-ready (restart) {:.3} s{what}",
                                 boot.as_secs_f64(),
                                 (now - d).as_secs_f64()
                             ),
-                            None => info!("generation {generation}: READY, boot-to-ready {:.3} s", boot.as_secs_f64()),
+                            None => info!("generation {generation}: READY, boot-to-ready {:.3} s{what}", boot.as_secs_f64()),
                         }
+                        if report.as_ref().is_some_and(|(_, stray)| *stray) {
+                            warn!("generation {generation}: the guest reported exports beyond the {} configured (ignored)", names.len());
+                        }
+                        seen = report.map(|(p, _)| p);
                         chan.set_state(VmState::Running, generation)?;
                         if let Some(s) = chan.get_state() {
                             info!(
@@ -379,6 +467,21 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                 Some(_) => {
                     if let Some(v) = chan.broken() {
                         break Some(Death::Broken(v));
+                    }
+                    // A node that appears later (slow set-up, a module
+                    // loaded on demand) is served without a restart; say so.
+                    if let Some((now, _)) = presence(&chan, names.len()) {
+                        if let Some(before) = &seen {
+                            for l in export_changes(&names, before, &now) {
+                                info!("generation {generation}: {l}");
+                            }
+                        } else if !names.is_empty() {
+                            info!(
+                                "generation {generation}: {}",
+                                describe_exports(&names, &now)
+                            );
+                        }
+                        seen = Some(now);
                     }
                     if r.heartbeat_timeout_s != 0 {
                         let b = chan.heartbeat();
@@ -476,6 +579,73 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    fn names() -> Vec<ExportName> {
+        ["fifo", "late", "pp"]
+            .iter()
+            .map(|n| ExportName {
+                host: format!("ik_{n}"),
+                guest: format!("/dev/{n}0"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ready_line_names_the_missing_exports() {
+        let n = names();
+        assert_eq!(
+            describe_exports(&n, &[true, true, true]),
+            "exports: all 3 served"
+        );
+        assert_eq!(
+            describe_exports(&n, &[true, false, true]),
+            "exports: 2 of 3 served, missing: ik_late (guest /dev/late0)"
+        );
+        assert_eq!(
+            describe_exports(&n, &[false, false, true]),
+            "exports: 1 of 3 served, missing: ik_fifo (guest /dev/fifo0), ik_late (guest /dev/late0)"
+        );
+        assert_eq!(describe_exports(&[], &[]), "exports: all 0 served");
+    }
+
+    #[test]
+    fn changes_one_line_per_export() {
+        let n = names();
+        assert!(export_changes(&n, &[true, false, true], &[true, false, true]).is_empty());
+        assert_eq!(
+            export_changes(&n, &[true, false, true], &[true, true, true]),
+            vec!["export ik_late: guest node /dev/late0 appeared, served".to_string()]
+        );
+        assert_eq!(
+            export_changes(&n, &[true, true, true], &[false, true, false]),
+            vec![
+                "export ik_fifo: guest node /dev/fifo0 missing, opens fail with ENODEV".to_string(),
+                "export ik_pp: guest node /dev/pp0 missing, opens fail with ENODEV".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn presence_from_the_window() {
+        let mut c = Channel::open(256 * 1024, 16, true).expect("memfd window");
+        c.set_state(VmState::Booting, 1).expect("init");
+        assert_eq!(presence(&c, 3), None, "not reported yet");
+        let (base, size) = c.mapping();
+        // SAFETY: The channel's mapping outlives `raw`: `g`, which owns
+        // it, is declared after `c` and so dropped before it.
+        let raw = unsafe { ikernel_ring::user::RawWindow::new(base as *mut u8, size as usize) }
+            .expect("aligned");
+        let mut g =
+            ikernel_ring::Guest::attach(raw, ikernel_ring::FEATURE_EVENT_IDX).expect("attach");
+        let mut map = [0u32; ikernel_ring::EXPORTS_WORDS];
+        map[0] = 0b1001; // export 3 is beyond the 3 configured
+        g.report_exports(&map).expect("report");
+        assert_eq!(presence(&c, 3), Some((vec![true, false, false], true)));
+        assert_eq!(
+            presence(&c, 4),
+            Some((vec![true, false, false, true], false))
+        );
+    }
 
     #[test]
     fn export_requests_in_config_order() {

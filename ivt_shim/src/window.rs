@@ -13,7 +13,10 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use ikernel_ring::user::RawWindow;
-use ikernel_ring::{hdr, GuestState, Host, HostState, Layout, Window, FEATURE_EVENT_IDX};
+use ikernel_ring::{
+    hdr, read_exports, ExportsReport, GuestState, Host, HostState, Layout, Window,
+    FEATURE_EVENT_IDX,
+};
 use log::{info, warn};
 use vmm_sys_util::eventfd::EventFd;
 use vmm_sys_util::ioctl::{ioctl_with_mut_ref, ioctl_with_ref};
@@ -448,6 +451,13 @@ impl Channel {
     pub fn heartbeat(&self) -> u32 {
         self.win.load(hdr::HEARTBEAT).unwrap_or(0)
     }
+
+    /// The guest's report of which of the `configured` exports it serves,
+    /// read once from the window header (only for the shim's log: the
+    /// guest may write anything there).
+    pub fn exports(&self, configured: u32) -> ExportsReport {
+        read_exports(&self.win, configured).unwrap_or(ExportsReport::NotReported)
+    }
 }
 
 #[cfg(test)]
@@ -549,8 +559,21 @@ mod tests {
         assert!(c.guest_ready());
         g.beat().expect("beat");
         assert_eq!(c.heartbeat(), 1);
+        assert_eq!(c.exports(2), ExportsReport::NotReported);
+        let mut map = [0u32; ikernel_ring::EXPORTS_WORDS];
+        map[0] = 0b01;
+        g.report_exports(&map).expect("report");
+        let ExportsReport::Reported(s) = c.exports(2) else {
+            panic!("no report");
+        };
+        assert!(s.present(0) && !s.present(1));
         c.set_state(VmState::Down, 1).expect("down");
         c.set_state(VmState::Booting, 2).expect("reset");
         assert!(!c.guest_ready());
+        assert_eq!(
+            c.exports(2),
+            ExportsReport::NotReported,
+            "a new generation reports anew"
+        );
     }
 }

@@ -20,7 +20,10 @@ use core::fmt;
 pub const MAGIC: u32 = u32::from_le_bytes(*b"IKRN");
 
 /// ABI version of this layout. Any incompatible change bumps it.
-pub const ABI_VERSION: u32 = 1;
+///
+/// Version 2 added the guest's report of the exports it can serve
+/// ([`hdr::EXPORTS_MAP`], [`hdr::EXPORTS_SEQ`]).
+pub const ABI_VERSION: u32 = 2;
 
 /// Feature bit: virtio-style event-index notification suppression.
 ///
@@ -53,6 +56,12 @@ pub const MAX_SLOT_DATA: u32 = 1 << 20;
 pub const DATA_ALIGN: u32 = 4096;
 /// Largest errno a negative result may carry (as in `IS_ERR_VALUE`).
 pub const MAX_ERRNO: i64 = 4095;
+/// Most exports the guest's report ([`ExportsReport`]) can describe: the
+/// bits of [`hdr::EXPORTS_MAP`].
+pub const MAX_EXPORTS: u32 = 256;
+/// `u32` words of [`hdr::EXPORTS_MAP`].
+pub const EXPORTS_WORDS: usize = 8;
+const _: () = assert!(MAX_EXPORTS == 32 * EXPORTS_WORDS as u32);
 
 // CAST: every `u32 as usize` in this file relies on this.
 const _: () = assert!(usize::BITS >= 32);
@@ -105,6 +114,14 @@ pub mod hdr {
     pub const GUEST_GENERATION: u32 = 0x88;
     /// Feature bits the guest accepted. Guest.
     pub const GUEST_FEATURES: u32 = 0x8c;
+    /// The exports whose node the guest can serve: bit `i % 32` of word
+    /// `i / 32` (eight words, [`super::MAX_EXPORTS`] bits) set for export
+    /// `i`. Valid only while [`EXPORTS_SEQ`] is even and non-zero and
+    /// unchanged across the read. Guest.
+    pub const EXPORTS_MAP: u32 = 0x90;
+    /// Sequence word of the exports report: 0 until the guest reported,
+    /// odd while it rewrites [`EXPORTS_MAP`], even (never 0) after. Guest.
+    pub const EXPORTS_SEQ: u32 = 0xb0;
 
     /// Request ring producer index. Host.
     pub const REQ_PROD: u32 = 0xc0;
@@ -128,6 +145,10 @@ pub mod hdr {
     pub const END: u32 = 0x300;
 
     const _: () = assert!(END <= super::HEADER_SIZE);
+    // The report stays in the guest's cache line.
+    const _: () = assert!(EXPORTS_MAP >= GUEST_FEATURES + 4);
+    const _: () = assert!(EXPORTS_MAP + 4 * super::EXPORTS_WORDS as u32 <= EXPORTS_SEQ);
+    const _: () = assert!(EXPORTS_SEQ + 4 <= REQ_PROD);
 }
 
 /// Errors of the ring. Errors caused by the peer mark the channel broken.
@@ -392,6 +413,102 @@ impl<S: Shared> Window<S> {
         let off = self.check(off, len, 1)?;
         Ok(f(&self.mem, off, len))
     }
+}
+
+/// The guest's report of the exports whose node it can serve, as read by
+/// the host or the VMM.
+///
+/// The report is for telling people (logs, statistics, when to say
+/// "ready"); nothing else trusts it: every call is forwarded whatever it
+/// says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportsReport {
+    /// The guest has not reported since the header was last initialised
+    /// (this generation).
+    NotReported,
+    /// The guest was rewriting its report during the read: read again later.
+    Changing,
+    /// A consistent report.
+    Reported(ExportsSeen),
+}
+
+/// A consistent exports report, cut to the configured exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportsSeen {
+    /// The sequence word it was read under.
+    pub seq: u32,
+    /// The guest set bits beyond the configured exports (ignored).
+    pub stray: bool,
+    map: [u32; EXPORTS_WORDS],
+}
+
+impl ExportsSeen {
+    /// Whether the guest reported export `index` as served; false for an
+    /// index beyond the configured exports.
+    pub fn present(&self, index: u32) -> bool {
+        self.map
+            .get(us(index / 32))
+            .is_some_and(|w| w & (1 << (index % 32)) != 0)
+    }
+
+    /// How many of the configured exports the guest serves.
+    pub fn served(&self) -> u32 {
+        self.map.iter().map(|w| w.count_ones()).sum()
+    }
+}
+
+/// Reads the guest's exports report for `configured` exports (counts over
+/// [`MAX_EXPORTS`] are cut to it).
+///
+/// Each word is read once: the sequence word, the map, then the sequence
+/// word again (a sequence lock; all loads acquire, so the second load of
+/// the sequence word cannot pass the map's). A guest that keeps rewriting
+/// only ever yields [`ExportsReport::Changing`]; bits beyond `configured`
+/// are dropped and flagged in [`ExportsSeen::stray`].
+///
+/// # Errors
+///
+/// Only [`RingError::OutOfWindow`], for a window smaller than its header
+/// (a bug).
+pub fn read_exports<S: Shared>(win: &Window<S>, configured: u32) -> Result<ExportsReport> {
+    let seq = win.load(hdr::EXPORTS_SEQ)?;
+    if seq == 0 {
+        return Ok(ExportsReport::NotReported);
+    }
+    if seq & 1 != 0 {
+        return Ok(ExportsReport::Changing);
+    }
+    let mut map = [0u32; EXPORTS_WORDS];
+    for (w, off) in map.iter_mut().zip((hdr::EXPORTS_MAP..).step_by(4)) {
+        *w = win.load(off)?;
+    }
+    if win.load(hdr::EXPORTS_SEQ)? != seq {
+        return Ok(ExportsReport::Changing);
+    }
+    let n = configured.min(MAX_EXPORTS);
+    let mut stray = false;
+    for (w, first) in map.iter_mut().zip((0u32..).step_by(32)) {
+        let keep = match n.saturating_sub(first) {
+            0 => 0,
+            k if k >= 32 => u32::MAX,
+            k => (1u32 << k) - 1,
+        };
+        stray |= *w & !keep != 0;
+        *w &= keep;
+    }
+    Ok(ExportsReport::Reported(ExportsSeen { seq, stray, map }))
+}
+
+/// The sequence values a guest writes to [`hdr::EXPORTS_SEQ`] for its next
+/// report after `seq`: an odd one while it rewrites the map, then an even,
+/// non-zero one (0 means "not reported", so the wrap skips it).
+pub fn exports_seq_after(seq: u32) -> (u32, u32) {
+    let odd = seq.wrapping_add(1) | 1;
+    let even = match odd.wrapping_add(1) {
+        0 => 2,
+        e => e,
+    };
+    (odd, even)
 }
 
 /// Returns true if moving an index from `old` to `new_idx` passes
@@ -1593,6 +1710,16 @@ impl<S: Shared> Host<S> {
         self.win.load(hdr::HEARTBEAT)
     }
 
+    /// Reads the guest's report of the exports it serves, for
+    /// `configured` exports ([`read_exports`]).
+    ///
+    /// # Errors
+    ///
+    /// Only [`RingError::OutOfWindow`] (a bug).
+    pub fn exports(&self, configured: u32) -> Result<ExportsReport> {
+        read_exports(&self.win, configured)
+    }
+
     /// Writes a request and its payload and publishes it, without notifying.
     ///
     /// Call [`Host::kick_needed`] after one or more pushes.
@@ -1881,6 +2008,8 @@ pub struct Guest<S: Shared> {
     evt_prod: u32,
     evt_signalled: u32,
     heartbeat: u32,
+    /// The last even value written to [`hdr::EXPORTS_SEQ`], 0 before.
+    exports_seq: u32,
     broken: Option<RingError>,
 }
 
@@ -1917,9 +2046,13 @@ impl<S: Shared> Guest<S> {
             evt_prod: 0,
             evt_signalled: 0,
             heartbeat: 0,
+            exports_seq: 0,
             broken: None,
         };
         let w = &g.win;
+        // Whatever an earlier guest of this generation reported is not
+        // this one's report.
+        w.store(hdr::EXPORTS_SEQ, 0)?;
         w.store(hdr::REQ_CONS, 0)?;
         w.store(hdr::REQ_EVENT, 0)?;
         w.store(hdr::RESP_PROD, 0)?;
@@ -2020,6 +2153,28 @@ impl<S: Shared> Guest<S> {
     pub fn beat(&mut self) -> Result<()> {
         self.heartbeat = self.heartbeat.wrapping_add(1);
         self.win.store(hdr::HEARTBEAT, self.heartbeat)
+    }
+
+    /// Reports the exports whose node the guest can serve: bit `i % 32` of
+    /// `map[i / 32]` for export `i`.
+    ///
+    /// The sequence word goes odd, the map is written, then the sequence
+    /// word goes even and non-zero; every store has release ordering, so a
+    /// host that reads the same even value before and after the map has a
+    /// consistent map.
+    ///
+    /// # Errors
+    ///
+    /// Only [`RingError::OutOfWindow`] (a bug).
+    pub fn report_exports(&mut self, map: &[u32; EXPORTS_WORDS]) -> Result<()> {
+        let (odd, even) = exports_seq_after(self.exports_seq);
+        self.win.store(hdr::EXPORTS_SEQ, odd)?;
+        for (w, off) in map.iter().zip((hdr::EXPORTS_MAP..).step_by(4)) {
+            self.win.store(off, *w)?;
+        }
+        self.win.store(hdr::EXPORTS_SEQ, even)?;
+        self.exports_seq = even;
+        Ok(())
     }
 
     /// Takes the next request, validated, or `None` if there is none.

@@ -322,3 +322,34 @@ fn round_trip_both_sleep() {
         guest.join().unwrap();
     });
 }
+
+/// The guest reports its exports twice while the host reads: a report the
+/// host takes as consistent is one of the two whole maps, never a mix of
+/// words from both (the sequence word guards the map).
+#[test]
+fn exports_report_is_never_torn() {
+    model(|| {
+        let (h, mut g) = setup();
+        let guest = spawn(move || {
+            let mut a = [0u32; EXPORTS_WORDS];
+            a[0] = 1;
+            a[EXPORTS_WORDS - 1] = 1;
+            g.report_exports(&a).unwrap();
+            let mut b = [0u32; EXPORTS_WORDS];
+            b[0] = 2;
+            b[EXPORTS_WORDS - 1] = 2;
+            g.report_exports(&b).unwrap();
+        });
+        let last = MAX_EXPORTS - 32;
+        if let ExportsReport::Reported(s) = h.exports(MAX_EXPORTS).unwrap() {
+            assert_eq!(s.present(0), s.present(last), "torn report");
+            assert_eq!(s.present(1), s.present(last + 1), "torn report");
+            assert_eq!(s.served(), 2, "a whole map");
+        }
+        guest.join().unwrap();
+        assert!(matches!(
+            h.exports(MAX_EXPORTS).unwrap(),
+            ExportsReport::Reported(s) if s.present(1) && s.present(last + 1)
+        ));
+    });
+}

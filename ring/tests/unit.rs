@@ -560,11 +560,13 @@ fn guest_attach_validates_header() {
         Some(RingError::BadMagic)
     );
     let _h = Host::new(w.raw(), l, FEATURE_EVENT_IDX, 1).unwrap();
-    w.poke32(hdr::VERSION, 2);
-    assert_eq!(
-        Guest::attach(w.raw(), FEATURES_KNOWN).err(),
-        Some(RingError::BadVersion)
-    );
+    for v in [ABI_VERSION - 1, ABI_VERSION + 1] {
+        w.poke32(hdr::VERSION, v);
+        assert_eq!(
+            Guest::attach(w.raw(), FEATURES_KNOWN).err(),
+            Some(RingError::BadVersion)
+        );
+    }
     w.poke32(hdr::VERSION, ABI_VERSION);
     w.poke32(hdr::NUM_SLOTS, 1024);
     assert_eq!(
@@ -821,4 +823,132 @@ fn hostile_forget_request_frees_the_tag() {
             assert_eq!(next, Err(RingError::PayloadOverlap));
         }
     }
+}
+
+fn seen(r: ExportsReport) -> ExportsSeen {
+    match r {
+        ExportsReport::Reported(s) => s,
+        other => panic!("not a consistent report: {other:?}"),
+    }
+}
+
+#[test]
+fn exports_report_round_trip() {
+    let w = win();
+    let (h, mut g) = pair(&w);
+    assert_eq!(h.exports(5).unwrap(), ExportsReport::NotReported);
+    let mut map = [0u32; EXPORTS_WORDS];
+    map[0] = 0b1_0111; // exports 0, 1, 2 and 4 of five
+    g.report_exports(&map).unwrap();
+    let s = seen(h.exports(5).unwrap());
+    assert!(s.present(0) && s.present(1) && s.present(2) && s.present(4));
+    assert!(!s.present(3) && !s.present(5) && !s.present(MAX_EXPORTS));
+    assert!(!s.present(u32::MAX));
+    assert_eq!(s.served(), 4);
+    assert!(!s.stray);
+    assert_eq!(s.seq, 2);
+    // A later change is a new, consistent report.
+    map[0] = 0b1_1111;
+    g.report_exports(&map).unwrap();
+    let s2 = seen(h.exports(5).unwrap());
+    assert!(s2.present(3));
+    assert_eq!((s2.served(), s2.seq), (5, 4));
+    // The VMM reads the same words through a plain window.
+    assert_eq!(
+        read_exports(h.window(), 5).unwrap(),
+        ExportsReport::Reported(s2)
+    );
+}
+
+#[test]
+fn exports_report_cut_to_configured() {
+    let w = win();
+    let (h, mut g) = pair(&w);
+    let mut map = [u32::MAX; EXPORTS_WORDS];
+    g.report_exports(&map).unwrap();
+    let s = seen(h.exports(33).unwrap());
+    assert_eq!(s.served(), 33);
+    assert!(s.present(32) && !s.present(33));
+    assert!(s.stray, "bits beyond the configured exports are flagged");
+    let s = seen(h.exports(MAX_EXPORTS).unwrap());
+    assert_eq!(s.served(), MAX_EXPORTS);
+    assert!(!s.stray);
+    let s = seen(h.exports(u32::MAX).unwrap());
+    assert_eq!(s.served(), MAX_EXPORTS, "counts beyond the map are cut");
+    let s = seen(h.exports(0).unwrap());
+    assert_eq!(s.served(), 0);
+    assert!(s.stray);
+    map = [0; EXPORTS_WORDS];
+    map[1] = 1; // export 32 only
+    g.report_exports(&map).unwrap();
+    let s = seen(h.exports(32).unwrap());
+    assert_eq!(s.served(), 0);
+    assert!(s.stray);
+    let s = seen(h.exports(40).unwrap());
+    assert!(s.present(32) && !s.stray);
+}
+
+#[test]
+fn exports_report_sequence_states() {
+    let w = win();
+    let (h, mut g) = pair(&w);
+    // Odd: the guest is rewriting.
+    w.poke32(hdr::EXPORTS_SEQ, 7);
+    assert_eq!(h.exports(3).unwrap(), ExportsReport::Changing);
+    // A hostile even value with any map is still only a report.
+    w.poke32(hdr::EXPORTS_SEQ, 0x8000_0000);
+    w.poke32(hdr::EXPORTS_MAP, 0xffff_ffff);
+    let s = seen(h.exports(3).unwrap());
+    assert_eq!(s.served(), 3);
+    assert!(s.stray);
+    // The guest's own sequence never reads as "not reported" or "changing"
+    // when it wraps.
+    let map = [1u32; EXPORTS_WORDS];
+    for _ in 0..3 {
+        g.report_exports(&map).unwrap();
+        let v = w.peek32(hdr::EXPORTS_SEQ);
+        assert!(v != 0 && v % 2 == 0, "sequence {v:#x}");
+    }
+}
+
+#[test]
+fn exports_report_sequence_wraps_past_zero() {
+    assert_eq!(exports_seq_after(0), (1, 2));
+    assert_eq!(exports_seq_after(2), (3, 4));
+    assert_eq!(exports_seq_after(0xffff_fffc), (0xffff_fffd, 0xffff_fffe));
+    assert_eq!(exports_seq_after(0xffff_fffe), (0xffff_ffff, 2));
+    // Whatever the previous value (a hostile one in the window does not
+    // matter: the guest keeps its own), the next pair is odd, then even
+    // and non-zero.
+    for s in [1, 3, 0x7fff_ffff, 0xffff_ffff, 0x8000_0000] {
+        let (o, e) = exports_seq_after(s);
+        assert!(o % 2 == 1 && e % 2 == 0 && e != 0, "{s:#x}");
+    }
+}
+
+#[test]
+fn exports_report_reset_and_reattach() {
+    let w = win();
+    let (mut h, mut g) = pair(&w);
+    g.report_exports(&[1; EXPORTS_WORDS]).unwrap();
+    assert!(matches!(h.exports(1).unwrap(), ExportsReport::Reported(_)));
+    // A restarted driver VM has not reported yet.
+    h.reset(8, |_, _| {}).unwrap();
+    assert_eq!(h.exports(1).unwrap(), ExportsReport::NotReported);
+    assert_eq!(w.peek32(hdr::EXPORTS_MAP), 0);
+    let mut g2 = Guest::attach(w.raw(), FEATURES_KNOWN).unwrap();
+    g2.report_exports(&[1; EXPORTS_WORDS]).unwrap();
+    assert!(matches!(h.exports(1).unwrap(), ExportsReport::Reported(_)));
+    // A guest attaching again (its module reloaded) starts unreported.
+    drop(g2);
+    let _g3 = Guest::attach(w.raw(), FEATURES_KNOWN).unwrap();
+    assert_eq!(h.exports(1).unwrap(), ExportsReport::NotReported);
+    drop(g);
+}
+
+#[test]
+fn exports_report_offsets() {
+    assert_eq!(hdr::EXPORTS_MAP, 0x90);
+    assert_eq!(hdr::EXPORTS_SEQ, 0xb0);
+    assert_eq!(ABI_VERSION, 2);
 }

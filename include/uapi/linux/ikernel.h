@@ -299,8 +299,31 @@ struct ikernel_guest_event {
 	__u32 flags;
 };
 
+/* Most exports struct ikernel_guest_exports can describe. */
+#define IKERNEL_MAX_EXPORTS	256
+
+/**
+ * struct ikernel_guest_exports - IKERNEL_IOC_GUEST_EXPORTS argument
+ * @count:	exports the serving process serves (its nodes), at most
+ *		IKERNEL_MAX_EXPORTS
+ * @reserved:	zero
+ * @map:	bit (i % 32) of map[i / 32] set if export i's device node
+ *		exists in the driver VM; no bit at or beyond @count
+ *
+ * The serving process reports which of its exports it can serve, at start
+ * and on every change; guest_stub publishes the map in the shared window's
+ * header, where the VMM and host_stub read it (for their logs and
+ * statistics: calls are forwarded whatever it says).
+ */
+struct ikernel_guest_exports {
+	__u32 count;
+	__u32 reserved;
+	__u32 map[IKERNEL_MAX_EXPORTS / 32];
+};
+
 #define IKERNEL_IOC_GUEST_GET	_IOWR(IKERNEL_IOC_MAGIC, 0x10, struct ikernel_guest_req)
 #define IKERNEL_IOC_GUEST_PUT	_IOW(IKERNEL_IOC_MAGIC, 0x11, struct ikernel_guest_resp)
 #define IKERNEL_IOC_GUEST_EVENT	_IOW(IKERNEL_IOC_MAGIC, 0x12, struct ikernel_guest_event)
+#define IKERNEL_IOC_GUEST_EXPORTS	_IOW(IKERNEL_IOC_MAGIC, 0x13, struct ikernel_guest_exports)
 
 #endif /* _UAPI_LINUX_IKERNEL_H */

@@ -82,7 +82,10 @@ fn one_input(data: &[u8]) -> Option<()> {
                     hdr::GUEST_GENERATION,
                     hdr::GUEST_FEATURES,
                     hdr::REQ_PROD,
-                ][usize::from(inp.u8()? & 7)];
+                    hdr::EXPORTS_SEQ,
+                    hdr::EXPORTS_MAP,
+                    hdr::EXPORTS_MAP + 28,
+                ][usize::from(inp.u8()? % 11)];
                 let v = inp.u32()?;
                 no_bug(Window::new(&win).store(which, v));
             }
@@ -121,6 +124,17 @@ fn one_input(data: &[u8]) -> Option<()> {
                 no_bug(host.kick_needed().map(|_| ()));
                 no_bug(host.guest_ready().map(|_| ()));
                 no_bug(host.heartbeat().map(|_| ()));
+                // The exports report: whatever the peer wrote, a report
+                // never names more exports than configured.
+                let configured = u32::from(inp.u8()?) * 2;
+                match host.exports(configured) {
+                    Ok(ExportsReport::Reported(s)) => {
+                        assert!(s.served() <= configured.min(MAX_EXPORTS));
+                        assert!(!s.present(configured));
+                    }
+                    Ok(_) => {}
+                    Err(e) => no_bug(Err(e)),
+                }
             }
             9 => {
                 let i = usize::from(inp.u8()?) % 4;
@@ -159,6 +173,9 @@ fn one_input(data: &[u8]) -> Option<()> {
                     }
                     no_bug(g.host_gone().map(|_| ()));
                     no_bug(g.beat());
+                    let mut map = [0u32; EXPORTS_WORDS];
+                    map[0] = u32::from(inp.u8()?);
+                    no_bug(g.report_exports(&map));
                 }
             }
             _ => {
