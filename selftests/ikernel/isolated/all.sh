@@ -5,7 +5,9 @@ d=$(dirname "$0")
 rc=0
 for t in ${IKERNEL_ISOLATED_TESTS:-fifo missing rtc ppdev buggy}; do
 	echo "# === isolated driver test: $t"
+	s=$(date +%s)
 	bash "$d/$t.sh" || rc=1
+	echo "# === isolated driver test: $t took $(( $(date +%s) - s )) s"
 done
 # Last: the host kernel took all of the above without a WARN, BUG, oops,
 # lockdep splat or hung task.
