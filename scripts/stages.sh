@@ -56,6 +56,9 @@ stage_need() { STAGE_ON[$1]=1; }
 # stage's: the caller passes it in).
 stage_limit() { echo "${STAGE_LIMIT[$1]}"; }
 
+# vm_limit NAME: a test VM stage's limit, or VM_TIMEOUT for every one.
+vm_limit() { echo "${VM_TIMEOUT:-$(stage_limit "$1")}"; }
+
 # stage_begin NAME LOG: announces a stage.
 stage_begin() {
 	echo "# === stage $1: limit $(stage_limit "$1") s, log $2"
@@ -162,6 +165,18 @@ vm_stage() {
 		fi
 	fi
 	if [ $failed = "$f0" ]; then stage_end "$name" ok; else stage_end "$name" fail; fi
+}
+
+# ring_stage [VAR=VALUE...]: the stage "ring", ring/check.sh with the
+# given environment, each of its results counted.
+ring_stage() {
+	local log=$STAGE_LOGS/ring.log f0=$failed
+	stage_begin ring "$log"
+	env "$@" timeout --kill-after=10 "$(stage_limit ring)" "$IKERNEL_ROOT/ring/check.sh" >"$log" 2>&1
+	grep -E '^(not )?ok - ' "$log" | sed -E 's/^((not )?ok) - ring: /\1 /' >"$STAGE_LOGS/ring.tap"
+	[ -s "$STAGE_LOGS/ring.tap" ] || result fail "ring/check.sh produced no results (log: $log)"
+	count_tap "$STAGE_LOGS/ring.tap" ring
+	if [ $failed = "$f0" ]; then stage_end ring ok; else stage_end ring fail; fi
 }
 
 # stage_skip NAME WHY: a selected stage that cannot run is one failure.
