@@ -9,20 +9,29 @@ BIN=$ROOT/build/isolated
 # ikfifo_export [legacy]: the TOML that loads the in-tree samples/ikfifo
 # in the driver VM and exports its node to the host as /dev/ik_fifo (mode
 # 0666, root's), for write_config.  With "legacy", also the export's ioctl
-# table entry for IKFIFO_LEGACY_GET_CAP (0x6b11, which has no _IOC
-# encoding: it writes 4 bytes to its argument).
+# table entry for IKFIFO_LEGACY_GET_CAP (see ikfifo_node_export).
 ikfifo_export() {
 	cat <<TOML
 [[module]]
 path = "$ROOT/samples/ikfifo/ikfifo.ko"
 
+TOML
+	ikfifo_node_export /dev/ikfifo ik_fifo "${1:-}"
+}
+
+# ikfifo_node_export GUEST_PATH HOST_NAME [legacy]: one [[export]] of an
+# ikfifo node (mode 0666, root's).  With "legacy", also the ioctl table
+# entry for IKFIFO_LEGACY_GET_CAP (0x6b11, which has no _IOC encoding: it
+# writes 4 bytes to its argument).
+ikfifo_node_export() {
+	cat <<TOML
 [[export]]
-guest_path = "/dev/ikfifo"
-host_name = "ik_fifo"
+guest_path = "$1"
+host_name = "$2"
 mode = 0o666
 owner = "root:root"
 TOML
-	[ "${1:-}" = legacy ] || return 0
+	[ "${3:-}" = legacy ] || return 0
 	cat <<TOML
   [[export.ioctl]]
   cmd = 0x6b11

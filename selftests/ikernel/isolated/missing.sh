@@ -20,26 +20,13 @@ t_plan 11
 load_kvm
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
-late_export() {
-	cat <<TOML
-
-[[export]]
-guest_path = "/dev/ikfifo_late"
-host_name = "ik_late"
-mode = 0o666
-owner = "root:root"
-  [[export.ioctl]]
-  cmd = 0x6b11
-  dir = "read"
-  size = 4
-TOML
-}
-
 # The guest's job (no single quote: it goes into a TOML literal string).
 job='(b=$(cat /sys/module/ikfifo/refcnt); while [ "$(cat /sys/module/ikfifo/refcnt)" -le "$b" ]; do sleep 0.2; done; IFS=: read ma mi </sys/class/misc/ikfifo/dev; mknod /dev/ikfifo_late c "$ma" "$mi" && echo "missing.sh: made /dev/ikfifo_late ($ma:$mi)") &'
 cfg=$OUT/missing.toml
 IVT_MAX_RESTARTS=2 IVT_IMAGE_EXTRA="run = ['$job']" \
-	write_config "$cfg" missing "$(ikfifo_export legacy)$(late_export)"
+	write_config "$cfg" missing "$(ikfifo_export legacy)
+
+$(ikfifo_node_export /dev/ikfifo_late ik_late legacy)"
 log=$OUT/missing.log
 start_shim "$log" "$cfg"
 
