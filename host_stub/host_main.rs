@@ -41,6 +41,7 @@ mod poll;
 #[allow(
     dead_code,
     unreachable_pub,
+    unused_imports,
     reason = "the shared ring serves host, guest and shim"
 )]
 mod ring;

@@ -2,9 +2,10 @@
 
 //! The ikernel ring as a cargo crate, for the shim, the tests and benchmarks.
 //!
-//! `ring.rs` is the one shared source: the kernel modules include the same
-//! file with `#[path]`. This crate re-exports it and adds [`user`], the
-//! user-space [`Shared`] accessor built on `core::sync::atomic`.
+//! `ring.rs` (with the part files it names) is the one shared source: the
+//! kernel modules include the same file with `#[path]`. This crate
+//! re-exports it and adds [`user`], the user-space [`Shared`] accessor built
+//! on `core::sync::atomic`.
 
 #![no_std]
 
