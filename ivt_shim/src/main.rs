@@ -7,6 +7,7 @@ mod check;
 mod config;
 mod cpio;
 mod cpuid;
+mod events;
 mod image;
 mod mptable;
 mod pio;
@@ -60,6 +61,11 @@ enum Cmd {
         /// Rebuild the image even if a cached one matches.
         #[arg(long)]
         rebuild_image: bool,
+        /// Append machine-readable state events (one JSON object per line:
+        /// start, booting, ready, exports, down, restart, giving_up, exit)
+        /// to FILE.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
     },
     /// Validates a config file.
     CheckConfig { config: PathBuf },
@@ -130,6 +136,7 @@ fn main() -> ExitCode {
             test_hang_generation,
             exit_after_ready,
             rebuild_image,
+            events,
         } => match load(&config) {
             Ok(c) => supervise::run(
                 &c,
@@ -139,6 +146,8 @@ fn main() -> ExitCode {
                     test_hang_generation,
                     exit_after_ready,
                     rebuild_image,
+                    config: config.clone(),
+                    events,
                 },
             ),
             Err(c) => return c,

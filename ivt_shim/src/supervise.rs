@@ -14,6 +14,7 @@ use log::{error, info, warn};
 use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
 
 use crate::config::{Config, ReadyMode};
+use crate::events::{Cause, Event, Events, HostView};
 use crate::image;
 use crate::pio::Ports;
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
@@ -56,6 +57,10 @@ pub struct RunOpts {
     /// Exit 0 after this many generations reached ready (tests); 0 = never.
     pub exit_after_ready: u32,
     pub rebuild_image: bool,
+    /// The config file (named in the start event).
+    pub config: std::path::PathBuf,
+    /// Append machine-readable state events to this file.
+    pub events: Option<std::path::PathBuf>,
 }
 
 enum Death {
@@ -65,6 +70,31 @@ enum Death {
     InitError(String),
     Broken(String),
     Panic(String),
+}
+
+impl Death {
+    /// The death as a stable word, for the events.
+    fn cause(&self) -> Cause {
+        match self {
+            Death::Exit(Exit::Shutdown) => Cause::TripleFault,
+            Death::Exit(_) => Cause::VcpuExit,
+            Death::Hang(_) => Cause::Hang,
+            Death::ReadyTimeout(_) => Cause::ReadyTimeout,
+            Death::InitError(_) => Cause::InitError,
+            Death::Broken(_) => Cause::Broken,
+            Death::Panic(_) => Cause::Panic,
+        }
+    }
+}
+
+/// Host names of the exports whose flag in `present` is `want`.
+fn names_where<'a>(names: &'a [ExportName], present: &[bool], want: bool) -> Vec<&'a str> {
+    names
+        .iter()
+        .zip(present)
+        .filter(|(_, &p)| p == want)
+        .map(|(n, _)| n.host.as_str())
+        .collect()
 }
 
 impl std::fmt::Display for Death {
@@ -255,10 +285,19 @@ fn presence(chan: &Channel, n: usize) -> Option<(Vec<bool>, bool)> {
 /// Boots and supervises; returns the process exit code.
 pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     install_signals()?;
+    let mut events = Events::open(opts.events.as_deref())?;
+    let config_name = opts.config.to_string_lossy();
     let img_path = image::build(cfg, opts.rebuild_image)?;
     let initrd = std::fs::read(&img_path)?;
     let exports = export_requests(cfg)?;
     let names = export_names(cfg);
+    events.emit(Event::Start {
+        pid: std::process::id(),
+        config: &config_name,
+        exports: names.iter().map(|n| n.host.as_str()).collect(),
+        window_gpa: *cfg.window.gpa.get_ref(),
+        window_size: *cfg.window.size.get_ref(),
+    });
     // Exports belong to the channel: made once, on the first ready, they
     // survive restarts.
     let mut exported = false;
@@ -323,6 +362,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             Some(p)
         };
         chan.set_state(VmState::Booting, generation)?;
+        events.emit(Event::Booting { generation });
         let t0 = Instant::now();
         let mut vm = Vm::new(cfg, &initrd, &cmdline, chan.mapping(), log, ports)?;
         chan.bind_doorbells(&vm.kick, &vm.call)?;
@@ -421,25 +461,36 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                             Some((p, _)) => format!("; {}", describe_exports(&names, p)),
                             None => "; exports: not reported (ready = console)".into(),
                         };
-                        match down_at.take() {
+                        let restart_s = down_at.take().map(|d| (now - d).as_secs_f64());
+                        match restart_s {
                             Some(d) => info!(
-                                "generation {generation}: READY, boot-to-ready {:.3} s, down-to-ready (restart) {:.3} s{what}",
+                                "generation {generation}: READY, boot-to-ready {:.3} s, down-to-ready (restart) {d:.3} s{what}",
                                 boot.as_secs_f64(),
-                                (now - d).as_secs_f64()
                             ),
                             None => info!("generation {generation}: READY, boot-to-ready {:.3} s{what}", boot.as_secs_f64()),
                         }
                         if report.as_ref().is_some_and(|(_, stray)| *stray) {
                             warn!("generation {generation}: the guest reported exports beyond the {} configured (ignored)", names.len());
                         }
-                        seen = report.map(|(p, _)| p);
                         chan.set_state(VmState::Running, generation)?;
-                        if let Some(s) = chan.get_state() {
+                        let host = chan.get_state();
+                        if let Some(s) = host {
                             info!(
                                 "host_stub GET_STATE: state {} generation {} guest_state {} heartbeat {}",
                                 s.state, s.generation, s.guest_state, s.heartbeat
                             );
                         }
+                        let listed =
+                            |want| report.as_ref().map(|(p, _)| names_where(&names, p, want));
+                        events.emit(Event::Ready {
+                            generation,
+                            boot_to_ready_s: boot.as_secs_f64(),
+                            down_to_ready_s: restart_s,
+                            served: listed(true),
+                            missing: listed(false),
+                            host: host.map(HostView::from),
+                        });
+                        seen = report.map(|(p, _)| p);
                         if !exported {
                             exported = true;
                             if let Err(e) = export_all(cfg, &chan, &exports) {
@@ -472,14 +523,27 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                     // loaded on demand) is served without a restart; say so.
                     if let Some((now, _)) = presence(&chan, names.len()) {
                         if let Some(before) = &seen {
-                            for l in export_changes(&names, before, &now) {
+                            let changes = export_changes(&names, before, &now);
+                            for l in &changes {
                                 info!("generation {generation}: {l}");
+                            }
+                            if !changes.is_empty() {
+                                events.emit(Event::Exports {
+                                    generation,
+                                    served: names_where(&names, &now, true),
+                                    missing: names_where(&names, &now, false),
+                                });
                             }
                         } else if !names.is_empty() {
                             info!(
                                 "generation {generation}: {}",
                                 describe_exports(&names, &now)
                             );
+                            events.emit(Event::Exports {
+                                generation,
+                                served: names_where(&names, &now, true),
+                                missing: names_where(&names, &now, false),
+                            });
                         }
                         seen = Some(now);
                     }
@@ -495,6 +559,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             }
         };
 
+        // What host_stub saw (a broken ring's violation, the last kicks),
+        // before the state below changes it.
+        let host_at_death = chan.get_state().map(HostView::from);
         // Down at once: host_stub fails waiters before we tear the VM down.
         if death.is_some() || fatal.is_some() || TERMINATE.load(Ordering::SeqCst) {
             if let Err(e) = chan.set_state(VmState::Down, generation) {
@@ -523,12 +590,26 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             }
             (d, _) => d,
         };
+        let exit = |events: &mut Events, reason, status| {
+            events.emit(Event::Exit {
+                generation,
+                reason,
+                status,
+            });
+        };
         if let Some(e) = fatal {
             info!("generation {generation}: shut down (export failed)");
+            exit(&mut events, "export_failed", 1);
             return Err(e);
         }
         let Some(death) = death else {
             info!("generation {generation}: orderly shutdown (signal)");
+            let why = if opts.exit_after_ready != 0 && readies >= opts.exit_after_ready {
+                "exit_after_ready"
+            } else {
+                "signal"
+            };
+            exit(&mut events, why, 0);
             return Ok(0);
         };
         down_at = Some(now);
@@ -548,10 +629,18 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             "generation {generation}: DOWN after {:.3} s: {death}",
             (now - t0).as_secs_f64()
         );
+        events.emit(Event::Down {
+            generation,
+            after_s: (now - t0).as_secs_f64(),
+            cause: death.cause(),
+            detail: death.to_string(),
+            host: host_at_death,
+        });
         for l in tail {
             info!("  console: {l}");
         }
         if TERMINATE.load(Ordering::SeqCst) {
+            exit(&mut events, "signal", 0);
             return Ok(0);
         }
         if restarts >= r.max_restarts {
@@ -559,6 +648,11 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                 "giving up after {restarts} restarts (max_restarts = {})",
                 r.max_restarts
             );
+            events.emit(Event::GivingUp {
+                restarts,
+                max_restarts: r.max_restarts,
+            });
+            exit(&mut events, "gave_up", 1);
             return Ok(1);
         }
         restarts += 1;
@@ -567,8 +661,14 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             r.max_restarts,
             backoff.as_millis()
         );
+        events.emit(Event::Restart {
+            restart: restarts,
+            max_restarts: r.max_restarts,
+            delay_ms: u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+        });
         sleep_interruptible(backoff);
         if TERMINATE.load(Ordering::SeqCst) {
+            exit(&mut events, "signal", 0);
             return Ok(0);
         }
         backoff = (backoff * 2).min(backoff_max);

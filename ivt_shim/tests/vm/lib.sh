@@ -95,11 +95,45 @@ TOML
 	rm -f "$OUT/$name.console.log"
 }
 
+# events_file LOG: where a shim that logs to LOG writes its state events
+# (ivt-shim run --events: one JSON object per line), LOG with .events for
+# .log.  Tests read these, not the wording of the log.
+events_file() { echo "${1%.log}.events"; }
+
+# ev LOG JQ_FILTER: the filter applied to every event of the shim that logs
+# to LOG (jq -c, one result per line; nothing before the first event).
+ev() {
+	local f
+	f=$(events_file "$1")
+	[ -s "$f" ] || return 0
+	jq -c "$2" "$f"
+}
+
+# ev_count LOG KIND [JQ_CONDITION]: how many KIND events (ready, down,
+# restart...) so far, optionally only those where JQ_CONDITION holds.
+ev_count() {
+	ev "$1" "select(.event == \"$2\" and (${3:-true}))" | wc -l
+}
+
+# ev_last LOG KIND FIELD: FIELD (a jq path such as .cause or .host.broken)
+# of the newest KIND event, raw; empty if there is none.
+ev_last() {
+	local f
+	f=$(events_file "$1")
+	[ -s "$f" ] || return 0
+	jq -r "select(.event == \"$2\") | $3" "$f" | tail -n 1
+}
+
 # run_shim LOG ARGS...: runs ivt-shim, stderr+stdout to LOG; returns its status.
-# With IVT_HOST_STUB=0 the shim runs with --no-host-stub.
+# With IVT_HOST_STUB=0 the shim runs with --no-host-stub; "run" writes its
+# events beside LOG (events_file).
 run_shim() {
 	local log=$1 sub=$2; shift 2
 	[ "${IVT_HOST_STUB:-1}" = 0 ] && set -- --no-host-stub "$@"
+	if [ "$sub" = run ]; then
+		rm -f "$(events_file "$log")"
+		set -- --events "$(events_file "$log")" "$@"
+	fi
 	timeout --kill-after=10 "$IVT_TIMEOUT" "$IVT_SHIM" "$sub" "$@" >"$log" 2>&1
 }
 
@@ -109,11 +143,12 @@ run_shim() {
 # booting, and the shim's restart serves as well).
 start_shim() {
 	local log=$1 cfg=$2 i=0
-	local args=(run)
+	local args=(run --events "$(events_file "$log")")
 	[ "${IVT_HOST_STUB:-1}" = 0 ] && args+=(--no-host-stub)
+	rm -f "$(events_file "$log")"
 	"$IVT_SHIM" "${args[@]}" "$cfg" >"$log" 2>&1 &
 	SHIM_PID=$!
-	while ! grep -q "generation [0-9]*: READY" "$log" && kill -0 "$SHIM_PID" 2>/dev/null &&
+	while [ "$(ev_count "$log" ready)" = 0 ] && kill -0 "$SHIM_PID" 2>/dev/null &&
 		[ $i -lt "$IVT_TIMEOUT" ]; do
 		sleep 1; i=$((i + 1))
 	done

@@ -82,14 +82,15 @@ fault_end() {
 generation() { ready_generation "$OUT/campaign.log"; }
 
 # down GEN: the shim reported generation GEN down.
-down() { grep -q "generation $1: DOWN" "$OUT/campaign.log"; }
+down() { [ "$(ev_count "$OUT/campaign.log" down ".generation == $1")" != 0 ]; }
 
 # boot_deaths: generations the shim saw die before they were READY (no
 # injected fault does that: under nested TCG a driver VM now and then
 # hangs or triple-faults in early boot; the shim restarts it).
 boot_deaths() {
-	grep -ao 'generation [0-9]*: \(READY\|DOWN\)' "$OUT/campaign.log" |
-		awk '$3 == "READY" { r[$2] = 1 } $3 == "DOWN" && !($2 in r) { n++ }
+	ev "$OUT/campaign.log" 'select(.event == "ready" or .event == "down") |
+		"\(.event) \(.generation)"' | tr -d '"' |
+		awk '$1 == "ready" { r[$2] = 1 } $1 == "down" && !($2 in r) { n++ }
 		     END { print n + 0 }'
 }
 
@@ -402,7 +403,7 @@ hostile_section() {
 			[ "$2" -gt 1 ] || rec=$(probe /dev/ik_fifo:wr)
 			fault_end "hostile:$kind" "${rec:+0}"
 		fi
-		grep -q "generation $gen: DOWN.*broke the ring" "$OUT/campaign.log" &&
+		[ "$(ev_count "$OUT/campaign.log" down ".generation == $gen and .cause == \"broken\"")" != 0 ] &&
 			seen_violation[$kind]=1
 		attacked[$kind]=$((${attacked[$kind]:-0} + 1))
 		[ -n "$rec" ] && served_again[$kind]=$((${served_again[$kind]:-0} + 1))
@@ -494,10 +495,11 @@ fi
 if want panic-on-load && up; then
 fault_begin panic-on-load
 campaign_config "$cfg" campaign "" "panic_on_load=1" "$PANIC_RESTARTS"
-timeout 600 "$IVT_SHIM" run "$cfg" >"$OUT/panic-on-load.log" 2>&1
+rm -f "$OUT/panic-on-load.events"
+timeout 600 "$IVT_SHIM" run --events "$OUT/panic-on-load.events" "$cfg" >"$OUT/panic-on-load.log" 2>&1
 rc=$?
 sound=$(dmesg_sound "fault-$F_N" >/dev/null && echo yes || echo no)
-deaths=$(grep -c 'DOWN after' "$OUT/panic-on-load.log")
+deaths=$(ev_count "$OUT/panic-on-load.log" down)
 for i in $(seq "$deaths"); do
 	printf 'panic-on-load\t%s\t0\t0\t\n' "$sound" >>"$TSV"
 done

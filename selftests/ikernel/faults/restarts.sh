@@ -31,17 +31,17 @@ campaign_config "$cfg" restarts "" "" 1000
 meminfo() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 slab_active() { awk -v c="$1" '$1 == c { print $2 }' /proc/slabinfo; }
 slabs() { awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo | sort; }
-# The seconds from the shim's "restart" line before generation $1's
-# "booting" line to that line, and generation $1's boot-to-ready.
+# The seconds from the shim's restart event before generation $1's
+# booting event to that event, and generation $1's boot-to-ready.
 setup_s() {
-	awk -v g="$1" '
-		/ivt-shim info: restart / { r = substr($1, 2) + 0 }
-		$0 ~ "generation " g ": booting" { if (r) printf "%.1f", substr($1, 2) - r; exit }
-	' "$OUT/restarts.log"
+	ev "$OUT/restarts.log" 'select(.event == "restart" or .event == "booting") |
+		"\(.event) \(.generation // 0) \(.unix)"' | tr -d '"' | awk -v g="$1" '
+		$1 == "restart" { r = $3 }
+		$1 == "booting" && $2 == g { if (r) printf "%.1f", $3 - r; exit }'
 }
 ready_s() {
-	grep -ao "generation $1: READY, boot-to-ready [0-9.]*" "$OUT/restarts.log" |
-		awk '{ printf "%.1f", $NF }'
+	ev "$OUT/restarts.log" "select(.event == \"ready\" and .generation == $1) | .boot_to_ready_s" |
+		awk '{ printf "%.1f", $1 }'
 }
 kvm_vms() { ls /sys/kernel/debug/kvm 2>/dev/null | grep -c '^[0-9]'; }
 

@@ -105,8 +105,9 @@ bounded() {
 		awk -v max=$((tmo + slack)) 'NF >= 3 && $3 > max { bad = 1 } END { exit bad }' <<<"$BC"
 }
 # readies: how many generations of the current shim reached ready.
-readies() { grep -c 'READY, boot-to-ready' "$log"; }
-downs() { grep -c ': DOWN after' "$log"; }
+# (From the shim's state events: ivt_shim/tests/vm/lib.sh's ev helpers.)
+readies() { ev_count "$log" ready; }
+downs() { ev_count "$log" down; }
 # wait_ready N [SECONDS]: waits for N generations to have reached ready.
 wait_ready() {
 	local i=0
@@ -142,7 +143,7 @@ if ! wait_node "$node" 30; then
 	stop_shim
 	plan_done
 fi
-t_ok "driver VM exports $node ($(grep -o 'boot-to-ready [0-9.]* s' "$log" | head -n 1))"
+t_ok "driver VM exports $node (boot-to-ready $(ev_last "$log" ready .boot_to_ready_s) s)"
 
 bcall hello -d "$node" read count
 t_check "read returns the greeting ($(ms read) ms)" \
@@ -219,10 +220,10 @@ t_check "the guest oopsed: NULL dereference in ikbuggy_ioctl (console)" \
 	grep -q "RIP: .*ikbuggy_ioctl" "$OUT/buggy.console.log"'
 grep -E 'BUG: |RIP: .*ikbuggy|Kernel panic' "$OUT/buggy.console.log" | head -n 3 | sed 's/^/# console: /'
 if wait_ready 2 300; then
-	down_ms=$(awk '/: DOWN after/ { print int(substr($1, 2) * 1000); exit }' "$log")
+	down_ms=$(ev "$log" 'select(.event == "down") | .unix * 1000 | floor' | head -n 1)
 	t_diag "the shim reported the guest down $((down_ms - s)) ms after the oops call began"
-	t_ok "the shim restarts the driver VM ($(grep -o 'DOWN after.*' "$log" | head -n 1);" \
-		"$(grep -o 'down-to-ready (restart) [0-9.]* s' "$log" | head -n 1))"
+	t_ok "the shim restarts the driver VM ($(ev "$log" 'select(.event == "down") | .detail' | head -n 1);" \
+		"down-to-ready $(ev "$log" 'select(.event == "ready" and .down_to_ready_s != null) | .down_to_ready_s' | head -n 1) s)"
 else
 	t_not_ok "the shim restarts the driver VM"
 	show_logs buggy
@@ -283,7 +284,7 @@ back_s=$(( ($(ms_now) - s) / 1000 ))
 t_check "every call after the corrupting write ended, with data or an error ($((10 + 2 * probes)) runs, $hung hung)" \
 	[ $hung = 0 ]
 if [ "$(downs)" -gt "$d0" ]; then
-	what="the guest died ($(grep -o 'DOWN after.*' "$log" | tail -n 1)) and was restarted"
+	what="the guest died ($(ev_last "$log" down .detail)) and was restarted"
 	tail -n +$((con0 + 1)) "$OUT/buggy.console.log" |
 		grep -E 'general protection|BUG:|RIP:|Kernel panic' | head -n 4 | sed 's/^/# console: /'
 else
@@ -303,7 +304,8 @@ cfg=$OUT/buggy-panic.toml
 log=$OUT/buggy-panic.log
 buggy_config "$cfg" buggy-panic "panic_on_load=1" 2 1000
 s=$(date +%s)
-"$IVT_SHIM" run "$cfg" >"$log" 2>&1 &
+rm -f "$(events_file "$log")"
+"$IVT_SHIM" run --events "$(events_file "$log")" "$cfg" >"$log" 2>&1 &
 SHIM_PID=$!
 seen=no
 while kill -0 $SHIM_PID 2>/dev/null && [ $(( $(date +%s) - s )) -lt 600 ]; do
@@ -315,11 +317,13 @@ wait $SHIM_PID
 rc=$?
 took=$(( $(date +%s) - s ))
 t_check "the shim gives up on a driver that panics at load (exit $rc after $took s)" \
-	eval '[ $rc = 1 ] && grep -q "giving up after 2 restarts" "$log"'
+	eval '[ $rc = 1 ] && [ "$(ev_count "$log" giving_up ".restarts == 2")" = 1 ] &&
+	[ "$(ev_last "$log" exit .reason)" = gave_up ]'
 t_check "no $node appears meanwhile" eval '[ $seen = no ] && [ ! -e "$node" ]'
-n=$(grep -c 'DOWN after.*triple fault' "$log")
+n=$(ev_count "$log" down '.cause == "triple_fault"')
 t_check "each of the 3 generations dies of a triple fault, reported (${n} reported)" [ "$n" = 3 ]
-grep 'DOWN after' "$log" | head -n 3 | sed 's/^/# shim: /'
+ev "$log" 'select(.event == "down") | "generation \(.generation): \(.cause): \(.detail)"' |
+	head -n 3 | sed 's/^/# shim: /'
 # Per generation (the console log has all three): did its init script
 # start, and did it panic in ikbuggy's init?  A generation that died
 # before its init script ran never loaded ikbuggy: under nested TCG a
@@ -336,23 +340,22 @@ read -r inits panics early <<<"$(awk '
 [ "$early" = 0 ] || t_diag "$early generation(s) died before their init script ran (nested TCG)"
 t_check "every generation that ran its init panicked in ikbuggy's init ($panics panics, $inits inits)" \
 	eval '[ "$panics" = "$inits" ] && [ "$panics" -ge 1 ] && [ $((panics + early)) = 3 ]'
-# The backoff: "restart K/2 in B ms", then the next generation boots at
-# least B ms later (log lines start with [UNIX-TIME.MS]).
-backoff=$(awk '
-	/restart [0-9]+\/[0-9]+ in [0-9]+ ms/ {
-		t = substr($1, 2) + 0; want = $(NF - 1); next
-	}
-	/generation [0-9]+: booting/ && want != "" {
-		got = (substr($1, 2) - t) * 1000
+# The backoff: a restart event says "in B ms", then the next generation's
+# booting event comes at least B ms later (both carry the Unix time).
+backoff=$(ev "$log" 'select(.event == "restart" or .event == "booting") |
+	"\(.event) \(.unix) \(.delay_ms // 0)"' | tr -d '"' | awk '
+	$1 == "restart" { t = $2; want = $3; next }
+	$1 == "booting" && want != "" {
+		got = ($2 - t) * 1000
 		printf "%s%d>=%d", sep, got, want; sep = " "
 		if (got < want) bad = 1
 		want = ""
 	}
-	END { exit bad }' "$log")
+	END { exit bad }')
 rc=$?
+delays=$(ev "$log" 'select(.event == "restart") | "\(.restart)/\(.max_restarts):\(.delay_ms)"' | tr -d '"' | tr '\n' ' ')
 t_check "the shim backs off 1000 then 2000 ms between boots (measured: $backoff)" \
-	eval '[ $rc = 0 ] && grep -q "restart 1/2 in 1000 ms" "$log" &&
-	grep -q "restart 2/2 in 2000 ms" "$log"'
+	eval '[ $rc = 0 ] && [ "$delays" = "1/2:1000 2/2:2000 " ]'
 
 # 6. The host kernel took all of it: nothing in its log since the start.
 pattern=$("$SELF/kernel-reports")

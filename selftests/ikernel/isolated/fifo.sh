@@ -109,7 +109,7 @@ t_check "with direct_copy off: fifo_test passes, the same transcript, data throu
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 fifo_stats() { grep '^export ik_fifo ' /sys/kernel/debug/ikernel/stats; }
 st=${IKERNEL_FIFO_STRESS_TIMEOUT:-600}
-downs() { grep -c "generation [0-9]*: DOWN after" "$OUT/fifo.log"; }
+downs() { ev_count "$OUT/fifo.log" down; }
 # run_stress TAG: one stress run; its status in rc, its TAP in fifo-stress-TAG.tap.
 run_stress() {
 	local tap=$OUT/fifo-stress-$1.tap i=0 p
@@ -140,8 +140,8 @@ run_stress() {
 # else.
 vm_fault() {
 	local new
-	new=$(grep "generation [0-9]*: DOWN after" "$OUT/fifo.log" | tail -n +$(($2 + 1)))
-	[ -n "$new" ] && ! grep -v "KVM_EXIT_SHUTDOWN\|hang: heartbeat stopped" <<<"$new" | grep -q . &&
+	new=$(ev "$OUT/fifo.log" 'select(.event == "down") | .cause' | tail -n +$(($2 + 1)))
+	[ -n "$new" ] && ! grep -vx '"triple_fault"\|"hang"' <<<"$new" | grep -q . &&
 		grep -q '^# process [0-9]*: .*Input/output error)\?$' "$1" &&
 		! grep '^# process [0-9]*: ' "$1" | grep -qv 'Input/output error)\?$' &&
 		! grep -qE 'bad record|corrupt record|consumed twice' "$1" &&
@@ -176,11 +176,11 @@ while [ $total -lt "$target" ] && [ $run -lt 100 ]; do
 	fi
 	[ $deaths -lt "$max_deaths" ] && vm_fault "$OUT/fifo-stress-$run.tap" "$d0" || break
 	deaths=$((deaths + 1))
-	t_diag "stress round $run: the driver VM died, with no report against the driver or guest_stub (nested TCG): $(grep 'DOWN after' "$OUT/fifo.log" | tail -n 1 | sed 's/.*\(generation\)/\1/')"
+	t_diag "stress round $run: the driver VM died, with no report against the driver or guest_stub (nested TCG): $(ev_last "$OUT/fifo.log" down '"generation \(.generation): \(.detail)"')"
 	grep '^# ' "$OUT/fifo-stress-$run.tap" | tail -n 3
 	grep -A3 'possible recursive locking' "$OUT/fifo.console.log" | sed 's/^/# console: /'
 	# The generation after the one that died (it may be up already).
-	next=$(grep -ao 'generation [0-9]*: DOWN' "$OUT/fifo.log" | awk '{ g = $2 } END { print g + 1 }')
+	next=$(( $(ev_last "$OUT/fifo.log" down .generation) + 1 ))
 	if ! wait_generation "$OUT/fifo.log" "$next" ||
 		! wait_node /dev/ik_fifo 30; then
 		t_diag "no driver VM came back within 300 s"

@@ -133,9 +133,10 @@ start_generation() {
 		start_shim "$1" "$2"
 		return
 	fi
-	"$IVT_SHIM" run --test-panic-generation 1 "$2" >"$1" 2>&1 &
+	rm -f "$(events_file "$1")"
+	"$IVT_SHIM" run --events "$(events_file "$1")" --test-panic-generation 1 "$2" >"$1" 2>&1 &
 	SHIM_PID=$!
-	while ! grep -q "generation 2: READY" "$1" && kill -0 "$SHIM_PID" 2>/dev/null &&
+	while [ "$(ev_count "$1" ready '.generation == 2')" = 0 ] && kill -0 "$SHIM_PID" 2>/dev/null &&
 		[ $i -lt "$IVT_TIMEOUT" ]; do
 		sleep 1
 		i=$((i + 1))
@@ -227,7 +228,7 @@ run_kind() {
 	attacked() {
 		grep -q "ikernel_hostile: attack $k generation $gen" "$con" ||
 			{ grep -q "ikernel_hostile: armed: $k .*generation $gen" "$con" &&
-				grep -q "generation $gen: DOWN after .*broke the ring" "$log"; }
+				[ "$(ev_count "$log" down ".generation == $gen and .cause == \"broken\"")" != 0 ]; }
 	}
 	t_check "$k: the driver VM attacked (console: attack $k generation $gen, or armed and broke the ring)" \
 		attacked
@@ -261,9 +262,10 @@ run_kind() {
 	esac
 	[ "$k" = probe_outside ] && check_probe "$OUT/$name.trace" "$log" $traced "$con"
 
-	gens=$(grep -c 'booting' "$log")
+	gens=$(ev_count "$log" booting)
 	t_diag "$k: shim: $gens generation(s) booted"
-	grep -E 'DOWN|restart' "$log" | sed "s/^\[[0-9.]*\] /# $k: shim: /"
+	ev "$log" 'select(.event == "down" or .event == "restart") | del(.t, .unix)' |
+		sed "s/^/# $k: shim: /"
 	stop_shim
 	t_diag "$k: shim exit status $SHIM_RC"
 	for i in $(seq 1 20); do [ -e /dev/ik_fifo ] || break; sleep 0.5; done
@@ -290,7 +292,7 @@ check_probe() {
 	# it) would be a bug of this test; exits but port I/O (the console)
 	# and MMIO one of KVM.
 	local inside others wbase wsize
-	read -r wbase wsize < <(sed -n 's/.* window \(0x[0-9a-f]*\)+\(0x[0-9a-f]*\) .*/\1 \2/p' "$2")
+	read -r wbase wsize < <(ev_last "$2" start '"\(.window_gpa) \(.window_size)"')
 	inside=$(grep -o 'gpa 0x[0-9a-f]*' "$1" | while read -r _ gpa; do
 		if [ $((gpa)) -lt $((128 << 20)) ] ||
 			{ [ $((gpa)) -ge $((wbase)) ] && [ $((gpa)) -lt $((wbase + wsize)) ]; }; then
@@ -305,9 +307,9 @@ check_probe() {
 	# guest reported every probe done is nested TCG's (the stress sees the
 	# same, Documentation/building.rst), not the probe's: said, not failed.
 	local down
-	down=$(grep -o "generation $gen: DOWN after .*" "$2")
+	down=$(ev "$2" "select(.event == \"down\" and .generation == $gen) | \"\\(.cause): \\(.detail)\"")
 	if [ -n "$down" ] && grep -q "ikernel_hostile: attack probe_outside done" "$4" &&
-		! grep -v "hang: heartbeat stopped" <<<"$down" | grep -q .; then
+		! grep -v '^"hang: ' <<<"$down" | grep -q .; then
 		t_diag "probe_outside: the driver VM hung after its probes were done (nested TCG): $down"
 		down=
 	fi

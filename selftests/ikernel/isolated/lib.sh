@@ -48,9 +48,11 @@ wait_node() {
 }
 
 # ready_generation LOG: the newest generation the shim that logs to LOG
-# reported READY (0 before the first).
+# reported ready in its events (0 before the first).
 ready_generation() {
-	grep -ao 'generation [0-9]*: READY' "$1" | awk '{ g = $2 } END { print g + 0 }'
+	local g
+	g=$(ev_last "$1" ready .generation)
+	echo "${g:-0}"
 }
 
 # wait_generation LOG N [SECONDS]: waits up to SECONDS (default 300) for

@@ -50,10 +50,10 @@ if ! wait_node /dev/ik_fifo 30 || ! wait_node /dev/ik_late 5; then
 	t_done
 fi
 t_ok "driver VM READY, exports /dev/ik_fifo and /dev/ik_late"
-ready=$(grep -a 'generation [0-9]*: READY' "$log" | head -n 1)
-t_diag "$ready"
-t_check "the READY line says 1 of 2 exports served and names ik_late missing" \
-	grep -q 'exports: 1 of 2 served, missing: ik_late (guest /dev/ikfifo_late)' <<<"$ready"
+ready=$(ev "$log" 'select(.event == "ready") | {served, missing}' | head -n 1)
+t_diag "ready event: $ready"
+t_check "the ready event says ik_fifo served and ik_late missing" \
+	[ "$ready" = '{"served":["ik_fifo"],"missing":["ik_late"]}' ]
 
 # host_stub's view of the guest's report (a busy channel reads again).
 wait_status ik_late missing 10
@@ -83,16 +83,18 @@ s0=$(date +%s)
 wait_status ik_late present 60
 t_check "ik_late's guest node turns present ($(( $(date +%s) - s0 )) s)" \
 	[ "$(node_status ik_late)" = present ]
+late_served() {
+	[ "$(ev_count "$log" exports '.missing == [] and (.served | index("ik_late"))')" != 0 ]
+}
 appeared() {
 	local i=0
-	while ! grep -q 'export ik_late: guest node /dev/ikfifo_late appeared, served' "$log" &&
-		[ $i -lt 10 ]; do
+	while ! late_served && [ $i -lt 10 ]; do
 		sleep 1
 		i=$((i + 1))
 	done
-	grep -q 'export ik_late: guest node /dev/ikfifo_late appeared, served' "$log"
+	late_served
 }
-t_check "the shim logs that ik_late's node appeared" appeared
+t_check "the shim reports that ik_late's node appeared (an exports event)" appeared
 
 "$SELF/fifo_test" -d /dev/ik_late >"$OUT/missing-late.tap" 2>&1
 rc=$?
@@ -100,9 +102,9 @@ rc=$?
 t_check "fifo_test passes against /dev/ik_late, without a restart" [ $rc = 0 ]
 
 # One generation: no restart at any time.
-readies=$(grep -ac 'generation [0-9]*: READY' "$log")
-downs=$(grep -ac 'DOWN after' "$log")
-t_check "one generation, no restart (READY $readies time(s), DOWN $downs)" \
+readies=$(ev_count "$log" ready)
+downs=$(ev_count "$log" down)
+t_check "one generation, no restart (ready $readies time(s), down $downs)" \
 	[ "$readies" = 1 -a "$downs" = 0 ]
 t_diag "stats: $(stat_line ik_late)"
 

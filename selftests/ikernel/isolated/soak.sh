@@ -69,6 +69,6 @@ while [ "$(date +%s)" -lt $end ]; do
 	[ $rc = 0 ] || sleep 5
 done
 echo "# soak: $r rounds, $ok passed, $bad failed; $calls checked calls in $secs s of stress"
-echo "# driver-VM deaths: $(grep -c 'DOWN after' "$OUT/soak.log")"
-grep 'DOWN after' "$OUT/soak.log" | sed 's/^.*ivt-shim error: /#   /'
+echo "# driver-VM deaths: $(ev_count "$OUT/soak.log" down)"
+ev "$OUT/soak.log" 'select(.event == "down") | "generation \(.generation): \(.detail)"' | sed 's/^/#   /'
 stop_shim
