@@ -47,6 +47,11 @@ mod poll;
 mod ring;
 #[path = "../common/version.rs"]
 mod version;
+// KUnit tests of the window accessor and the ring over it: test flavour
+// only (Documentation/building.rst).
+#[cfg(ikernel_test)]
+#[path = "../common/kunit_window.rs"]
+mod kunit_window;
 #[path = "../common/window.rs"]
 mod window;
 

@@ -13,7 +13,7 @@ modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null ||
 	echo "# neither kvm_amd nor kvm_intel loads; KVM tests will fail"
 
 rc=0
-for t in modules_test.sh control_test channel_test kvm_smoke_test fifo_native.sh dmesg_test.sh; do
+for t in modules_test.sh kunit_test.sh control_test channel_test kvm_smoke_test fifo_native.sh dmesg_test.sh; do
 	echo "# selftests: ikernel: $t"
 	"./$t" || rc=1
 done
