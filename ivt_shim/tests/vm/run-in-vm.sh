@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../../.." && pwd)
 t=${1:-all}
 out=$root/build/ivt-shim-tests
 mkdir -p "$out"
-cargo build --release -q -p ivt-shim --manifest-path "$root/Cargo.toml"
+cargo build --release -q -p ivt-shim --features test-hooks --manifest-path "$root/Cargo.toml"
 gcc -static -Os -Wall -o "$out/parport-write" "$root/ivt_shim/tests/vm/parport-write.c"
 kdir=$("$root/scripts/build-kernel" --print-only)
 : >"$out/lpt.out"

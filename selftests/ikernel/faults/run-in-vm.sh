@@ -29,7 +29,7 @@ campaign | check) rm -f build/faults/out/{faults-table.md,faults.tsv,fault.curre
 esac
 kdir=$(scripts/build-kernel)
 fkdir=$(scripts/build-kernel --flavour faults)
-cargo build --release -q -p ivt-shim
+cargo build --release -q -p ivt-shim --features test-hooks
 make -s modules served selftests KDIR="$kdir" >/dev/null
 fmods=$(scripts/build-modules --flavour faults --kernel "$fkdir")
 vm_timeout=${IVT_VM_TIMEOUT:-3600}
