@@ -30,7 +30,7 @@ esac
 kdir=$(scripts/build-kernel)
 fkdir=$(scripts/build-kernel --flavour faults)
 cargo build --release -q -p ivt-shim --features test-hooks
-make -s modules served selftests KDIR="$kdir" >/dev/null
+make -s modules test-modules served selftests KDIR="$kdir" >/dev/null
 fmods=$(scripts/build-modules --flavour faults --kernel "$fkdir")
 vm_timeout=${IVT_VM_TIMEOUT:-3600}
 # The test VM starts with a clean environment.

@@ -13,7 +13,7 @@ mkdir -p "$out" "$root/build/isolated"
 cd "$root"
 kdir=$(scripts/build-kernel --print-only)
 cargo build --release -q -p ivt-shim --features test-hooks
-make -s modules served selftests KDIR="$kdir" >/dev/null
+make -s modules test-modules served selftests KDIR="$kdir" >/dev/null
 selftests/ikernel/rtc/build.sh "" "$root/build/rtc-selftest" >/dev/null
 make -s -C samples/ppdev_blink >/dev/null
 # Its own parallel-port recording, so that a concurrent ivt-shim VM test run
