@@ -18,7 +18,8 @@
 #   corrupt         the driver smashes its slab on a long write
 #   vmm-kill        SIGKILL of the shim: the channel goes, nodes vanish,
 #                   blocked calls fail; a new shim serves again
-#   hostile:KIND    guest_stub's hostile mode (ikernel_guest.hostile) breaks
+#   hostile:KIND    the hostile mode (ikernel_guest.hostile) of guest_stub's
+#                   test flavour (make test-modules) breaks
 #                   the ring, floods doorbells or events, or probes memory
 #                   outside its VM; a kind that breaks the ring costs a
 #                   restart, the kinds the host absorbs come one after
