@@ -15,7 +15,8 @@ cd "$root"
 kdir=${KDIR:-$(scripts/build-kernel --print-only)}
 cargo build --release -q -p ivt-shim --features test-hooks
 make -s modules test-modules served selftests KDIR="$kdir" >/dev/null
-selftests/ikernel/rtc/build.sh "" "$root/build/rtc-selftest" >/dev/null
+selftests/ikernel/rtc/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "$root/build/rtc-selftest" \
+	"$kdir/usr/include" >/dev/null
 make -s -C samples/ppdev_blink >/dev/null
 # Its own parallel-port recording, so that a concurrent ivt-shim VM test run
 # cannot truncate it under ppdev.sh.
