@@ -16,7 +16,7 @@ gcc -static -Os -Wall -o "$out/parport-write" "$root/ivt_shim/tests/vm/parport-w
 kdir=${KDIR:-$("$root/scripts/build-kernel" --print-only)}
 : >"$out/lpt.out"
 cd "$root"
-exec scripts/vm-run --timeout "${IVT_VM_TIMEOUT:-3600}" --qemu-opts "-parallel file:$out/lpt.out" -- \
+exec scripts/vm-run --kernel "$kdir" --timeout "${IVT_VM_TIMEOUT:-3600}" --qemu-opts "-parallel file:$out/lpt.out" -- \
 	env IVT_KDIR="$kdir" IVT_LPT_OUT="$out/lpt.out" \
 	IVT_HOST_STUB="${IVT_HOST_STUB:-1}" \
 	bash "ivt_shim/tests/vm/$t.sh"
