@@ -25,7 +25,7 @@ KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
 FAULTS_KDIR ?= $(shell $(ROOT)/scripts/build-kernel --flavour faults --print-only)
 KMAKE = source $(ROOT)/scripts/lib.sh && kmake
 
-.PHONY: all setup kernel modules kernel-faults modules-faults served clippy rustfmt selftests check soak demo bench faults clean help
+.PHONY: all setup kernel modules test-modules kernel-faults modules-faults served clippy rustfmt selftests check soak demo bench faults clean help
 
 all: modules served
 
@@ -39,6 +39,7 @@ help:
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
 	@echo '  kernel     build the cached test kernel'
 	@echo '  modules    build host_stub and guest_stub (KDIR=... for your own tree)'
+	@echo '  test-modules  their test flavour (--cfg ikernel_test: the hostile guest) into build/default-test/modules'
 	@echo '  kernel-faults   build the cached fault-test host kernel (KASAN, kmemleak)'
 	@echo '  modules-faults  build the modules against it into build/faults/modules'
 	@echo '  served     build the driver VM serving process (build/served/ikernel-served)'
@@ -55,11 +56,17 @@ kernel: setup
 
 # The modules depend on the cached kernel only when KDIR was not given.
 ifeq ($(origin KDIR),file)
-modules clippy selftests: kernel
+modules test-modules clippy selftests: kernel
 endif
 
 modules:
 	@$(KMAKE) -C $(KDIR) M=$(ROOT) modules
+
+# The test flavour: rustc gets --cfg ikernel_test (IKERNEL_TEST=1 to
+# Kbuild), which adds guest_stub's hostile mode; into
+# build/default-test/modules, so the shipped modules stay as they are.
+test-modules:
+	@$(ROOT)/scripts/build-modules --flavour default --kernel $(KDIR) --test >/dev/null
 
 kernel-faults: setup
 	@$(ROOT)/scripts/build-kernel --flavour faults >/dev/null

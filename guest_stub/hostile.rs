@@ -4,9 +4,12 @@
 //! window, so that tests can prove that the host survives a malicious driver
 //! VM.
 //!
-//! With `ikernel_guest.hostile=KIND[,KIND...]` on the driver VM's command
-//! line, guest_stub answers `ikernel_guest.hostile_after=` requests normally
-//! and attacks on the next answer, with kind `KINDS[generation % n]`, where
+//! It exists only in the test flavour of the module (`make test-modules`,
+//! which builds with `--cfg ikernel_test`); the shipped module has none of
+//! it.  With `ikernel_guest.hostile=0xKK...` on the driver VM's command line
+//! (the kinds in order, one hexadecimal digit each: see [`NAMES`]),
+//! guest_stub answers `ikernel_guest.hostile_after=` requests normally and
+//! attacks on the next answer, with kind `kinds[generation % n]`, where
 //! `generation` is the one the host wrote into the window header: a
 //! supervisor that restarts the VM cycles through the list.  With
 //! `ikernel_guest.hostile_attacks=M`, one boot attacks up to `M` times, each
@@ -25,21 +28,16 @@
 use kernel::{
     bindings,
     ffi::{
-        c_char,
-        c_int,
         c_ulong,
         c_void, //
     },
-    module_param::KernelParam,
     prelude::*,
-    str::BStr,
     sync::{
         atomic::{
             Atomic,
             Relaxed, //
         },
-        MutexGuard,
-        SetOnce, //
+        MutexGuard, //
     },
     time::{
         delay::fsleep,
@@ -85,7 +83,8 @@ pub(super) enum Kind {
     ProbeOutside,
 }
 
-/// Every kind with its parameter name.
+/// Every kind with its name on the console, in the order of their numbers
+/// in `hostile=` (from 1: `wrong_id` is 1, `probe_outside` 9).
 const NAMES: [(Kind, &str); 9] = [
     (Kind::WrongId, "wrong_id"),
     (Kind::DupResp, "dup_resp"),
@@ -99,7 +98,7 @@ const NAMES: [(Kind, &str); 9] = [
 ];
 
 impl Kind {
-    /// The kind's name in the parameter and on the console.
+    /// The kind's name on the console.
     fn name(self) -> &'static str {
         NAMES
             .iter()
@@ -107,15 +106,14 @@ impl Kind {
             .map_or("?", |(_, n)| *n)
     }
 
-    fn parse(name: &[u8]) -> Option<Self> {
-        NAMES
-            .iter()
-            .find(|(_, n)| n.as_bytes() == name)
-            .map(|(k, _)| *k)
+    /// The kind numbered `digit` in `hostile=`.
+    fn from_digit(digit: u64) -> Option<Self> {
+        let i = usize::try_from(digit.checked_sub(1)?).ok()?;
+        NAMES.get(i).map(|(k, _)| *k)
     }
 }
 
-/// Longest list of kinds.
+/// Longest list of kinds: the hexadecimal digits of a `u64`.
 const MAX_KINDS: usize = 16;
 
 /// The kinds given in `hostile=`, in order.
@@ -126,15 +124,24 @@ struct Kinds {
 }
 
 impl Kinds {
-    /// Parses a comma-separated list; the empty string is the empty list.
-    fn parse(s: &[u8]) -> core::result::Result<Self, &[u8]> {
+    /// Reads the list from `hostile=`: one kind per hexadecimal digit, the
+    /// most significant first (`0x13`: `wrong_id`, then `len_past`); 0 is
+    /// the empty list.
+    ///
+    /// # Errors
+    ///
+    /// The offending digit, when one is not a kind's number (0 inside the
+    /// list, or above 9).
+    fn from_param(v: u64) -> core::result::Result<Self, u64> {
         let mut k = Kinds {
             n: 0,
             list: [Kind::WrongId; MAX_KINDS],
         };
-        for name in s.split(|&c| c == b',').filter(|n| !n.is_empty()) {
-            let slot = k.list.get_mut(k.n).ok_or(name)?;
-            *slot = Kind::parse(name).ok_or(name)?;
+        let digits = (64 - v.leading_zeros()).div_ceil(4);
+        for i in (0..digits).rev() {
+            let d = (v >> (4 * i)) & 0xf;
+            let slot = k.list.get_mut(k.n).ok_or(d)?;
+            *slot = Kind::from_digit(d).ok_or(d)?;
             k.n += 1;
         }
         Ok(k)
@@ -148,86 +155,6 @@ impl Kinds {
             .copied()
     }
 }
-
-/// The value of `hostile=`, set at most once, by the module loader.
-static KINDS: SetOnce<Kinds> = SetOnce::new();
-
-/// Parses `hostile=` for the module loader (`kernel_param_ops.set`).
-///
-/// # Safety
-///
-/// `val` is null or a NUL-terminated string valid for the duration of the
-/// call, as the loader guarantees.
-unsafe extern "C" fn set_hostile(val: *const c_char, _kp: *const bindings::kernel_param) -> c_int {
-    if val.is_null() {
-        return EINVAL.to_errno();
-    }
-    // SAFETY: `val` is not null, hence NUL-terminated and valid for this
-    // call by the function's contract.
-    let arg = unsafe { CStr::from_char_ptr(val) }.to_bytes();
-    match Kinds::parse(arg) {
-        Ok(k) if KINDS.populate(k) => 0,
-        Ok(_) => EEXIST.to_errno(),
-        Err(bad) => {
-            pr_err!(
-                "ikernel_hostile: unknown attack kind '{}' (or more than {})\n",
-                BStr::from_bytes(bad),
-                MAX_KINDS
-            );
-            EINVAL.to_errno()
-        }
-    }
-}
-
-/// The loader's operations on `hostile=`.
-static HOSTILE_OPS: bindings::kernel_param_ops = bindings::kernel_param_ops {
-    flags: 0,
-    set: Some(set_hostile),
-    get: None,
-    free: None,
-};
-
-// `module!` takes integer and bool parameters only, so `hostile=` (a string)
-// gets its `__param` entry here, built the way `module!` builds one: the
-// loader calls `set_hostile` with the value, and nothing appears in sysfs.
-#[link_section = "__param"]
-#[used(compiler)]
-static HOSTILE_PARAM: KernelParam = KernelParam::new(bindings::kernel_param {
-    name: kernel::str::as_char_ptr_in_const_context(c"hostile"),
-    // The module, which the kernel constructs at load time and does not
-    // free before it is unloaded; only its address is taken.
-    mod_: (&raw const bindings::__this_module).cast_mut(),
-    ops: core::ptr::from_ref(&HOSTILE_OPS),
-    perm: 0,
-    level: -1,
-    flags: 0,
-    __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
-        arg: core::ptr::null_mut(),
-    },
-});
-
-/// Copies a byte string into an array of its length (for `.modinfo`).
-const fn modinfo<const N: usize>(s: &[u8]) -> [u8; N] {
-    let mut a = [0u8; N];
-    let mut i = 0;
-    while i < N && i < s.len() {
-        a[i] = s[i];
-        i += 1;
-    }
-    a
-}
-
-const PARMTYPE: &[u8] = b"parmtype=hostile:charp\0";
-const PARM: &[u8] = b"parm=hostile:Tests only: attack kinds, comma-separated, tried after \
-hostile_after requests (default empty: off)\0";
-
-// What `modinfo` shows for it.
-#[link_section = ".modinfo"]
-#[used(compiler)]
-static HOSTILE_PARMTYPE: [u8; PARMTYPE.len()] = modinfo(PARMTYPE);
-#[link_section = ".modinfo"]
-#[used(compiler)]
-static HOSTILE_PARM: [u8; PARM.len()] = modinfo(PARM);
 
 /// The hostile mode of one attached window.
 pub(super) struct Hostile {
@@ -255,10 +182,25 @@ pub(super) struct Turn {
 
 impl Hostile {
     /// The mode for `generation`, from the module parameters.
-    pub(super) fn new(generation: u32) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if `hostile=` names no kind's number.
+    pub(super) fn new(generation: u32) -> Result<Self> {
         let after = u64::from(crate::module_parameters::hostile_after.value());
         let attacks = u64::from(crate::module_parameters::hostile_attacks.value()).max(1);
-        let kinds = KINDS.copy().filter(|k| k.n > 0);
+        let kinds = match Kinds::from_param(crate::module_parameters::hostile.value()) {
+            Ok(k) => Some(k).filter(|k| k.n > 0),
+            Err(d) => {
+                pr_err!(
+                    "ikernel_hostile: hostile= digit {:#x} is not an attack kind's number (1 to {}, at most {} of them)\n",
+                    d,
+                    NAMES.len(),
+                    MAX_KINDS
+                );
+                return Err(EINVAL);
+            }
+        };
         let this = Self {
             kinds,
             generation,
@@ -274,11 +216,11 @@ impl Hostile {
                 generation
             );
         }
-        this
+        Ok(this)
     }
 
     /// The kind of attack number `index` of this boot: the list's kinds
-    /// in turn, starting at `KINDS[generation % n]`.
+    /// in turn, starting at `kinds[generation % n]`.
     fn pick(&self, index: u64) -> Option<Kind> {
         self.kinds?
             .pick(u64::from(self.generation).checked_add(index)?)

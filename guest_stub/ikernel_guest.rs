@@ -57,41 +57,60 @@ mod version;
 #[path = "../common/window.rs"]
 mod window;
 
-module! {
-    type: IkernelGuest,
-    name: "ikernel_guest",
-    authors: ["ikernel developers"],
-    description: "ikernel guest stub: serves host requests against native drivers",
-    license: "GPL",
-    params: {
-        window_gpa: u64 {
-            default: 0,
-            description: "Guest-physical address of the shared window (set by ivt-shim; 0: none)",
-        },
-        window_size: u64 {
-            default: 0,
-            description: "Size of the shared window in bytes",
-        },
-        doorbell_port: u32 {
-            default: 0,
-            description: "I/O port whose writes signal the host (KVM ioeventfd; 0: none)",
-        },
-        irq: u32 {
-            default: 0,
-            description: "Interrupt line the host raises (KVM irqfd; 0: none)",
-        },
-        poll_us: u32 {
-            default: 50,
-            description: "Longest time (us) a server polls for the next request before it sleeps (0: never)",
-        },
-        hostile_after: u32 {
-            default: 0,
-            description: "Tests only: requests answered normally before the hostile= attack",
-        },
-        hostile_attacks: u32 {
-            default: 1,
-            description: "Tests only: hostile= attacks per boot, each after hostile_after more requests, the kinds in turn",
-        },
+/// `module!` with the parameters of both flavours, followed by `$test`, the
+/// test flavour's own.
+macro_rules! guest_module {
+    ($($test:tt)*) => {
+        module! {
+            type: IkernelGuest,
+            name: "ikernel_guest",
+            authors: ["ikernel developers"],
+            description: "ikernel guest stub: serves host requests against native drivers",
+            license: "GPL",
+            params: {
+                window_gpa: u64 {
+                    default: 0,
+                    description: "Guest-physical address of the shared window (set by ivt-shim; 0: none)",
+                },
+                window_size: u64 {
+                    default: 0,
+                    description: "Size of the shared window in bytes",
+                },
+                doorbell_port: u32 {
+                    default: 0,
+                    description: "I/O port whose writes signal the host (KVM ioeventfd; 0: none)",
+                },
+                irq: u32 {
+                    default: 0,
+                    description: "Interrupt line the host raises (KVM irqfd; 0: none)",
+                },
+                poll_us: u32 {
+                    default: 50,
+                    description: "Longest time (us) a server polls for the next request before it sleeps (0: never)",
+                },
+                $($test)*
+            },
+        }
+    };
+}
+
+#[cfg(not(ikernel_test))]
+guest_module! {}
+
+// The test flavour (`make test-modules`): the hostile mode's parameters.
+#[cfg(ikernel_test)]
+guest_module! {
+    hostile: u64 {
+        default: 0,
+        description: "Tests only: attack kinds in order, one hex digit each (1 wrong_id, 2 dup_resp, 3 len_past, 4 index_jump, 5 torn_header, 6 late_change, 7 doorbell_flood, 8 event_flood, 9 probe_outside), tried after hostile_after requests (default 0: off)",
+    },
+    hostile_after: u32 {
+        default: 0,
+        description: "Tests only: requests answered normally before the hostile= attack",
+    },
+    hostile_attacks: u32 {
+        default: 1,
+        description: "Tests only: hostile= attacks per boot, each after hostile_after more requests, the kinds in turn",
     },
 }
 

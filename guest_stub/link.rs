@@ -32,10 +32,7 @@ use kernel::{
         Instant,
         Monotonic, //
     },
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
+    uaccess::UserPtr,
     workqueue::{
         self,
         DelayedWork,
@@ -57,8 +54,10 @@ use crate::{
     },
 };
 
-// The test-only hostile mode: a child module, so that it reaches the ring
-// state below without widening its visibility.
+// The test-only hostile mode, in the test flavour only (`--cfg
+// ikernel_test`): a child module, so that it reaches the ring state below
+// without widening its visibility.
+#[cfg(ikernel_test)]
 #[path = "hostile.rs"]
 mod hostile;
 
@@ -216,6 +215,7 @@ pub(crate) struct Link {
     /// The doorbell to the host, when one was given.
     doorbell: Option<Doorbell>,
     /// The test-only hostile mode (off unless `hostile=` is given).
+    #[cfg(ikernel_test)]
     hostile: hostile::Hostile,
     // Declared after `serve` so that it is dropped after it: the accessor in
     // `serve` points into this mapping.
@@ -282,7 +282,8 @@ impl Link {
             );
             Error::from_errno(e.to_errno())
         })?;
-        let hostile = hostile::Hostile::new(guest.generation());
+        #[cfg(ikernel_test)]
+        let hostile = hostile::Hostile::new(guest.generation())?;
         let slots = usize::try_from(guest.layout().num_slots)?;
         let mut pending = KVec::with_capacity(slots, GFP_KERNEL)?;
         for _ in 0..slots {
@@ -308,6 +309,7 @@ impl Link {
                 stopping: Atomic::new(false),
                 beat <- new_delayed_work!("ikernel_guest::beat"),
                 doorbell,
+                #[cfg(ikernel_test)]
                 hostile,
                 remap,
                 gpa,
@@ -514,12 +516,13 @@ impl Link {
             Some(Some(r)) if r.id == id => *r,
             _ => return Err(ENOENT),
         };
+        #[cfg(ikernel_test)]
         if let Some(turn) = self.hostile.turn() {
             let mut copy = KVec::new();
             let payload = match reply {
                 ReplyData::Kernel(p) => p,
                 ReplyData::User { addr, len } | ReplyData::Window { addr, len, .. } => {
-                    UserSlice::new(UserPtr::from_addr(addr), len)
+                    kernel::uaccess::UserSlice::new(UserPtr::from_addr(addr), len)
                         .read_all(&mut copy, GFP_KERNEL)?;
                     &copy
                 }

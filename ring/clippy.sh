@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Lints ring/ with the kernel's rustc and clippy lints (Linux Makefile,
-# rust_common_flags / KBUILD_CLIPPYFLAGS), as errors.
+# rust_common_flags / KBUILD_CLIPPYFLAGS), as errors; with the feature
+# hostile, so that the hostile-mode helpers are linted too.
 set -e
 cd "$(dirname "$0")/.."
-exec cargo clippy -p ikernel-ring --lib --target-dir target -- \
+exec cargo clippy -p ikernel-ring --lib --features hostile --target-dir target -- \
 	-D warnings \
 	-D unsafe_op_in_unsafe_fn \
 	-W missing_docs \

@@ -362,14 +362,19 @@ echo "ikernel-init: loaded ikernel_guest$gparams"
         s.push('\n');
     }
     s.push_str(&format!(
-        r#"echo "{READY_MARKER} $(cut -d' ' -f1 /proc/uptime)s"
-if grep -qw ikernel_test_panic /proc/cmdline; then
-	sleep 1
-	echo "ikernel-init: forced panic"
-	echo c > /proc/sysrq-trigger
-fi
-"#
+        "echo \"{READY_MARKER} $(cut -d' ' -f1 /proc/uptime)s\"\n"
     ));
+    // The test hook of `run --test-panic-generation` (feature
+    // `test-hooks`); a shipped shim's images have none.
+    if cfg!(feature = "test-hooks") {
+        s.push_str(
+            "if grep -qw ikernel_test_panic /proc/cmdline; then\n\
+             \tsleep 1\n\
+             \techo \"ikernel-init: forced panic\"\n\
+             \techo c > /proc/sysrq-trigger\n\
+             fi\n",
+        );
+    }
     if cfg.export.is_empty() {
         s.push_str("while true; do sleep 3600; done\n");
     } else {

@@ -49,13 +49,16 @@ enum Cmd {
         #[arg(long)]
         no_host_stub: bool,
         /// Test hook: the guest panics after ready in this generation.
+        #[cfg(feature = "test-hooks")]
         #[arg(long, value_name = "GEN")]
         test_panic_generation: Option<u32>,
         /// Test hook: freeze the vCPU once generation GEN is ready, so that
         /// its heartbeat stops.
+        #[cfg(feature = "test-hooks")]
         #[arg(long, value_name = "GEN")]
         test_hang_generation: Option<u32>,
         /// Test hook: exit 0 once N generations reached ready.
+        #[cfg(feature = "test-hooks")]
         #[arg(long, value_name = "N", default_value_t = 0)]
         exit_after_ready: u32,
         /// Rebuild the image even if a cached one matches.
@@ -132,8 +135,11 @@ fn main() -> ExitCode {
         Cmd::Run {
             config,
             no_host_stub,
+            #[cfg(feature = "test-hooks")]
             test_panic_generation,
+            #[cfg(feature = "test-hooks")]
             test_hang_generation,
+            #[cfg(feature = "test-hooks")]
             exit_after_ready,
             rebuild_image,
             events,
@@ -142,9 +148,12 @@ fn main() -> ExitCode {
                 &c,
                 &supervise::RunOpts {
                     no_host_stub,
-                    test_panic_generation,
-                    test_hang_generation,
-                    exit_after_ready,
+                    #[cfg(feature = "test-hooks")]
+                    hooks: supervise::TestHooks {
+                        panic_generation: test_panic_generation,
+                        hang_generation: test_hang_generation,
+                        exit_after_ready,
+                    },
                     rebuild_image,
                     config: config.clone(),
                     events,

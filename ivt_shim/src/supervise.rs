@@ -49,18 +49,25 @@ fn install_signals() -> io::Result<()> {
 /// Options of `run`.
 pub struct RunOpts {
     pub no_host_stub: bool,
-    /// Add `ikernel_test_panic` to the guest command line of this generation.
-    pub test_panic_generation: Option<u32>,
-    /// Freeze the vCPU of this generation once it is ready (tests the hang
-    /// detection: the heartbeat stops).
-    pub test_hang_generation: Option<u32>,
-    /// Exit 0 after this many generations reached ready (tests); 0 = never.
-    pub exit_after_ready: u32,
+    #[cfg(feature = "test-hooks")]
+    pub hooks: TestHooks,
     pub rebuild_image: bool,
     /// The config file (named in the start event).
     pub config: std::path::PathBuf,
     /// Append machine-readable state events to this file.
     pub events: Option<std::path::PathBuf>,
+}
+
+/// The test hooks of `run` (feature `test-hooks` only).
+#[cfg(feature = "test-hooks")]
+pub struct TestHooks {
+    /// Add `ikernel_test_panic` to the guest command line of this generation.
+    pub panic_generation: Option<u32>,
+    /// Freeze the vCPU of this generation once it is ready (tests the hang
+    /// detection: the heartbeat stops).
+    pub hang_generation: Option<u32>,
+    /// Exit 0 after this many generations reached ready; 0 = never.
+    pub exit_after_ready: u32,
 }
 
 enum Death {
@@ -331,13 +338,20 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
     let dying_grace = Duration::from_secs(*r.dying_grace_s.get_ref());
     let mut restarts = 0u32;
+    #[cfg(feature = "test-hooks")]
     let mut readies = 0u32;
     let mut generation = 0u32;
     let mut down_at: Option<Instant> = None;
+    // Why the shim stops without a death, for the exit event.
+    #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
+    let mut exit_reason = "signal";
 
     loop {
         generation = generation.wrapping_add(1).max(1);
-        let test_panic = opts.test_panic_generation == Some(generation);
+        #[cfg(feature = "test-hooks")]
+        let test_panic = opts.hooks.panic_generation == Some(generation);
+        #[cfg(not(feature = "test-hooks"))]
+        let test_panic = false;
         let cmdline = guest_cmdline(cfg, test_panic);
         let mut log = OpenOptions::new()
             .create(true)
@@ -405,6 +419,8 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         let mut ready_at: Option<Instant> = None;
         // The guest's exports report as last logged, one flag per export.
         let mut seen: Option<Vec<bool>> = None;
+        // Set only by the hang test hook.
+        #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
         let mut frozen = false;
         let mut hb = (0u32, Instant::now());
         // The console's Oops or panic line, and when it came.
@@ -454,7 +470,10 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                     if ready {
                         let now = Instant::now();
                         ready_at = Some(now);
-                        readies += 1;
+                        #[cfg(feature = "test-hooks")]
+                        {
+                            readies += 1;
+                        }
                         let boot = now - t0;
                         let what = match &report {
                             _ if names.is_empty() => String::new(),
@@ -500,12 +519,17 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                         }
                         hb = (chan.heartbeat(), now);
                         backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
-                        if opts.test_hang_generation == Some(generation) {
+                        #[cfg(feature = "test-hooks")]
+                        if opts.hooks.hang_generation == Some(generation) {
                             info!("generation {generation}: test hook: freezing the vCPUs");
                             frozen = true;
                             stop_vcpus(&stop, &handles);
                         }
-                        if opts.exit_after_ready != 0 && readies >= opts.exit_after_ready {
+                        #[cfg(feature = "test-hooks")]
+                        if opts.hooks.exit_after_ready != 0
+                            && readies >= opts.hooks.exit_after_ready
+                        {
+                            exit_reason = "exit_after_ready";
                             TERMINATE.store(true, Ordering::SeqCst);
                         }
                     } else {
@@ -604,12 +628,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         }
         let Some(death) = death else {
             info!("generation {generation}: orderly shutdown (signal)");
-            let why = if opts.exit_after_ready != 0 && readies >= opts.exit_after_ready {
-                "exit_after_ready"
-            } else {
-                "signal"
-            };
-            exit(&mut events, why, 0);
+            exit(&mut events, exit_reason, 0);
             return Ok(0);
         };
         down_at = Some(now);

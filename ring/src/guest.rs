@@ -432,13 +432,18 @@ impl<S: Shared> Guest<S> {
             .load(hdr::REQ_PROD)
             .map_or(0, |p| p.wrapping_sub(self.req_cons))
     }
+}
 
-    // Hostile mode. guest_stub's test-only `hostile=` parameter makes the
-    // guest write what a malicious driver VM would, so that tests can prove
-    // the host survives it (`guest_stub/hostile.rs`). The helpers below are
-    // its only users: they write peer-visible garbage on purpose, but only
-    // through this file's layout, so never outside the window.
-
+// Hostile mode. guest_stub's test-only `hostile=` parameter makes the guest
+// write what a malicious driver VM would, so that tests can prove the host
+// survives it (`guest_stub/hostile.rs`). The helpers below are its only
+// users: they write peer-visible garbage on purpose, but only through this
+// file's layout, so never outside the window. They exist only where tests
+// need them: in the kernel modules' test flavour (`--cfg ikernel_test`,
+// `make test-modules`) and in the cargo crate with its feature `hostile`
+// (the ring's own tests); the shipped modules and ivt-shim have none.
+#[cfg(any(ikernel_test, feature = "hostile"))]
+impl<S: Shared> Guest<S> {
     /// Hostile mode only: returns the index the next response is published
     /// at.
     pub fn resp_prod(&self) -> u32 {

@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# insmod, rmmod and re-insmod of both ikernel modules.  Leaves both loaded.
-# Run as root in the test VM; the modules are looked up in the repository.
+# insmod, rmmod and re-insmod of both ikernel modules, and of their test
+# flavour (make test-modules: build/default-test/modules), which must load
+# in their place and alone has the hostile parameters.  Leaves the shipped
+# ones loaded.  Run as root in the test VM; the modules are looked up in
+# the repository.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -10,6 +13,8 @@ repo=$(cd "$here/../.." && pwd)
 
 host_ko=$repo/host_stub/ikernel_host.ko
 guest_ko=$repo/guest_stub/ikernel_guest.ko
+test_host_ko=$repo/build/default-test/modules/host_stub/ikernel_host.ko
+test_guest_ko=$repo/build/default-test/modules/guest_stub/ikernel_guest.ko
 
 loaded() { grep -q "^$1 " /proc/modules; }
 not_loaded() { ! loaded "$1"; }
@@ -27,7 +32,11 @@ rmmod_refused_while_open() {
 	return $rc
 }
 
-ktap_plan 16
+# has_hostile KO: the module declares guest_stub's hostile= parameter
+# (its .modinfo "parm=hostile:" entry).
+has_hostile() { grep -aq 'parm=hostile:' "$1"; }
+
+ktap_plan 21
 for m in ikernel_host ikernel_guest; do
 	loaded "$m" && rmmod "$m"
 done
@@ -46,6 +55,11 @@ ktap_check "/dev/ikernel goes away" node_absent /dev/ikernel
 ktap_check "rmmod ikernel_guest" rmmod ikernel_guest
 ktap_check "/dev/ikernel_guest goes away" node_absent /dev/ikernel_guest
 ktap_check "both modules are gone" eval 'not_loaded ikernel_host && not_loaded ikernel_guest'
+ktap_check "the shipped ikernel_guest has no hostile parameter" eval '! has_hostile "$guest_ko"'
+ktap_check "the test flavour of ikernel_guest has it" has_hostile "$test_guest_ko"
+ktap_check "insmod the test flavour of ikernel_host" insmod "$test_host_ko"
+ktap_check "insmod the test flavour of ikernel_guest" insmod "$test_guest_ko"
+ktap_check "rmmod both test-flavour modules" rmmod ikernel_host ikernel_guest
 ktap_check "re-insmod ikernel_host" insmod "$host_ko"
 ktap_check "re-insmod ikernel_guest" insmod "$guest_ko"
 ktap_check "nodes are back" eval 'node_present /dev/ikernel && node_present /dev/ikernel_guest'

@@ -18,7 +18,8 @@
 #   corrupt         the driver smashes its slab on a long write
 #   vmm-kill        SIGKILL of the shim: the channel goes, nodes vanish,
 #                   blocked calls fail; a new shim serves again
-#   hostile:KIND    guest_stub's hostile mode (ikernel_guest.hostile) breaks
+#   hostile:KIND    the hostile mode (ikernel_guest.hostile) of guest_stub's
+#                   test flavour (make test-modules) breaks
 #                   the ring, floods doorbells or events, or probes memory
 #                   outside its VM; a kind that breaks the ring costs a
 #                   restart, the kinds the host absorbs come one after
@@ -117,10 +118,12 @@ done
 # times with KINDS in turn, each time after AFTER more requests (default
 # 200; a boot of several attacks gets 500, half a minute of the load under
 # TCG, so that the campaign has judged one attack before the next comes).
+# The driver VMs load the test flavour of guest_stub, the only one with the
+# hostile mode (make test-modules).
 HOSTILE_SHIM=
 hostile_config() {
-	campaign_config "$cfg" campaign \
-		"ikernel_guest.hostile=$1 ikernel_guest.hostile_after=${3:-200} ikernel_guest.hostile_attacks=$2" \
+	GUEST_STUB=$TEST_GUEST_STUB campaign_config "$cfg" campaign \
+		"ikernel_guest.hostile=$(hostile_param "$1") ikernel_guest.hostile_after=${3:-200} ikernel_guest.hostile_attacks=$2" \
 		"" 1000
 }
 # The absorbed kinds' attacks in one boot: every kind ROUNDS times.

@@ -7,7 +7,8 @@
 # The host side runs what was built against the faults kernel
 # (FAULTS_MODULES, default build/faults/modules: ikernel_host.ko and the
 # native ikfifo.ko); driver VMs boot the default kernel (IVT_KDIR) with the
-# default in-tree guest_stub and driver modules, as in the isolated tests.
+# default in-tree guest_stub and driver modules, as in the isolated tests
+# (the hostile ones with the test flavour of guest_stub, TEST_GUEST_STUB).
 #
 # A test typically does:
 #

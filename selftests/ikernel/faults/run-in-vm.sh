@@ -9,7 +9,8 @@
 # Only the test host runs the faults kernel, with the modules built against
 # it (scripts/build-modules --flavour faults, into build/faults/modules);
 # driver VMs boot the default kernel with the default in-tree guest_stub and
-# driver modules, which is much faster under nested virtualization.  The
+# driver modules, which is much faster under nested virtualization (the
+# hostile ones with guest_stub's test flavour, make test-modules).  The
 # test VM's console log is build/faults/console.log.
 #
 # Environment: IKERNEL_FAULTS_MEMORY (test VM memory, default 2G),
@@ -29,8 +30,8 @@ campaign | check) rm -f build/faults/out/{faults-table.md,faults.tsv,fault.curre
 esac
 kdir=$(scripts/build-kernel)
 fkdir=$(scripts/build-kernel --flavour faults)
-cargo build --release -q -p ivt-shim
-make -s modules served selftests KDIR="$kdir" >/dev/null
+cargo build --release -q -p ivt-shim --features test-hooks
+make -s modules test-modules served selftests KDIR="$kdir" >/dev/null
 fmods=$(scripts/build-modules --flavour faults --kernel "$fkdir")
 vm_timeout=${IVT_VM_TIMEOUT:-3600}
 # The test VM starts with a clean environment.

@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # A malicious driver VM (issue 6): guest_stub's test-only hostile mode
-# (guest_stub/hostile.rs) attacks the host through the window while host
-# processes keep the isolated samples/ikfifo busy.  One driver VM per attack
-# kind, with "ikernel_guest.hostile=KIND ikernel_guest.hostile_after=N" on
-# its kernel command line: it answers N requests normally, then attacks.
+# (guest_stub/hostile.rs, in the test flavour of the module only: make
+# test-modules) attacks the host through the window while host processes
+# keep the isolated samples/ikfifo busy.  One driver VM per attack kind,
+# with the test-flavour guest_stub and "ikernel_guest.hostile=DIGIT
+# ikernel_guest.hostile_after=N" (hostile_param) on its kernel command
+# line: it answers N requests normally, then attacks.
 #
 # Asserted for every kind: the attack started (the driver VM's console
 # says so); every host call ended, with data or an error, none hung; the
@@ -28,7 +30,7 @@
 # kinds that have two).
 . "$(dirname "$0")/lib.sh"
 
-all="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside"
+all=$HOSTILE_KIND_NAMES
 kinds=${IKERNEL_HOSTILE_KINDS:-$all}
 after=${IKERNEL_HOSTILE_AFTER:-300}
 stress_args=${IKERNEL_HOSTILE_STRESS_ARGS:--p 8 -n 300}
@@ -52,6 +54,9 @@ for k in $kinds; do
 done
 plan=0
 for k in $kinds; do plan=$((plan + $(per_kind "$k"))); done
+[ -f "$TEST_GUEST_STUB" ] || { echo "Bail out! no test-flavour guest_stub $TEST_GUEST_STUB (make test-modules)"; exit 1; }
+# The driver VMs attack: the test flavour of guest_stub.
+GUEST_STUB=$TEST_GUEST_STUB
 t_plan $plan
 load_kvm
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -152,7 +157,7 @@ run_kind() {
 	echo "# === hostile driver VM: $k"
 	write_config "$cfg" "$name" "$(ikfifo_export)"
 	# The attack goes on the driver VM's kernel command line.
-	sed -i "/^\[vm\]\$/a cmdline = \"ikernel_guest.hostile=$k ikernel_guest.hostile_after=$after\"" "$cfg"
+	sed -i "/^\[vm\]\$/a cmdline = \"ikernel_guest.hostile=$(hostile_param "$k") ikernel_guest.hostile_after=$after\"" "$cfg"
 	start_generation "$log" "$cfg"
 	if ! wait_node /dev/ik_fifo 30; then
 		t_not_ok "$k: driver VM exports /dev/ik_fifo"

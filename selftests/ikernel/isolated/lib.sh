@@ -5,6 +5,33 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../../../ivt_shim/tests/vm/lib.sh"
 SELF=$ROOT/selftests/ikernel
 BIN=$ROOT/build/isolated
+# The test flavour of guest_stub (make test-modules: --cfg ikernel_test),
+# the only one with the hostile mode; driver VMs that attack the host load
+# it instead of GUEST_STUB, the shipped one.
+TEST_GUEST_STUB=$ROOT/build/default-test/modules/guest_stub/ikernel_guest.ko
+
+# The hostile mode's attack kinds, in the order of their numbers in
+# ikernel_guest.hostile= (guest_stub/hostile.rs).
+HOSTILE_KIND_NAMES="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside"
+
+# hostile_param KINDS: the value of ikernel_guest.hostile= for KINDS (names,
+# comma- or space-separated, in order): one hexadecimal digit per kind, the
+# first the most significant (wrong_id,len_past: 0x13).  Fails on an
+# unknown name or more than 16 kinds.
+hostile_param() {
+	local v= k n i
+	for k in ${1//,/ }; do
+		i=0
+		for n in $HOSTILE_KIND_NAMES; do
+			i=$((i + 1))
+			[ "$n" = "$k" ] && break
+		done
+		[ "$n" = "$k" ] || { echo "hostile_param: unknown attack kind $k" >&2; return 1; }
+		v=$v$i
+	done
+	[ ${#v} -le 16 ] || { echo "hostile_param: more than 16 kinds" >&2; return 1; }
+	echo "0x${v:-0}"
+}
 
 # ikfifo_export [legacy]: the TOML that loads the in-tree samples/ikfifo
 # in the driver VM and exports its node to the host as /dev/ik_fifo (mode

@@ -4,17 +4,19 @@
 # run-in-vm.sh [TEST]: builds what the isolated-driver tests need, boots the
 # test VM (with a parallel port recorded to build/isolated/lpt.out)
 # and runs selftests/ikernel/isolated/TEST.sh inside it (default: all.sh).
-# TAP on stdout; exit status of the test.
+# TAP on stdout; exit status of the test.  KDIR: the kernel build tree
+# (default: the cached one, scripts/build-kernel --print-only).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 t=${1:-all}
 out=$root/build/ivt-shim-tests
 mkdir -p "$out" "$root/build/isolated"
 cd "$root"
-kdir=$(scripts/build-kernel --print-only)
-cargo build --release -q -p ivt-shim
-make -s modules served selftests KDIR="$kdir" >/dev/null
-selftests/ikernel/rtc/build.sh "" "$root/build/rtc-selftest" >/dev/null
+kdir=${KDIR:-$(scripts/build-kernel --print-only)}
+cargo build --release -q -p ivt-shim --features test-hooks
+make -s modules test-modules served selftests KDIR="$kdir" >/dev/null
+selftests/ikernel/rtc/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "$root/build/rtc-selftest" \
+	"$kdir/usr/include" >/dev/null
 make -s -C samples/ppdev_blink >/dev/null
 # Its own parallel-port recording, so that a concurrent ivt-shim VM test run
 # cannot truncate it under ppdev.sh.
