@@ -1467,10 +1467,7 @@ impl Channel {
         let Some(w) = g.window.as_mut() else {
             return;
         };
-        let mut c = ring::RequestDesc::new(ring::Op::Cancel);
-        c.export = desc.export;
-        c.handle = desc.handle;
-        c.arg = u64::from(id);
+        let c = ring::RequestDesc::cancel(desc.export, desc.handle, id);
         if let Ok((s, kick)) = w.host.submit(&c, &[]) {
             w.host.abandon(s.id);
             if kick {
