@@ -56,15 +56,15 @@ use crate::{
         accessible,
         Access, //
     },
-    ring,
+    ring::{
+        self,
+        uapi::{
+            IOCTL_READ as DIR_READ,
+            IOCTL_WRITE as DIR_WRITE,
+            OPEN_SEEKABLE, //
+        },
+    },
 };
-
-/// `IKERNEL_IOCTL_WRITE`: the argument carries bytes to the driver.
-const DIR_WRITE: u16 = 1;
-/// `IKERNEL_IOCTL_READ`: the argument carries bytes back to user space.
-const DIR_READ: u16 = 2;
-/// `IKERNEL_OPEN_SEEKABLE`.
-const OPEN_SEEKABLE: u64 = 1;
 
 /// `EPOLLERR | EPOLLHUP`: what a poller of a dead file sees.
 const POLL_DEAD: u32 = bindings::POLLERR | bindings::POLLHUP;

@@ -22,7 +22,9 @@
 //! host's table of outstanding requests), then the two sides, [`host`] and
 //! [`guest`], and [`ops`] (what each op's request fields mean). Everything
 //! is re-exported here, so users name `ring::Host`, `ring::hdr::REQ_PROD`
-//! and so on.
+//! and so on. Beside the ring, [`uapi`] is the control devices' ABI
+//! (`include/uapi/linux/ikernel.h`), not re-exported: users name
+//! `ring::uapi::IOC_VERSION`.
 
 pub mod abi;
 pub mod error;
@@ -33,6 +35,7 @@ pub mod inflight;
 pub mod layout;
 pub mod ops;
 pub mod shared;
+pub mod uapi;
 pub mod wire;
 
 pub use abi::*;
