@@ -12,10 +12,6 @@
 
 use kernel::{
     fs::File,
-    ioctl::{
-        _IOW,
-        _IOWR, //
-    },
     miscdevice::{
         MiscDevice,
         MiscDeviceOptions,
@@ -29,10 +25,6 @@ use kernel::{
             Relaxed, //
         },
         Arc,
-    },
-    transmute::{
-        AsBytes,
-        FromBytes, //
     },
     uaccess::{
         UserPtr,
@@ -52,10 +44,27 @@ mod poll;
     reason = "the shared ring serves host, guest and shim"
 )]
 mod ring;
+#[path = "../common/uapi.rs"]
+mod uapi;
 #[path = "../common/version.rs"]
 mod version;
 #[path = "../common/window.rs"]
 mod window;
+
+use ring::uapi::{
+    GuestEvent,
+    GuestExports,
+    GuestReq,
+    GuestResp,
+    Side,
+    EVENT_DEFER,
+    GUEST_IN_WINDOW,
+    IOC_GUEST_EVENT,
+    IOC_GUEST_EXPORTS,
+    IOC_GUEST_GET,
+    IOC_GUEST_PUT,
+    IOC_VERSION, //
+};
 
 /// `module!` with the parameters of both flavours, followed by `$test`, the
 /// test flavour's own.
@@ -179,89 +188,6 @@ impl PinnedDrop for IkernelGuest {
     }
 }
 
-/// `struct ikernel_guest_req`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct GuestReq {
-    id: u32,
-    op: u32,
-    index: u32,
-    handle: u32,
-    flags: u32,
-    len: u32,
-    pos: u64,
-    cmd: u32,
-    reply_max: u32,
-    arg: u64,
-    buf: u64,
-    buf_size: u32,
-    mode: u32,
-}
-
-/// `IKERNEL_GUEST_IN_WINDOW` (`struct ikernel_guest_req.mode`).
-const IN_WINDOW: u32 = 1;
-
-/// `struct ikernel_guest_resp`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct GuestResp {
-    id: u32,
-    len: u32,
-    result: i64,
-    events: u32,
-    reserved: u32,
-    aux: u64,
-    buf: u64,
-}
-
-/// `struct ikernel_guest_event`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct GuestEvent {
-    index: u32,
-    handle: u32,
-    events: u32,
-    flags: u32,
-}
-
-/// `IKERNEL_EVENT_DEFER`.
-const EVENT_DEFER: u32 = 1;
-
-/// `struct ikernel_guest_exports`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct GuestExports {
-    count: u32,
-    reserved: u32,
-    map: [u32; ring::EXPORTS_WORDS],
-}
-
-const _: () = assert!(core::mem::size_of::<GuestReq>() == 64);
-const _: () = assert!(core::mem::size_of::<GuestResp>() == 40);
-const _: () = assert!(core::mem::size_of::<GuestEvent>() == 16);
-const _: () = assert!(core::mem::size_of::<GuestExports>() == 40);
-
-// SAFETY: `repr(C)` structs of integers without padding (sizes checked
-// above): every bit pattern is valid and every byte initialised.
-unsafe impl FromBytes for GuestReq {}
-// SAFETY: See `GuestReq`.
-unsafe impl AsBytes for GuestReq {}
-// SAFETY: See `GuestReq`.
-unsafe impl FromBytes for GuestResp {}
-// SAFETY: See `GuestReq`.
-unsafe impl FromBytes for GuestEvent {}
-// SAFETY: See `GuestReq`.
-unsafe impl FromBytes for GuestExports {}
-
-/// `IKERNEL_IOC_GUEST_GET`.
-const IOC_GUEST_GET: u32 = _IOWR::<GuestReq>(version::IOC_MAGIC, 0x10);
-/// `IKERNEL_IOC_GUEST_PUT`.
-const IOC_GUEST_PUT: u32 = _IOW::<GuestResp>(version::IOC_MAGIC, 0x11);
-/// `IKERNEL_IOC_GUEST_EVENT`.
-const IOC_GUEST_EVENT: u32 = _IOW::<GuestEvent>(version::IOC_MAGIC, 0x12);
-/// `IKERNEL_IOC_GUEST_EXPORTS`.
-const IOC_GUEST_EXPORTS: u32 = _IOW::<GuestExports>(version::IOC_MAGIC, 0x13);
-
 /// Largest reply the serving process may hand back (the ring's largest
 /// slot buffer; the ring checks the request's own limit).
 const REPLY_MAX: u32 = ring::MAX_SLOT_DATA;
@@ -287,7 +213,7 @@ impl Server {
                 addr: usize::try_from(arg.buf)?,
                 size: usize::try_from(arg.buf_size)?,
             },
-            IN_WINDOW => match self.map.load(Relaxed) {
+            GUEST_IN_WINDOW => match self.map.load(Relaxed) {
                 0 => return Err(EINVAL),
                 base => link::Dest::Window { base },
             },
@@ -416,10 +342,7 @@ impl MiscDevice for Server {
     fn ioctl(me: &Server, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
-            version::IOC_VERSION => {
-                version::Version::this_module(ring::ABI_VERSION, version::Side::Guest)
-                    .write_to(user.writer())
-            }
+            IOC_VERSION => version::write_to(Side::Guest, user.writer()),
             IOC_GUEST_GET => me.get(user),
             IOC_GUEST_PUT => me.put(user),
             IOC_GUEST_EVENT => Self::event(user),

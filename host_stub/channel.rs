@@ -30,11 +30,6 @@
 use kernel::{
     alloc::VVec,
     ffi::c_void,
-    ioctl::{
-        _IOR,
-        _IOW,
-        _IOWR, //
-    },
     mm::virt::VmaNew,
     new_condvar, new_mutex, new_poll_condvar, new_work,
     page::{
@@ -63,10 +58,6 @@ use kernel::{
         Jiffies,
         Monotonic, //
     },
-    transmute::{
-        AsBytes,
-        FromBytes, //
-    },
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -91,29 +82,37 @@ use crate::{
     },
     kick::Kick,
     poll::PollWindow,
-    ring,
-    version::IOC_MAGIC,
+    ring::{
+        self,
+        uapi::{
+            DoorbellsArg,
+            ExportArg,
+            IoctlDescArg,
+            StateArg,
+            WindowArg,
+            EXPORT_MAX_IOCTLS,
+            EXPORT_REOPEN,
+            IOCTL_NONE,
+            IOCTL_RW,
+            IOCTL_SIZE_MAX,
+            IOC_BIND_DOORBELLS,
+            IOC_CREATE_WINDOW,
+            IOC_EXPORT,
+            IOC_GET_STATE,
+            IOC_SET_STATE,
+            RING_ENTRIES_DEFAULT,
+            VM_BOOTING,
+            VM_DOWN,
+            VM_RUNNING,
+            WINDOW_MAX,
+            WINDOW_MIN, //
+        },
+    },
     window::{
         Faults,
         KernelWindow, //
     }, //
 };
-
-/// Smallest window a VMM may ask for.
-const WINDOW_MIN: u64 = 16 * 1024;
-/// Largest window a VMM may ask for.
-const WINDOW_MAX: u64 = 64 * 1024 * 1024;
-/// Ring entries when the VMM asks for the default (0).
-const DEFAULT_ENTRIES: u32 = 64;
-
-/// `IKERNEL_VM_BOOTING`.
-const VM_BOOTING: u32 = 1;
-/// `IKERNEL_VM_RUNNING`.
-const VM_RUNNING: u32 = 2;
-/// `IKERNEL_VM_DOWN`.
-const VM_DOWN: u32 = 3;
-/// `IKERNEL_EXPORT_REOPEN`: files reopen transparently after a restart.
-pub(crate) const EXPORT_REOPEN: u32 = 1;
 
 /// Rounds of a drain before it yields `inner` (each takes up to a ring's
 /// worth of responses and events).
@@ -186,94 +185,6 @@ const FLOOD_THROTTLE_MS: u32 = 1000;
 /// While throttled, at most one drain per this many milliseconds.
 const THROTTLED_DRAIN_MS: u32 = 10;
 
-/// `struct ikernel_window`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct WindowArg {
-    size: u64,
-    ring_entries: u32,
-    reserved: u32,
-}
-
-/// `struct ikernel_doorbells`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct DoorbellsArg {
-    kick_fd: i32,
-    call_fd: i32,
-}
-
-/// `struct ikernel_state`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct StateArg {
-    state: u32,
-    generation: u32,
-    guest_state: u32,
-    heartbeat: u32,
-    kicks: u64,
-    broken: u32,
-    reserved: u32,
-}
-
-// SAFETY: All three are `repr(C)` structs of integers whose sizes add up
-// without padding (checked below), so every bit pattern is valid and every
-// byte is initialised.
-unsafe impl FromBytes for WindowArg {}
-// SAFETY: See `WindowArg`.
-unsafe impl FromBytes for DoorbellsArg {}
-// SAFETY: See `WindowArg`.
-unsafe impl FromBytes for StateArg {}
-// SAFETY: See `WindowArg`.
-unsafe impl AsBytes for StateArg {}
-
-const _: () = assert!(core::mem::size_of::<WindowArg>() == 16);
-const _: () = assert!(core::mem::size_of::<DoorbellsArg>() == 8);
-const _: () = assert!(core::mem::size_of::<StateArg>() == 32);
-
-/// `IKERNEL_NAME_MAX`.
-const NAME_MAX: usize = 32;
-/// `IKERNEL_EXPORT_MAX_IOCTLS`.
-const MAX_IOCTLS: u32 = 64;
-/// Largest ioctl argument (`_IOC_SIZE` is 14 bits).
-const IOCTL_SIZE_MAX: u16 = 16383;
-
-/// `struct ikernel_export`.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct ExportArg {
-    name: [u8; NAME_MAX],
-    index: u32,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    timeout_ms: u32,
-    nr_ioctls: u32,
-    ioctls: u64,
-    minor: u32,
-    flags: u32,
-}
-
-/// `struct ikernel_ioctl_desc`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct IoctlDescArg {
-    cmd: u32,
-    dir: u16,
-    size: u16,
-}
-
-// SAFETY: `repr(C)` structs of integers and byte arrays without padding
-// (sizes checked below).
-unsafe impl FromBytes for ExportArg {}
-// SAFETY: See `ExportArg`.
-unsafe impl AsBytes for ExportArg {}
-// SAFETY: See `ExportArg`.
-unsafe impl FromBytes for IoctlDescArg {}
-
-const _: () = assert!(core::mem::size_of::<ExportArg>() == 72);
-const _: () = assert!(core::mem::size_of::<IoctlDescArg>() == 8);
-
 /// How long a caller interrupted by a signal waits for the guest to answer
 /// the interrupted request (the driver sees the signal too) before it gives
 /// up on it.
@@ -284,17 +195,6 @@ const RELEASE_WAIT_MS: u32 = 5000;
 /// or not: a lost doorbell costs a call at most this long, never its whole
 /// deadline.
 const RECHECK_MS: u32 = 1000;
-
-/// `IKERNEL_IOC_CREATE_WINDOW`.
-pub(crate) const IOC_CREATE_WINDOW: u32 = _IOW::<WindowArg>(IOC_MAGIC, 0x01);
-/// `IKERNEL_IOC_BIND_DOORBELLS`.
-pub(crate) const IOC_BIND_DOORBELLS: u32 = _IOW::<DoorbellsArg>(IOC_MAGIC, 0x02);
-/// `IKERNEL_IOC_SET_STATE`.
-pub(crate) const IOC_SET_STATE: u32 = _IOW::<StateArg>(IOC_MAGIC, 0x03);
-/// `IKERNEL_IOC_GET_STATE`.
-pub(crate) const IOC_GET_STATE: u32 = _IOR::<StateArg>(IOC_MAGIC, 0x04);
-/// `IKERNEL_IOC_EXPORT`.
-pub(crate) const IOC_EXPORT: u32 = _IOWR::<ExportArg>(IOC_MAGIC, 0x05);
 
 /// The shared window: its memory and the host's end of the ring.
 struct HostWindow {
@@ -606,7 +506,7 @@ impl Channel {
         }
         let size = usize::try_from(arg.size)?;
         let entries = match arg.ring_entries {
-            0 => DEFAULT_ENTRIES,
+            0 => RING_ENTRIES_DEFAULT,
             n => n,
         };
         let layout = ring::Layout::for_window(arg.size, entries).map_err(|_| EINVAL)?;
@@ -790,7 +690,7 @@ impl Channel {
             || !name.iter().all(valid)
             || name.first() == Some(&b'.')
             || arg.mode > 0o777
-            || arg.nr_ioctls > MAX_IOCTLS
+            || arg.nr_ioctls > EXPORT_MAX_IOCTLS
             || arg.flags & !EXPORT_REOPEN != 0
             || arg.minor != 0
         {
@@ -805,7 +705,8 @@ impl Channel {
         .reader();
         for _ in 0..n {
             let d: IoctlDescArg = table.read()?;
-            if d.dir > 3 || d.size > IOCTL_SIZE_MAX || (d.dir == 0) != (d.size == 0) {
+            if d.dir > IOCTL_RW || d.size > IOCTL_SIZE_MAX || (d.dir == IOCTL_NONE) != (d.size == 0)
+            {
                 return Err(EINVAL);
             }
             if ioctls.iter().any(|e: &IoctlDesc| e.cmd == d.cmd) {
@@ -1467,10 +1368,7 @@ impl Channel {
         let Some(w) = g.window.as_mut() else {
             return;
         };
-        let mut c = ring::RequestDesc::new(ring::Op::Cancel);
-        c.export = desc.export;
-        c.handle = desc.handle;
-        c.arg = u64::from(id);
+        let c = ring::RequestDesc::cancel(desc.export, desc.handle, id);
         if let Ok((s, kick)) = w.host.submit(&c, &[]) {
             w.host.abandon(s.id);
             if kick {

@@ -56,18 +56,15 @@ use crate::{
         accessible,
         Access, //
     },
-    ring,
+    ring::{
+        self,
+        uapi::{
+            IOCTL_READ as DIR_READ,
+            IOCTL_WRITE as DIR_WRITE,
+            OPEN_SEEKABLE, //
+        },
+    },
 };
-
-/// `IKERNEL_IOCTL_WRITE`: the argument carries bytes to the driver.
-const DIR_WRITE: u16 = 1;
-/// `IKERNEL_IOCTL_READ`: the argument carries bytes back to user space.
-const DIR_READ: u16 = 2;
-/// `IKERNEL_OPEN_SEEKABLE`.
-const OPEN_SEEKABLE: u64 = 1;
-/// `pos` of an ioctl request: the argument could not be transferred at all
-/// (larger than a slot): the driver gets an inaccessible pointer.
-const IOCTL_ARG_LOST: u64 = 1 << 63;
 
 /// `EPOLLERR | EPOLLHUP`: what a poller of a dead file sees.
 const POLL_DEAD: u32 = bindings::POLLERR | bindings::POLLHUP;
@@ -275,9 +272,7 @@ impl OpenFile {
     /// Opens the guest's node and registers the file for poll events.
     fn open_guest(export: &Arc<Export>, flags: u32) -> Result<(Arc<FileShared>, bool)> {
         let ch = &export.channel;
-        let mut desc = ring::RequestDesc::new(ring::Op::Open);
-        desc.export = export.index;
-        desc.flags = flags;
+        let desc = ring::RequestDesc::open(export.index, flags);
         let a = ch.call(
             None,
             &desc,
@@ -311,9 +306,7 @@ impl OpenFile {
     /// most `timeout_ms` (0: the bounded release wait) and never for a
     /// signal: a close cannot be interrupted.
     fn release_guest(export: &Export, handle: u32, gen: u32, timeout_ms: u32) {
-        let mut d = ring::RequestDesc::new(ring::Op::Release);
-        d.export = export.index;
-        d.handle = handle;
+        let d = ring::RequestDesc::release(export.index, handle);
         let r = export
             .channel
             .call(Some(gen), &d, &[], &mut [], timeout_ms, Wait::Bounded);
@@ -364,12 +357,10 @@ impl OpenFile {
         Ok(shared)
     }
 
-    /// A request for this file; the handle is filled in by [`Self::call`].
-    fn desc(&self, op: ring::Op, flags: u32) -> ring::RequestDesc {
-        let mut d = ring::RequestDesc::new(op);
-        d.export = self.export.index;
-        d.flags = flags;
-        d
+    /// File operation `d` for this file; the handle is filled in by
+    /// [`Self::call`].
+    fn desc(&self, d: ring::RequestDesc, flags: u32) -> ring::RequestDesc {
+        d.on_file(self.export.index, 0, flags)
     }
 
     fn call(&self, d: &ring::RequestDesc, payload: &[u8], reply: &mut [u8]) -> Result<Answer> {
@@ -439,10 +430,10 @@ impl OpenFile {
             } else {
                 flags | bindings::O_NONBLOCK
             };
-            let mut d = self.desc(ring::Op::Read, fl);
-            // CAST: File positions are non-negative.
-            d.pos = pos as u64;
-            d.arg = accessible(at, want, Access::Write) as u64;
+            let writable = accessible(at, want, Access::Write);
+            // CAST: File positions are non-negative; `writable` is at most
+            // a slot's buffer size.
+            let d = self.desc(ring::RequestDesc::read(pos as u64, writable as u64), fl);
             // The reply goes straight from the window to the caller's
             // buffer: one copy, unless a page is not resident.
             let to = ReplyTo::User {
@@ -506,11 +497,9 @@ impl OpenFile {
             } else {
                 flags | bindings::O_NONBLOCK
             };
-            let mut d = self.desc(ring::Op::Write, fl);
-            // CAST: File positions are non-negative.
-            d.pos = pos as u64;
-            // CAST: `want` is at most a slot's buffer size.
-            d.cmd = want as u32;
+            // CAST: File positions are non-negative; `want` is at most a
+            // slot's buffer size.
+            let d = self.desc(ring::RequestDesc::write(pos as u64, want as u32), fl);
             // Straight from the caller's buffer into the window: one copy.
             let direct = Payload::User {
                 addr: at,
@@ -558,11 +547,11 @@ impl OpenFile {
 
     /// `llseek` from position `pos`; returns the new position.
     pub(crate) fn llseek(&self, pos: i64, offset: i64, whence: i32, flags: u32) -> Result<i64> {
-        let mut d = self.desc(ring::Op::Llseek, flags);
-        // CAST: Positions and offsets travel as their bit patterns.
-        d.pos = pos as u64;
-        d.arg = offset as u64;
-        d.cmd = whence as u32;
+        // CAST: Positions and whence travel as their bit patterns.
+        let d = self.desc(
+            ring::RequestDesc::llseek(pos as u64, offset, whence as u32),
+            flags,
+        );
         let a = self.call(&d, &[], &mut [])?;
         result(&a)
     }
@@ -571,24 +560,26 @@ impl OpenFile {
     pub(crate) fn ioctl(&self, cmd: u32, arg: usize, flags: u32) -> Result<isize> {
         let (dir, size) = self.export.ioctl_shape(cmd);
         let bytes = dir & (DIR_READ | DIR_WRITE) != 0 && size > 0;
-        let mut d = self.desc(ring::Op::Ioctl, flags);
-        d.cmd = cmd;
-        d.arg = arg as u64;
+        // CAST: A user address travels as its bit pattern.
+        let ioctl = |shape| self.desc(ring::RequestDesc::ioctl(cmd, arg as u64, shape), flags);
         if !bytes {
-            let a = self.call(&d, &[], &mut [])?;
+            let a = self.call(&ioctl(ring::IoctlArg::Integer), &[], &mut [])?;
             return Ok(isize::try_from(result(&a)?).unwrap_or(isize::MAX));
         }
         if size > self.export.channel.piece_max()? {
             // Cannot travel: the driver gets a pointer it cannot access
             // (EFAULT if it uses it; an unknown command stays ENOTTY).
-            d.pos = IOCTL_ARG_LOST;
-            let a = self.call(&d, &[], &mut [])?;
+            let a = self.call(&ioctl(ring::IoctlArg::Lost), &[], &mut [])?;
             return Ok(isize::try_from(result(&a)?).unwrap_or(isize::MAX));
         }
         let readable = accessible(arg, size, Access::Read);
         let writable = accessible(arg, size, Access::Write);
-        // CAST: All three are at most `_IOC_SIZE`'s 14 bits.
-        d.pos = size as u64 | (readable as u64) << 16 | (writable as u64) << 32;
+        // All three are at most `_IOC_SIZE`'s 14 bits.
+        let d = ioctl(ring::IoctlArg::Bytes {
+            size: u16::try_from(size)?,
+            readable: u16::try_from(readable)?,
+            writable: u16::try_from(writable)?,
+        });
         let mut payload = KVec::new();
         if dir & DIR_WRITE != 0 {
             payload = KVec::from_elem(0u8, readable, GFP_KERNEL)?;

@@ -45,6 +45,8 @@ mod poll;
     reason = "the shared ring serves host, guest and shim"
 )]
 mod ring;
+#[path = "../common/uapi.rs"]
+mod uapi;
 #[path = "../common/version.rs"]
 mod version;
 // KUnit tests of the window accessor and the ring over it: test flavour
@@ -181,10 +183,7 @@ impl MiscDevice for Channel {
     fn ioctl(me: ArcBorrow<'_, Channel>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
-            version::IOC_VERSION => {
-                version::Version::this_module(ring::ABI_VERSION, version::Side::Host)
-                    .write_to(user.writer())
-            }
+            ring::uapi::IOC_VERSION => version::write_to(ring::uapi::Side::Host, user.writer()),
             _ => Channel::ioctl(me, cmd, user),
         }
     }

@@ -41,8 +41,10 @@
 
 #include <linux/ikernel.h>
 
-#define WORKERS		64	/* at least the ring's slots: none waits */
-#define BUF_SIZE	(1u << 20)	/* the ring's largest slot buffer */
+/* One worker per request the ring can hold in flight: none waits. */
+#define WORKERS		IKERNEL_MAX_SLOTS
+/* The largest payload or reply of one request. */
+#define BUF_SIZE	IKERNEL_MAX_SLOT_DATA
 #define MAX_FILES	4096
 #define PAGE		4096ul
 /* Scratch for mirroring a caller's partly inaccessible buffer (see mirror). */
@@ -481,22 +483,13 @@ static int64_t do_llseek(const struct ikernel_guest_req *r, uint64_t *aux)
 	return off;
 }
 
-/*
- * pos of an ioctl request: the argument's size (bits 0-15), and how much of
- * the caller's argument is readable (16-31) and writable (32-47); bit 63
- * says the argument could not be transferred at all.
- */
-#define IOCTL_ARG_SIZE(pos)	((size_t)((pos) & 0xffff))
-#define IOCTL_ARG_R(pos)	((size_t)(((pos) >> 16) & 0xffff))
-#define IOCTL_ARG_W(pos)	((size_t)(((pos) >> 32) & 0xffff))
-#define IOCTL_ARG_LOST		(1ull << 63)
-
 static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 			uint32_t *len)
 {
 	int fd = file_fd(r);
-	size_t size = IOCTL_ARG_SIZE(r->pos);
-	size_t rd = IOCTL_ARG_R(r->pos), wr = IOCTL_ARG_W(r->pos);
+	/* pos: the argument's shape (IKERNEL_IOCTL_ARG_*). */
+	size_t size = IKERNEL_IOCTL_ARG_SIZE(r->pos);
+	size_t rd = IKERNEL_IOCTL_ARG_R(r->pos), wr = IKERNEL_IOCTL_ARG_W(r->pos);
 	char *p = wk->buf;
 	int ret;
 
@@ -504,7 +497,7 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 		return -errno;
 	if (r->len > size || r->reply_max > size || size > wk->buf_size)
 		return -EINVAL;
-	if (r->pos & IOCTL_ARG_LOST) {
+	if (r->pos & IKERNEL_IOCTL_ARG_LOST) {
 		/* Any access to the argument faults, as it would have. */
 		p = mirror(wk, "", PAGE, 0, 0);
 		ret = p ? ioctl(fd, r->cmd, p) : (errno = EFAULT, -1);

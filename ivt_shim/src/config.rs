@@ -10,6 +10,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use ikernel_ring::uapi;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -116,7 +117,8 @@ fn default_timeout() -> Spanned<u64> {
 /// Longest per-call deadline of an export (one hour).
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 /// Most `[[export.ioctl]]` entries of one export (`IKERNEL_EXPORT_MAX_IOCTLS`).
-pub const MAX_IOCTLS: usize = 64;
+// CAST: 64 fits any usize.
+pub const MAX_IOCTLS: usize = uapi::EXPORT_MAX_IOCTLS as usize;
 /// Most `[[export]]` entries of one driver VM: the bits of the guest's
 /// exports report in the window header.
 // CAST: 256 fits any usize.
@@ -230,10 +232,10 @@ impl IoctlEntry {
     /// same bits as `_IOC_DIR`.  Validation admits only these four.
     pub fn dir_code(&self) -> u16 {
         match self.dir.get_ref().as_str() {
-            "write" => 1,
-            "read" => 2,
-            "rw" => 3,
-            _ => 0,
+            "write" => uapi::IOCTL_WRITE,
+            "read" => uapi::IOCTL_READ,
+            "rw" => uapi::IOCTL_RW,
+            _ => uapi::IOCTL_NONE,
         }
     }
 }
@@ -670,14 +672,17 @@ impl Config {
             let hn = e.host_name.get_ref();
             if hn.is_empty()
                 || hn.starts_with('.')
-                || hn.len() > 31
+                || hn.len() >= uapi::NAME_MAX
                 || !hn
                     .chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
             {
                 c.err(
                     &e.host_name.span(),
-                    format!("host_name must be 1-31 of [A-Za-z0-9_.-], not starting with `.`, got {hn:?}"),
+                    format!(
+                        "host_name must be 1-{} of [A-Za-z0-9_.-], not starting with `.`, got {hn:?}",
+                        uapi::NAME_MAX - 1
+                    ),
                 );
             } else if host_names.contains(&hn.as_str()) {
                 c.err(
@@ -752,10 +757,13 @@ impl Config {
                         format!("size must not be 0 when dir is {d} (use dir = \"none\")"),
                     );
                 }
-                if sz > 16383 {
+                if sz > u64::from(uapi::IOCTL_SIZE_MAX) {
                     c.err(
                         &io.size.span(),
-                        format!("size must be at most 16383 (_IOC_SIZE), got {sz}"),
+                        format!(
+                            "size must be at most {} (_IOC_SIZE), got {sz}",
+                            uapi::IOCTL_SIZE_MAX
+                        ),
                     );
                 }
             }
@@ -802,7 +810,8 @@ impl Config {
         let gpa = *w.gpa.get_ref();
         let size = *w.size.get_ref();
         let ram_end = mem << 20;
-        if !gpa.is_multiple_of(4096) || gpa < 0x0010_0000 || gpa + size > 0xfec0_0000 {
+        if !gpa.is_multiple_of(4096) || gpa < 0x0010_0000 || gpa.saturating_add(size) > 0xfec0_0000
+        {
             c.err(&w.gpa.span(), format!("window gpa {gpa:#x} must be page aligned and the window must lie in 1 MiB..0xfec00000 (below the IOAPIC)"));
         } else if gpa < ram_end && (MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&mem) {
             let span = if w.gpa.span().is_empty() {
@@ -815,10 +824,17 @@ impl Config {
                 format!("window gpa {gpa:#x} overlaps guest RAM (ends at {ram_end:#x})"),
             );
         }
-        if size == 0 || !size.is_multiple_of(4096) || size > 1 << 30 {
+        let size_ok =
+            size.is_multiple_of(4096) && (uapi::WINDOW_MIN..=uapi::WINDOW_MAX).contains(&size);
+        if !size_ok {
             c.err(
                 &w.size.span(),
-                format!("window size must be a non-zero multiple of 4096 up to 1 GiB, got {size}"),
+                format!(
+                    "window size must be a multiple of 4096 in {} KiB..={} MiB (host_stub's \
+                     limits), got {size}",
+                    uapi::WINDOW_MIN >> 10,
+                    uapi::WINDOW_MAX >> 20
+                ),
             );
         }
         let re = *w.ring_entries.get_ref();
@@ -833,7 +849,7 @@ impl Config {
                     ikernel_ring::MAX_SLOTS
                 ),
             );
-        } else if size.is_multiple_of(4096) && crate::window::layout_for(size, re).is_none() {
+        } else if size_ok && crate::window::layout_for(size, re).is_none() {
             c.err(
                 &w.size.span(),
                 format!("window size {size} too small for {re} ring entries"),
@@ -1045,6 +1061,14 @@ count = 3
         let e = one_err(&s);
         assert!(e.reason.contains("power of two"));
         let s = format!("{GOOD}\n[window]\nsize = 4096\n");
+        let e = one_err(&s);
+        assert!(e.reason.contains("16 KiB..=64 MiB"), "{}", e.reason);
+        let s = format!("{GOOD}\n[window]\nsize = 0x4001000\n");
+        let e = one_err(&s);
+        assert!(e.reason.contains("16 KiB..=64 MiB"), "{}", e.reason);
+        let s = format!("{GOOD}\n[window]\nsize = 0x4000000\n");
+        assert!(parse(&s).is_ok(), "host_stub's largest window");
+        let s = format!("{GOOD}\n[window]\nsize = 16384\nring_entries = 256\n");
         let e = one_err(&s);
         assert!(e.reason.contains("too small"), "{}", e.reason);
         let s = format!("{GOOD}\n[window]\nirq = 4\n");

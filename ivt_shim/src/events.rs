@@ -17,7 +17,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use log::warn;
 use serde::Serialize;
 
-use crate::window::IkState;
+use ikernel_ring::uapi::StateArg as IkState;
 
 /// host_stub's view of the channel (`IKERNEL_IOC_GET_STATE`), as read by the
 /// shim when the event happened.

@@ -12,6 +12,9 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use ikernel_ring::uapi::{
+    self, DoorbellsArg, ExportArg, StateArg, Version, WindowArg, EXPORT_REOPEN, NAME_MAX,
+};
 use ikernel_ring::user::RawWindow;
 use ikernel_ring::{
     hdr, read_exports, ExportsReport, GuestState, Host, HostState, Layout, Window,
@@ -20,85 +23,9 @@ use ikernel_ring::{
 use log::{info, warn};
 use vmm_sys_util::eventfd::EventFd;
 use vmm_sys_util::ioctl::{ioctl_with_mut_ref, ioctl_with_ref};
-use vmm_sys_util::{ioctl_ior_nr, ioctl_iow_nr, ioctl_iowr_nr};
 
-/// `struct ikernel_version`.
-#[repr(C)]
-#[derive(Default, Debug, Clone, Copy)]
-pub struct IkVersion {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-    pub ring_abi: u32,
-    pub side: u32,
-    pub reserved: u32,
-}
-
-/// `struct ikernel_window`.
-#[repr(C)]
-#[derive(Default, Debug, Clone, Copy)]
-pub struct IkWindow {
-    pub size: u64,
-    pub ring_entries: u32,
-    pub reserved: u32,
-}
-
-/// `struct ikernel_doorbells`.
-#[repr(C)]
-#[derive(Default, Debug, Clone, Copy)]
-pub struct IkDoorbells {
-    pub kick_fd: i32,
-    pub call_fd: i32,
-}
-
-/// `struct ikernel_state`.
-#[repr(C)]
-#[derive(Default, Debug, Clone, Copy)]
-pub struct IkState {
-    pub state: u32,
-    pub generation: u32,
-    pub guest_state: u32,
-    pub heartbeat: u32,
-    pub kicks: u64,
-    /// 0, or 1 + the ring violation with which the guest broke the window.
-    pub broken: u32,
-    pub reserved: u32,
-}
-
-/// `IKERNEL_NAME_MAX`: bytes of `struct ikernel_export.name`, with its NUL.
-pub const NAME_MAX: usize = 32;
-
-/// `struct ikernel_ioctl_desc`.
-#[repr(C)]
-#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IkIoctlDesc {
-    pub cmd: u32,
-    /// `IKERNEL_IOCTL_NONE`, `_WRITE`, `_READ` or `_RW` (0 to 3).
-    pub dir: u16,
-    pub size: u16,
-}
-
-/// `struct ikernel_export`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct IkExport {
-    pub name: [u8; NAME_MAX],
-    pub index: u32,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub timeout_ms: u32,
-    pub nr_ioctls: u32,
-    /// User pointer to `nr_ioctls` [`IkIoctlDesc`].
-    pub ioctls: u64,
-    /// (out) Minor number of the new node.
-    pub minor: u32,
-    /// `IKERNEL_EXPORT_*` flags.
-    pub flags: u32,
-}
-
-/// `IKERNEL_EXPORT_REOPEN`: files reopen transparently after a restart.
-pub const EXPORT_REOPEN: u32 = 1;
+/// `struct ikernel_ioctl_desc`: one entry of an export's ioctl table.
+pub use ikernel_ring::uapi::IoctlDescArg as IkIoctlDesc;
 
 /// One export for [`Channel::export`], in host_stub's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +47,7 @@ pub struct ExportReq {
 impl ExportReq {
     /// The ioctl argument; `ioctls` points into `self.ioctls`, which must
     /// outlive its use.
-    fn raw(&self) -> io::Result<IkExport> {
+    fn raw(&self) -> io::Result<ExportArg> {
         let n = self.name.as_bytes();
         if n.is_empty() || n.len() >= NAME_MAX || n.contains(&0) {
             return Err(io::Error::new(
@@ -130,7 +57,7 @@ impl ExportReq {
         }
         let mut name = [0u8; NAME_MAX];
         name[..n.len()].copy_from_slice(n);
-        Ok(IkExport {
+        Ok(ExportArg {
             name,
             index: self.index,
             mode: self.mode,
@@ -149,26 +76,13 @@ impl ExportReq {
     }
 }
 
-const IKERNEL_IOC_MAGIC: u32 = 0xB7;
-ioctl_ior_nr!(IKERNEL_IOC_VERSION, IKERNEL_IOC_MAGIC, 0x00, IkVersion);
-ioctl_iow_nr!(IKERNEL_IOC_CREATE_WINDOW, IKERNEL_IOC_MAGIC, 0x01, IkWindow);
-ioctl_iow_nr!(
-    IKERNEL_IOC_BIND_DOORBELLS,
-    IKERNEL_IOC_MAGIC,
-    0x02,
-    IkDoorbells
-);
-ioctl_iow_nr!(IKERNEL_IOC_SET_STATE, IKERNEL_IOC_MAGIC, 0x03, IkState);
-ioctl_ior_nr!(IKERNEL_IOC_GET_STATE, IKERNEL_IOC_MAGIC, 0x04, IkState);
-ioctl_iowr_nr!(IKERNEL_IOC_EXPORT, IKERNEL_IOC_MAGIC, 0x05, IkExport);
-
 /// Driver-VM states reported to host_stub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum VmState {
-    Booting = 1,
-    Running = 2,
-    Down = 3,
+    Booting = uapi::VM_BOOTING,
+    Running = uapi::VM_RUNNING,
+    Down = uapi::VM_DOWN,
 }
 
 /// The ring layout for a window of `size` bytes with `entries` slots per
@@ -234,6 +148,11 @@ pub struct Channel {
     map: Mapping,
 }
 
+/// An ioctl number of `ikernel_ring::uapi` as `ioctl(2)` takes it.
+fn ioc(nr: u32) -> libc::c_ulong {
+    libc::c_ulong::from(nr)
+}
+
 fn is_enotty(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ENOTTY)
 }
@@ -282,8 +201,8 @@ impl Channel {
             .read(true)
             .write(true)
             .open("/dev/ikernel")?;
-        let mut v = IkVersion::default();
-        ioctl_mut(&f, IKERNEL_IOC_VERSION(), &mut v)?;
+        let mut v = Version::default();
+        ioctl_mut(&f, ioc(uapi::IOC_VERSION), &mut v)?;
         info!(
             "host_stub {}.{}.{} ring ABI {} side {}",
             v.major, v.minor, v.patch, v.ring_abi, v.side
@@ -295,12 +214,12 @@ impl Channel {
                 ikernel_ring::ABI_VERSION
             )));
         }
-        let w = IkWindow {
+        let w = WindowArg {
             size,
             ring_entries: entries,
             reserved: 0,
         };
-        ioctl_ref(&f, IKERNEL_IOC_CREATE_WINDOW(), &w)?;
+        ioctl_ref(&f, ioc(uapi::IOC_CREATE_WINDOW), &w)?;
         let usize_ = usize::try_from(size).map_err(io::Error::other)?;
         let map = Mapping::new(&f, usize_)?;
         // SAFETY: `map` stays mapped until after `win` is dropped (field
@@ -358,11 +277,11 @@ impl Channel {
     /// Hands the doorbell eventfds to host_stub.
     pub fn bind_doorbells(&self, kick: &EventFd, call: &EventFd) -> io::Result<()> {
         if let Backend::HostStub(f) = &self.backend {
-            let d = IkDoorbells {
+            let d = DoorbellsArg {
                 kick_fd: kick.as_raw_fd(),
                 call_fd: call.as_raw_fd(),
             };
-            ioctl_ref(f, IKERNEL_IOC_BIND_DOORBELLS(), &d)?;
+            ioctl_ref(f, ioc(uapi::IOC_BIND_DOORBELLS), &d)?;
         }
         Ok(())
     }
@@ -372,12 +291,12 @@ impl Channel {
     pub fn set_state(&mut self, state: VmState, generation: u32) -> io::Result<()> {
         match &mut self.backend {
             Backend::HostStub(f) => {
-                let s = IkState {
+                let s = StateArg {
                     state: state as u32,
                     generation,
                     ..Default::default()
                 };
-                ioctl_ref(f, IKERNEL_IOC_SET_STATE(), &s)
+                ioctl_ref(f, ioc(uapi::IOC_SET_STATE), &s)
             }
             Backend::Local { host, layout, .. } => {
                 let r = match (state, host.as_mut()) {
@@ -401,10 +320,10 @@ impl Channel {
     }
 
     /// Asks host_stub for its view (for diagnostics).
-    pub fn get_state(&self) -> Option<IkState> {
+    pub fn get_state(&self) -> Option<StateArg> {
         if let Backend::HostStub(f) = &self.backend {
-            let mut s = IkState::default();
-            ioctl_mut(f, IKERNEL_IOC_GET_STATE(), &mut s).ok()?;
+            let mut s = StateArg::default();
+            ioctl_mut(f, ioc(uapi::IOC_GET_STATE), &mut s).ok()?;
             return Some(s);
         }
         None
@@ -423,7 +342,7 @@ impl Channel {
         };
         let mut e = req.raw()?;
         // `e.ioctls` points into `req.ioctls`, borrowed for this call.
-        ioctl_mut(f, IKERNEL_IOC_EXPORT(), &mut e)?;
+        ioctl_mut(f, ioc(uapi::IOC_EXPORT), &mut e)?;
         Ok(e.minor)
     }
 
@@ -463,32 +382,6 @@ impl Channel {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ioctl_numbers_match_uapi() {
-        // _IOR(0xB7, 0, 24 bytes) and _IOW(0xB7, 1..3, ...).
-        assert_eq!(IKERNEL_IOC_VERSION(), 0x8018_b700);
-        assert_eq!(IKERNEL_IOC_CREATE_WINDOW(), 0x4010_b701);
-        assert_eq!(IKERNEL_IOC_BIND_DOORBELLS(), 0x4008_b702);
-        assert_eq!(IKERNEL_IOC_SET_STATE(), 0x4020_b703);
-        assert_eq!(IKERNEL_IOC_GET_STATE(), 0x8020_b704);
-        // _IOWR(0xB7, 5, struct ikernel_export): 72 bytes.
-        assert_eq!(IKERNEL_IOC_EXPORT(), 0xc048_b705);
-    }
-
-    #[test]
-    fn export_structs_match_uapi() {
-        use std::mem::{offset_of, size_of};
-        assert_eq!(size_of::<IkIoctlDesc>(), 8);
-        assert_eq!(offset_of!(IkIoctlDesc, dir), 4);
-        assert_eq!(offset_of!(IkIoctlDesc, size), 6);
-        assert_eq!(size_of::<IkExport>(), 72);
-        assert_eq!(offset_of!(IkExport, index), 32);
-        assert_eq!(offset_of!(IkExport, timeout_ms), 48);
-        assert_eq!(offset_of!(IkExport, nr_ioctls), 52);
-        assert_eq!(offset_of!(IkExport, ioctls), 56);
-        assert_eq!(offset_of!(IkExport, minor), 64);
-    }
 
     #[test]
     fn export_request_to_uapi() {

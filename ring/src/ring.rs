@@ -20,8 +20,11 @@
 //! [`layout`] (a window's geometry), [`wire`] (the records and their
 //! decoding), [`exports`] (the guest's exports report), [`inflight`] (the
 //! host's table of outstanding requests), then the two sides, [`host`] and
-//! [`guest`]. Everything is re-exported here, so users name `ring::Host`,
-//! `ring::hdr::REQ_PROD` and so on.
+//! [`guest`], and [`ops`] (what each op's request fields mean). Everything
+//! is re-exported here, so users name `ring::Host`, `ring::hdr::REQ_PROD`
+//! and so on. Beside the ring, [`uapi`] is the control devices' ABI
+//! (`include/uapi/linux/ikernel.h`), not re-exported: users name
+//! `ring::uapi::IOC_VERSION`.
 
 pub mod abi;
 pub mod error;
@@ -30,7 +33,9 @@ pub mod guest;
 pub mod host;
 pub mod inflight;
 pub mod layout;
+pub mod ops;
 pub mod shared;
+pub mod uapi;
 pub mod wire;
 
 pub use abi::*;
@@ -40,5 +45,6 @@ pub use guest::*;
 pub use host::*;
 pub use inflight::*;
 pub use layout::*;
+pub use ops::*;
 pub use shared::*;
 pub use wire::*;

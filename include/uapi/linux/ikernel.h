@@ -63,10 +63,25 @@ struct ikernel_version {
 #define IKERNEL_VM_RUNNING	2
 #define IKERNEL_VM_DOWN		3
 
+/*
+ * Window limits.  host_stub allocates the window from vmalloc memory, once
+ * per driver VM; ivt-shim checks its configuration against the same bounds.
+ * Each ring entry owns an equal share of the data area, at most
+ * IKERNEL_MAX_SLOT_DATA bytes: the largest payload or reply of one request.
+ * At most IKERNEL_MAX_SLOTS requests are in flight at once.
+ */
+#define IKERNEL_WINDOW_MIN		(16 << 10)
+#define IKERNEL_WINDOW_MAX		(64 << 20)
+#define IKERNEL_RING_ENTRIES_DEFAULT	64
+#define IKERNEL_MAX_SLOTS		256
+#define IKERNEL_MAX_SLOT_DATA		(1 << 20)
+
 /**
  * struct ikernel_window - IKERNEL_IOC_CREATE_WINDOW argument
- * @size:	window size in bytes (in); a multiple of 4096
- * @ring_entries: entries per ring (in); a power of two, 0 for the default
+ * @size:	window size in bytes (in); a multiple of 4096 from
+ *		IKERNEL_WINDOW_MIN to IKERNEL_WINDOW_MAX
+ * @ring_entries: entries per ring (in); a power of two up to
+ *		IKERNEL_MAX_SLOTS, 0 for IKERNEL_RING_ENTRIES_DEFAULT
  * @reserved:	zero
  */
 struct ikernel_window {
@@ -138,13 +153,17 @@ struct ikernel_state {
  * struct ikernel_ioctl_desc - how to forward an ioctl without _IOC encoding
  * @cmd:	the command
  * @dir:	IKERNEL_IOCTL_*
- * @size:	bytes at the argument pointer, at most 16383 (0 for NONE)
+ * @size:	bytes at the argument pointer, at most IKERNEL_IOCTL_SIZE_MAX
+ *		(0 for NONE)
  */
 struct ikernel_ioctl_desc {
 	__u32 cmd;
 	__u16 dir;
 	__u16 size;
 };
+
+/* The largest ioctl argument: the 14 bits of _IOC_SIZE. */
+#define IKERNEL_IOCTL_SIZE_MAX	16383
 
 #define IKERNEL_EXPORT_MAX_IOCTLS	64
 
@@ -204,15 +223,35 @@ struct ikernel_export {
  * a driver that pins user buffers (for DMA) needs the copying mode.
  */
 
-/* Operations (struct ikernel_guest_req.op), as on the wire. */
+/*
+ * Operations (struct ikernel_guest_req.op), as on the wire.  A read's
+ * reply_max is the bytes wanted and its arg how many of them the host
+ * caller can take; a write's cmd is the bytes to write and its payload the
+ * readable part of them; an llseek's pos is the host's position, arg the
+ * offset and cmd the whence; an ioctl's pos is its argument's shape
+ * (IKERNEL_IOCTL_ARG_* below).  Every op's fields: Documentation/ring.rst.
+ */
 #define IKERNEL_OP_OPEN		1	/* flags: open flags; result: handle */
 #define IKERNEL_OP_RELEASE	2	/* last close of @handle */
-#define IKERNEL_OP_READ		3	/* @len = bytes wanted (reply_max) */
-#define IKERNEL_OP_WRITE	4	/* payload: the bytes */
-#define IKERNEL_OP_LLSEEK	5	/* arg: offset; cmd: whence */
-#define IKERNEL_OP_IOCTL	6	/* cmd, arg; payload/reply: argument bytes */
+#define IKERNEL_OP_READ		3	/* pos, reply_max, arg; reply: the bytes */
+#define IKERNEL_OP_WRITE	4	/* pos, cmd; payload: the bytes */
+#define IKERNEL_OP_LLSEEK	5	/* pos, arg: offset; cmd: whence */
+#define IKERNEL_OP_IOCTL	6	/* cmd, arg, pos; payload/reply: arg bytes */
 #define IKERNEL_OP_POLL		7	/* result 0, events: current mask */
 #define IKERNEL_OP_CANCEL	8	/* arg: id of a request to interrupt */
+
+/*
+ * struct ikernel_guest_req.pos of IKERNEL_OP_IOCTL: the argument's size
+ * (bits 0-15), and how much of the host caller's argument is readable
+ * (16-31) and writable (32-47); IKERNEL_IOCTL_ARG_LOST (bit 63) says the
+ * argument could not be transferred at all (larger than a ring entry's
+ * buffer): the driver must get a pointer it cannot access.  Every op's
+ * fields are in Documentation/ring.rst.
+ */
+#define IKERNEL_IOCTL_ARG_SIZE(pos)	((pos) & 0xffff)
+#define IKERNEL_IOCTL_ARG_R(pos)	(((pos) >> 16) & 0xffff)
+#define IKERNEL_IOCTL_ARG_W(pos)	(((pos) >> 32) & 0xffff)
+#define IKERNEL_IOCTL_ARG_LOST		(1ULL << 63)
 
 /* struct ikernel_guest_resp.aux for IKERNEL_OP_OPEN. */
 #define IKERNEL_OPEN_SEEKABLE	1	/* pread/pwrite/llseek work */

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What each op's request fields mean, as typed constructors (host side)
+//! and accessors (guest side) of [`RequestDesc`].
+//!
+//! A request's `pos`, `cmd` and `arg` carry different things for different
+//! ops (`Documentation/ring.rst`, "Operations"): an ioctl's argument shape
+//! travels in `pos`, a write's byte count in `cmd`.  The host builds every
+//! request with one of the constructors below and the guest reads op
+//! fields with the matching accessor, so that no side assigns or decodes a
+//! raw field by hand.  The accessors return `None` for another op; like
+//! every other request field they are the host's word, which the guest's
+//! serving process checks against what it can do.
+
+use super::*;
+
+/// `pos` bit of an ioctl request whose argument could not travel
+/// (`IKERNEL_IOCTL_ARG_LOST`).
+pub const IOCTL_ARG_LOST: u64 = 1 << 63;
+
+/// What an ioctl request's `pos` says about its argument
+/// (`IKERNEL_IOCTL_ARG_*` in the UAPI header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoctlArg {
+    /// No bytes travel: the argument is the integer in `arg` (`pos` 0).
+    Integer,
+    /// `size` bytes at the caller's pointer travel (`_IOC_SIZE`, at most
+    /// 16383): the first `readable` of them could be read (the payload),
+    /// the first `writable` could be written (the reply), so that the
+    /// driver faults where the caller's memory ends.
+    Bytes {
+        /// Size of the argument.
+        size: u16,
+        /// Bytes of it the host could read from the caller.
+        readable: u16,
+        /// Bytes of it the host could write back to the caller.
+        writable: u16,
+    },
+    /// The argument is larger than a slot's buffer and does not travel: the
+    /// driver must get a pointer it cannot access.
+    Lost,
+}
+
+impl IoctlArg {
+    /// Encodes into a request's `pos`: the size in bits 0-15, readable in
+    /// 16-31, writable in 32-47, or [`IOCTL_ARG_LOST`].
+    pub fn to_pos(self) -> u64 {
+        match self {
+            IoctlArg::Integer => 0,
+            IoctlArg::Bytes {
+                size,
+                readable,
+                writable,
+            } => u64::from(size) | u64::from(readable) << 16 | u64::from(writable) << 32,
+            IoctlArg::Lost => IOCTL_ARG_LOST,
+        }
+    }
+
+    /// Decodes a request's `pos`; bits other than those [`Self::to_pos`]
+    /// sets are ignored.
+    pub fn from_pos(pos: u64) -> Self {
+        // CAST: each is masked to 16 bits first.
+        let field = |shift: u32| ((pos >> shift) & 0xffff) as u16;
+        if pos & IOCTL_ARG_LOST != 0 {
+            IoctlArg::Lost
+        } else if field(0) == 0 {
+            IoctlArg::Integer
+        } else {
+            IoctlArg::Bytes {
+                size: field(0),
+                readable: field(16),
+                writable: field(32),
+            }
+        }
+    }
+}
+
+impl RequestDesc {
+    /// [`Op::Open`] of export `export` with open flags `flags`; the answer's
+    /// result is the new handle, its `aux` the file's capabilities.
+    pub fn open(export: u32, flags: u32) -> Self {
+        RequestDesc {
+            export,
+            flags,
+            ..RequestDesc::new(Op::Open)
+        }
+    }
+
+    /// [`Op::Release`]: the last close of `handle`.
+    pub fn release(export: u32, handle: u32) -> Self {
+        RequestDesc {
+            export,
+            handle,
+            ..RequestDesc::new(Op::Release)
+        }
+    }
+
+    /// [`Op::Cancel`]: interrupt request `id` of `handle`.
+    pub fn cancel(export: u32, handle: u32, id: u32) -> Self {
+        RequestDesc {
+            export,
+            handle,
+            arg: u64::from(id),
+            ..RequestDesc::new(Op::Cancel)
+        }
+    }
+
+    /// [`Op::Read`] at file position `pos`, of which the caller's buffer
+    /// can take `writable` bytes (the driver faults after them).  The bytes
+    /// wanted are the request's `reply_max`, set with the reply buffer.
+    pub fn read(pos: u64, writable: u64) -> Self {
+        RequestDesc {
+            pos,
+            arg: writable,
+            ..RequestDesc::new(Op::Read)
+        }
+    }
+
+    /// [`Op::Write`] of `count` bytes at file position `pos`.  The payload
+    /// is the part of them the host could read from the caller (at most
+    /// `count`; the driver faults after it).
+    pub fn write(pos: u64, count: u32) -> Self {
+        RequestDesc {
+            pos,
+            cmd: count,
+            ..RequestDesc::new(Op::Write)
+        }
+    }
+
+    /// [`Op::Llseek`] by `offset` from `whence` (`SEEK_*`), the file being
+    /// at `pos`.
+    pub fn llseek(pos: u64, offset: i64, whence: u32) -> Self {
+        RequestDesc {
+            pos,
+            arg: u64::from_ne_bytes(offset.to_ne_bytes()),
+            cmd: whence,
+            ..RequestDesc::new(Op::Llseek)
+        }
+    }
+
+    /// [`Op::Ioctl`] `cmd` with argument `arg`, whose bytes travel as
+    /// `shape` says (payload and reply).
+    pub fn ioctl(cmd: u32, arg: u64, shape: IoctlArg) -> Self {
+        RequestDesc {
+            cmd,
+            arg,
+            pos: shape.to_pos(),
+            ..RequestDesc::new(Op::Ioctl)
+        }
+    }
+
+    /// Addresses a file operation built by [`Self::read`], [`Self::write`],
+    /// [`Self::llseek`] or [`Self::ioctl`] to `handle` of export `export`,
+    /// with the host file's flags.
+    pub fn on_file(self, export: u32, handle: u32, flags: u32) -> Self {
+        RequestDesc {
+            export,
+            handle,
+            flags,
+            ..self
+        }
+    }
+
+    /// A read's capacity of the caller's buffer ([`Self::read`]).
+    pub fn read_writable(&self) -> Option<u64> {
+        (self.op == Op::Read).then_some(self.arg)
+    }
+
+    /// A write's byte count ([`Self::write`]).
+    pub fn write_count(&self) -> Option<u32> {
+        (self.op == Op::Write).then_some(self.cmd)
+    }
+
+    /// An llseek's offset and whence ([`Self::llseek`]).
+    pub fn llseek_to(&self) -> Option<(i64, u32)> {
+        (self.op == Op::Llseek).then_some((i64::from_ne_bytes(self.arg.to_ne_bytes()), self.cmd))
+    }
+
+    /// An ioctl's argument shape ([`Self::ioctl`]).
+    pub fn ioctl_arg(&self) -> Option<IoctlArg> {
+        (self.op == Op::Ioctl).then_some(IoctlArg::from_pos(self.pos))
+    }
+
+    /// The id a cancel interrupts ([`Self::cancel`]); `None` if it is not
+    /// an id.
+    pub fn cancelled_id(&self) -> Option<u32> {
+        if self.op != Op::Cancel {
+            return None;
+        }
+        u32::try_from(self.arg).ok()
+    }
+}
