@@ -3,7 +3,8 @@
 //! Exported device nodes: each file operation becomes a request to the
 //! driver VM.
 //!
-//! `chardev.rs` turns the C callbacks into calls of [`OpenFile`]'s methods.
+//! `node.rs` (over `sys/cdev.rs`) turns the C callbacks into calls of
+//! [`OpenFile`]'s methods.
 //! Arguments from host user space are copied in before a request is sent
 //! and results copied out after the answer, never with a lock held; reads
 //! and writes larger than a slot's buffer are split into pieces with native
@@ -18,23 +19,19 @@
 //! an ioctl whose argument cannot be written fails before it changes state.
 
 use kernel::{
-    bindings,
     fs::File,
     ioctl::{
         _IOC_DIR,
         _IOC_SIZE, //
     },
-    new_mutex, new_poll_condvar, pr_err_once,
+    new_mutex, pr_err_once,
     prelude::*,
     sync::{
         atomic::{
             Atomic,
             Relaxed, //
         },
-        poll::{
-            PollCondVar,
-            PollTable, //
-        },
+        poll::PollTable,
         Arc,
         Mutex, //
     },
@@ -48,26 +45,33 @@ use crate::{
     channel::{
         Answer,
         Channel,
+        FileShared,
         Payload,
         ReplyTo,
         Wait, //
     },
-    chardev::{
-        accessible,
-        Access, //
-    },
     ring::{
         self,
         uapi::{
+            ExportArg,
+            IoctlDescArg,
+            EXPORT_MAX_IOCTLS,
+            EXPORT_REOPEN,
+            IOCTL_NONE,
             IOCTL_READ as DIR_READ,
+            IOCTL_RW,
+            IOCTL_SIZE_MAX,
             IOCTL_WRITE as DIR_WRITE,
             OPEN_SEEKABLE, //
         },
     },
+    sys::{
+        accessible,
+        Access,
+        O_NONBLOCK,
+        POLL_DEAD, //
+    },
 };
-
-/// `EPOLLERR | EPOLLHUP`: what a poller of a dead file sees.
-const POLL_DEAD: u32 = bindings::POLLERR | bindings::POLLHUP;
 
 /// An ioctl table entry: how to forward an ioctl without `_IOC` encoding.
 #[derive(Clone, Copy)]
@@ -151,6 +155,67 @@ impl ExportStats {
 }
 
 impl Export {
+    /// The export `arg` describes (`IKERNEL_IOC_EXPORT`), on `channel`.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a bad name, mode, flag or ioctl table entry, `EFAULT` if
+    /// the table cannot be read, `ENXIO` if the channel has no window or is
+    /// closed.
+    pub(crate) fn from_arg(channel: Arc<Channel>, arg: &ExportArg) -> Result<Arc<Export>> {
+        let name_len = arg.name.iter().position(|&c| c == 0).ok_or(EINVAL)?;
+        let name = arg.name.get(..name_len).ok_or(EINVAL)?;
+        let valid = |c: &u8| c.is_ascii_alphanumeric() || matches!(*c, b'_' | b'.' | b'-');
+        if name.is_empty()
+            || !name.iter().all(valid)
+            || name.first() == Some(&b'.')
+            || arg.mode > 0o777
+            || arg.nr_ioctls > EXPORT_MAX_IOCTLS
+            || arg.flags & !EXPORT_REOPEN != 0
+            || arg.minor != 0
+        {
+            return Err(EINVAL);
+        }
+        let n = usize::try_from(arg.nr_ioctls)?;
+        let mut ioctls = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut table = UserSlice::new(
+            UserPtr::from_addr(usize::try_from(arg.ioctls)?),
+            n * core::mem::size_of::<IoctlDescArg>(),
+        )
+        .reader();
+        for _ in 0..n {
+            let d: IoctlDescArg = table.read()?;
+            if d.dir > IOCTL_RW || d.size > IOCTL_SIZE_MAX || (d.dir == IOCTL_NONE) != (d.size == 0)
+            {
+                return Err(EINVAL);
+            }
+            if ioctls.iter().any(|e: &IoctlDesc| e.cmd == d.cmd) {
+                return Err(EINVAL);
+            }
+            ioctls.push(
+                IoctlDesc {
+                    cmd: d.cmd,
+                    dir: d.dir,
+                    size: d.size,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        channel.check_exportable()?;
+        Ok(Arc::new(
+            Export {
+                channel,
+                name: arg.name,
+                index: arg.index,
+                timeout_ms: arg.timeout_ms,
+                reopen: arg.flags & EXPORT_REOPEN != 0,
+                ioctls,
+                stats: ExportStats::new(),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
     /// Writes one statistics line.
     pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let name_len = self
@@ -189,51 +254,6 @@ impl Export {
         }
         // CAST: `_IOC_DIR` is two bits.
         (_IOC_DIR(cmd) as u16, _IOC_SIZE(cmd))
-    }
-}
-
-/// What the channel knows of an open file: for routing poll events.
-#[pin_data]
-pub(crate) struct FileShared {
-    index: u32,
-    handle: u32,
-    generation: u32,
-    /// The guest file's poll mask as last reported.
-    mask: Atomic<u32>,
-    /// Set when the driver VM went down or the channel closed.
-    dead: Atomic<bool>,
-    #[pin]
-    pollers: PollCondVar,
-}
-
-impl FileShared {
-    /// Whether this is `handle` of export `index` in generation `gen`.
-    pub(crate) fn is(&self, index: u32, handle: u32, gen: u32) -> bool {
-        self.index == index && self.handle == handle && self.generation == gen
-    }
-
-    /// The driver VM generation the file was opened in.
-    pub(crate) fn generation(&self) -> u32 {
-        self.generation
-    }
-
-    /// Whether the driver VM behind the file went away.
-    fn is_dead(&self) -> bool {
-        self.dead.load(Relaxed)
-    }
-
-    /// Records a new poll mask and wakes pollers if it changed.
-    pub(crate) fn set_mask(&self, events: u32) {
-        let events = events & ring::POLL_KNOWN;
-        if self.mask.xchg(events, Relaxed) != events {
-            self.pollers.notify_all();
-        }
-    }
-
-    /// The file is dead (driver VM gone, or channel closed): wake pollers.
-    pub(crate) fn kill(&self) {
-        self.dead.store(true, Relaxed);
-        self.pollers.notify_all();
     }
 }
 
@@ -332,7 +352,7 @@ impl OpenFile {
             let won = cur.clone();
             drop(cur);
             self.export.channel.remove_file(&new);
-            Self::release_guest(&self.export, new.handle, new.generation, 0);
+            Self::release_guest(&self.export, new.handle(), new.generation(), 0);
             return Ok(won);
         }
         *cur = new.clone();
@@ -342,17 +362,7 @@ impl OpenFile {
     }
 
     fn track(export: &Export, handle: u32, a: &Answer) -> Result<Arc<FileShared>> {
-        let shared = Arc::pin_init(
-            pin_init!(FileShared {
-                index: export.index,
-                handle,
-                generation: a.generation,
-                mask: Atomic::new(a.events & ring::POLL_KNOWN),
-                dead: Atomic::new(false),
-                pollers <- new_poll_condvar!("ikernel::FileShared::pollers"),
-            }),
-            GFP_KERNEL,
-        )?;
+        let shared = FileShared::new(export.index, handle, a.generation, a.events)?;
         export.channel.add_file(shared.clone())?;
         Ok(shared)
     }
@@ -378,9 +388,9 @@ impl OpenFile {
     ) -> Result<(Answer, Option<KVec<u8>>)> {
         let f = self.file().inspect_err(|_| self.export.stats.count_eio())?;
         let mut d = *d;
-        d.handle = f.handle;
+        d.handle = f.handle();
         let r = self.export.channel.call_with(
-            Some(f.generation),
+            Some(f.generation()),
             &d,
             payload,
             reply,
@@ -405,7 +415,12 @@ impl OpenFile {
         if f.is_dead() {
             return;
         }
-        Self::release_guest(&self.export, f.handle, f.generation, self.export.timeout_ms);
+        Self::release_guest(
+            &self.export,
+            f.handle(),
+            f.generation(),
+            self.export.timeout_ms,
+        );
     }
 
     /// `read` into the caller's buffer at `addr`: returns the bytes read
@@ -425,11 +440,7 @@ impl OpenFile {
             let at = addr.wrapping_add(done);
             // Later pieces must not block: a native read returns what it
             // has rather than wait for more.
-            let fl = if done == 0 {
-                flags
-            } else {
-                flags | bindings::O_NONBLOCK
-            };
+            let fl = if done == 0 { flags } else { flags | O_NONBLOCK };
             let writable = accessible(at, want, Access::Write);
             // CAST: File positions are non-negative; `writable` is at most
             // a slot's buffer size.
@@ -492,11 +503,7 @@ impl OpenFile {
             // Only the readable part travels; the driver faults where the
             // caller's buffer ends, as it would natively.
             let readable = accessible(at, want, Access::Read);
-            let fl = if done == 0 {
-                flags
-            } else {
-                flags | bindings::O_NONBLOCK
-            };
+            let fl = if done == 0 { flags } else { flags | O_NONBLOCK };
             // CAST: File positions are non-negative; `want` is at most a
             // slot's buffer size.
             let d = self.desc(ring::RequestDesc::write(pos as u64, want as u32), fl);
@@ -615,11 +622,11 @@ impl OpenFile {
                 Err(_) => return 0,
             }
         }
-        table.register_wait(file, &f.pollers);
+        table.register_wait(file, f.pollers());
         if f.is_dead() {
             return POLL_DEAD;
         }
-        f.mask.load(Relaxed)
+        f.mask()
     }
 }
 

@@ -8,6 +8,17 @@
 //! channel and exports the driver VM's device nodes; each becomes a char
 //! device of class `ikernel` whose file operations are forwarded over the
 //! ring.
+//!
+//! The crate is layered, each layer using only those below it:
+//!
+//! ```text
+//! host_main  control device, module, debugfs   (Control)
+//!   node     the exported nodes' table          (Node, FileOps for OpenFile)
+//!   export   file operations as requests        (Export, OpenFile)
+//!   channel  one driver VM's ring and waiters   (Channel: call, drain, files)
+//!   sys      raw kernel calls, sys/cdev.rs      (the only `bindings::` users)
+//!   ring     the shared ring (ring/src/)
+//! ```
 
 use kernel::{
     fs::File,
@@ -17,10 +28,11 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     mm::virt::VmaNew,
+    new_mutex,
     prelude::*,
     sync::{
         Arc,
-        ArcBorrow, //
+        Mutex, //
     },
     uaccess::{
         UserPtr,
@@ -29,12 +41,12 @@ use kernel::{
 };
 
 mod channel;
-mod chardev;
 #[path = "../common/eventfd.rs"]
 mod eventfd;
 mod export;
 #[path = "../common/kick.rs"]
 mod kick;
+mod node;
 #[path = "../common/poll.rs"]
 mod poll;
 #[path = "../ring/src/ring.rs"]
@@ -54,10 +66,21 @@ mod version;
 #[cfg(ikernel_test)]
 #[path = "../common/kunit_window.rs"]
 mod kunit_window;
+mod sys;
 #[path = "../common/window.rs"]
 mod window;
 
 use channel::Channel;
+use export::Export;
+use node::{
+    Node,
+    NodeAttrs, //
+};
+use ring::uapi::{
+    ExportArg,
+    IOC_EXPORT,
+    IOC_VERSION, //
+};
 
 module! {
     type: IkernelHost,
@@ -72,7 +95,7 @@ module! {
 #[pin_data(PinnedDrop)]
 struct IkernelHost {
     #[pin]
-    _control: MiscDeviceRegistration<Channel>,
+    _control: MiscDeviceRegistration<Control>,
     /// `/sys/kernel/debug/ikernel/stats`; removed before the nodes' region.
     #[pin]
     _stats: kernel::debugfs::File<()>,
@@ -84,9 +107,9 @@ struct IkernelHost {
     #[pin]
     _direct: kernel::debugfs::File<()>,
     _debugfs: kernel::debugfs::Dir,
-    _nodes: chardev::Region,
+    _nodes: node::Region,
     /// The drain work's queue; destroyed last, once no channel is left.
-    _queue: chardev::WorkQueue,
+    _queue: sys::WorkQueue,
 }
 
 impl kernel::InPlaceModule for IkernelHost {
@@ -102,9 +125,9 @@ impl kernel::InPlaceModule for IkernelHost {
         let options = MiscDeviceOptions { name: c"ikernel" };
         let debugfs = kernel::debugfs::Dir::new(c"ikernel");
         try_pin_init!(Self {
-            _queue: chardev::WorkQueue::create()?,
-            _nodes: chardev::Region::register()?,
-            _stats <- debugfs.read_callback_file(c"stats", (), &chardev::write_stats),
+            _queue: sys::WorkQueue::create()?,
+            _nodes: node::Region::register()?,
+            _stats <- debugfs.read_callback_file(c"stats", (), &node::write_stats),
             _poll <- debugfs.read_write_callback_file(c"poll_max_us", (), &show_poll, &store_poll),
             _direct <- debugfs.read_write_callback_file(
                 c"direct_copy",
@@ -124,7 +147,7 @@ fn show_poll(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
 }
 
 /// Writes `poll_max_us`: a decimal number of microseconds, at most
-/// [`channel::POLL_MAX_US_LIMIT`]; 0 turns polling off.
+/// the limit of [`channel::set_poll_max_us`]; 0 turns polling off.
 fn store_poll(_: &(), r: &mut kernel::uaccess::UserSliceReader) -> Result {
     channel::set_poll_max_us(read_u32(r)?)
 }
@@ -164,27 +187,82 @@ impl PinnedDrop for IkernelHost {
     }
 }
 
+/// One open file of `/dev/ikernel`: a channel and the nodes it exports.
+#[pin_data]
+struct Control {
+    channel: Arc<Channel>,
+    /// The exported nodes, removed when the file closes.
+    #[pin]
+    nodes: Mutex<KVec<Node>>,
+}
+
+impl Control {
+    /// `IKERNEL_IOC_EXPORT`: creates `/dev/<name>` for an export of the
+    /// driver VM and writes its minor back.
+    fn export(&self, user: UserSlice) -> Result<isize> {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut arg: ExportArg = reader.read()?;
+        let name_len = arg.name.iter().position(|&c| c == 0).ok_or(EINVAL)?;
+        let cname = CStr::from_bytes_with_nul(arg.name.get(..=name_len).ok_or(EINVAL)?)
+            .map_err(|_| EINVAL)?;
+        let export = Export::from_arg(self.channel.clone(), &arg)?;
+        let attrs = NodeAttrs {
+            // CAST: `Export::from_arg` checked `mode <= 0o777`.
+            mode: arg.mode as u16,
+            uid: arg.uid,
+            gid: arg.gid,
+        };
+        let node = Node::create(cname, export, attrs)?;
+        arg.minor = node.minor();
+        let mut nodes = self.nodes.lock();
+        let room = nodes.reserve(1, GFP_KERNEL);
+        if self.channel.is_closed() || room.is_err() {
+            // Removed outside the lock: node removal takes the node table's.
+            drop(nodes);
+            drop(node);
+            return Err(if room.is_err() { ENOMEM } else { ENXIO });
+        }
+        // Cannot fail: room was reserved.
+        let _ = nodes.push(node, GFP_KERNEL);
+        drop(nodes);
+        writer.write(&arg)?;
+        Ok(0)
+    }
+}
+
 #[vtable]
-impl MiscDevice for Channel {
-    type Ptr = Arc<Self>;
+impl MiscDevice for Control {
+    type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
-        Arc::pin_init(Channel::new(), GFP_KERNEL)
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        let channel = Arc::pin_init(Channel::new(), GFP_KERNEL)?;
+        KBox::pin_init(
+            try_pin_init!(Control {
+                channel,
+                nodes <- new_mutex!(KVec::new(), "ikernel::Control::nodes"),
+            }),
+            GFP_KERNEL,
+        )
     }
 
-    fn release(me: Arc<Channel>, _file: &File) {
-        me.shutdown();
+    fn release(me: Pin<KBox<Self>>, _file: &File) {
+        // Calls and pollers fail from here on; then the nodes go (node
+        // removal waits for nothing a caller holds).
+        me.channel.shutdown();
+        let nodes = core::mem::take(&mut *me.nodes.lock());
+        drop(nodes);
     }
 
-    fn mmap(me: ArcBorrow<'_, Channel>, _file: &File, vma: &VmaNew) -> Result {
-        me.mmap(vma)
+    fn mmap(me: Pin<&Self>, _file: &File, vma: &VmaNew) -> Result {
+        me.channel.mmap(vma)
     }
 
-    fn ioctl(me: ArcBorrow<'_, Channel>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(me: Pin<&Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), kernel::ioctl::_IOC_SIZE(cmd));
         match cmd {
-            ring::uapi::IOC_VERSION => version::write_to(ring::uapi::Side::Host, user.writer()),
-            _ => Channel::ioctl(me, cmd, user),
+            IOC_VERSION => version::write_to(ring::uapi::Side::Host, user.writer()),
+            IOC_EXPORT => me.export(user),
+            _ => me.channel.ioctl(cmd, user),
         }
     }
 }

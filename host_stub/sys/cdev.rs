@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The exported nodes' raw char-device plumbing.
+//!
+//! What the kernel crate has no abstraction for here: a char-device region,
+//! the `ikernel` device class with per-node mode and owner, one `cdev` and
+//! one `struct device` per exported node, and a `file_operations` table with
+//! `poll` and `llseek` (the kernel crate's `MiscDevice` has neither, and misc
+//! devices run `open` under the global `misc_mtx`, which a round trip to a
+//! driver VM must not hold).  Each C callback only converts its arguments
+//! and calls the safe [`FileOps`] implementation (`node.rs`).
+
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
+use kernel::{
+    bindings,
+    error::to_result,
+    ffi::{
+        c_char,
+        c_int,
+        c_long,
+        c_uint,
+        c_ulong, //
+    },
+    fs::File,
+    prelude::*,
+    sync::poll::PollTable,
+    types::ForeignOwnable,
+};
+
+/// The file operations of an exported node, in safe code.  One value of
+/// the implementing type is the private data of one open file.
+pub(crate) trait FileOps: Sized + Send + Sync {
+    /// Opens the node of minor `minor` with open flags `flags`; returns the
+    /// file and whether it is seekable.
+    fn open(minor: u32, flags: u32) -> Result<(KBox<Self>, bool)>;
+    /// Last close.
+    fn release(this: KBox<Self>);
+    /// `read` into user memory at `addr`: bytes read and the new position.
+    fn read(&self, addr: usize, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)>;
+    /// `write` from user memory at `addr`: bytes written and the new
+    /// position.
+    fn write(&self, addr: usize, count: usize, pos: i64, flags: u32) -> Result<(usize, i64)>;
+    /// `llseek` from `pos`: the new position.
+    fn llseek(&self, pos: i64, offset: i64, whence: i32, flags: u32) -> Result<i64>;
+    /// `unlocked_ioctl` (and `compat_ioctl`, with the argument widened).
+    fn ioctl(&self, cmd: u32, arg: usize, flags: u32) -> Result<isize>;
+    /// `poll`: registers the caller and returns the current mask.
+    fn poll(&self, file: &File, table: &PollTable<'_>) -> u32;
+}
+
+/// A `bindings` struct that lives in a `static` and is only read by C.
+#[repr(transparent)]
+struct StaticC<T>(T);
+
+// SAFETY: The wrapped structs are written only at compile time; the kernel
+// only reads them (they are `const` on the C side).
+unsafe impl<T> Sync for StaticC<T> {}
+
+/// A C string pointer in a constant initialiser (`as_char_ptr` is not
+/// `const`).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a const context; same pointer as as_char_ptr"
+)]
+const fn const_cstr(s: &'static CStr) -> *const c_char {
+    s.as_ptr().cast()
+}
+
+/// The `ikernel` class: nodes appear as `/dev/<name>`.
+static CLASS: StaticC<bindings::class> = StaticC(bindings::class {
+    name: const_cstr(c"ikernel"),
+    // SAFETY: All-zero is a valid `struct class` (null pointers, no
+    // callbacks).
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// The device type of exported nodes: gives each its mode and owner.
+static NODE_TYPE: StaticC<bindings::device_type> = StaticC(bindings::device_type {
+    name: const_cstr(c"ikernel_node"),
+    devnode: Some(node_devnode),
+    // SAFETY: All-zero is a valid `struct device_type`.
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// The forwarded file operations of [`FileOps`] type `T`.
+struct Fops<T>(PhantomData<T>);
+
+impl<T: FileOps> Fops<T> {
+    const TABLE: bindings::file_operations = bindings::file_operations {
+        open: Some(fop_open::<T>),
+        release: Some(fop_release::<T>),
+        read: Some(fop_read::<T>),
+        write: Some(fop_write::<T>),
+        llseek: Some(fop_llseek::<T>),
+        unlocked_ioctl: Some(fop_ioctl::<T>),
+        compat_ioctl: Some(fop_compat_ioctl::<T>),
+        poll: Some(fop_poll::<T>),
+        // SAFETY: All-zero is a valid `struct file_operations` (no
+        // callbacks).
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// The table, in static memory (a promoted constant).
+    const fn table() -> &'static bindings::file_operations {
+        &Self::TABLE
+    }
+}
+
+/// This module, which every open file of a node pins (through the cdev).
+fn module_ptr() -> *mut bindings::module {
+    <crate::LocalModule as kernel::ModuleMetadata>::THIS_MODULE.as_ptr()
+}
+
+/// Mode and owner of a node, read by [`node_devnode`] through the device's
+/// driver data.
+pub(crate) struct NodeAttrs {
+    pub(crate) mode: u16,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+}
+
+/// A region of `count` char-device numbers and the class; module lifetime.
+pub(crate) struct Region {
+    base: u32,
+    count: u32,
+}
+
+impl Region {
+    /// Allocates `count` device numbers and registers the class.
+    pub(crate) fn register(count: u32) -> Result<Self> {
+        let mut base: bindings::dev_t = 0;
+        // SAFETY: `base` is a valid out pointer; the name is static.
+        to_result(unsafe {
+            bindings::alloc_chrdev_region(&mut base, 0, count, c"ikernel".as_char_ptr())
+        })?;
+        // SAFETY: `CLASS` is a static, valid class.
+        if let Err(e) = to_result(unsafe { bindings::class_register(&CLASS.0) }) {
+            // SAFETY: Allocated just above.
+            unsafe { bindings::unregister_chrdev_region(base, count) };
+            return Err(e);
+        }
+        Ok(Self { base, count })
+    }
+
+    /// The device number of `minor` in this region.
+    pub(crate) fn devt(&self, minor: u32) -> u32 {
+        self.base + minor
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // Every node was removed with its channel: channels hold their
+        // control file, which holds the module.
+        // SAFETY: Registered in `register`.
+        unsafe { bindings::class_unregister(&CLASS.0) };
+        // SAFETY: Allocated in `register`.
+        unsafe { bindings::unregister_chrdev_region(self.base, self.count) };
+    }
+}
+
+/// One registered node: its `cdev` and `struct device`.
+///
+/// # Invariants
+///
+/// `cdev` is a live, added `cdev_alloc` cdev and `dev` an added device of
+/// [`NODE_TYPE`] whose driver data points to `attrs`; both are removed in
+/// [`Drop`].
+pub(crate) struct CdevNode {
+    cdev: *mut bindings::cdev,
+    dev: *mut bindings::device,
+    /// The device's driver data.
+    _attrs: KBox<NodeAttrs>,
+}
+
+// SAFETY: The pointers are to kernel objects usable from any thread.
+unsafe impl Send for CdevNode {}
+// SAFETY: `CdevNode` has no `&self` methods that touch them.
+unsafe impl Sync for CdevNode {}
+
+impl CdevNode {
+    /// Adds `/dev/<name>` with device number `devt`, whose file operations
+    /// are `T`'s.
+    pub(crate) fn add<T: FileOps>(name: &CStr, devt: u32, attrs: NodeAttrs) -> Result<Self> {
+        let attrs = KBox::new(attrs, GFP_KERNEL)?;
+        // SAFETY: Plain allocation.
+        let cdev = unsafe { bindings::cdev_alloc() };
+        if cdev.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `cdev` is a fresh cdev; the table is static; the module
+        // owns it and is pinned by every open file through `owner`.
+        let r = unsafe {
+            (*cdev).ops = Fops::<T>::table();
+            (*cdev).owner = module_ptr();
+            to_result(bindings::cdev_add(cdev, devt, 1))
+        };
+        if let Err(e) = r {
+            // SAFETY: `cdev` is ours; for a never-added cdev this drops its
+            // only reference (cdev_alloc's kobject).
+            unsafe { bindings::kobject_put(&mut (*cdev).kobj) };
+            return Err(e);
+        }
+        match Self::add_device(name, devt, &attrs) {
+            // INVARIANT: Both are added; the device points to `attrs`.
+            Ok(dev) => Ok(Self {
+                cdev,
+                dev,
+                _attrs: attrs,
+            }),
+            Err(e) => {
+                // SAFETY: Added above, not used elsewhere yet except by
+                // opens that hold their own references.
+                unsafe { bindings::cdev_del(cdev) };
+                Err(e)
+            }
+        }
+    }
+
+    fn add_device(name: &CStr, devt: u32, attrs: &NodeAttrs) -> Result<*mut bindings::device> {
+        let dev = KBox::<bindings::device>::new_uninit(GFP_KERNEL)?;
+        let dev = KBox::into_raw(dev).cast::<bindings::device>();
+        // SAFETY: `dev` is a fresh allocation of a `struct device`; zeroing
+        // makes it valid for `device_initialize`, after which it is
+        // reference counted and freed by `node_release`.
+        unsafe {
+            ptr::write_bytes(dev, 0, 1);
+            bindings::device_initialize(dev);
+            (*dev).devt = devt;
+            (*dev).class = &CLASS.0;
+            (*dev).type_ = &NODE_TYPE.0;
+            (*dev).release = Some(node_release);
+            (*dev).driver_data = ptr::from_ref(attrs).cast_mut().cast();
+        }
+        // SAFETY: `dev` is initialised; the format takes one string.
+        let r = to_result(unsafe {
+            bindings::dev_set_name(dev, c"%s".as_char_ptr(), name.as_char_ptr())
+        })
+        // SAFETY: As above; `device_add` makes the node.
+        .and_then(|()| to_result(unsafe { bindings::device_add(dev) }));
+        if let Err(e) = r {
+            // SAFETY: Drops the reference of `device_initialize`, which frees
+            // the name and calls `node_release`.
+            unsafe { bindings::put_device(dev) };
+            return Err(e);
+        }
+        Ok(dev)
+    }
+}
+
+impl Drop for CdevNode {
+    fn drop(&mut self) {
+        // SAFETY: Both were added in `add` and are removed only here; open
+        // files hold their own references to the cdev.  The device's driver
+        // data (`attrs`) is only read by `node_devnode` while the device is
+        // registered, which ends here, before `attrs` is freed.
+        unsafe {
+            bindings::device_unregister(self.dev);
+            bindings::cdev_del(self.cdev);
+        }
+    }
+}
+
+/// Frees a node's `struct device` with its last reference.
+///
+/// # Safety
+///
+/// `dev` was allocated by [`CdevNode::add_device`].
+unsafe extern "C" fn node_release(dev: *mut bindings::device) {
+    // SAFETY: `dev` came from `KBox::into_raw` of a `KBox<device>`.
+    drop(unsafe { KBox::from_raw(dev) });
+}
+
+/// Mode and owner of a node for devtmpfs.
+///
+/// # Safety
+///
+/// `dev` is a registered device of [`NODE_TYPE`]; the out pointers are null
+/// or valid.
+unsafe extern "C" fn node_devnode(
+    dev: *const bindings::device,
+    mode: *mut bindings::umode_t,
+    uid: *mut bindings::kuid_t,
+    gid: *mut bindings::kgid_t,
+) -> *mut c_char {
+    // SAFETY: The driver data of a registered node is its `NodeAttrs`
+    // (`CdevNode` invariant).
+    let a = unsafe { &*(*dev).driver_data.cast::<NodeAttrs>() };
+    // SAFETY: The out pointers are null or valid (the function's contract).
+    unsafe {
+        if !mode.is_null() {
+            *mode = a.mode;
+        }
+        if !uid.is_null() {
+            (*uid).val = a.uid;
+        }
+        if !gid.is_null() {
+            (*gid).val = a.gid;
+        }
+    }
+    ptr::null_mut()
+}
+
+/// Borrows the open file behind a file's private data.
+///
+/// # Safety
+///
+/// `file` is a file opened by [`fop_open`] for `T` and not yet released.
+unsafe fn open_file<'a, T: FileOps>(file: *mut bindings::file) -> &'a T {
+    // SAFETY: `fop_open` stored a `KBox<T>` there; it is freed only by
+    // `fop_release`, after every other call on the file.
+    unsafe { <KBox<T> as ForeignOwnable>::borrow((*file).private_data) }
+}
+
+/// The file's `f_flags`.
+///
+/// # Safety
+///
+/// `file` is a live file.
+unsafe fn flags(file: *mut bindings::file) -> u32 {
+    // SAFETY: Reading a word of a live file; fcntl may change it
+    // concurrently, any value read is a valid flag set.
+    unsafe { ptr::read_volatile(&(*file).f_flags) }
+}
+
+/// `open` of an exported node.
+///
+/// # Safety
+///
+/// Called by the VFS with a node of [`CLASS`] being opened.
+unsafe extern "C" fn fop_open<T: FileOps>(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: `inode` is the node being opened.
+    let minor = unsafe { (*inode).i_rdev } & bindings::MINORMASK;
+    // SAFETY: `file` is being opened.
+    let opened = T::open(minor, unsafe { flags(file) });
+    let (of, seekable) = match opened {
+        Ok(x) => x,
+        Err(e) => return e.to_errno(),
+    };
+    if !seekable {
+        // SAFETY: `file` is being opened; this clears its seek modes, as
+        // the driver in the VM did for its own file.
+        unsafe { bindings::nonseekable_open(inode, file) };
+    }
+    // SAFETY: The open call owns the private data; `fop_release` frees it.
+    unsafe { (*file).private_data = of.into_foreign() };
+    0
+}
+
+/// `release` (last close) of a file opened by [`fop_open`].
+///
+/// # Safety
+///
+/// Called by the VFS once, after every other call on the file.
+unsafe extern "C" fn fop_release<T: FileOps>(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: The release call owns the private data stored by `fop_open`.
+    let of = unsafe { <KBox<T> as ForeignOwnable>::from_foreign((*file).private_data) };
+    T::release(of);
+    0
+}
+
+/// `read`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`]; `ppos` is valid.
+unsafe extern "C" fn fop_read<T: FileOps>(
+    file: *mut bindings::file,
+    buf: *mut c_char,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+) -> isize {
+    // SAFETY: `file` is open; `ppos` is valid for this call.
+    let (of, fl, pos) = unsafe { (open_file::<T>(file), flags(file), *ppos) };
+    match of.read(buf as usize, count, pos, fl) {
+        Ok((n, newpos)) => {
+            // SAFETY: `ppos` is valid for this call.
+            unsafe { *ppos = newpos };
+            n as isize
+        }
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `write`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`]; `ppos` is valid.
+unsafe extern "C" fn fop_write<T: FileOps>(
+    file: *mut bindings::file,
+    buf: *const c_char,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+) -> isize {
+    // SAFETY: `file` is open; `ppos` is valid for this call.
+    let (of, fl, pos) = unsafe { (open_file::<T>(file), flags(file), *ppos) };
+    match of.write(buf as usize, count, pos, fl) {
+        Ok((n, newpos)) => {
+            // SAFETY: `ppos` is valid for this call.
+            unsafe { *ppos = newpos };
+            n as isize
+        }
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `llseek`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`].
+unsafe extern "C" fn fop_llseek<T: FileOps>(
+    file: *mut bindings::file,
+    offset: bindings::loff_t,
+    whence: c_int,
+) -> bindings::loff_t {
+    // SAFETY: `file` is open; the VFS serialises llseek against other
+    // position updates of this file (f_pos_lock).
+    let (of, fl, pos) = unsafe { (open_file::<T>(file), flags(file), (*file).f_pos) };
+    match of.llseek(pos, offset, whence, fl) {
+        Ok(newpos) => {
+            // SAFETY: As above.
+            unsafe { (*file).f_pos = newpos };
+            newpos
+        }
+        Err(e) => bindings::loff_t::from(e.to_errno()),
+    }
+}
+
+/// `unlocked_ioctl`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`].
+unsafe extern "C" fn fop_ioctl<T: FileOps>(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: `file` is open.
+    let (of, fl) = unsafe { (open_file::<T>(file), flags(file)) };
+    match of.ioctl(cmd, arg, fl) {
+        Ok(v) => v as c_long,
+        // CAST: An errno fits any integer type.
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// `compat_ioctl`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`].
+unsafe extern "C" fn fop_compat_ioctl<T: FileOps>(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // A 32-bit caller's pointer is its value zero-extended (compat_ptr on
+    // x86-64); integer arguments are passed the same way.
+    // SAFETY: As `fop_ioctl`.
+    unsafe { fop_ioctl::<T>(file, cmd, arg & 0xffff_ffff) }
+}
+
+/// `poll`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`]; `pt` is null or
+/// valid.
+unsafe extern "C" fn fop_poll<T: FileOps>(
+    file: *mut bindings::file,
+    pt: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: `file` is open and valid for this call.
+    let (of, f) = unsafe { (open_file::<T>(file), File::from_raw_file(file)) };
+    // SAFETY: `pt` is null or a valid poll table for this call.
+    let table = unsafe { PollTable::from_raw(pt) };
+    of.poll(f, &table)
+}
