@@ -154,6 +154,13 @@ impl ExportStats {
     }
 }
 
+/// The node name in `arg`, up to its NUL (`EINVAL` if it has none).  The
+/// characters are checked by [`Export::from_arg`].
+pub(crate) fn arg_name(arg: &ExportArg) -> Result<&CStr> {
+    let len = arg.name.iter().position(|&c| c == 0).ok_or(EINVAL)?;
+    CStr::from_bytes_with_nul(arg.name.get(..=len).ok_or(EINVAL)?).map_err(|_| EINVAL)
+}
+
 impl Export {
     /// The export `arg` describes (`IKERNEL_IOC_EXPORT`), on `channel`.
     ///
@@ -163,8 +170,7 @@ impl Export {
     /// the table cannot be read, `ENXIO` if the channel has no window or is
     /// closed.
     pub(crate) fn from_arg(channel: Arc<Channel>, arg: &ExportArg) -> Result<Arc<Export>> {
-        let name_len = arg.name.iter().position(|&c| c == 0).ok_or(EINVAL)?;
-        let name = arg.name.get(..name_len).ok_or(EINVAL)?;
+        let name = arg_name(arg)?.to_bytes();
         let valid = |c: &u8| c.is_ascii_alphanumeric() || matches!(*c, b'_' | b'.' | b'-');
         if name.is_empty()
             || !name.iter().all(valid)

@@ -202,10 +202,8 @@ impl Control {
     fn export(&self, user: UserSlice) -> Result<isize> {
         let (mut reader, mut writer) = user.reader_writer();
         let mut arg: ExportArg = reader.read()?;
-        let name_len = arg.name.iter().position(|&c| c == 0).ok_or(EINVAL)?;
-        let cname = CStr::from_bytes_with_nul(arg.name.get(..=name_len).ok_or(EINVAL)?)
-            .map_err(|_| EINVAL)?;
         let export = Export::from_arg(self.channel.clone(), &arg)?;
+        let cname = export::arg_name(&arg)?;
         let attrs = NodeAttrs {
             // CAST: `Export::from_arg` checked `mode <= 0o777`.
             mode: arg.mode as u16,

@@ -276,6 +276,15 @@ impl Channel {
         Ok((a, bounce))
     }
 
+    /// An uninterruptible wait of a millisecond with the channel unlocked
+    /// (bounded mode, or a call already cancelled by a signal): the
+    /// caller looks again, and drains for itself, when it returns.
+    fn nap<'a>(&'a self, g: MutexGuard<'a, Inner>) -> MutexGuard<'a, Inner> {
+        drop(g);
+        fsleep(Delta::from_millis(1));
+        self.inner.lock()
+    }
+
     /// Submits `desc`, waiting for a free slot if all are in flight.
     fn submit<'a>(
         &'a self,
@@ -330,11 +339,7 @@ impl Channel {
                         .wait_interruptible_timeout(&mut g, left.max(1));
                     g
                 }
-                Wait::Bounded => {
-                    drop(g);
-                    fsleep(Delta::from_millis(1));
-                    self.inner.lock()
-                }
+                Wait::Bounded => self.nap(g),
             };
             g.slot_waiters -= 1;
             if wait == Wait::Interruptible && kernel::current!().signal_pending() {
@@ -415,9 +420,7 @@ impl Channel {
                 // Uninterruptible: look again every millisecond, draining
                 // for itself (it is no watcher).
                 self.leave_watch(&mut g, p.tag);
-                drop(g);
-                fsleep(Delta::from_millis(1));
-                g = self.inner.lock();
+                g = self.nap(g);
                 continue;
             }
             if g.watcher.is_none() || g.watcher == Some(p.tag) {
