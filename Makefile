@@ -25,7 +25,7 @@ KDIR ?= $(shell $(ROOT)/scripts/build-kernel --print-only)
 FAULTS_KDIR ?= $(shell $(ROOT)/scripts/build-kernel --flavour faults --print-only)
 KMAKE = source $(ROOT)/scripts/lib.sh && kmake
 
-.PHONY: all setup kernel modules test-modules kernel-faults modules-faults served clippy rustfmt selftests check soak demo bench faults clean help
+.PHONY: all setup install uninstall kernel modules test-modules kernel-faults modules-faults served clippy rustfmt selftests check soak demo bench faults clean help
 
 all: modules served
 
@@ -37,6 +37,8 @@ help:
 	@echo '  bench      measure ikfifo native vs isolated in one test VM; report in bench/results/'
 	@echo '  faults     inject 100+ driver and hostile-guest faults under a KASAN host; print the table'
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
+	@echo '  install    install ivt-shim, ikernel-served, the modules and docs (DESTDIR, PREFIX; scripts/install --help)'
+	@echo '  uninstall  remove what make install put there (same DESTDIR and PREFIX)'
 	@echo '  kernel     build the cached test kernel'
 	@echo '  modules    build host_stub and guest_stub (KDIR=... for your own tree)'
 	@echo '  test-modules  their test flavour (--cfg ikernel_test: the hostile guest) into build/default-test/modules'
@@ -56,7 +58,7 @@ kernel: setup
 
 # The modules depend on the cached kernel only when KDIR was not given.
 ifeq ($(origin KDIR),file)
-modules test-modules clippy selftests: kernel
+modules test-modules clippy selftests install: kernel
 endif
 
 modules:
@@ -107,6 +109,14 @@ bench: setup
 
 faults: setup
 	@$(ROOT)/scripts/faults
+
+# KDIR/GUEST_KDIR, DESTDIR, PREFIX and SYSCONFDIR reach the script from
+# the environment (make exports command-line variables).
+install: setup
+	@KDIR=$(KDIR) $(ROOT)/scripts/install
+
+uninstall:
+	@$(ROOT)/scripts/install --uninstall
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null; fi

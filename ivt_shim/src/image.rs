@@ -127,6 +127,47 @@ pub fn repo_root() -> Option<PathBuf> {
     None
 }
 
+/// The installation prefix of the running binary: `PREFIX` for
+/// `PREFIX/bin/ivt-shim` (`make install`), if `PREFIX/share/ikernel/manifest`
+/// says this is an installed tree.
+pub fn install_prefix() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?;
+    if bin.file_name()? != "bin" {
+        return None;
+    }
+    let prefix = bin.parent()?;
+    prefix
+        .join("share/ikernel/manifest")
+        .is_file()
+        .then(|| prefix.to_path_buf())
+}
+
+/// Where a default part of the image comes from: `installed` under an
+/// installed shim's prefix, else `in_repo` under the repository the shim
+/// runs from; `what` and `key` name it in the error when neither exists.
+fn default_part(installed: &Path, in_repo: &str, what: &str, key: &str) -> io::Result<PathBuf> {
+    if let Some(prefix) = install_prefix() {
+        let p = prefix.join(installed);
+        if p.is_file() {
+            return Ok(p);
+        }
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "the installed {what} {} does not exist (reinstall, or set [image] {key})",
+                p.display()
+            ),
+        ));
+    }
+    repo_root().map(|r| r.join(in_repo)).ok_or_else(|| {
+        io::Error::other(format!(
+            "ivt-shim is neither installed (make install) nor run from the repository: \
+             cannot find the default {what}; set [image] {key}"
+        ))
+    })
+}
+
 /// Everything that goes into one image.
 pub struct ImagePlan {
     pub busybox: PathBuf,
@@ -142,6 +183,7 @@ pub struct ImagePlan {
 pub const SERVED_PATH: &str = "/bin/ikernel-served";
 
 /// The serving process for `cfg`: `[image] served`, else
+/// `PREFIX/libexec/ikernel/ikernel-served` for an installed shim, else
 /// `<repo>/build/served/ikernel-served` (what `make served` builds); `None`
 /// without exports.  It must exist.
 pub fn served(cfg: &Config) -> io::Result<Option<PathBuf>> {
@@ -150,13 +192,12 @@ pub fn served(cfg: &Config) -> io::Result<Option<PathBuf>> {
     }
     let p = match &cfg.image.served {
         Some(p) => cfg.resolve(p.get_ref()),
-        None => repo_root()
-            .ok_or_else(|| {
-                io::Error::other(
-                    "cannot find the repository for the default serving process; set [image] served",
-                )
-            })?
-            .join("build/served/ikernel-served"),
+        None => default_part(
+            Path::new("libexec/ikernel/ikernel-served"),
+            "build/served/ikernel-served",
+            "serving process",
+            "served",
+        )?,
     };
     if !p.is_file() {
         return Err(io::Error::new(
@@ -206,13 +247,15 @@ pub fn plan(cfg: &Config) -> io::Result<ImagePlan> {
     );
     let guest_stub = match &cfg.image.guest_stub {
         Some(p) => cfg.resolve(p.get_ref()),
-        None => repo_root()
-            .ok_or_else(|| {
-                io::Error::other(
-                    "cannot find the repository for the default guest_stub; set [image] guest_stub",
-                )
-            })?
-            .join("guest_stub/ikernel_guest.ko"),
+        // An installed guest_stub is per guest kernel release.
+        None => default_part(
+            &Path::new("lib/ikernel")
+                .join(bzimage_version(&cfg.kernel())?)
+                .join("ikernel_guest.ko"),
+            "guest_stub/ikernel_guest.ko",
+            "guest_stub",
+            "guest_stub",
+        )?,
     };
     let mut modules: Vec<ModFile> = Vec::new();
     let mut dep: Option<ModulesDep> = None;

@@ -333,6 +333,12 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         cfg.window.irq.get_ref()
     );
     let log_path = cfg.console_log();
+    // A fresh host (e.g. /var/log/ikernel after make install) may lack the
+    // console log's directory.
+    if let Some(dir) = log_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    }
     let r = &cfg.restart;
     let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
     let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
