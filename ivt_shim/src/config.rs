@@ -86,6 +86,11 @@ fn default_irq() -> Spanned<u32> {
 fn default_max_restarts() -> u32 {
     5
 }
+/// Restarts count against `max_restarts` for this long (one hour): a crash
+/// loop gives up, a crash now and then does not.
+fn default_restart_window() -> Spanned<u64> {
+    Spanned::new(0..0, 3600)
+}
 fn default_backoff_initial() -> Spanned<u64> {
     Spanned::new(0..0, 500)
 }
@@ -113,6 +118,9 @@ fn default_owner() -> Spanned<String> {
 fn default_timeout() -> Spanned<u64> {
     Spanned::new(0..0, 0)
 }
+
+/// Longest `restart_window_s` (30 days).
+pub const MAX_RESTART_WINDOW_S: u64 = 30 * 86_400;
 
 /// Longest per-call deadline of an export (one hour).
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
@@ -317,9 +325,13 @@ impl Default for WindowSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestartSection {
-    /// Restarts after which the shim gives up.
+    /// Restarts within `restart_window_s` after which the shim gives up.
     #[serde(default = "default_max_restarts")]
     pub max_restarts: u32,
+    /// Seconds over which restarts count against `max_restarts`; 0 = the
+    /// shim's whole life.
+    #[serde(default = "default_restart_window")]
+    pub restart_window_s: Spanned<u64>,
     /// First backoff delay, doubled on each consecutive failure.
     #[serde(default = "default_backoff_initial")]
     pub backoff_initial_ms: Spanned<u64>,
@@ -345,6 +357,7 @@ impl Default for RestartSection {
     fn default() -> Self {
         RestartSection {
             max_restarts: default_max_restarts(),
+            restart_window_s: default_restart_window(),
             backoff_initial_ms: default_backoff_initial(),
             backoff_max_ms: default_backoff_max(),
             heartbeat_timeout_s: default_heartbeat_timeout(),
@@ -887,6 +900,27 @@ impl Config {
                 "backoff_max_ms must be at most one hour",
             );
         }
+        let rw = *r.restart_window_s.get_ref();
+        if rw > MAX_RESTART_WINDOW_S {
+            c.err(
+                &r.restart_window_s.span(),
+                format!(
+                    "restart_window_s must be at most {MAX_RESTART_WINDOW_S} (30 days; 0 = the \
+                     whole life), got {rw}"
+                ),
+            );
+        } else if rw != 0 && rw.saturating_mul(1000) < bm {
+            // Once the backoff has grown to its largest, restarts come
+            // further apart than the window: never two in one window, so a
+            // crash loop would go on for ever.
+            c.err(
+                &r.restart_window_s.span(),
+                format!(
+                    "restart_window_s ({rw} s) must be 0 or at least backoff_max_ms ({bm} ms), \
+                     or a crash loop never gives up"
+                ),
+            );
+        }
         if *r.ready_timeout_s.get_ref() > 86_400 {
             c.err(
                 &r.ready_timeout_s.span(),
@@ -1209,5 +1243,27 @@ count = 3
         let s = format!("{GOOD}\n[restart]\ndying_grace_s = 0\n");
         let c = parse(&s).expect("config");
         assert_eq!(*c.restart.dying_grace_s.get_ref(), 0);
+    }
+
+    #[test]
+    fn restart_window() {
+        let c = parse(GOOD).expect("config");
+        assert_eq!(*c.restart.restart_window_s.get_ref(), 3600, "default");
+        for ok in ["0", "30", "2592000"] {
+            let s = format!("{GOOD}\n[restart]\nrestart_window_s = {ok}\n");
+            let c = parse(&s).expect(ok);
+            assert_eq!(c.restart.restart_window_s.get_ref().to_string(), ok);
+        }
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = 2592001\n");
+        let e = one_err(&s);
+        assert_eq!(e.line, 28);
+        assert!(e.reason.contains("at most 2592000"), "{}", e.reason);
+        // Shorter than the largest backoff (30 s by default).
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = 29\n");
+        assert!(one_err(&s).reason.contains("backoff_max_ms"));
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = 5\nbackoff_max_ms = 5000\n");
+        parse(&s).expect("window = largest backoff");
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = -1\n");
+        assert!(parse(&s).is_err(), "negative");
     }
 }

@@ -133,19 +133,29 @@ pub enum Event<'a> {
     },
     /// The shim restarts the driver VM after a backoff.
     Restart {
-        /// This restart's number, from 1.
+        /// This restart's number over the shim's life, from 1.
         restart: u32,
         /// The configured `max_restarts`.
         max_restarts: u32,
         /// Milliseconds the shim waits first.
         delay_ms: u64,
+        /// Restarts within the last `restart_window_s`, this one included:
+        /// the count compared with `max_restarts`.
+        in_window: u32,
+        /// The configured `restart_window_s` (0: the whole life).
+        restart_window_s: u64,
     },
-    /// The shim gives up: `max_restarts` restarts were used.
+    /// The shim gives up: `max_restarts` restarts within the window were
+    /// used.
     GivingUp {
-        /// Restarts done.
+        /// Restarts done over the shim's life.
         restarts: u32,
         /// The configured `max_restarts`.
         max_restarts: u32,
+        /// Restarts within the last `restart_window_s`.
+        in_window: u32,
+        /// The configured `restart_window_s` (0: the whole life).
+        restart_window_s: u64,
     },
     /// The shim stops supervising.
     Exit {
@@ -275,13 +285,18 @@ mod tests {
         assert!(v["down_to_ready_s"].is_null());
         let v = parse(&event_line(
             &Event::GivingUp {
-                restarts: 2,
+                restarts: 7,
                 max_restarts: 2,
+                in_window: 2,
+                restart_window_s: 3600,
             },
             0.0,
             0.0,
         ));
         assert_eq!(v["event"], "giving_up");
+        assert_eq!(v["restarts"], 7);
+        assert_eq!(v["in_window"], 2);
+        assert_eq!(v["restart_window_s"], 3600);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod events;
 mod image;
 mod mptable;
 mod pio;
+mod restarts;
 mod supervise;
 mod vm;
 mod window;

@@ -17,6 +17,7 @@ use crate::config::{Config, ReadyMode};
 use crate::events::{Cause, Event, Events, HostView};
 use crate::image;
 use crate::pio::Ports;
+use crate::restarts::{Decision, RestartBudget};
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
 use crate::window::{Channel, ExportReq, IkIoctlDesc, VmState};
 use ikernel_ring::ExportsReport;
@@ -337,7 +338,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
     let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
     let dying_grace = Duration::from_secs(*r.dying_grace_s.get_ref());
-    let mut restarts = 0u32;
+    let window_s = *r.restart_window_s.get_ref();
+    let mut budget = RestartBudget::new(r.max_restarts, window_s);
+    let started = Instant::now();
     #[cfg(feature = "test-hooks")]
     let mut readies = 0u32;
     let mut generation = 0u32;
@@ -662,28 +665,39 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             exit(&mut events, "signal", 0);
             return Ok(0);
         }
-        if restarts >= r.max_restarts {
-            error!(
-                "giving up after {restarts} restarts (max_restarts = {})",
-                r.max_restarts
-            );
-            events.emit(Event::GivingUp {
-                restarts,
-                max_restarts: r.max_restarts,
-            });
-            exit(&mut events, "gave_up", 1);
-            return Ok(1);
-        }
-        restarts += 1;
+        let window = if window_s == 0 {
+            "over the shim's life".to_string()
+        } else {
+            format!("in {window_s} s")
+        };
+        let (restart, in_window) = match budget.on_death(now - started) {
+            Decision::GiveUp { total, in_window } => {
+                error!(
+                    "giving up: {in_window} restarts {window} (max_restarts = {}), {total} in all",
+                    r.max_restarts
+                );
+                events.emit(Event::GivingUp {
+                    restarts: total,
+                    max_restarts: r.max_restarts,
+                    in_window,
+                    restart_window_s: window_s,
+                });
+                exit(&mut events, "gave_up", 1);
+                return Ok(1);
+            }
+            Decision::Restart { number, in_window } => (number, in_window),
+        };
         info!(
-            "restart {restarts}/{} in {} ms",
+            "restart {restart} ({in_window}/{} {window}) in {} ms",
             r.max_restarts,
             backoff.as_millis()
         );
         events.emit(Event::Restart {
-            restart: restarts,
+            restart,
             max_restarts: r.max_restarts,
             delay_ms: u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+            in_window,
+            restart_window_s: window_s,
         });
         sleep_interruptible(backoff);
         if TERMINATE.load(Ordering::SeqCst) {
