@@ -161,6 +161,9 @@ pub struct VmSection {
     /// Extra guest kernel command-line arguments.
     #[serde(default = "default_cmdline")]
     pub cmdline: Spanned<String>,
+    /// The driver VM's name in the log and the events; default: the
+    /// config file's stem ([`Config::vm_name`]).
+    pub name: Option<Spanned<String>>,
 }
 
 /// The `[image]` table.
@@ -446,6 +449,40 @@ impl Check<'_> {
     }
 }
 
+/// Longest `[vm] name`.
+pub const MAX_VM_NAME: usize = 32;
+
+/// Whether `n` is a valid `[vm] name`: 1-32 of `[A-Za-z0-9_.-]`, not
+/// starting with `.` (it also names lock files and log lines).
+pub fn is_vm_name(n: &str) -> bool {
+    (1..=MAX_VM_NAME).contains(&n.len())
+        && !n.starts_with('.')
+        && n.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
+}
+
+/// A valid VM name made from a file stem: other characters become `_`,
+/// leading dots go, at most 32 characters; `vm` if nothing is left.
+pub fn name_from_stem(stem: &str) -> String {
+    let n: String = stem
+        .trim_start_matches('.')
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || "_.-".contains(ch) {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_VM_NAME)
+        .collect();
+    if n.is_empty() {
+        "vm".into()
+    } else {
+        n
+    }
+}
+
 fn ranges_overlap(a: (u64, u64), b: (u64, u64)) -> bool {
     a.0 < b.0 + b.1 && b.0 < a.0 + a.1
 }
@@ -604,6 +641,18 @@ impl Config {
         }
         if vm.cmdline.get_ref().contains('\n') {
             c.err(&vm.cmdline.span(), "cmdline must be one line");
+        }
+        if let Some(n) = &vm.name {
+            if !is_vm_name(n.get_ref()) {
+                c.err(
+                    &n.span(),
+                    format!(
+                        "name must be 1-{MAX_VM_NAME} of [A-Za-z0-9_.-], not starting with `.`, \
+                         got {:?}",
+                        n.get_ref()
+                    ),
+                );
+            }
         }
 
         for m in &mut self.module {
@@ -953,6 +1002,21 @@ impl Config {
         self.resolve(self.vm.kernel.get_ref())
     }
 
+    /// The driver VM's name: `[vm] name`, else the config file's stem
+    /// made valid ([`name_from_stem`]).
+    pub fn vm_name(&self) -> String {
+        match &self.vm.name {
+            Some(n) => n.get_ref().clone(),
+            None => name_from_stem(
+                &self
+                    .file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
     /// The console log.
     pub fn console_log(&self) -> PathBuf {
         self.resolve(self.vm.console_log.get_ref())
@@ -1243,6 +1307,30 @@ count = 3
         let s = format!("{GOOD}\n[restart]\ndying_grace_s = 0\n");
         let c = parse(&s).expect("config");
         assert_eq!(*c.restart.dying_grace_s.get_ref(), 0);
+    }
+
+    #[test]
+    fn vm_name() {
+        let c = parse(GOOD).expect("config");
+        assert_eq!(c.vm_name(), "t", "the file's stem");
+        let with =
+            |n: &str| GOOD.replace("memory_mib = 64", &format!("memory_mib = 64\nname = {n:?}"));
+        let c = parse(&with("fifo-1.test_A")).expect("valid");
+        assert_eq!(c.vm_name(), "fifo-1.test_A");
+        parse(&with(&"a".repeat(32))).expect("32 characters");
+        for bad in ["", ".x", "a b", "a/b", "ä", "a[1]", &"a".repeat(33)] {
+            let e = one_err(&with(bad));
+            assert_eq!(e.line, 5, "{bad:?}");
+            assert!(e.reason.contains("name must be 1-32"), "{}", e.reason);
+        }
+        assert_eq!(name_from_stem("fifo"), "fifo");
+        assert_eq!(name_from_stem("..my vm (2)"), "my_vm__2_");
+        assert_eq!(name_from_stem(""), "vm");
+        assert_eq!(name_from_stem("..."), "vm");
+        assert_eq!(name_from_stem(&"x".repeat(40)).len(), 32);
+        for s in ["fifo", "..my vm (2)", "", "ä.b"] {
+            assert!(is_vm_name(&name_from_stem(s)), "{s:?}");
+        }
     }
 
     #[test]

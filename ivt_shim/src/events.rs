@@ -78,6 +78,8 @@ pub enum Event<'a> {
     Start {
         /// The shim's process id.
         pid: u32,
+        /// The driver VM's name (`[vm] name`, default the config's stem).
+        name: &'a str,
         /// The config file.
         config: &'a str,
         /// Host node names of the configured exports, in config order.
@@ -297,6 +299,26 @@ mod tests {
         assert_eq!(v["restarts"], 7);
         assert_eq!(v["in_window"], 2);
         assert_eq!(v["restart_window_s"], 3600);
+    }
+
+    #[test]
+    fn start_event_names_the_vm() {
+        let v = parse(&event_line(
+            &Event::Start {
+                pid: 42,
+                name: "fifo",
+                config: "/etc/ikernel/fifo.toml",
+                exports: vec!["ik_fifo"],
+                window_gpa: 0xd000_0000,
+                window_size: 262_144,
+            },
+            0.0,
+            0.0,
+        ));
+        assert_eq!(v["event"], "start");
+        assert_eq!(v["name"], "fifo");
+        assert_eq!(v["pid"], 42);
+        assert_eq!(v["exports"][0], "ik_fifo");
     }
 
     #[test]

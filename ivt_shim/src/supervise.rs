@@ -299,8 +299,10 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     let initrd = std::fs::read(&img_path)?;
     let exports = export_requests(cfg)?;
     let names = export_names(cfg);
+    let vm_name = cfg.vm_name();
     events.emit(Event::Start {
         pid: std::process::id(),
+        name: &vm_name,
         config: &config_name,
         exports: names.iter().map(|n| n.host.as_str()).collect(),
         window_gpa: *cfg.window.gpa.get_ref(),
