@@ -163,7 +163,8 @@ pub enum Event<'a> {
     Exit {
         /// The last generation.
         generation: u32,
-        /// `signal`, `exit_after_ready`, `export_failed`, `gave_up`.
+        /// `signal`, `exit_after_ready`, `export_failed`, `gave_up`,
+        /// `no_host_stub`.
         reason: &'static str,
         /// The shim's exit status.
         status: i32,

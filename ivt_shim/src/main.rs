@@ -73,7 +73,9 @@ enum Cmd {
     /// Boots and supervises the driver VM of a config.
     Run {
         config: PathBuf,
-        /// Do not use host_stub (/dev/ikernel): the shim owns the window.
+        /// Do not use host_stub (/dev/ikernel): the shim owns the window and
+        /// exports nothing.  Without it, a config with exports needs
+        /// host_stub: run exits with status 3 if it is not loaded.
         #[arg(long)]
         no_host_stub: bool,
         /// Test hook: the guest panics after ready in this generation.

@@ -19,7 +19,9 @@ use crate::image;
 use crate::pio::Ports;
 use crate::restarts::{Decision, RestartBudget};
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
-use crate::window::{Channel, ExportReq, IkIoctlDesc, VmState};
+use crate::window::{
+    is_no_host_stub, Channel, ExportReq, HostStubUse, IkIoctlDesc, VmState, HOST_STUB_DEV,
+};
 use ikernel_ring::ExportsReport;
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
@@ -290,10 +292,58 @@ fn presence(chan: &Channel, n: usize) -> Option<(Vec<bool>, bool)> {
     }
 }
 
+/// Exit status of `run` when the config has exports and host_stub is not
+/// loaded (and `--no-host-stub` was not given).
+pub const EXIT_NO_HOST_STUB: i32 = 3;
+
+/// How `run` uses host_stub: never with `--no-host-stub`; required when
+/// there are exports (without host_stub there would be no host nodes: a
+/// service that silently serves nothing); else when it is there.
+pub fn host_stub_use(cfg: &Config, no_host_stub: bool) -> HostStubUse {
+    if no_host_stub {
+        HostStubUse::Never
+    } else if cfg.export.is_empty() {
+        HostStubUse::Prefer
+    } else {
+        HostStubUse::Require
+    }
+}
+
+/// The error of a config with exports without host_stub.
+fn no_host_stub_message(cfg: &Config, why: &str) -> String {
+    let names: Vec<&str> = cfg
+        .export
+        .iter()
+        .map(|e| e.host_name.get_ref().as_str())
+        .collect();
+    format!(
+        "host_stub is not loaded ({why}), and the config exports {} node(s) ({}) that only it \
+         can create: load it (`modprobe ikernel_host`, or `insmod host_stub/ikernel_host.ko` \
+         from the source tree), or run with --no-host-stub to boot the driver VM without \
+         exports",
+        names.len(),
+        names.join(", ")
+    )
+}
+
 /// Boots and supervises; returns the process exit code.
 pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     install_signals()?;
     let mut events = Events::open(opts.events.as_deref())?;
+    let hs_use = host_stub_use(cfg, opts.no_host_stub);
+    // Fail at once, not after building the image.
+    if hs_use == HostStubUse::Require && !std::path::Path::new(HOST_STUB_DEV).exists() {
+        error!(
+            "{}",
+            no_host_stub_message(cfg, &format!("{HOST_STUB_DEV} does not exist"))
+        );
+        events.emit(Event::Exit {
+            generation: 0,
+            reason: "no_host_stub",
+            status: EXIT_NO_HOST_STUB,
+        });
+        return Ok(EXIT_NO_HOST_STUB);
+    }
     let config_name = opts.config.to_string_lossy();
     let img_path = image::build(cfg, opts.rebuild_image)?;
     let initrd = std::fs::read(&img_path)?;
@@ -318,11 +368,23 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         .map(|p| (*p.base.get_ref() as u16, *p.count.get_ref() as u16))
         .collect();
 
-    let mut chan = Channel::open(
+    let mut chan = match Channel::open(
         *cfg.window.size.get_ref(),
         *cfg.window.ring_entries.get_ref(),
-        opts.no_host_stub,
-    )?;
+        hs_use,
+    ) {
+        Ok(c) => c,
+        Err(e) if is_no_host_stub(&e) => {
+            error!("{}", no_host_stub_message(cfg, &e.to_string()));
+            events.emit(Event::Exit {
+                generation: 0,
+                reason: "no_host_stub",
+                status: EXIT_NO_HOST_STUB,
+            });
+            return Ok(EXIT_NO_HOST_STUB);
+        }
+        Err(e) => return Err(e),
+    };
     info!(
         "window {:#x}+{:#x} ({}), doorbell port {:#x}, irq {}",
         cfg.window.gpa.get_ref(),
@@ -762,7 +824,7 @@ mod tests {
 
     #[test]
     fn presence_from_the_window() {
-        let mut c = Channel::open(256 * 1024, 16, true).expect("memfd window");
+        let mut c = Channel::open(256 * 1024, 16, HostStubUse::Never).expect("memfd window");
         c.set_state(VmState::Booting, 1).expect("init");
         assert_eq!(presence(&c, 3), None, "not reported yet");
         let (base, size) = c.mapping();
@@ -780,6 +842,30 @@ mod tests {
             presence(&c, 4),
             Some((vec![true, false, false, true], false))
         );
+    }
+
+    #[test]
+    fn host_stub_is_required_for_exports() {
+        let head = "[vm]\nkernel='k'\nconsole_log='c'\n";
+        let none = Config::parse(Path::new("t.toml"), head).expect("config");
+        let with = Config::parse(
+            Path::new("t.toml"),
+            &format!("{head}[[export]]\nguest_path='/dev/a'\nhost_name='ik_a'\n"),
+        )
+        .expect("config");
+        assert_eq!(host_stub_use(&none, false), HostStubUse::Prefer);
+        assert_eq!(host_stub_use(&none, true), HostStubUse::Never);
+        assert_eq!(host_stub_use(&with, false), HostStubUse::Require);
+        assert_eq!(host_stub_use(&with, true), HostStubUse::Never);
+        let m = no_host_stub_message(&with, "/dev/ikernel does not exist");
+        for part in [
+            "ik_a",
+            "modprobe ikernel_host",
+            "--no-host-stub",
+            "/dev/ikernel",
+        ] {
+            assert!(m.contains(part), "{m}");
+        }
     }
 
     #[test]
