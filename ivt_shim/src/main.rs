@@ -9,6 +9,7 @@ mod cpio;
 mod cpuid;
 mod events;
 mod image;
+mod locks;
 mod logging;
 mod mptable;
 mod pio;

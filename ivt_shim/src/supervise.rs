@@ -16,6 +16,7 @@ use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
 use crate::config::{Config, ReadyMode};
 use crate::events::{Cause, Event, Events, HostView};
 use crate::image;
+use crate::locks::{is_conflict, run_dir, Locks, Resource};
 use crate::pio::Ports;
 use crate::restarts::{Decision, RestartBudget};
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
@@ -309,6 +310,27 @@ pub fn host_stub_use(cfg: &Config, no_host_stub: bool) -> HostStubUse {
     }
 }
 
+/// Exit status of `run` when another shim holds a host node name or host
+/// ports of the config.
+pub const EXIT_CONFLICT: i32 = 4;
+
+/// The host resources `run` holds against other shims: the node names it
+/// will export (only with host_stub: without it there are no host nodes)
+/// and the ports it hands through.
+pub fn host_resources(cfg: &Config, hs_use: HostStubUse) -> Vec<Resource> {
+    let nodes = cfg
+        .export
+        .iter()
+        .filter(|_| hs_use != HostStubUse::Never)
+        .map(|e| Resource::Node(e.host_name.get_ref().clone()));
+    // CAST: validation keeps base + count at most 0x10000.
+    let ports = cfg.ports.iter().map(|p| Resource::Ports {
+        base: *p.base.get_ref() as u32,
+        count: *p.count.get_ref() as u32,
+    });
+    nodes.chain(ports).collect()
+}
+
 /// The error of a config with exports without host_stub.
 fn no_host_stub_message(cfg: &Config, why: &str) -> String {
     let names: Vec<&str> = cfg
@@ -344,12 +366,30 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         });
         return Ok(EXIT_NO_HOST_STUB);
     }
+    let vm_name = cfg.vm_name();
+    // Held until run returns: the kernel drops them if the shim dies.
+    let locks = match Locks::take(&run_dir(), &vm_name, &host_resources(cfg, hs_use)) {
+        Ok(l) => l,
+        Err(e) if is_conflict(&e) => {
+            error!("{e}");
+            events.emit(Event::Exit {
+                generation: 0,
+                reason: "conflict",
+                status: EXIT_CONFLICT,
+            });
+            return Ok(EXIT_CONFLICT);
+        }
+        Err(e) => return Err(e),
+    };
+    let held: Vec<String> = locks.paths().map(|p| p.display().to_string()).collect();
+    if !held.is_empty() {
+        info!("host resources locked: {}", held.join(", "));
+    }
     let config_name = opts.config.to_string_lossy();
     let img_path = image::build(cfg, opts.rebuild_image)?;
     let initrd = std::fs::read(&img_path)?;
     let exports = export_requests(cfg)?;
     let names = export_names(cfg);
-    let vm_name = cfg.vm_name();
     events.emit(Event::Start {
         pid: std::process::id(),
         name: &vm_name,
@@ -857,6 +897,28 @@ mod tests {
         assert_eq!(host_stub_use(&none, true), HostStubUse::Never);
         assert_eq!(host_stub_use(&with, false), HostStubUse::Require);
         assert_eq!(host_stub_use(&with, true), HostStubUse::Never);
+        assert_eq!(
+            host_resources(&with, HostStubUse::Require),
+            vec![Resource::Node("ik_a".into())]
+        );
+        assert!(host_resources(&with, HostStubUse::Never).is_empty());
+        let pio = Config::parse(
+            Path::new("t.toml"),
+            &format!("{head}[[ports]]\nbase=0x378\ncount=3\n[[ports]]\nbase=0xffff\ncount=1\n"),
+        )
+        .expect("config");
+        let want = vec![
+            Resource::Ports {
+                base: 0x378,
+                count: 3,
+            },
+            Resource::Ports {
+                base: 0xffff,
+                count: 1,
+            },
+        ];
+        assert_eq!(host_resources(&pio, HostStubUse::Never), want);
+        assert_eq!(host_resources(&pio, HostStubUse::Prefer), want);
         let m = no_host_stub_message(&with, "/dev/ikernel does not exist");
         for part in [
             "ik_a",
