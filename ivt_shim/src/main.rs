@@ -72,6 +72,12 @@ enum Cmd {
         force: bool,
     },
     /// Boots and supervises the driver VM of a config.
+    ///
+    /// Exit status: 0 orderly shutdown (SIGTERM, SIGINT); 1 gave up
+    /// (max_restarts within restart_window_s) or another error; 2 config
+    /// errors; 3 exports configured but host_stub (/dev/ikernel) not loaded;
+    /// 4 another shim holds one of the config's host node names or host
+    /// ports (lock files in $IKERNEL_RUN_DIR, default /run/ikernel).
     Run {
         config: PathBuf,
         /// Do not use host_stub (/dev/ikernel): the shim owns the window and
