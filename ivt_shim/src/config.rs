@@ -86,6 +86,11 @@ fn default_irq() -> Spanned<u32> {
 fn default_max_restarts() -> u32 {
     5
 }
+/// Restarts count against `max_restarts` for this long (one hour): a crash
+/// loop gives up, a crash now and then does not.
+fn default_restart_window() -> Spanned<u64> {
+    Spanned::new(0..0, 3600)
+}
 fn default_backoff_initial() -> Spanned<u64> {
     Spanned::new(0..0, 500)
 }
@@ -113,6 +118,9 @@ fn default_owner() -> Spanned<String> {
 fn default_timeout() -> Spanned<u64> {
     Spanned::new(0..0, 0)
 }
+
+/// Longest `restart_window_s` (30 days).
+pub const MAX_RESTART_WINDOW_S: u64 = 30 * 86_400;
 
 /// Longest per-call deadline of an export (one hour).
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
@@ -153,6 +161,9 @@ pub struct VmSection {
     /// Extra guest kernel command-line arguments.
     #[serde(default = "default_cmdline")]
     pub cmdline: Spanned<String>,
+    /// The driver VM's name in the log and the events; default: the
+    /// config file's stem ([`Config::vm_name`]).
+    pub name: Option<Spanned<String>>,
 }
 
 /// The `[image]` table.
@@ -317,9 +328,13 @@ impl Default for WindowSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestartSection {
-    /// Restarts after which the shim gives up.
+    /// Restarts within `restart_window_s` after which the shim gives up.
     #[serde(default = "default_max_restarts")]
     pub max_restarts: u32,
+    /// Seconds over which restarts count against `max_restarts`; 0 = the
+    /// shim's whole life.
+    #[serde(default = "default_restart_window")]
+    pub restart_window_s: Spanned<u64>,
     /// First backoff delay, doubled on each consecutive failure.
     #[serde(default = "default_backoff_initial")]
     pub backoff_initial_ms: Spanned<u64>,
@@ -345,6 +360,7 @@ impl Default for RestartSection {
     fn default() -> Self {
         RestartSection {
             max_restarts: default_max_restarts(),
+            restart_window_s: default_restart_window(),
             backoff_initial_ms: default_backoff_initial(),
             backoff_max_ms: default_backoff_max(),
             heartbeat_timeout_s: default_heartbeat_timeout(),
@@ -430,6 +446,40 @@ impl Check<'_> {
             line,
             reason: reason.into(),
         });
+    }
+}
+
+/// Longest `[vm] name`.
+pub const MAX_VM_NAME: usize = 32;
+
+/// Whether `n` is a valid `[vm] name`: 1-32 of `[A-Za-z0-9_.-]`, not
+/// starting with `.` (it also names lock files and log lines).
+pub fn is_vm_name(n: &str) -> bool {
+    (1..=MAX_VM_NAME).contains(&n.len())
+        && !n.starts_with('.')
+        && n.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
+}
+
+/// A valid VM name made from a file stem: other characters become `_`,
+/// leading dots go, at most 32 characters; `vm` if nothing is left.
+pub fn name_from_stem(stem: &str) -> String {
+    let n: String = stem
+        .trim_start_matches('.')
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || "_.-".contains(ch) {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_VM_NAME)
+        .collect();
+    if n.is_empty() {
+        "vm".into()
+    } else {
+        n
     }
 }
 
@@ -591,6 +641,18 @@ impl Config {
         }
         if vm.cmdline.get_ref().contains('\n') {
             c.err(&vm.cmdline.span(), "cmdline must be one line");
+        }
+        if let Some(n) = &vm.name {
+            if !is_vm_name(n.get_ref()) {
+                c.err(
+                    &n.span(),
+                    format!(
+                        "name must be 1-{MAX_VM_NAME} of [A-Za-z0-9_.-], not starting with `.`, \
+                         got {:?}",
+                        n.get_ref()
+                    ),
+                );
+            }
         }
 
         for m in &mut self.module {
@@ -887,6 +949,27 @@ impl Config {
                 "backoff_max_ms must be at most one hour",
             );
         }
+        let rw = *r.restart_window_s.get_ref();
+        if rw > MAX_RESTART_WINDOW_S {
+            c.err(
+                &r.restart_window_s.span(),
+                format!(
+                    "restart_window_s must be at most {MAX_RESTART_WINDOW_S} (30 days; 0 = the \
+                     whole life), got {rw}"
+                ),
+            );
+        } else if rw != 0 && rw.saturating_mul(1000) < bm {
+            // Once the backoff has grown to its largest, restarts come
+            // further apart than the window: never two in one window, so a
+            // crash loop would go on for ever.
+            c.err(
+                &r.restart_window_s.span(),
+                format!(
+                    "restart_window_s ({rw} s) must be 0 or at least backoff_max_ms ({bm} ms), \
+                     or a crash loop never gives up"
+                ),
+            );
+        }
         if *r.ready_timeout_s.get_ref() > 86_400 {
             c.err(
                 &r.ready_timeout_s.span(),
@@ -917,6 +1000,21 @@ impl Config {
     /// The guest kernel.
     pub fn kernel(&self) -> PathBuf {
         self.resolve(self.vm.kernel.get_ref())
+    }
+
+    /// The driver VM's name: `[vm] name`, else the config file's stem
+    /// made valid ([`name_from_stem`]).
+    pub fn vm_name(&self) -> String {
+        match &self.vm.name {
+            Some(n) => n.get_ref().clone(),
+            None => name_from_stem(
+                &self
+                    .file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        }
     }
 
     /// The console log.
@@ -1209,5 +1307,51 @@ count = 3
         let s = format!("{GOOD}\n[restart]\ndying_grace_s = 0\n");
         let c = parse(&s).expect("config");
         assert_eq!(*c.restart.dying_grace_s.get_ref(), 0);
+    }
+
+    #[test]
+    fn vm_name() {
+        let c = parse(GOOD).expect("config");
+        assert_eq!(c.vm_name(), "t", "the file's stem");
+        let with =
+            |n: &str| GOOD.replace("memory_mib = 64", &format!("memory_mib = 64\nname = {n:?}"));
+        let c = parse(&with("fifo-1.test_A")).expect("valid");
+        assert_eq!(c.vm_name(), "fifo-1.test_A");
+        parse(&with(&"a".repeat(32))).expect("32 characters");
+        for bad in ["", ".x", "a b", "a/b", "ä", "a[1]", &"a".repeat(33)] {
+            let e = one_err(&with(bad));
+            assert_eq!(e.line, 5, "{bad:?}");
+            assert!(e.reason.contains("name must be 1-32"), "{}", e.reason);
+        }
+        assert_eq!(name_from_stem("fifo"), "fifo");
+        assert_eq!(name_from_stem("..my vm (2)"), "my_vm__2_");
+        assert_eq!(name_from_stem(""), "vm");
+        assert_eq!(name_from_stem("..."), "vm");
+        assert_eq!(name_from_stem(&"x".repeat(40)).len(), 32);
+        for s in ["fifo", "..my vm (2)", "", "ä.b"] {
+            assert!(is_vm_name(&name_from_stem(s)), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn restart_window() {
+        let c = parse(GOOD).expect("config");
+        assert_eq!(*c.restart.restart_window_s.get_ref(), 3600, "default");
+        for ok in ["0", "30", "2592000"] {
+            let s = format!("{GOOD}\n[restart]\nrestart_window_s = {ok}\n");
+            let c = parse(&s).expect(ok);
+            assert_eq!(c.restart.restart_window_s.get_ref().to_string(), ok);
+        }
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = 2592001\n");
+        let e = one_err(&s);
+        assert_eq!(e.line, 28);
+        assert!(e.reason.contains("at most 2592000"), "{}", e.reason);
+        // Shorter than the largest backoff (30 s by default).
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = 29\n");
+        assert!(one_err(&s).reason.contains("backoff_max_ms"));
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = 5\nbackoff_max_ms = 5000\n");
+        parse(&s).expect("window = largest backoff");
+        let s = format!("{GOOD}\n[restart]\nrestart_window_s = -1\n");
+        assert!(parse(&s).is_err(), "negative");
     }
 }

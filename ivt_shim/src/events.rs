@@ -78,6 +78,8 @@ pub enum Event<'a> {
     Start {
         /// The shim's process id.
         pid: u32,
+        /// The driver VM's name (`[vm] name`, default the config's stem).
+        name: &'a str,
         /// The config file.
         config: &'a str,
         /// Host node names of the configured exports, in config order.
@@ -133,25 +135,36 @@ pub enum Event<'a> {
     },
     /// The shim restarts the driver VM after a backoff.
     Restart {
-        /// This restart's number, from 1.
+        /// This restart's number over the shim's life, from 1.
         restart: u32,
         /// The configured `max_restarts`.
         max_restarts: u32,
         /// Milliseconds the shim waits first.
         delay_ms: u64,
+        /// Restarts within the last `restart_window_s`, this one included:
+        /// the count compared with `max_restarts`.
+        in_window: u32,
+        /// The configured `restart_window_s` (0: the whole life).
+        restart_window_s: u64,
     },
-    /// The shim gives up: `max_restarts` restarts were used.
+    /// The shim gives up: `max_restarts` restarts within the window were
+    /// used.
     GivingUp {
-        /// Restarts done.
+        /// Restarts done over the shim's life.
         restarts: u32,
         /// The configured `max_restarts`.
         max_restarts: u32,
+        /// Restarts within the last `restart_window_s`.
+        in_window: u32,
+        /// The configured `restart_window_s` (0: the whole life).
+        restart_window_s: u64,
     },
     /// The shim stops supervising.
     Exit {
         /// The last generation.
         generation: u32,
-        /// `signal`, `exit_after_ready`, `export_failed`, `gave_up`.
+        /// `signal`, `exit_after_ready`, `export_failed`, `gave_up`,
+        /// `no_host_stub`.
         reason: &'static str,
         /// The shim's exit status.
         status: i32,
@@ -275,13 +288,38 @@ mod tests {
         assert!(v["down_to_ready_s"].is_null());
         let v = parse(&event_line(
             &Event::GivingUp {
-                restarts: 2,
+                restarts: 7,
                 max_restarts: 2,
+                in_window: 2,
+                restart_window_s: 3600,
             },
             0.0,
             0.0,
         ));
         assert_eq!(v["event"], "giving_up");
+        assert_eq!(v["restarts"], 7);
+        assert_eq!(v["in_window"], 2);
+        assert_eq!(v["restart_window_s"], 3600);
+    }
+
+    #[test]
+    fn start_event_names_the_vm() {
+        let v = parse(&event_line(
+            &Event::Start {
+                pid: 42,
+                name: "fifo",
+                config: "/etc/ikernel/fifo.toml",
+                exports: vec!["ik_fifo"],
+                window_gpa: 0xd000_0000,
+                window_size: 262_144,
+            },
+            0.0,
+            0.0,
+        ));
+        assert_eq!(v["event"], "start");
+        assert_eq!(v["name"], "fifo");
+        assert_eq!(v["pid"], 42);
+        assert_eq!(v["exports"][0], "ik_fifo");
     }
 
     #[test]

@@ -9,28 +9,57 @@ mod cpio;
 mod cpuid;
 mod events;
 mod image;
+mod locks;
+mod logging;
 mod mptable;
 mod pio;
+mod restarts;
 mod supervise;
 mod vm;
 mod window;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Boots, wires and supervises ikernel driver VMs on KVM.
+///
+/// Log lines go to stderr as `TIME ivt-shim[NAME] LEVEL: message` (TIME in
+/// RFC 3339 UTC; left out under journald, NAME from `[vm] name`).
 #[derive(Parser)]
 #[command(name = "ivt-shim", version)]
 struct Cli {
-    /// Log debug messages too.
+    /// Short for --log-level debug.
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// Log messages up to this level (default info; wins over -v).
+    #[arg(long, global = true, value_enum, value_name = "LEVEL")]
+    log_level: Option<LogLevel>,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// `--log-level`.
+#[derive(Clone, Copy, ValueEnum)]
+enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl From<LogLevel> for log::LevelFilter {
+    fn from(l: LogLevel) -> Self {
+        match l {
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Trace => log::LevelFilter::Trace,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -43,9 +72,17 @@ enum Cmd {
         force: bool,
     },
     /// Boots and supervises the driver VM of a config.
+    ///
+    /// Exit status: 0 orderly shutdown (SIGTERM, SIGINT); 1 gave up
+    /// (max_restarts within restart_window_s) or another error; 2 config
+    /// errors; 3 exports configured but host_stub (/dev/ikernel) not loaded;
+    /// 4 another shim holds one of the config's host node names or host
+    /// ports (lock files in $IKERNEL_RUN_DIR, default /run/ikernel).
     Run {
         config: PathBuf,
-        /// Do not use host_stub (/dev/ikernel): the shim owns the window.
+        /// Do not use host_stub (/dev/ikernel): the shim owns the window and
+        /// exports nothing.  Without it, a config with exports needs
+        /// host_stub: run exits with status 3 if it is not loaded.
         #[arg(long)]
         no_host_stub: bool,
         /// Test hook: the guest panics after ready in this generation.
@@ -76,47 +113,24 @@ enum Cmd {
     Check,
 }
 
-struct Logger {
-    verbose: bool,
-}
-
-impl log::Log for Logger {
-    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        self.verbose || m.level() <= log::Level::Info
-    }
-    fn log(&self, r: &log::Record<'_>) {
-        if !self.enabled(r.metadata()) {
-            return;
-        }
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let _ = writeln!(
-            std::io::stderr(),
-            "[{}.{:03}] ivt-shim {}: {}",
-            t.as_secs(),
-            t.subsec_millis(),
-            r.level().as_str().to_lowercase(),
-            r.args()
-        );
-    }
-    fn flush(&self) {}
-}
-
+/// Loads a config; from then on the log names its driver VM.
 fn load(p: &std::path::Path) -> Result<config::Config, ExitCode> {
-    config::Config::load(p).map_err(|e| {
+    let c = config::Config::load(p).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(2)
-    })
+    })?;
+    logging::set_name(&c.vm_name());
+    Ok(c)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logger = Box::leak(Box::new(Logger {
-        verbose: cli.verbose,
-    }));
-    let _ = log::set_logger(logger);
-    log::set_max_level(log::LevelFilter::Debug);
+    let level = match (cli.log_level, cli.verbose) {
+        (Some(l), _) => l.into(),
+        (None, true) => log::LevelFilter::Debug,
+        (None, false) => log::LevelFilter::Info,
+    };
+    logging::init(level);
     let r = match cli.cmd {
         Cmd::CheckConfig { config } => match load(&config) {
             Ok(_) => {

@@ -16,9 +16,13 @@ use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
 use crate::config::{Config, ReadyMode};
 use crate::events::{Cause, Event, Events, HostView};
 use crate::image;
+use crate::locks::{is_conflict, run_dir, Locks, Resource};
 use crate::pio::Ports;
+use crate::restarts::{Decision, RestartBudget};
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
-use crate::window::{Channel, ExportReq, IkIoctlDesc, VmState};
+use crate::window::{
+    is_no_host_stub, Channel, ExportReq, HostStubUse, IkIoctlDesc, VmState, HOST_STUB_DEV,
+};
 use ikernel_ring::ExportsReport;
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
@@ -289,10 +293,98 @@ fn presence(chan: &Channel, n: usize) -> Option<(Vec<bool>, bool)> {
     }
 }
 
+/// Exit status of `run` when the config has exports and host_stub is not
+/// loaded (and `--no-host-stub` was not given).
+pub const EXIT_NO_HOST_STUB: i32 = 3;
+
+/// How `run` uses host_stub: never with `--no-host-stub`; required when
+/// there are exports (without host_stub there would be no host nodes: a
+/// service that silently serves nothing); else when it is there.
+pub fn host_stub_use(cfg: &Config, no_host_stub: bool) -> HostStubUse {
+    if no_host_stub {
+        HostStubUse::Never
+    } else if cfg.export.is_empty() {
+        HostStubUse::Prefer
+    } else {
+        HostStubUse::Require
+    }
+}
+
+/// Exit status of `run` when another shim holds a host node name or host
+/// ports of the config.
+pub const EXIT_CONFLICT: i32 = 4;
+
+/// The host resources `run` holds against other shims: the node names it
+/// will export (only with host_stub: without it there are no host nodes)
+/// and the ports it hands through.
+pub fn host_resources(cfg: &Config, hs_use: HostStubUse) -> Vec<Resource> {
+    let nodes = cfg
+        .export
+        .iter()
+        .filter(|_| hs_use != HostStubUse::Never)
+        .map(|e| Resource::Node(e.host_name.get_ref().clone()));
+    // CAST: validation keeps base + count at most 0x10000.
+    let ports = cfg.ports.iter().map(|p| Resource::Ports {
+        base: *p.base.get_ref() as u32,
+        count: *p.count.get_ref() as u32,
+    });
+    nodes.chain(ports).collect()
+}
+
+/// The error of a config with exports without host_stub.
+fn no_host_stub_message(cfg: &Config, why: &str) -> String {
+    let names: Vec<&str> = cfg
+        .export
+        .iter()
+        .map(|e| e.host_name.get_ref().as_str())
+        .collect();
+    format!(
+        "host_stub is not loaded ({why}), and the config exports {} node(s) ({}) that only it \
+         can create: load it (`modprobe ikernel_host`, or `insmod host_stub/ikernel_host.ko` \
+         from the source tree), or run with --no-host-stub to boot the driver VM without \
+         exports",
+        names.len(),
+        names.join(", ")
+    )
+}
+
 /// Boots and supervises; returns the process exit code.
 pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     install_signals()?;
     let mut events = Events::open(opts.events.as_deref())?;
+    let hs_use = host_stub_use(cfg, opts.no_host_stub);
+    // Fail at once, not after building the image.
+    if hs_use == HostStubUse::Require && !std::path::Path::new(HOST_STUB_DEV).exists() {
+        error!(
+            "{}",
+            no_host_stub_message(cfg, &format!("{HOST_STUB_DEV} does not exist"))
+        );
+        events.emit(Event::Exit {
+            generation: 0,
+            reason: "no_host_stub",
+            status: EXIT_NO_HOST_STUB,
+        });
+        return Ok(EXIT_NO_HOST_STUB);
+    }
+    let vm_name = cfg.vm_name();
+    // Held until run returns: the kernel drops them if the shim dies.
+    let locks = match Locks::take(&run_dir(), &vm_name, &host_resources(cfg, hs_use)) {
+        Ok(l) => l,
+        Err(e) if is_conflict(&e) => {
+            error!("{e}");
+            events.emit(Event::Exit {
+                generation: 0,
+                reason: "conflict",
+                status: EXIT_CONFLICT,
+            });
+            return Ok(EXIT_CONFLICT);
+        }
+        Err(e) => return Err(e),
+    };
+    let held: Vec<String> = locks.paths().map(|p| p.display().to_string()).collect();
+    if !held.is_empty() {
+        info!("host resources locked: {}", held.join(", "));
+    }
     let config_name = opts.config.to_string_lossy();
     let img_path = image::build(cfg, opts.rebuild_image)?;
     let initrd = std::fs::read(&img_path)?;
@@ -300,6 +392,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     let names = export_names(cfg);
     events.emit(Event::Start {
         pid: std::process::id(),
+        name: &vm_name,
         config: &config_name,
         exports: names.iter().map(|n| n.host.as_str()).collect(),
         window_gpa: *cfg.window.gpa.get_ref(),
@@ -315,11 +408,23 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         .map(|p| (*p.base.get_ref() as u16, *p.count.get_ref() as u16))
         .collect();
 
-    let mut chan = Channel::open(
+    let mut chan = match Channel::open(
         *cfg.window.size.get_ref(),
         *cfg.window.ring_entries.get_ref(),
-        opts.no_host_stub,
-    )?;
+        hs_use,
+    ) {
+        Ok(c) => c,
+        Err(e) if is_no_host_stub(&e) => {
+            error!("{}", no_host_stub_message(cfg, &e.to_string()));
+            events.emit(Event::Exit {
+                generation: 0,
+                reason: "no_host_stub",
+                status: EXIT_NO_HOST_STUB,
+            });
+            return Ok(EXIT_NO_HOST_STUB);
+        }
+        Err(e) => return Err(e),
+    };
     info!(
         "window {:#x}+{:#x} ({}), doorbell port {:#x}, irq {}",
         cfg.window.gpa.get_ref(),
@@ -343,7 +448,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
     let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
     let dying_grace = Duration::from_secs(*r.dying_grace_s.get_ref());
-    let mut restarts = 0u32;
+    let window_s = *r.restart_window_s.get_ref();
+    let mut budget = RestartBudget::new(r.max_restarts, window_s);
+    let started = Instant::now();
     #[cfg(feature = "test-hooks")]
     let mut readies = 0u32;
     let mut generation = 0u32;
@@ -668,28 +775,39 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             exit(&mut events, "signal", 0);
             return Ok(0);
         }
-        if restarts >= r.max_restarts {
-            error!(
-                "giving up after {restarts} restarts (max_restarts = {})",
-                r.max_restarts
-            );
-            events.emit(Event::GivingUp {
-                restarts,
-                max_restarts: r.max_restarts,
-            });
-            exit(&mut events, "gave_up", 1);
-            return Ok(1);
-        }
-        restarts += 1;
+        let window = if window_s == 0 {
+            "over the shim's life".to_string()
+        } else {
+            format!("in {window_s} s")
+        };
+        let (restart, in_window) = match budget.on_death(now - started) {
+            Decision::GiveUp { total, in_window } => {
+                error!(
+                    "giving up: {in_window} restarts {window} (max_restarts = {}), {total} in all",
+                    r.max_restarts
+                );
+                events.emit(Event::GivingUp {
+                    restarts: total,
+                    max_restarts: r.max_restarts,
+                    in_window,
+                    restart_window_s: window_s,
+                });
+                exit(&mut events, "gave_up", 1);
+                return Ok(1);
+            }
+            Decision::Restart { number, in_window } => (number, in_window),
+        };
         info!(
-            "restart {restarts}/{} in {} ms",
+            "restart {restart} ({in_window}/{} {window}) in {} ms",
             r.max_restarts,
             backoff.as_millis()
         );
         events.emit(Event::Restart {
-            restart: restarts,
+            restart,
             max_restarts: r.max_restarts,
             delay_ms: u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+            in_window,
+            restart_window_s: window_s,
         });
         sleep_interruptible(backoff);
         if TERMINATE.load(Ordering::SeqCst) {
@@ -752,7 +870,7 @@ mod tests {
 
     #[test]
     fn presence_from_the_window() {
-        let mut c = Channel::open(256 * 1024, 16, true).expect("memfd window");
+        let mut c = Channel::open(256 * 1024, 16, HostStubUse::Never).expect("memfd window");
         c.set_state(VmState::Booting, 1).expect("init");
         assert_eq!(presence(&c, 3), None, "not reported yet");
         let (base, size) = c.mapping();
@@ -770,6 +888,52 @@ mod tests {
             presence(&c, 4),
             Some((vec![true, false, false, true], false))
         );
+    }
+
+    #[test]
+    fn host_stub_is_required_for_exports() {
+        let head = "[vm]\nkernel='k'\nconsole_log='c'\n";
+        let none = Config::parse(Path::new("t.toml"), head).expect("config");
+        let with = Config::parse(
+            Path::new("t.toml"),
+            &format!("{head}[[export]]\nguest_path='/dev/a'\nhost_name='ik_a'\n"),
+        )
+        .expect("config");
+        assert_eq!(host_stub_use(&none, false), HostStubUse::Prefer);
+        assert_eq!(host_stub_use(&none, true), HostStubUse::Never);
+        assert_eq!(host_stub_use(&with, false), HostStubUse::Require);
+        assert_eq!(host_stub_use(&with, true), HostStubUse::Never);
+        assert_eq!(
+            host_resources(&with, HostStubUse::Require),
+            vec![Resource::Node("ik_a".into())]
+        );
+        assert!(host_resources(&with, HostStubUse::Never).is_empty());
+        let pio = Config::parse(
+            Path::new("t.toml"),
+            &format!("{head}[[ports]]\nbase=0x378\ncount=3\n[[ports]]\nbase=0xffff\ncount=1\n"),
+        )
+        .expect("config");
+        let want = vec![
+            Resource::Ports {
+                base: 0x378,
+                count: 3,
+            },
+            Resource::Ports {
+                base: 0xffff,
+                count: 1,
+            },
+        ];
+        assert_eq!(host_resources(&pio, HostStubUse::Never), want);
+        assert_eq!(host_resources(&pio, HostStubUse::Prefer), want);
+        let m = no_host_stub_message(&with, "/dev/ikernel does not exist");
+        for part in [
+            "ik_a",
+            "modprobe ikernel_host",
+            "--no-host-stub",
+            "/dev/ikernel",
+        ] {
+            assert!(m.contains(part), "{m}");
+        }
     }
 
     #[test]

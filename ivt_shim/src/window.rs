@@ -178,19 +178,56 @@ fn ioctl_mut<T>(f: &File, req: libc::c_ulong, arg: &mut T) -> io::Result<()> {
     }
 }
 
+/// host_stub's control device.
+pub const HOST_STUB_DEV: &str = "/dev/ikernel";
+
+/// Whether [`Channel::open`] uses host_stub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostStubUse {
+    /// Never (`--no-host-stub`): a local window.
+    Never,
+    /// If it is there; else a local window, with a warning.
+    Prefer,
+    /// host_stub or nothing (a config with exports): its absence is a
+    /// [`NoHostStub`] error.
+    Require,
+}
+
+/// host_stub is needed but not there (no `/dev/ikernel`, or one that does
+/// not know the shim's ioctls).
+#[derive(Debug)]
+pub struct NoHostStub(pub String);
+
+impl std::fmt::Display for NoHostStub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoHostStub {}
+
+/// Whether `e` is a [`NoHostStub`].
+pub fn is_no_host_stub(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<NoHostStub>())
+}
+
 impl Channel {
-    /// Opens a channel: host_stub if possible (unless `no_host_stub`), else a
-    /// local memfd window.
-    pub fn open(size: u64, entries: u32, no_host_stub: bool) -> io::Result<Channel> {
-        if !no_host_stub {
+    /// Opens a channel: host_stub or a local memfd window, as `use_` says.
+    pub fn open(size: u64, entries: u32, use_: HostStubUse) -> io::Result<Channel> {
+        if use_ != HostStubUse::Never {
             match Self::open_host_stub(size, entries) {
                 Ok(c) => return Ok(c),
                 Err(e) if e.kind() == io::ErrorKind::NotFound || is_enotty(&e) => {
+                    if use_ == HostStubUse::Require {
+                        return Err(io::Error::other(NoHostStub(format!(
+                            "{HOST_STUB_DEV}: {e}"
+                        ))));
+                    }
                     warn!(
                         "host_stub unavailable ({e}); using a local window (no host-side channel)"
                     );
                 }
-                Err(e) => return Err(io::Error::new(e.kind(), format!("/dev/ikernel: {e}"))),
+                Err(e) => return Err(io::Error::new(e.kind(), format!("{HOST_STUB_DEV}: {e}"))),
             }
         }
         Self::open_local(size, entries)
@@ -200,7 +237,7 @@ impl Channel {
         let f = OpenOptions::new()
             .read(true)
             .write(true)
-            .open("/dev/ikernel")?;
+            .open(HOST_STUB_DEV)?;
         let mut v = Version::default();
         ioctl_mut(&f, ioc(uapi::IOC_VERSION), &mut v)?;
         info!(
@@ -418,7 +455,7 @@ mod tests {
 
     #[test]
     fn no_export_without_host_stub() {
-        let c = Channel::open(256 * 1024, 16, true).expect("memfd window");
+        let c = Channel::open(256 * 1024, 16, HostStubUse::Never).expect("memfd window");
         let r = ExportReq {
             name: "x".into(),
             index: 0,
@@ -441,8 +478,24 @@ mod tests {
     }
 
     #[test]
+    fn required_host_stub_that_is_missing_is_an_error() {
+        if std::path::Path::new(HOST_STUB_DEV).exists() {
+            return; // host_stub is loaded here: nothing to test
+        }
+        let e = Channel::open(256 * 1024, 16, HostStubUse::Require)
+            .err()
+            .expect("no host_stub");
+        assert!(is_no_host_stub(&e), "{e}");
+        assert!(e.to_string().contains(HOST_STUB_DEV), "{e}");
+        // Preferred: the local window instead.
+        assert!(!Channel::open(256 * 1024, 16, HostStubUse::Prefer)
+            .expect("local window")
+            .has_host_stub());
+    }
+
+    #[test]
     fn local_window_ready_detection() {
-        let mut c = Channel::open(256 * 1024, 16, true).expect("memfd window");
+        let mut c = Channel::open(256 * 1024, 16, HostStubUse::Never).expect("memfd window");
         c.set_state(VmState::Booting, 1).expect("init");
         assert!(!c.guest_ready());
         // Play the guest with the ring crate's own guest side.
