@@ -205,6 +205,9 @@ pub(crate) struct Channel {
     /// (which must not take `inner`).
     generation: Atomic<u32>,
     vm_state: Atomic<u32>,
+    /// The generation whose ring the guest broke, 0 if none (generations
+    /// start at 1), for the state word.
+    broken_generation: Atomic<u32>,
 }
 
 /// Numbers the channels for the statistics.
@@ -256,6 +259,7 @@ impl Channel {
             id: NEXT_ID.fetch_add(1, Relaxed),
             generation: Atomic::new(0),
             vm_state: Atomic::new(0),
+            broken_generation: Atomic::new(0),
         })
     }
 
@@ -555,6 +559,30 @@ impl Channel {
         }
     }
 
+    /// The driver VM's generation as last reported by the VMM (0: none
+    /// yet).
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation.load(Relaxed)
+    }
+
+    /// The driver VM's state as a word, for sysfs: `closed` once the VMM
+    /// closed the channel, else `broken` if the guest broke the ring of
+    /// this generation, else the state the VMM reported (`booting`,
+    /// `running`, `down`; `new` before any).  Never waits.
+    pub(crate) fn state_word(&self) -> &'static str {
+        if self.dead.load(Relaxed) {
+            return "closed";
+        }
+        let gen = self.generation.load(Relaxed);
+        match self.vm_state.load(Relaxed) {
+            VM_RUNNING if gen != 0 && self.broken_generation.load(Relaxed) == gen => "broken",
+            VM_RUNNING => "running",
+            VM_BOOTING => "booting",
+            VM_DOWN => "down",
+            _ => "new",
+        }
+    }
+
     /// Writes this channel's statistics (one line's fields).
     pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
@@ -608,6 +636,8 @@ impl Channel {
 
     fn violation(&self, e: ring::RingError) {
         self.violations.add(1, Relaxed);
+        self.broken_generation
+            .store(self.generation.load(Relaxed), Relaxed);
         // At most once per driver-VM generation: the ring stays broken
         // until the VMM restarts the VM.
         pr_err!(

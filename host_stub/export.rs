@@ -62,11 +62,18 @@ use crate::{
             IOCTL_RW,
             IOCTL_SIZE_MAX,
             IOCTL_WRITE as DIR_WRITE,
+            NAME_MAX,
             OPEN_SEEKABLE, //
+            PATH_MAX,
         },
     },
     sys::{
         accessible,
+        cdev::{
+            Attr,
+            NodeInfo,
+            Stat, //
+        },
         Access,
         O_NONBLOCK,
         POLL_DEAD, //
@@ -85,7 +92,14 @@ pub(crate) struct IoctlDesc {
 pub(crate) struct Export {
     pub(crate) channel: Arc<Channel>,
     /// Host node name, NUL padded.
-    pub(crate) name: [u8; 32],
+    pub(crate) name: [u8; NAME_MAX],
+    /// The node in the driver VM, NUL padded (informational).
+    guest_path: [u8; PATH_MAX],
+    /// The driver VM's name, NUL padded, maybe empty (informational).
+    vm_name: [u8; NAME_MAX],
+    /// The process that exported the node (the VMM), in the initial PID
+    /// namespace.
+    owner_pid: i32,
     /// Index of the node in the driver VM's export list.
     pub(crate) index: u32,
     /// Deadline of every call, 0 for none.
@@ -161,6 +175,26 @@ pub(crate) fn arg_name(arg: &ExportArg) -> Result<&CStr> {
     CStr::from_bytes_with_nul(arg.name.get(..=len).ok_or(EINVAL)?).map_err(|_| EINVAL)
 }
 
+/// A NUL-terminated string field of the argument, every byte before the
+/// NUL passing `valid`, copied with zeroes after the NUL (so that equal
+/// strings are equal arrays, whatever user space left behind them).
+fn text_field<const N: usize>(src: &[u8; N], valid: impl Fn(u8) -> bool) -> Result<[u8; N]> {
+    let len = src.iter().position(|&c| c == 0).ok_or(EINVAL)?;
+    let text = src.get(..len).ok_or(EINVAL)?;
+    if !text.iter().all(|&c| valid(c)) {
+        return Err(EINVAL);
+    }
+    let mut out = [0u8; N];
+    out.get_mut(..len).ok_or(EINVAL)?.copy_from_slice(text);
+    Ok(out)
+}
+
+/// The text of a field made by [`text_field`].
+fn field_str(f: &[u8]) -> &str {
+    let len = f.iter().position(|&c| c == 0).unwrap_or(f.len());
+    core::str::from_utf8(f.get(..len).unwrap_or(&[])).unwrap_or("?")
+}
+
 impl Export {
     /// The export `arg` describes (`IKERNEL_IOC_EXPORT`), on `channel`.
     ///
@@ -170,11 +204,14 @@ impl Export {
     /// the table cannot be read, `ENXIO` if the channel has no window or is
     /// closed.
     pub(crate) fn from_arg(channel: Arc<Channel>, arg: &ExportArg) -> Result<Arc<Export>> {
-        let name = arg_name(arg)?.to_bytes();
-        let valid = |c: &u8| c.is_ascii_alphanumeric() || matches!(*c, b'_' | b'.' | b'-');
-        if name.is_empty()
-            || !name.iter().all(valid)
-            || name.first() == Some(&b'.')
+        let word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+        let name = text_field(&arg.name, word)?;
+        let vm_name = text_field(&arg.vm_name, word)?;
+        let guest_path = text_field(&arg.guest_path, |c| c.is_ascii_graphic())?;
+        if name[0] == 0
+            || name[0] == b'.'
+            || vm_name[0] == b'.'
+            || guest_path[0] != b'/'
             || arg.mode > 0o777
             || arg.nr_ioctls > EXPORT_MAX_IOCTLS
             || arg.flags & !EXPORT_REOPEN != 0
@@ -211,7 +248,10 @@ impl Export {
         Ok(Arc::new(
             Export {
                 channel,
-                name: arg.name,
+                name,
+                guest_path,
+                vm_name,
+                owner_pid: kernel::current!().tgid(),
                 index: arg.index,
                 timeout_ms: arg.timeout_ms,
                 reopen: arg.flags & EXPORT_REOPEN != 0,
@@ -224,12 +264,7 @@ impl Export {
 
     /// Writes one statistics line.
     pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let name_len = self
-            .name
-            .iter()
-            .position(|&c| c == 0)
-            .unwrap_or(self.name.len());
-        let name = core::str::from_utf8(self.name.get(..name_len).unwrap_or(&[])).unwrap_or("?");
+        let name = field_str(&self.name);
         let s = &self.stats;
         write!(
             f,
@@ -260,6 +295,33 @@ impl Export {
         }
         // CAST: `_IOC_DIR` is two bits.
         (_IOC_DIR(cmd) as u16, _IOC_SIZE(cmd))
+    }
+}
+
+impl NodeInfo for Export {
+    fn show(&self, attr: Attr, f: &mut kernel::str::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        let s = &self.stats;
+        let n = |c: &Atomic<u64>| c.load(Relaxed);
+        match attr {
+            Attr::State => f.write_str(self.channel.state_word()),
+            Attr::Generation => write!(f, "{}", self.channel.generation()),
+            Attr::GuestPath => f.write_str(field_str(&self.guest_path)),
+            Attr::VmName => f.write_str(field_str(&self.vm_name)),
+            Attr::OwnerPid => write!(f, "{}", self.owner_pid),
+            Attr::Index => write!(f, "{}", self.index),
+            Attr::GuestNode => f.write_str(self.channel.guest_node(self.index)),
+            Attr::TimeoutMs => write!(f, "{}", self.timeout_ms),
+            Attr::Reopen => write!(f, "{}", u8::from(self.reopen)),
+            Attr::Stat(Stat::Opens) => write!(f, "{}", n(&s.opens)),
+            Attr::Stat(Stat::Calls) => write!(f, "{}", n(&s.calls)),
+            Attr::Stat(Stat::Errors) => write!(f, "{}", n(&s.errors)),
+            Attr::Stat(Stat::Timeouts) => write!(f, "{}", n(&s.timeouts)),
+            Attr::Stat(Stat::Interrupted) => write!(f, "{}", n(&s.interrupted)),
+            Attr::Stat(Stat::Eio) => write!(f, "{}", n(&s.eio)),
+            Attr::Stat(Stat::Reopens) => write!(f, "{}", n(&s.reopens)),
+            Attr::Stat(Stat::Enodev) => write!(f, "{}", n(&s.enodev)),
+        }
     }
 }
 

@@ -93,7 +93,7 @@ fn lookup(minor: u32) -> Option<Arc<Export>> {
 /// `NODES[minor]` holds this node's export until the node is dropped.
 pub(crate) struct Node {
     minor: u32,
-    _dev: CdevNode,
+    _dev: CdevNode<Export>,
 }
 
 impl Node {
@@ -104,6 +104,7 @@ impl Node {
     /// `ENOSPC` when [`MAX_NODES`] nodes exist, `EEXIST` if a device of that
     /// name exists, `ENOMEM`.
     pub(crate) fn create(name: &CStr, export: Arc<Export>, attrs: NodeAttrs) -> Result<Node> {
+        let info = export.clone();
         let minor = {
             let mut nodes = NODES.lock();
             // Two devices of one name would collide in devtmpfs and sysfs.
@@ -123,7 +124,7 @@ impl Node {
                 None => return Err(ENOSPC),
             }
         };
-        match CdevNode::add::<OpenFile>(name, BASE.load(Relaxed) + minor, attrs) {
+        match CdevNode::add::<OpenFile>(name, BASE.load(Relaxed) + minor, attrs, info) {
             // INVARIANT: `NODES[minor]` was set above.
             Ok(dev) => Ok(Node { minor, _dev: dev }),
             Err(e) => {

@@ -7,8 +7,9 @@
 //! one `struct device` per exported node, and a `file_operations` table with
 //! `poll` and `llseek` (the kernel crate's `MiscDevice` has neither, and misc
 //! devices run `open` under the global `misc_mtx`, which a round trip to a
-//! driver VM must not hold).  Each C callback only converts its arguments
-//! and calls the safe [`FileOps`] implementation (`node.rs`).
+//! driver VM must not hold), and the read-only sysfs attributes of a node
+//! (`/sys/class/ikernel/<name>/`).  Each C callback only converts its
+//! arguments and calls the safe [`FileOps`] or [`NodeInfo`] implementation.
 
 use core::{
     marker::PhantomData,
@@ -26,7 +27,10 @@ use kernel::{
     },
     fs::File,
     prelude::*,
-    sync::poll::PollTable,
+    sync::{
+        poll::PollTable,
+        Arc, //
+    },
     types::ForeignOwnable,
 };
 
@@ -49,6 +53,51 @@ pub(crate) trait FileOps: Sized + Send + Sync {
     fn ioctl(&self, cmd: u32, arg: usize, flags: u32) -> Result<isize>;
     /// `poll`: registers the caller and returns the current mask.
     fn poll(&self, file: &File, table: &PollTable<'_>) -> u32;
+}
+
+/// A read-only sysfs attribute of an exported node: one value per file,
+/// in `/sys/class/ikernel/<name>/` or its `stats/` directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Attr {
+    /// The driver VM's state as a word.
+    State,
+    /// The driver VM's generation.
+    Generation,
+    /// The node in the driver VM.
+    GuestPath,
+    /// The driver VM's name.
+    VmName,
+    /// The process that exported the node (the VMM).
+    OwnerPid,
+    /// The node's index in the driver VM's export list.
+    Index,
+    /// The guest's report of its node: present, missing or unknown.
+    GuestNode,
+    /// Deadline of each call in milliseconds, 0 for none.
+    TimeoutMs,
+    /// 1 if files reopen in a restarted driver VM.
+    Reopen,
+    /// `stats/`: a counter of the export.
+    Stat(Stat),
+}
+
+/// The counters in `stats/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stat {
+    Opens,
+    Calls,
+    Errors,
+    Timeouts,
+    Interrupted,
+    Eio,
+    Reopens,
+    Enodev,
+}
+
+/// What a node's sysfs attributes show, in safe code.
+pub(crate) trait NodeInfo: Send + Sync {
+    /// Writes the value of `attr`, without the newline.
+    fn show(&self, attr: Attr, f: &mut kernel::str::Formatter<'_>) -> core::fmt::Result;
 }
 
 /// A `bindings` struct that lives in a `static` and is only read by C.
@@ -77,13 +126,120 @@ static CLASS: StaticC<bindings::class> = StaticC(bindings::class {
     ..unsafe { core::mem::zeroed() }
 });
 
-/// The device type of exported nodes: gives each its mode and owner.
+/// The device type of exported nodes: gives each its mode and owner, and
+/// its attributes.
 static NODE_TYPE: StaticC<bindings::device_type> = StaticC(bindings::device_type {
     name: const_cstr(c"ikernel_node"),
     devnode: Some(node_devnode),
+    groups: GROUPS.0.as_ptr().cast_mut(),
     // SAFETY: All-zero is a valid `struct device_type`.
     ..unsafe { core::mem::zeroed() }
 });
+
+/// A read-only (0444) device attribute shown by [`attr_show`].
+const fn ro_attr(name: &'static CStr) -> bindings::device_attribute {
+    bindings::device_attribute {
+        attr: bindings::attribute {
+            name: const_cstr(name),
+            mode: 0o444,
+            // SAFETY: All-zero is valid for the rest of `struct attribute`
+            // (no lockdep key: the attribute is static).
+            ..unsafe { core::mem::zeroed() }
+        },
+        __bindgen_anon_1: bindings::device_attribute__bindgen_ty_1 {
+            show: Some(attr_show),
+        },
+        __bindgen_anon_2: bindings::device_attribute__bindgen_ty_2 { store: None },
+    }
+}
+
+/// The attributes in the node's directory, and what each shows.
+const MAIN_ATTRS: [(&CStr, Attr); 9] = [
+    (c"state", Attr::State),
+    (c"generation", Attr::Generation),
+    (c"guest_path", Attr::GuestPath),
+    (c"vm_name", Attr::VmName),
+    (c"owner_pid", Attr::OwnerPid),
+    (c"index", Attr::Index),
+    (c"guest_node", Attr::GuestNode),
+    (c"timeout_ms", Attr::TimeoutMs),
+    (c"reopen", Attr::Reopen),
+];
+
+/// The attributes in `stats/`.
+const STAT_ATTRS: [(&CStr, Attr); 8] = [
+    (c"opens", Attr::Stat(Stat::Opens)),
+    (c"calls", Attr::Stat(Stat::Calls)),
+    (c"errors", Attr::Stat(Stat::Errors)),
+    (c"timeouts", Attr::Stat(Stat::Timeouts)),
+    (c"interrupted", Attr::Stat(Stat::Interrupted)),
+    (c"eio", Attr::Stat(Stat::Eio)),
+    (c"reopens", Attr::Stat(Stat::Reopens)),
+    (c"enodev", Attr::Stat(Stat::Enodev)),
+];
+
+/// `device_attribute`s of `list`, in its order.
+const fn dev_attrs<const N: usize>(
+    list: &[(&'static CStr, Attr); N],
+) -> [bindings::device_attribute; N] {
+    // SAFETY: All-zero is a valid `struct device_attribute`; each is
+    // overwritten below.
+    let mut out: [bindings::device_attribute; N] = unsafe { core::mem::zeroed() };
+    let mut i = 0;
+    while i < N {
+        out[i] = ro_attr(list[i].0);
+        i += 1;
+    }
+    out
+}
+
+static MAIN_DEV_ATTRS: StaticC<[bindings::device_attribute; 9]> = StaticC(dev_attrs(&MAIN_ATTRS));
+static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 8]> = StaticC(dev_attrs(&STAT_ATTRS));
+
+/// The NULL-terminated `struct attribute *` list of `attrs`.
+const fn attr_ptrs<const N: usize, const M: usize>(
+    attrs: &'static [bindings::device_attribute; N],
+) -> [*mut bindings::attribute; M] {
+    let mut out = [ptr::null_mut(); M];
+    let mut i = 0;
+    while i < N {
+        out[i] = ptr::from_ref(&attrs[i].attr).cast_mut();
+        i += 1;
+    }
+    out
+}
+
+static MAIN_PTRS: StaticC<[*mut bindings::attribute; 10]> = StaticC(attr_ptrs(&MAIN_DEV_ATTRS.0));
+static STAT_PTRS: StaticC<[*mut bindings::attribute; 9]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
+
+static MAIN_GROUP: StaticC<bindings::attribute_group> = StaticC(bindings::attribute_group {
+    __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
+        attrs: MAIN_PTRS.0.as_ptr().cast_mut(),
+    },
+    // SAFETY: All-zero is valid for the rest (no name: the node's own
+    // directory; no visibility callback).
+    ..unsafe { core::mem::zeroed() }
+});
+static STAT_GROUP: StaticC<bindings::attribute_group> = StaticC(bindings::attribute_group {
+    name: const_cstr(c"stats"),
+    __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
+        attrs: STAT_PTRS.0.as_ptr().cast_mut(),
+    },
+    // SAFETY: All-zero is valid for the rest.
+    ..unsafe { core::mem::zeroed() }
+});
+static GROUPS: StaticC<[*const bindings::attribute_group; 3]> =
+    StaticC([&MAIN_GROUP.0, &STAT_GROUP.0, ptr::null()]);
+
+/// Which [`Attr`] the `device_attribute` at `attr` shows, if it is one of
+/// the static tables' (by address).
+fn attr_of(attr: *const bindings::device_attribute) -> Option<Attr> {
+    let find = |table: &[bindings::device_attribute], list: &[(&CStr, Attr)]| {
+        let i = table.iter().position(|a| ptr::eq(a, attr))?;
+        list.get(i).map(|&(_, k)| k)
+    };
+    find(&MAIN_DEV_ATTRS.0, &MAIN_ATTRS).or_else(|| find(&STAT_DEV_ATTRS.0, &STAT_ATTRS))
+}
 
 /// The forwarded file operations of [`FileOps`] type `T`.
 struct Fops<T>(PhantomData<T>);
@@ -120,6 +276,38 @@ pub(crate) struct NodeAttrs {
     pub(crate) mode: u16,
     pub(crate) uid: u32,
     pub(crate) gid: u32,
+}
+
+/// The part of a node's driver data that the C callbacks read without
+/// knowing the [`NodeInfo`] type: the first field of [`DevData`].
+#[repr(C)]
+struct DevHead {
+    attrs: NodeAttrs,
+    /// Shows an attribute of the [`DevData`] this head begins.
+    show: unsafe fn(&DevHead, Attr, &mut kernel::str::Formatter<'_>) -> core::fmt::Result,
+}
+
+/// A node's driver data: mode, owner and what its attributes show.
+#[repr(C)]
+struct DevData<I: NodeInfo> {
+    head: DevHead,
+    info: Arc<I>,
+}
+
+/// [`DevHead::show`] for `DevData<I>`.
+///
+/// # Safety
+///
+/// `head` is the `head` field of a `DevData<I>`.
+unsafe fn show_info<I: NodeInfo>(
+    head: &DevHead,
+    attr: Attr,
+    f: &mut kernel::str::Formatter<'_>,
+) -> core::fmt::Result {
+    // SAFETY: `DevData` is `repr(C)` with `head` first, and `head` is part
+    // of a `DevData<I>` (the function's contract).
+    let data = unsafe { &*ptr::from_ref(head).cast::<DevData<I>>() };
+    data.info.show(attr, f)
 }
 
 /// A region of `count` char-device numbers and the class; module lifetime.
@@ -167,25 +355,40 @@ impl Drop for Region {
 /// # Invariants
 ///
 /// `cdev` is a live, added `cdev_alloc` cdev and `dev` an added device of
-/// [`NODE_TYPE`] whose driver data points to `attrs`; both are removed in
+/// [`NODE_TYPE`] whose driver data points to `data`; both are removed in
 /// [`Drop`].
-pub(crate) struct CdevNode {
+pub(crate) struct CdevNode<I: NodeInfo> {
     cdev: *mut bindings::cdev,
     dev: *mut bindings::device,
     /// The device's driver data.
-    _attrs: KBox<NodeAttrs>,
+    _data: KBox<DevData<I>>,
 }
 
-// SAFETY: The pointers are to kernel objects usable from any thread.
-unsafe impl Send for CdevNode {}
+// SAFETY: The pointers are to kernel objects usable from any thread; `I`
+// is `Send + Sync`.
+unsafe impl<I: NodeInfo> Send for CdevNode<I> {}
 // SAFETY: `CdevNode` has no `&self` methods that touch them.
-unsafe impl Sync for CdevNode {}
+unsafe impl<I: NodeInfo> Sync for CdevNode<I> {}
 
-impl CdevNode {
+impl<I: NodeInfo> CdevNode<I> {
     /// Adds `/dev/<name>` with device number `devt`, whose file operations
-    /// are `T`'s.
-    pub(crate) fn add<T: FileOps>(name: &CStr, devt: u32, attrs: NodeAttrs) -> Result<Self> {
-        let attrs = KBox::new(attrs, GFP_KERNEL)?;
+    /// are `T`'s and whose sysfs attributes show `info`.
+    pub(crate) fn add<T: FileOps>(
+        name: &CStr,
+        devt: u32,
+        attrs: NodeAttrs,
+        info: Arc<I>,
+    ) -> Result<Self> {
+        let data = KBox::new(
+            DevData {
+                head: DevHead {
+                    attrs,
+                    show: show_info::<I>,
+                },
+                info,
+            },
+            GFP_KERNEL,
+        )?;
         // SAFETY: Plain allocation.
         let cdev = unsafe { bindings::cdev_alloc() };
         if cdev.is_null() {
@@ -204,12 +407,12 @@ impl CdevNode {
             unsafe { bindings::kobject_put(&mut (*cdev).kobj) };
             return Err(e);
         }
-        match Self::add_device(name, devt, &attrs) {
-            // INVARIANT: Both are added; the device points to `attrs`.
+        match add_device(name, devt, &data.head) {
+            // INVARIANT: Both are added; the device points to `data`.
             Ok(dev) => Ok(Self {
                 cdev,
                 dev,
-                _attrs: attrs,
+                _data: data,
             }),
             Err(e) => {
                 // SAFETY: Added above, not used elsewhere yet except by
@@ -219,44 +422,46 @@ impl CdevNode {
             }
         }
     }
-
-    fn add_device(name: &CStr, devt: u32, attrs: &NodeAttrs) -> Result<*mut bindings::device> {
-        let dev = KBox::<bindings::device>::new_uninit(GFP_KERNEL)?;
-        let dev = KBox::into_raw(dev).cast::<bindings::device>();
-        // SAFETY: `dev` is a fresh allocation of a `struct device`; zeroing
-        // makes it valid for `device_initialize`, after which it is
-        // reference counted and freed by `node_release`.
-        unsafe {
-            ptr::write_bytes(dev, 0, 1);
-            bindings::device_initialize(dev);
-            (*dev).devt = devt;
-            (*dev).class = &CLASS.0;
-            (*dev).type_ = &NODE_TYPE.0;
-            (*dev).release = Some(node_release);
-            (*dev).driver_data = ptr::from_ref(attrs).cast_mut().cast();
-        }
-        // SAFETY: `dev` is initialised; the format takes one string.
-        let r = to_result(unsafe {
-            bindings::dev_set_name(dev, c"%s".as_char_ptr(), name.as_char_ptr())
-        })
-        // SAFETY: As above; `device_add` makes the node.
-        .and_then(|()| to_result(unsafe { bindings::device_add(dev) }));
-        if let Err(e) = r {
-            // SAFETY: Drops the reference of `device_initialize`, which frees
-            // the name and calls `node_release`.
-            unsafe { bindings::put_device(dev) };
-            return Err(e);
-        }
-        Ok(dev)
-    }
 }
 
-impl Drop for CdevNode {
+/// Adds the `struct device` of a node, with `head` (the start of its
+/// [`DevData`]) as driver data.
+fn add_device(name: &CStr, devt: u32, head: &DevHead) -> Result<*mut bindings::device> {
+    let dev = KBox::<bindings::device>::new_uninit(GFP_KERNEL)?;
+    let dev = KBox::into_raw(dev).cast::<bindings::device>();
+    // SAFETY: `dev` is a fresh allocation of a `struct device`; zeroing
+    // makes it valid for `device_initialize`, after which it is
+    // reference counted and freed by `node_release`.
+    unsafe {
+        ptr::write_bytes(dev, 0, 1);
+        bindings::device_initialize(dev);
+        (*dev).devt = devt;
+        (*dev).class = &CLASS.0;
+        (*dev).type_ = &NODE_TYPE.0;
+        (*dev).release = Some(node_release);
+        (*dev).driver_data = ptr::from_ref(head).cast_mut().cast();
+    }
+    // SAFETY: `dev` is initialised; the format takes one string.
+    let r =
+        to_result(unsafe { bindings::dev_set_name(dev, c"%s".as_char_ptr(), name.as_char_ptr()) })
+            // SAFETY: As above; `device_add` makes the node.
+            .and_then(|()| to_result(unsafe { bindings::device_add(dev) }));
+    if let Err(e) = r {
+        // SAFETY: Drops the reference of `device_initialize`, which frees
+        // the name and calls `node_release`.
+        unsafe { bindings::put_device(dev) };
+        return Err(e);
+    }
+    Ok(dev)
+}
+
+impl<I: NodeInfo> Drop for CdevNode<I> {
     fn drop(&mut self) {
         // SAFETY: Both were added in `add` and are removed only here; open
         // files hold their own references to the cdev.  The device's driver
-        // data (`attrs`) is only read by `node_devnode` while the device is
-        // registered, which ends here, before `attrs` is freed.
+        // data (`data`) is only read by `node_devnode` and `attr_show` while
+        // the device is registered; unregistering removes the attributes and
+        // waits for their readers, before `data` is freed.
         unsafe {
             bindings::device_unregister(self.dev);
             bindings::cdev_del(self.cdev);
@@ -286,9 +491,9 @@ unsafe extern "C" fn node_devnode(
     uid: *mut bindings::kuid_t,
     gid: *mut bindings::kgid_t,
 ) -> *mut c_char {
-    // SAFETY: The driver data of a registered node is its `NodeAttrs`
+    // SAFETY: The driver data of a registered node is its `DevHead`
     // (`CdevNode` invariant).
-    let a = unsafe { &*(*dev).driver_data.cast::<NodeAttrs>() };
+    let a = unsafe { &(*(*dev).driver_data.cast::<DevHead>()).attrs };
     // SAFETY: The out pointers are null or valid (the function's contract).
     unsafe {
         if !mode.is_null() {
@@ -302,6 +507,36 @@ unsafe extern "C" fn node_devnode(
         }
     }
     ptr::null_mut()
+}
+
+/// `show` of every node attribute: the value and a newline, at most a page.
+///
+/// # Safety
+///
+/// `dev` is a registered device of [`NODE_TYPE`], `attr` one of its
+/// attributes and `buf` a page.
+unsafe extern "C" fn attr_show(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *mut c_char,
+) -> isize {
+    let Some(which) = attr_of(attr) else {
+        return EINVAL.to_errno() as isize;
+    };
+    // SAFETY: The driver data of a registered node is its `DevHead`
+    // (`CdevNode` invariant), valid while its attributes can be read.
+    let head = unsafe { &*(*dev).driver_data.cast::<DevHead>() };
+    let page = bindings::PAGE_SIZE;
+    // SAFETY: sysfs hands `show` a buffer of one page, for it alone.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), page) };
+    let mut f = kernel::str::Formatter::new(out);
+    // SAFETY: `head` begins the `DevData` whose `show` it names.
+    let r = unsafe { (head.show)(head, which, &mut f) };
+    if r.is_err() || core::fmt::Write::write_str(&mut f, "\n").is_err() {
+        return EFBIG.to_errno() as isize;
+    }
+    // CAST: at most a page.
+    f.bytes_written().min(page) as isize
 }
 
 /// Borrows the open file behind a file's private data.

@@ -188,6 +188,8 @@ pub const IOC_GET_STATE: u32 = ior::<StateArg>(0x04);
 
 /// `IKERNEL_NAME_MAX`: bytes of [`ExportArg::name`], with its NUL.
 pub const NAME_MAX: usize = 32;
+/// `IKERNEL_PATH_MAX`: bytes of [`ExportArg::guest_path`], with its NUL.
+pub const PATH_MAX: usize = 128;
 /// `IKERNEL_IOCTL_NONE` ([`IoctlDescArg::dir`]): the argument is an integer.
 pub const IOCTL_NONE: u16 = 0;
 /// `IKERNEL_IOCTL_WRITE`: the argument carries bytes to the driver.
@@ -222,7 +224,7 @@ pub struct IoctlDescArg {
 
 /// `struct ikernel_export`: [`IOC_EXPORT`]'s argument.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExportArg {
     /// Host node name, NUL-terminated, 1-31 bytes `[A-Za-z0-9_.-]`.
     pub name: [u8; NAME_MAX],
@@ -244,6 +246,32 @@ pub struct ExportArg {
     pub minor: u32,
     /// `EXPORT_*` flags.
     pub flags: u32,
+    /// The node in the driver VM, NUL-terminated, 1-127 printable ASCII
+    /// bytes starting with `/` (shown in the host node's sysfs directory).
+    pub guest_path: [u8; PATH_MAX],
+    /// The name of the driver VM, NUL-terminated, 0-31 bytes
+    /// `[A-Za-z0-9_.-]` (shown in sysfs; empty: unnamed).
+    pub vm_name: [u8; NAME_MAX],
+}
+
+impl Default for ExportArg {
+    /// All zero (arrays of more than 32 elements have no `Default`).
+    fn default() -> Self {
+        Self {
+            name: [0; NAME_MAX],
+            index: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            timeout_ms: 0,
+            nr_ioctls: 0,
+            ioctls: 0,
+            minor: 0,
+            flags: 0,
+            guest_path: [0; PATH_MAX],
+            vm_name: [0; NAME_MAX],
+        }
+    }
 }
 
 /// `IKERNEL_IOC_EXPORT`.
@@ -364,13 +392,15 @@ const _: () = {
     assert!(size_of::<IoctlDescArg>() == 8);
     assert!(offset_of!(IoctlDescArg, dir) == 4);
     assert!(offset_of!(IoctlDescArg, size) == 6);
-    assert!(size_of::<ExportArg>() == 72);
+    assert!(size_of::<ExportArg>() == 232);
     assert!(offset_of!(ExportArg, index) == 32);
     assert!(offset_of!(ExportArg, timeout_ms) == 48);
     assert!(offset_of!(ExportArg, nr_ioctls) == 52);
     assert!(offset_of!(ExportArg, ioctls) == 56);
     assert!(offset_of!(ExportArg, minor) == 64);
     assert!(offset_of!(ExportArg, flags) == 68);
+    assert!(offset_of!(ExportArg, guest_path) == 72);
+    assert!(offset_of!(ExportArg, vm_name) == 200);
     assert!(size_of::<GuestReq>() == 64);
     assert!(offset_of!(GuestReq, pos) == 24);
     assert!(offset_of!(GuestReq, cmd) == 32);
@@ -434,6 +464,7 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         ("IKERNEL_IOC_SET_STATE", IOC_SET_STATE as u64),
         ("IKERNEL_IOC_GET_STATE", IOC_GET_STATE as u64),
         ("IKERNEL_NAME_MAX", NAME_MAX as u64),
+        ("IKERNEL_PATH_MAX", PATH_MAX as u64),
         ("IKERNEL_IOCTL_NONE", IOCTL_NONE as u64),
         ("IKERNEL_IOCTL_WRITE", IOCTL_WRITE as u64),
         ("IKERNEL_IOCTL_READ", IOCTL_READ as u64),
@@ -477,6 +508,8 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         c_offsetof!("export", ExportArg, ioctls),
         c_offsetof!("export", ExportArg, minor),
         c_offsetof!("export", ExportArg, flags),
+        c_offsetof!("export", ExportArg, guest_path),
+        c_offsetof!("export", ExportArg, vm_name),
         c_sizeof!("guest_req", GuestReq),
         c_offsetof!("guest_req", GuestReq, len),
         c_offsetof!("guest_req", GuestReq, pos),

@@ -142,6 +142,7 @@ struct ikernel_state {
  * opened before a restart fail with EIO afterwards.
  */
 #define IKERNEL_NAME_MAX	32
+#define IKERNEL_PATH_MAX	128
 
 /* struct ikernel_ioctl_desc.dir: what the argument of an ioctl carries. */
 #define IKERNEL_IOCTL_NONE	0	/* a plain integer */
@@ -180,6 +181,11 @@ struct ikernel_ioctl_desc {
  * @ioctls:	user pointer to struct ikernel_ioctl_desc[@nr_ioctls]
  * @minor:	(out) minor number of the new node
  * @flags:	IKERNEL_EXPORT_* below
+ * @guest_path: the node in the driver VM, NUL-terminated, 1-127 printable
+ *		ASCII characters starting with '/' (informational: shown in
+ *		/sys/class/ikernel/<name>/guest_path)
+ * @vm_name:	the driver VM's name, NUL-terminated, 0-31 characters
+ *		[A-Za-z0-9_.-] (informational: /sys/class/ikernel/<name>/vm_name)
  */
 struct ikernel_export {
 	char name[IKERNEL_NAME_MAX];
@@ -192,6 +198,8 @@ struct ikernel_export {
 	__u64 ioctls;
 	__u32 minor;
 	__u32 flags;
+	char guest_path[IKERNEL_PATH_MAX];
+	char vm_name[IKERNEL_NAME_MAX];
 };
 
 /*
