@@ -449,10 +449,11 @@ impl Check<'_> {
     }
 }
 
-/// Longest `[vm] name`.
-pub const MAX_VM_NAME: usize = 32;
+/// Longest `[vm] name`: host_stub's name field with its NUL
+/// (`IKERNEL_NAME_MAX`), as it shows in sysfs.
+pub const MAX_VM_NAME: usize = uapi::NAME_MAX - 1;
 
-/// Whether `n` is a valid `[vm] name`: 1-32 of `[A-Za-z0-9_.-]`, not
+/// Whether `n` is a valid `[vm] name`: 1-31 of `[A-Za-z0-9_.-]`, not
 /// starting with `.` (it also names lock files and log lines).
 pub fn is_vm_name(n: &str) -> bool {
     (1..=MAX_VM_NAME).contains(&n.len())
@@ -462,7 +463,8 @@ pub fn is_vm_name(n: &str) -> bool {
 }
 
 /// A valid VM name made from a file stem: other characters become `_`,
-/// leading dots go, at most 32 characters; `vm` if nothing is left.
+/// leading dots go, at most [`MAX_VM_NAME`] characters; `vm` if nothing is
+/// left.
 pub fn name_from_stem(stem: &str) -> String {
     let n: String = stem
         .trim_start_matches('.')
@@ -716,9 +718,11 @@ impl Config {
         let mut host_names: Vec<&str> = Vec::new();
         for e in &self.export {
             let gp = e.guest_path.get_ref();
-            // /init and ikernel-served's command line use it unquoted.
+            // /init and ikernel-served's command line use it unquoted;
+            // host_stub shows it in sysfs (IKERNEL_PATH_MAX with the NUL).
             if !gp.starts_with("/dev/")
                 || gp.len() == 5
+                || gp.len() >= uapi::PATH_MAX
                 || gp.contains("..")
                 || !gp
                     .chars()
@@ -727,7 +731,8 @@ impl Config {
                 c.err(
                     &e.guest_path.span(),
                     format!(
-                        "guest_path must be a node under /dev/ of [A-Za-z0-9/_.+,:@-], got {gp:?}"
+                        "guest_path must be a node under /dev/ of [A-Za-z0-9/_.+,:@-], at most {} bytes, got {gp:?}",
+                        uapi::PATH_MAX - 1
                     ),
                 );
             }
@@ -1317,17 +1322,17 @@ count = 3
             |n: &str| GOOD.replace("memory_mib = 64", &format!("memory_mib = 64\nname = {n:?}"));
         let c = parse(&with("fifo-1.test_A")).expect("valid");
         assert_eq!(c.vm_name(), "fifo-1.test_A");
-        parse(&with(&"a".repeat(32))).expect("32 characters");
-        for bad in ["", ".x", "a b", "a/b", "ä", "a[1]", &"a".repeat(33)] {
+        parse(&with(&"a".repeat(31))).expect("31 characters");
+        for bad in ["", ".x", "a b", "a/b", "ä", "a[1]", &"a".repeat(32)] {
             let e = one_err(&with(bad));
             assert_eq!(e.line, 5, "{bad:?}");
-            assert!(e.reason.contains("name must be 1-32"), "{}", e.reason);
+            assert!(e.reason.contains("name must be 1-31"), "{}", e.reason);
         }
         assert_eq!(name_from_stem("fifo"), "fifo");
         assert_eq!(name_from_stem("..my vm (2)"), "my_vm__2_");
         assert_eq!(name_from_stem(""), "vm");
         assert_eq!(name_from_stem("..."), "vm");
-        assert_eq!(name_from_stem(&"x".repeat(40)).len(), 32);
+        assert_eq!(name_from_stem(&"x".repeat(40)).len(), 31);
         for s in ["fifo", "..my vm (2)", "", "ä.b"] {
             assert!(is_vm_name(&name_from_stem(s)), "{s:?}");
         }

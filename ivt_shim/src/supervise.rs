@@ -181,6 +181,8 @@ pub fn export_requests(cfg: &Config) -> io::Result<Vec<ExportReq>> {
                 reopen: e.reopen,
                 ioctls,
                 name,
+                guest_path: e.guest_path.get_ref().clone(),
+                vm_name: cfg.vm_name(),
             })
         })
         .collect()
@@ -990,6 +992,8 @@ mod tests {
                         size: 16383
                     },
                 ],
+                guest_path: "/dev/ikfifo".into(),
+                vm_name: "t".into(),
             }
         );
         assert_eq!(
@@ -1003,6 +1007,8 @@ mod tests {
                 timeout_ms: 0,
                 reopen: false,
                 ioctls: Vec::new(),
+                guest_path: "/dev/parport0".into(),
+                vm_name: "t".into(),
             }
         );
     }

@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use ikernel_ring::uapi::{
-    self, DoorbellsArg, ExportArg, StateArg, Version, WindowArg, EXPORT_REOPEN, NAME_MAX,
+    self, DoorbellsArg, ExportArg, StateArg, Version, WindowArg, EXPORT_REOPEN, NAME_MAX, PATH_MAX,
 };
 use ikernel_ring::user::RawWindow;
 use ikernel_ring::{
@@ -42,6 +42,28 @@ pub struct ExportReq {
     /// Open files reopen transparently in a restarted driver VM.
     pub reopen: bool,
     pub ioctls: Vec<IkIoctlDesc>,
+    /// The node in the driver VM (shown in host_stub's sysfs).
+    pub guest_path: String,
+    /// The driver VM's name (shown in host_stub's sysfs).
+    pub vm_name: String,
+}
+
+/// `text` as a NUL-terminated, NUL-padded field of `N` bytes, if it fits
+/// and has no NUL of its own.
+fn c_field<const N: usize>(text: &str, what: &str) -> io::Result<[u8; N]> {
+    let b = text.as_bytes();
+    if b.len() >= N || b.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} {text:?} must be at most {} bytes, without NUL",
+                N - 1
+            ),
+        ));
+    }
+    let mut out = [0u8; N];
+    out[..b.len()].copy_from_slice(b);
+    Ok(out)
 }
 
 impl ExportReq {
@@ -55,10 +77,10 @@ impl ExportReq {
                 format!("export name {:?} must be 1-31 bytes", self.name),
             ));
         }
-        let mut name = [0u8; NAME_MAX];
-        name[..n.len()].copy_from_slice(n);
         Ok(ExportArg {
-            name,
+            name: c_field::<NAME_MAX>(&self.name, "export name")?,
+            guest_path: c_field::<PATH_MAX>(&self.guest_path, "guest_path")?,
+            vm_name: c_field::<NAME_MAX>(&self.vm_name, "VM name")?,
             index: self.index,
             mode: self.mode,
             uid: self.uid,
@@ -435,8 +457,13 @@ mod tests {
                 dir: 2,
                 size: 4,
             }],
+            guest_path: "/dev/ikfifo".into(),
+            vm_name: "fifo".into(),
         };
         let e = r.raw().expect("valid");
+        assert_eq!(&e.guest_path[..12], b"/dev/ikfifo\0");
+        assert!(e.guest_path[11..].iter().all(|&b| b == 0));
+        assert_eq!(&e.vm_name[..5], b"fifo\0");
         assert_eq!(&e.name[..8], b"ik_fifo\0");
         assert!(e.name[7..].iter().all(|&b| b == 0));
         assert_eq!((e.index, e.mode, e.gid, e.timeout_ms), (1, 0o660, 7, 5000));
@@ -450,6 +477,16 @@ mod tests {
         r.name = "x".repeat(32);
         assert!(r.raw().is_err());
         r.name.clear();
+        assert!(r.raw().is_err());
+        r.name = "x".into();
+        r.guest_path = format!("/dev/{}", "p".repeat(122));
+        assert!(r.raw().is_ok(), "127 bytes");
+        r.guest_path.push('p');
+        assert!(r.raw().is_err(), "128 bytes leave no room for the NUL");
+        r.guest_path = "/dev/a\0b".into();
+        assert!(r.raw().is_err());
+        r.guest_path = "/dev/a".into();
+        r.vm_name = "v".repeat(32);
         assert!(r.raw().is_err());
     }
 
@@ -465,6 +502,8 @@ mod tests {
             timeout_ms: 0,
             reopen: false,
             ioctls: Vec::new(),
+            guest_path: "/dev/x".into(),
+            vm_name: String::new(),
         };
         let e = c.export(&r).expect_err("local window");
         assert_eq!(e.kind(), io::ErrorKind::Unsupported);
