@@ -9,6 +9,7 @@ mod cpio;
 mod cpuid;
 mod events;
 mod image;
+mod list;
 mod locks;
 mod logging;
 mod mptable;
@@ -111,6 +112,13 @@ enum Cmd {
     CheckConfig { config: PathBuf },
     /// Says whether this machine can run driver VMs, and why not.
     Check,
+    /// Lists the exported nodes on this host and their driver VMs (every
+    /// shim's), from host_stub's sysfs attributes in /sys/class/ikernel.
+    List {
+        /// One JSON array instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Loads a config; from then on the log names its driver VM.
@@ -176,6 +184,14 @@ fn main() -> ExitCode {
             Err(c) => return c,
         },
         Cmd::Check => Ok(check::check()),
+        Cmd::List { json } => list::read_all(std::path::Path::new(list::CLASS_DIR)).map(|n| {
+            if json {
+                println!("{}", list::json(&n));
+            } else {
+                print!("{}", list::table(&n));
+            }
+            0
+        }),
     };
     match r {
         Ok(0) => ExitCode::SUCCESS,
