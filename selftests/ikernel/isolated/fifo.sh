@@ -210,6 +210,37 @@ counted=no
 t_check "debugfs stats count the calls (${calls:-?} calls, at least $total; ${viol:-?} protocol violations)" \
 	[ $counted = yes ]
 
+# What the node is, in sysfs (/sys/class/ikernel/ik_fifo/) and in
+# `ivt-shim list`, which reads it.
+sys=/sys/class/ikernel/ik_fifo
+sysattr() { cat "$sys/$1" 2>/dev/null; }
+t_check "sysfs: state running, generation $(ready_generation "$OUT/fifo.log") (got $(sysattr state) $(sysattr generation))" \
+	[ "$(sysattr state)" = running ] && [ "$(sysattr generation)" = "$(ready_generation "$OUT/fifo.log")" ]
+t_check "sysfs: guest_path /dev/ikfifo, vm_name fifo, owner_pid the shim's ($SHIM_PID; got $(sysattr guest_path) $(sysattr vm_name) $(sysattr owner_pid))" \
+	[ "$(sysattr guest_path)" = /dev/ikfifo ] && [ "$(sysattr vm_name)" = fifo ] &&
+	[ "$(sysattr owner_pid)" = "$SHIM_PID" ]
+t_check "sysfs: stats/calls ($(sysattr stats/calls)) agrees with debugfs (${calls:-?}, read before it)" \
+	[ "$(sysattr stats/calls)" -ge "${calls:-0}" ] && [ "$(sysattr stats/errors)" != "" ]
+t_check "sysfs: the attributes are read-only" \
+	eval '! echo 1 2>/dev/null >"$sys/generation"'
+"$IVT_SHIM" list >"$OUT/list.txt" 2>&1
+"$IVT_SHIM" list --json >"$OUT/list.json" 2>&1
+t_check "ivt-shim list shows ik_fifo, its VM and state" \
+	grep -Eq "^ik_fifo +[0-9]+:[0-9]+ +fifo +$SHIM_PID +running " "$OUT/list.txt"
+t_check "ivt-shim list --json: ik_fifo -> /dev/ikfifo of VM fifo" \
+	[ "$(jq -r '.[] | select(.name == "ik_fifo") | "\(.guest_path) \(.vm_name) \(.stats.calls > 0)"' "$OUT/list.json")" = "/dev/ikfifo fifo true" ]
+[ -s "$OUT/list.txt" ] && sed 's/^/# list: /' "$OUT/list.txt"
+
+# A second shim of the same config while this one runs: it must not take
+# the node name; it stops at once with exit status 4 and a conflict event
+# that names this shim, and the node goes on serving.
+timeout 120 "$IVT_SHIM" run --events "$OUT/fifo-second.events" "$cfg" >"$OUT/fifo-second.log" 2>&1
+rc=$?
+t_check "a second shim of the same config exits 4 (conflict; got $rc) naming the first ($SHIM_PID)" \
+	[ $rc = 4 ] && grep -q "$SHIM_PID" "$OUT/fifo-second.log"
+[ $rc = 4 ] || sed 's/^/# second: /' "$OUT/fifo-second.log" | tail -n 10
+t_check "/dev/ik_fifo still served by the first" eval 'printf x >/dev/ik_fifo && [ "$(head -c 1 /dev/ik_fifo)" = x ]'
+
 # Hostile host user space: rmmod while a node is open is refused.
 exec 7<>/dev/ik_fifo
 if rmmod ikernel_host 2>/dev/null; then
