@@ -13,6 +13,7 @@ mod list;
 mod locks;
 mod logging;
 mod mptable;
+mod notify;
 mod pio;
 mod restarts;
 mod supervise;

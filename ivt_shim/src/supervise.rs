@@ -17,6 +17,7 @@ use crate::config::{Config, ReadyMode};
 use crate::events::{Cause, Event, Events, HostView};
 use crate::image;
 use crate::locks::{is_conflict, run_dir, Locks, Resource};
+use crate::notify;
 use crate::pio::Ports;
 use crate::restarts::{Decision, RestartBudget};
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
@@ -188,6 +189,18 @@ pub fn export_requests(cfg: &Config) -> io::Result<Vec<ExportReq>> {
         .collect()
 }
 
+/// The host nodes of `names`, for a status line (`none` without exports).
+fn export_list(names: &[ExportName]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("/dev/{}", n.host))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Hands every export to host_stub, in order; the first failure ends it.
 fn export_all(cfg: &Config, chan: &Channel, reqs: &[ExportReq]) -> io::Result<()> {
     if reqs.is_empty() {
@@ -353,6 +366,9 @@ fn no_host_stub_message(cfg: &Config, why: &str) -> String {
 /// Boots and supervises; returns the process exit code.
 pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     install_signals()?;
+    if notify::init()? {
+        info!("notifying the service manager ($NOTIFY_SOCKET)");
+    }
     let mut events = Events::open(opts.events.as_deref())?;
     let hs_use = host_stub_use(cfg, opts.no_host_stub);
     // Fail at once, not after building the image.
@@ -492,6 +508,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         };
         chan.set_state(VmState::Booting, generation)?;
         events.emit(Event::Booting { generation });
+        notify::status(&format!("generation {generation}: booting"));
         let t0 = Instant::now();
         let mut vm = Vm::new(cfg, &initrd, &cmdline, chan.mapping(), log, ports)?;
         chan.bind_doorbells(&vm.kick, &vm.call)?;
@@ -631,6 +648,16 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                                 fatal = Some(e);
                                 break None;
                             }
+                            // Every export's host node exists now.
+                            notify::send(&format!(
+                                "READY=1\nSTATUS=generation {generation}: running; exports: {}",
+                                export_list(&names)
+                            ));
+                        } else {
+                            notify::status(&format!(
+                                "generation {generation}: running again; exports: {}",
+                                export_list(&names)
+                            ));
                         }
                         hb = (chan.heartbeat(), now);
                         backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
@@ -742,6 +769,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             return Err(e);
         }
         let Some(death) = death else {
+            notify::send("STOPPING=1\nSTATUS=orderly shutdown");
             info!("generation {generation}: orderly shutdown (signal)");
             exit(&mut events, exit_reason, 0);
             return Ok(0);
@@ -763,6 +791,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             "generation {generation}: DOWN after {:.3} s: {death}",
             (now - t0).as_secs_f64()
         );
+        notify::status(&format!("generation {generation}: down: {death}"));
         events.emit(Event::Down {
             generation,
             after_s: (now - t0).as_secs_f64(),
@@ -788,6 +817,10 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                     "giving up: {in_window} restarts {window} (max_restarts = {}), {total} in all",
                     r.max_restarts
                 );
+                notify::status(&format!(
+                    "giving up: {in_window} restarts {window} (max_restarts = {})",
+                    r.max_restarts
+                ));
                 events.emit(Event::GivingUp {
                     restarts: total,
                     max_restarts: r.max_restarts,

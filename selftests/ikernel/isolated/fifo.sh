@@ -43,7 +43,21 @@ rmmod ikfifo
 max_deaths=${IKERNEL_FIFO_STRESS_DEATHS:-6}
 cfg=$OUT/fifo.toml
 IVT_MAX_RESTARTS=$((max_deaths + 2)) write_config "$cfg" fifo "$(ikfifo_export legacy)"
-start_shim "$OUT/fifo.log" "$cfg"
+# The shim runs as a Type=notify service would: a datagram socket stands
+# for the service manager and records what it is told, one message a line.
+rm -f "$OUT/notify.sock" "$OUT/notify.txt"
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " | ") + "\n")
+        f.flush()
+' "$OUT/notify.sock" "$OUT/notify.txt" &
+NOTIFY_PID=$!
+for _ in 1 2 3 4 5; do [ -S "$OUT/notify.sock" ] && break; sleep 1; done
+NOTIFY_SOCKET=$OUT/notify.sock start_shim "$OUT/fifo.log" "$cfg"
 if ! wait_node /dev/ik_fifo 30; then
 	t_not_ok "driver VM exports /dev/ik_fifo"
 	show_logs fifo
@@ -253,6 +267,18 @@ exec 7>&-
 stop_shim
 t_check "the shim shut down in order" [ "$SHIM_RC" = 0 ]
 t_check "/dev/ik_fifo is gone with its channel" [ ! -e /dev/ik_fifo ]
+sleep 1
+kill "$NOTIFY_PID" 2>/dev/null
+wait "$NOTIFY_PID" 2>/dev/null
+sed 's/^/# notify: /' "$OUT/notify.txt" | head -n 20
+# READY=1 comes once, with the node already there; STOPPING=1 at the end.
+first_ready=$(grep -n 'READY=1' "$OUT/notify.txt" | head -n 1 | cut -d: -f1)
+t_check "sd_notify: a booting status, then READY=1 once, naming /dev/ik_fifo" \
+	[ -n "$first_ready" ] && [ "$(grep -c 'READY=1' "$OUT/notify.txt")" = 1 ] &&
+	head -n "$((first_ready - 1))" "$OUT/notify.txt" | grep -q 'STATUS=generation [0-9]*: booting' &&
+	sed -n "${first_ready}p" "$OUT/notify.txt" | grep -q 'exports: /dev/ik_fifo'
+t_check "sd_notify: STOPPING=1 on the orderly shutdown" \
+	[ "$(tail -n 1 "$OUT/notify.txt" | cut -d' ' -f1)" = STOPPING=1 ]
 
 # A driver VM whose serving process works in the window ([image]
 # zero_copy): guest_stub hands it each request's buffer in the window, so

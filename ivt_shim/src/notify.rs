@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Service manager notifications (systemd's `Type=notify`): `READY=1` once
+//! the driver VM serves and every export's host node exists, `STATUS=`
+//! lines as generations come and go, `STOPPING=1` on an orderly shutdown.
+//!
+//! The protocol is one datagram per message on the `AF_UNIX` socket named
+//! by `$NOTIFY_SOCKET` (a path, or `@name` for the abstract namespace).
+//! The socket is made once, at start-up, before the sandbox, which then
+//! only has to allow sending on it.  Without `$NOTIFY_SOCKET` nothing is
+//! sent.
+
+use std::io;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::sync::OnceLock;
+
+/// The notification socket and its peer, if the shim runs under a service
+/// manager.
+struct Notifier {
+    sock: UnixDatagram,
+    to: SocketAddr,
+}
+
+static NOTIFIER: OnceLock<Option<Notifier>> = OnceLock::new();
+
+/// Where `$NOTIFY_SOCKET` points.
+fn peer(var: &str) -> io::Result<SocketAddr> {
+    match var.strip_prefix('@') {
+        Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
+        None if var.starts_with('/') => SocketAddr::from_pathname(var),
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("NOTIFY_SOCKET={var:?} is neither a path nor @name"),
+        )),
+    }
+}
+
+/// Opens the notification socket named by `$NOTIFY_SOCKET`, if set; call
+/// once, early.  A bad value is an error: a service manager that waits for
+/// `READY=1` would otherwise wait in vain.
+pub fn init() -> io::Result<bool> {
+    let n = match std::env::var("NOTIFY_SOCKET") {
+        Ok(v) if !v.is_empty() => Some(Notifier {
+            sock: UnixDatagram::unbound()?,
+            to: peer(&v)?,
+        }),
+        _ => None,
+    };
+    let on = n.is_some();
+    let _ = NOTIFIER.set(n);
+    Ok(on)
+}
+
+/// Sends `msg` (`KEY=value` lines) to the service manager, if any.  A
+/// failed send is logged, never fatal: the driver VM matters more.
+pub fn send(msg: &str) {
+    if let Some(Some(n)) = NOTIFIER.get() {
+        if let Err(e) = n.sock.send_to_addr(msg.as_bytes(), &n.to) {
+            log::warn!("service manager notification failed: {e}");
+        }
+    }
+}
+
+/// A `STATUS=` line: one line, whatever `text` holds.
+pub fn status(text: &str) {
+    send(&format!("STATUS={}", text.replace('\n', " ")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers() {
+        assert!(peer("/run/systemd/notify").is_ok());
+        assert!(peer("@abstract").is_ok());
+        assert!(peer("relative").is_err());
+    }
+
+    #[test]
+    fn datagrams_reach_the_socket() {
+        let dir = std::env::temp_dir().join(format!("ivt-notify-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("notify");
+        let rx = UnixDatagram::bind(&path).expect("bind");
+        let n = Notifier {
+            sock: UnixDatagram::unbound().expect("socket"),
+            to: peer(path.to_str().expect("utf-8")).expect("peer"),
+        };
+        n.sock
+            .send_to_addr(b"READY=1\nSTATUS=x", &n.to)
+            .expect("send");
+        let mut buf = [0u8; 64];
+        let len = rx.recv(&mut buf).expect("recv");
+        assert_eq!(&buf[..len], b"READY=1\nSTATUS=x");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
