@@ -231,7 +231,7 @@ def main():
     if len(series) > 1:
         w("### Polling\n")
         w("The same driver VM, the same points, with host_stub's poll bound "
-          "(`/sys/kernel/debug/ikernel/poll_max_us`) at its default, off (0) and deep; the "
+          "(`/sys/module/ikernel_host/parameters/poll_max_us`) at its default, off (0) and deep; the "
           "guest's bound (`ikernel_guest.poll_us`) stays at its default. *Polled* counts the "
           "responses host_stub's poll loop took (including the one whose doorbell started it).\n")
         w("| phase | host poll bound | requests | calls/s | doorbells/req | ring interrupts/req "
@@ -251,7 +251,7 @@ def main():
     if raw.get(("isolated-bounce", "copy")) is not None:
         w("### Data copies\n")
         w("The bulk points again with host_stub's direct copies off "
-          "(`/sys/kernel/debug/ikernel/direct_copy` = 0): each byte goes through a kernel "
+          "(`/sys/module/ikernel_host/parameters/direct_copy` = 0): each byte goes through a kernel "
           "buffer on the host, as before the one-copy change, instead of straight between the "
           "caller's buffer and the window (the guest copies once either way). *Direct* and "
           "*through a buffer* are host_stub's `direct_bytes` and `bounced_bytes` over the "

@@ -99,13 +99,6 @@ struct IkernelHost {
     /// `/sys/kernel/debug/ikernel/stats`; removed before the nodes' region.
     #[pin]
     _stats: kernel::debugfs::File<()>,
-    /// `/sys/kernel/debug/ikernel/poll_max_us`, the host's poll bound.
-    #[pin]
-    _poll: kernel::debugfs::File<()>,
-    /// `/sys/kernel/debug/ikernel/direct_copy`: 0 sends bulk data through
-    /// a kernel buffer (for comparison, and to test that path).
-    #[pin]
-    _direct: kernel::debugfs::File<()>,
     _debugfs: kernel::debugfs::Dir,
     _nodes: node::Region,
     /// The drain work's queue; destroyed last, once no channel is left.
@@ -128,56 +121,42 @@ impl kernel::InPlaceModule for IkernelHost {
             _queue: sys::WorkQueue::create()?,
             _nodes: node::Region::register()?,
             _stats <- debugfs.read_callback_file(c"stats", (), &node::write_stats),
-            _poll <- debugfs.read_write_callback_file(c"poll_max_us", (), &show_poll, &store_poll),
-            _direct <- debugfs.read_write_callback_file(
-                c"direct_copy",
-                (),
-                &show_direct,
-                &store_direct
-            ),
             _debugfs: debugfs,
             _control <- MiscDeviceRegistration::register(options),
         })
     }
 }
 
-/// Reads `poll_max_us`.
-fn show_poll(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    writeln!(f, "{}", channel::poll_max_us())
+// The module parameters (params.c declares them with module_param_cb(),
+// which the kernel crate has no abstraction for, and calls these).
+
+/// `poll_max_us`: the host's poll bound.
+#[no_mangle]
+extern "C" fn ikernel_host_param_poll_max_us() -> u32 {
+    channel::poll_max_us()
 }
 
-/// Writes `poll_max_us`: a decimal number of microseconds, at most
-/// the limit of [`channel::set_poll_max_us`]; 0 turns polling off.
-fn store_poll(_: &(), r: &mut kernel::uaccess::UserSliceReader) -> Result {
-    channel::set_poll_max_us(read_u32(r)?)
-}
-
-/// Reads `direct_copy`.
-fn show_direct(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    writeln!(f, "{}", u32::from(channel::direct_copy()))
-}
-
-/// Writes `direct_copy`: 1 (the default) copies bulk data straight between
-/// user memory and the window, 0 always through a kernel buffer.
-fn store_direct(_: &(), r: &mut kernel::uaccess::UserSliceReader) -> Result {
-    match read_u32(r)? {
-        0 => channel::set_direct_copy(false),
-        1 => channel::set_direct_copy(true),
-        _ => return Err(EINVAL),
+/// Sets `poll_max_us`: microseconds, at most the limit of
+/// [`channel::set_poll_max_us`] (else `-EINVAL`); 0 turns polling off.
+#[no_mangle]
+extern "C" fn ikernel_host_param_set_poll_max_us(us: u32) -> kernel::ffi::c_int {
+    match channel::set_poll_max_us(us) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
-    Ok(())
 }
 
-/// A decimal `u32` written to a debugfs file.
-fn read_u32(r: &mut kernel::uaccess::UserSliceReader) -> Result<u32> {
-    let mut buf = [0u8; 12];
-    let n = r.len();
-    if n == 0 || n > buf.len() {
-        return Err(EINVAL);
-    }
-    r.read_slice(&mut buf[..n])?;
-    let s = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
-    s.trim().parse::<u32>().map_err(|_| EINVAL)
+/// `direct_copy`: bulk data straight between user memory and the window.
+#[no_mangle]
+extern "C" fn ikernel_host_param_direct_copy() -> bool {
+    channel::direct_copy()
+}
+
+/// Sets `direct_copy`; off sends bulk data through a kernel buffer (for
+/// comparison, and to test that path).
+#[no_mangle]
+extern "C" fn ikernel_host_param_set_direct_copy(on: bool) {
+    channel::set_direct_copy(on);
 }
 
 #[pinned_drop]

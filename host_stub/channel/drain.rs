@@ -50,7 +50,7 @@ use crate::{
 /// worth of responses and events).
 const DRAIN_ROUNDS: u32 = 8;
 
-/// Default of `/sys/kernel/debug/ikernel/poll_max_us`: the longest time the
+/// Default of the module parameter `poll_max_us`: the longest time the
 /// drain work polls the ring for the next response before it re-arms the
 /// guest's notifications and sleeps.
 const POLL_MAX_US_DEFAULT: u32 = 50;

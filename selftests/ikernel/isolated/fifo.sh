@@ -87,10 +87,15 @@ copies() {
 read -r direct bounced <<<"$(copies)"
 t_check "reads and writes copy straight between user memory and the window (${direct:-?} bytes; ${bounced:-?} through a buffer)" \
 	[ "${direct:-0}" -gt 0 ]
-echo 0 >/sys/kernel/debug/ikernel/direct_copy
+echo 0 >/sys/module/ikernel_host/parameters/direct_copy
 "$SELF/fifo_test" -d /dev/ik_fifo -t "$OUT/fifo-bounced.txt" >"$OUT/fifo-bounced.tap" 2>&1
 rc=$?
-echo 1 >/sys/kernel/debug/ikernel/direct_copy
+echo 1 >/sys/module/ikernel_host/parameters/direct_copy
+params=/sys/module/ikernel_host/parameters
+t_check "module parameters: poll_max_us refuses 20001 and keeps $(cat $params/poll_max_us), takes 50; direct_copy refuses 2" \
+	eval '! echo 20001 2>/dev/null >$params/poll_max_us && [ "$(cat $params/poll_max_us)" = 50 ] &&
+		echo 50 >$params/poll_max_us && ! echo 2 2>/dev/null >$params/direct_copy &&
+		[ "$(cat $params/direct_copy)" = 1 ]'
 read -r direct2 bounced2 <<<"$(copies)"
 [ $rc = 0 ] || grep -v '^ok' "$OUT/fifo-bounced.tap" | sed 's/^/# /' | head -n 20
 bounced_ok() {
