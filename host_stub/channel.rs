@@ -75,7 +75,10 @@ use crate::{
             WINDOW_MIN, //
         },
     },
-    sys::vma_pgoff,
+    sys::{
+        trace,
+        vma_pgoff, //
+    },
     window::KernelWindow, //
 };
 
@@ -438,6 +441,7 @@ impl Channel {
         g.vm_state = arg.state;
         self.vm_state.store(arg.state, Relaxed);
         self.generation.store(arg.generation, Relaxed);
+        trace::state(self.id, arg.generation, arg.state);
         drop(inner);
         files::kill_all(&stale);
         let g = self.inner.lock();
@@ -636,8 +640,9 @@ impl Channel {
 
     fn violation(&self, e: ring::RingError) {
         self.violations.add(1, Relaxed);
-        self.broken_generation
-            .store(self.generation.load(Relaxed), Relaxed);
+        let gen = self.generation.load(Relaxed);
+        self.broken_generation.store(gen, Relaxed);
+        trace::violation(self.id, gen, broken_code(Some(e)));
         // At most once per driver-VM generation: the ring stays broken
         // until the VMM restarts the VM.
         pr_err!(

@@ -5,8 +5,9 @@
 //! Every use of `bindings::` in host_stub is here or in [`cdev`], for what
 //! the kernel crate has no abstraction for yet: the jiffies counter, a
 //! mapping's page offset, probing a user buffer's accessibility, yielding
-//! the CPU, an own workqueue, and (in [`cdev`]) the char-device plumbing of
-//! the exported nodes.  The rest of host_stub is safe code over these.
+//! the CPU, an own workqueue, (in [`cdev`]) the char-device plumbing of
+//! the exported nodes, and (in [`trace`]) the trace events.  The rest of
+//! host_stub is safe code over these.
 
 use core::ptr;
 use core::sync::atomic::{
@@ -22,6 +23,7 @@ use kernel::{
 };
 
 pub(crate) mod cdev;
+pub(crate) mod trace;
 
 /// `EPOLLERR | EPOLLHUP`: what a poller of a dead file sees.
 pub(crate) const POLL_DEAD: u32 = bindings::POLLERR | bindings::POLLHUP;

@@ -35,7 +35,10 @@ use super::{
 };
 use crate::{
     ring,
-    sys::jiffies,
+    sys::{
+        jiffies,
+        trace, //
+    },
     window::{
         Faults,
         KernelWindow, //
@@ -94,6 +97,17 @@ pub(crate) enum Payload<'a> {
     /// `EFAULT` before anything is sent, and the caller sends the data from a
     /// kernel buffer instead.
     User { addr: usize, len: usize },
+}
+
+impl Payload<'_> {
+    /// Its length in bytes (saturated, for the trace).
+    fn len(&self) -> u32 {
+        let n = match self {
+            Payload::Kernel(b) => b.len(),
+            Payload::User { len, .. } => *len,
+        };
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
 }
 
 /// Where the reply goes.
@@ -213,7 +227,7 @@ impl Channel {
         gen: Option<u32>,
         desc: &ring::RequestDesc,
         payload: Payload<'_>,
-        mut reply: ReplyTo<'_>,
+        reply: ReplyTo<'_>,
         timeout_ms: u32,
         wait: Wait,
     ) -> Result<(Answer, Option<KVec<u8>>)> {
@@ -224,7 +238,35 @@ impl Channel {
         let mut desc = *desc;
         desc.reply_max = u32::try_from(reply.max()).map_err(|_| EINVAL)?;
         let g = self.inner.lock();
-        let (mut g, p) = self.submit(g, gen, &desc, payload, &deadline, wait)?;
+        let len = payload.len();
+        let (g, p) = self.submit(g, gen, &desc, payload, &deadline, wait)?;
+        // CAST: `Op` is a `repr(u32)` wire code.
+        let op = desc.op as u32;
+        let id = u64::from(p.sub.id);
+        trace::call_submit(self.id, p.gen, id, op, desc.export, len);
+        let r = self.finish_call(g, &desc, &p, &deadline, wait, reply);
+        let result = match &r {
+            Ok((a, _)) => a.result,
+            Err(e) => i64::from(e.to_errno()),
+        };
+        if matches!(&r, Err(e) if *e == ETIMEDOUT) {
+            trace::call_timeout(self.id, id, op, timeout_ms);
+        }
+        trace::call_done(self.id, id, op, result);
+        r
+    }
+
+    /// The rest of [`Channel::call_with`] once the request is in the ring:
+    /// waits for its answer and takes the reply.
+    fn finish_call<'a>(
+        &'a self,
+        mut g: MutexGuard<'a, Inner>,
+        desc: &ring::RequestDesc,
+        p: &Pending,
+        deadline: &Deadline,
+        wait: Wait,
+        mut reply: ReplyTo<'_>,
+    ) -> Result<(Answer, Option<KVec<u8>>)> {
         let waits = match g.window.as_ref() {
             Some(w) => w.waits.clone(),
             None => return Err(EIO),
@@ -232,7 +274,7 @@ impl Channel {
         if let Some(x) = g.waiting.get_mut(p.tag) {
             *x = true;
         }
-        let (got, gg) = self.wait_answer(g, &waits, &desc, &p, &deadline, wait);
+        let (got, gg) = self.wait_answer(g, &waits, desc, p, deadline, wait);
         g = gg;
         if let Some(x) = g.waiting.get_mut(p.tag) {
             *x = false;

@@ -250,6 +250,31 @@ t_check "ivt-shim list --json: ik_fifo -> /dev/ikfifo of VM fifo" \
 	[ "$(jq -r '.[] | select(.name == "ik_fifo") | "\(.guest_path) \(.vm_name) \(.stats.calls > 0)"' "$OUT/list.json")" = "/dev/ikfifo fifo true" ]
 [ -s "$OUT/list.txt" ] && sed 's/^/# list: /' "$OUT/list.txt"
 
+# Trace events (tracefs events/ikernel): a write and a read each give a
+# submit and a done of the same id; the orderly shutdown below gives a
+# state event (IKERNEL_VM_DOWN, 3).
+tr=/sys/kernel/tracing
+[ -d "$tr/events" ] || mount -t tracefs nodev "$tr" 2>/dev/null
+if [ -d "$tr/events/ikernel" ]; then
+	echo 0 >"$tr/tracing_on"
+	: >"$tr/trace"
+	echo 1 >"$tr/events/ikernel/enable"
+	echo 1 >"$tr/tracing_on"
+	printf 'abc' >/dev/ik_fifo
+	head -c 3 /dev/ik_fifo >/dev/null
+	echo 0 >"$tr/tracing_on"
+	cp "$tr/trace" "$OUT/trace-calls.txt"
+	ids() { sed -n "s/.*$1: channel=[0-9]* .*id=\([0-9]*\) .*/\1/p" "$OUT/trace-calls.txt" | sort; }
+	subs=$(ids ikernel_call_submit | wc -l)
+	t_check "trace events: every submitted call ($subs) has its done, by id" \
+		[ "$subs" -ge 4 ] && [ "$(ids ikernel_call_submit)" = "$(ids ikernel_call_done)" ]
+	[ "$subs" -ge 4 ] || grep -v '^#' "$OUT/trace-calls.txt" | head -n 10 | sed 's/^/# trace: /'
+	: >"$tr/trace"
+	echo 1 >"$tr/tracing_on"
+else
+	t_not_ok "trace events: $tr/events/ikernel exists"
+fi
+
 # A second shim of the same config while this one runs: it must not take
 # the node name; it stops at once with exit status 4 and a conflict event
 # that names this shim, and the node goes on serving.
@@ -272,6 +297,13 @@ exec 7>&-
 stop_shim
 t_check "the shim shut down in order" [ "$SHIM_RC" = 0 ]
 t_check "/dev/ik_fifo is gone with its channel" [ ! -e /dev/ik_fifo ]
+if [ -d "$tr/events/ikernel" ]; then
+	echo 0 >"$tr/tracing_on"
+	t_check "trace events: the shutdown's ikernel_state (state=3)" \
+		grep -q 'ikernel_state: channel=[0-9]* generation=[0-9]* state=3' "$tr/trace"
+	echo 0 >"$tr/events/ikernel/enable"
+	: >"$tr/trace"
+fi
 sleep 1
 kill "$NOTIFY_PID" 2>/dev/null
 wait "$NOTIFY_PID" 2>/dev/null
