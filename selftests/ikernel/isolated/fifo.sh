@@ -285,6 +285,33 @@ t_check "a second shim of the same config exits 4 (conflict; got $rc) naming the
 [ $rc = 4 ] || sed 's/^/# second: /' "$OUT/fifo-second.log" | tail -n 10
 t_check "/dev/ik_fifo still served by the first" eval 'printf x >/dev/ik_fifo && [ "$(head -c 1 /dev/ik_fifo)" = x ]'
 
+# Two driver VMs side by side: a second shim of another config (its own VM
+# name and host node) runs beside the first; both nodes serve, and
+# ivt-shim list shows both VMs.
+cfg2=$OUT/fifo2.toml
+write_config "$cfg2" fifo2 "$(ikfifo_export | sed 's/^host_name = "ik_fifo"$/host_name = "ik_fifo2"/')"
+pid1=$SHIM_PID
+start_shim "$OUT/fifo2.log" "$cfg2"
+pid2=$SHIM_PID
+SHIM_PID=$pid1
+if wait_node /dev/ik_fifo2 30; then
+	printf 'two' >/dev/ik_fifo2
+	printf 'one' >/dev/ik_fifo
+	got=$(head -c 3 /dev/ik_fifo2)$(head -c 3 /dev/ik_fifo)
+	"$IVT_SHIM" list >"$OUT/list2.txt" 2>&1
+	t_check "two shims side by side: each node serves its own VM (got $got), ivt-shim list shows fifo and fifo2" \
+		[ "$got" = twoone ] && grep -Eq "^ik_fifo +[0-9:]+ +fifo +$pid1 +running" "$OUT/list2.txt" &&
+		grep -Eq "^ik_fifo2 +[0-9:]+ +fifo2 +$pid2 +running" "$OUT/list2.txt"
+	sed 's/^/# list: /' "$OUT/list2.txt"
+else
+	t_not_ok "two shims side by side: the second exports /dev/ik_fifo2"
+	show_logs fifo2
+fi
+kill -TERM "$pid2" 2>/dev/null
+wait "$pid2"
+t_check "the second shim shut down in order, /dev/ik_fifo2 gone, /dev/ik_fifo still there" \
+	[ $? = 0 ] && [ ! -e /dev/ik_fifo2 ] && [ -c /dev/ik_fifo ]
+
 # Hostile host user space: rmmod while a node is open is refused.
 exec 7<>/dev/ik_fifo
 if rmmod ikernel_host 2>/dev/null; then
