@@ -15,6 +15,7 @@ mod logging;
 mod mptable;
 mod pio;
 mod restarts;
+mod sandbox;
 mod supervise;
 mod vm;
 mod window;
@@ -107,6 +108,13 @@ enum Cmd {
         /// to FILE.
         #[arg(long, value_name = "FILE")]
         events: Option<PathBuf>,
+        /// Least privilege after set-up: drop every capability and allow
+        /// only the syscalls a driver VM's life needs.  enforce: any other
+        /// syscall kills the shim (SIGSYS); log: the kernel allows and logs
+        /// it (dmesg), to find what is missing; off: no filter, capabilities
+        /// kept.
+        #[arg(long, value_enum, value_name = "MODE", default_value_t = sandbox::Mode::Enforce)]
+        seccomp: sandbox::Mode,
     },
     /// Validates a config file.
     CheckConfig { config: PathBuf },
@@ -165,6 +173,7 @@ fn main() -> ExitCode {
             exit_after_ready,
             rebuild_image,
             events,
+            seccomp,
         } => match load(&config) {
             Ok(c) => supervise::run(
                 &c,
@@ -179,6 +188,7 @@ fn main() -> ExitCode {
                     rebuild_image,
                     config: config.clone(),
                     events,
+                    seccomp,
                 },
             ),
             Err(c) => return c,

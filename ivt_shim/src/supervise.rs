@@ -19,6 +19,7 @@ use crate::image;
 use crate::locks::{is_conflict, run_dir, Locks, Resource};
 use crate::pio::Ports;
 use crate::restarts::{Decision, RestartBudget};
+use crate::sandbox;
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
 use crate::window::{
     is_no_host_stub, Channel, ExportReq, HostStubUse, IkIoctlDesc, VmState, HOST_STUB_DEV,
@@ -60,6 +61,8 @@ pub struct RunOpts {
     pub config: std::path::PathBuf,
     /// Append machine-readable state events to this file.
     pub events: Option<std::path::PathBuf>,
+    /// The seccomp filter's mode (and whether capabilities are dropped).
+    pub seccomp: sandbox::Mode,
 }
 
 /// The test hooks of `run` (feature `test-hooks` only).
@@ -473,6 +476,12 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         );
         Some(Arc::new(p))
     };
+    // Set-up is complete: no capability is needed any more (the ports are
+    // granted, every file is open), and what follows needs only the
+    // syscalls of sandbox.rs.  Only this thread exists (the vCPU threads
+    // come next), and the filters are synchronised to all threads anyway.
+    let confined = sandbox::confine(opts.seccomp, 0)?;
+    info!("{confined}");
     let r = &cfg.restart;
     let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
     let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
