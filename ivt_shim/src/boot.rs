@@ -3,8 +3,7 @@
 //! Linux 64-bit boot protocol: guest memory layout, page tables, GDT,
 //! boot_params with the E820 map, command line and initrd.
 
-use std::fs::File;
-use std::io;
+use std::io::{self, Cursor};
 use std::path::Path;
 
 use kvm_bindings::{kvm_fpu, kvm_regs, kvm_segment, kvm_sregs};
@@ -167,19 +166,24 @@ pub fn e820_map(mem_size: u64, window: (u64, u64)) -> Vec<(u64, u64, u32)> {
     ]
 }
 
-/// Loads the bzImage, the initrd and the command line and writes boot_params.
+/// Loads the bzImage (`kernel`, read from the file `kernel_path` once when
+/// the shim started), the initrd and the command line and writes
+/// boot_params.
 pub fn load(
     mem: &GuestMemoryMmap,
     mem_size: u64,
-    kernel: &Path,
+    (kernel_path, kernel): (&Path, &[u8]),
     initrd: &[u8],
     cmdline: &str,
     window: (u64, u64),
 ) -> io::Result<Loaded> {
-    let mut kf = File::open(kernel)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", kernel.display())))?;
-    let res = BzImage::load(mem, None, &mut kf, Some(GuestAddress(HIMEM_START)))
-        .map_err(|e| io::Error::other(format!("{}: {e}", kernel.display())))?;
+    let res = BzImage::load(
+        mem,
+        None,
+        &mut Cursor::new(kernel),
+        Some(GuestAddress(HIMEM_START)),
+    )
+    .map_err(|e| io::Error::other(format!("{}: {e}", kernel_path.display())))?;
     let mut hdr = res
         .setup_header
         .ok_or_else(|| io::Error::other("bzImage without setup header"))?;

@@ -16,6 +16,7 @@ mod mptable;
 mod notify;
 mod pio;
 mod restarts;
+mod sandbox;
 mod supervise;
 mod vm;
 mod window;
@@ -108,6 +109,13 @@ enum Cmd {
         /// to FILE.
         #[arg(long, value_name = "FILE")]
         events: Option<PathBuf>,
+        /// Least privilege after set-up: drop every capability and allow
+        /// only the syscalls a driver VM's life needs.  enforce: any other
+        /// syscall kills the shim (SIGSYS); log: the kernel allows and logs
+        /// it (dmesg), to find what is missing; off: no filter, capabilities
+        /// kept.
+        #[arg(long, value_enum, value_name = "MODE", default_value_t = sandbox::Mode::Enforce)]
+        seccomp: sandbox::Mode,
     },
     /// Validates a config file.
     CheckConfig { config: PathBuf },
@@ -166,6 +174,7 @@ fn main() -> ExitCode {
             exit_after_ready,
             rebuild_image,
             events,
+            seccomp,
         } => match load(&config) {
             Ok(c) => supervise::run(
                 &c,
@@ -180,6 +189,7 @@ fn main() -> ExitCode {
                     rebuild_image,
                     config: config.clone(),
                     events,
+                    seccomp,
                 },
             ),
             Err(c) => return c,

@@ -20,6 +20,7 @@ use crate::locks::{is_conflict, run_dir, Locks, Resource};
 use crate::notify;
 use crate::pio::Ports;
 use crate::restarts::{Decision, RestartBudget};
+use crate::sandbox;
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
 use crate::window::{
     is_no_host_stub, Channel, ExportReq, HostStubUse, IkIoctlDesc, VmState, HOST_STUB_DEV,
@@ -61,6 +62,8 @@ pub struct RunOpts {
     pub config: std::path::PathBuf,
     /// Append machine-readable state events to this file.
     pub events: Option<std::path::PathBuf>,
+    /// The seccomp filter's mode (and whether capabilities are dropped).
+    pub seccomp: sandbox::Mode,
 }
 
 /// The test hooks of `run` (feature `test-hooks` only).
@@ -462,6 +465,39 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         std::fs::create_dir_all(dir)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     }
+    // Everything a generation needs from the file system, opened or read
+    // once: from here on the shim opens no file (sandbox.rs), and every
+    // generation gets the same kernel.
+    let kvm =
+        kvm_ioctls::Kvm::new().map_err(|e| io::Error::other(format!("open /dev/kvm: {e}")))?;
+    let kernel_path = cfg.kernel();
+    let kernel = std::fs::read(&kernel_path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", kernel_path.display())))?;
+    let console_log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", log_path.display())))?;
+    // ioperm (or /dev/port) once: the vCPU threads of every generation
+    // inherit the main thread's I/O permission bitmap, so the shim needs
+    // CAP_SYS_RAWIO only here.
+    let ports = if port_ranges.is_empty() {
+        None
+    } else {
+        let p = Ports::open(&port_ranges)?;
+        info!(
+            "port hand-through via {}: {:x?}",
+            p.mechanism(),
+            port_ranges
+        );
+        Some(Arc::new(p))
+    };
+    // Set-up is complete: no capability is needed any more (the ports are
+    // granted, every file is open), and what follows needs only the
+    // syscalls of sandbox.rs.  Only this thread exists (the vCPU threads
+    // come next), and the filters are synchronised to all threads anyway.
+    let confined = sandbox::confine(opts.seccomp, 0)?;
+    info!("{confined}");
     let r = &cfg.restart;
     let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
     let backoff_max = Duration::from_millis(*r.backoff_max_ms.get_ref());
@@ -484,33 +520,26 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         #[cfg(not(feature = "test-hooks"))]
         let test_panic = false;
         let cmdline = guest_cmdline(cfg, test_panic);
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
+        let mut log = console_log
+            .try_clone()
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", log_path.display())))?;
         writeln!(
             log,
             "\n===== ivt-shim: generation {generation} starting; cmdline: {cmdline}"
         )?;
-        let ports = if port_ranges.is_empty() {
-            None
-        } else {
-            let p = Ports::open(&port_ranges)?;
-            if generation == 1 {
-                info!(
-                    "port hand-through via {}: {:x?}",
-                    p.mechanism(),
-                    port_ranges
-                );
-            }
-            Some(p)
-        };
         chan.set_state(VmState::Booting, generation)?;
         events.emit(Event::Booting { generation });
         notify::status(&format!("generation {generation}: booting"));
         let t0 = Instant::now();
-        let mut vm = Vm::new(cfg, &initrd, &cmdline, chan.mapping(), log, ports)?;
+        let mut vm = Vm::new(
+            &kvm,
+            cfg,
+            (&kernel, &initrd),
+            &cmdline,
+            chan.mapping(),
+            log,
+            ports.clone(),
+        )?;
         chan.bind_doorbells(&vm.kick, &vm.call)?;
         let console = vm.console.clone();
         info!(

@@ -155,14 +155,13 @@ type Uart = Serial<IrqTrigger, vm_superio::serial::NoEvents, ConsoleOut>;
 /// Devices shared by the vCPU threads of one VM.
 pub struct Devices {
     serial: Mutex<Uart>,
-    ports: Option<Ports>,
+    ports: Option<Arc<Ports>>,
 }
 
 /// A created, loaded, not yet running driver VM.  The VM (memory, irqchip)
 /// must outlive its vCPU threads: the supervisor keeps it until it has
 /// joined them all.
 pub struct Vm {
-    _kvm: Kvm,
     _vm: VmFd,
     vcpus: Vec<VcpuFd>,
     _mem: GuestMemoryMmap,
@@ -182,15 +181,20 @@ fn kerr(what: &str) -> impl Fn(kvm_ioctls::Error) -> io::Error + '_ {
 
 impl Vm {
     /// Creates the VM for `cfg` with the window at host address `win`.
+    ///
+    /// Everything it needs from the file system comes in already open or
+    /// read: `/dev/kvm` (`kvm`), the kernel (`kernel`), the console log and
+    /// the host ports; once the shim's seccomp filter is in place it can
+    /// open nothing (sandbox.rs).
     pub fn new(
+        kvm: &Kvm,
         cfg: &Config,
-        initrd: &[u8],
+        (kernel, initrd): (&[u8], &[u8]),
         cmdline: &str,
         win: (u64, u64),
         console_log: File,
-        ports: Option<Ports>,
+        ports: Option<Arc<Ports>>,
     ) -> io::Result<Vm> {
-        let kvm = Kvm::new().map_err(kerr("open /dev/kvm"))?;
         let vm = kvm.create_vm().map_err(kerr("KVM_CREATE_VM"))?;
         vm.set_tss_address(0xfffb_d000)
             .map_err(kerr("KVM_SET_TSS_ADDR"))?;
@@ -254,7 +258,14 @@ impl Vm {
         };
         let serial = Serial::new(IrqTrigger(sirq), out);
 
-        let loaded = boot::load(&mem, mem_size, &cfg.kernel(), initrd, cmdline, (gpa, win.1))?;
+        let loaded = boot::load(
+            &mem,
+            mem_size,
+            (&cfg.kernel(), kernel),
+            initrd,
+            cmdline,
+            (gpa, win.1),
+        )?;
 
         let n = *cfg.vm.vcpus.get_ref() as usize;
         let max = kvm.get_max_vcpus();
@@ -305,7 +316,6 @@ impl Vm {
             .map_err(|e| io::Error::other(format!("MP table: {e}")))?;
 
         Ok(Vm {
-            _kvm: kvm,
             _vm: vm,
             vcpus,
             _mem: mem,
