@@ -52,6 +52,13 @@ pub fn init() -> io::Result<bool> {
     Ok(on)
 }
 
+/// The notification socket's descriptor, if there is one (for the
+/// sandbox, which allows `sendto` on it alone).
+pub fn raw_fd() -> Option<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    NOTIFIER.get()?.as_ref().map(|n| n.sock.as_raw_fd())
+}
+
 /// Sends `msg` (`KEY=value` lines) to the service manager, if any.  A
 /// failed send is logged, never fatal: the driver VM matters more.
 pub fn send(msg: &str) {

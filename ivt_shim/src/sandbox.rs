@@ -263,6 +263,13 @@ fn allow_list(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::
             ],
         )?,
     );
+    // The service manager's notifications (notify.rs): only on the socket
+    // made before the filter (no other can be made: `socket` is not
+    // allowed).
+    if let Some(fd) = crate::notify::raw_fd() {
+        // CAST: a descriptor is non-negative.
+        m.insert(libc::SYS_sendto, one_of(0, &[fd as u64])?);
+    }
     m.insert(libc::SYS_eventfd2, any());
     m.insert(libc::SYS_getrandom, any());
     let ioctls: Vec<u64> = allowed_ioctls().into_iter().map(|(_, n)| n).collect();
