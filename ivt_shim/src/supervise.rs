@@ -366,6 +366,17 @@ fn no_host_stub_message(cfg: &Config, why: &str) -> String {
     )
 }
 
+/// The `exit` event of a shim that stops before its first boot; returns
+/// `status`.
+fn exit_before_boot(events: &mut Events, reason: &'static str, status: i32) -> i32 {
+    events.emit(Event::Exit {
+        generation: 0,
+        reason,
+        status,
+    });
+    status
+}
+
 /// Boots and supervises; returns the process exit code.
 pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     install_signals()?;
@@ -380,12 +391,11 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             "{}",
             no_host_stub_message(cfg, &format!("{HOST_STUB_DEV} does not exist"))
         );
-        events.emit(Event::Exit {
-            generation: 0,
-            reason: "no_host_stub",
-            status: EXIT_NO_HOST_STUB,
-        });
-        return Ok(EXIT_NO_HOST_STUB);
+        return Ok(exit_before_boot(
+            &mut events,
+            "no_host_stub",
+            EXIT_NO_HOST_STUB,
+        ));
     }
     let vm_name = cfg.vm_name();
     // Held until run returns: the kernel drops them if the shim dies.
@@ -393,12 +403,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         Ok(l) => l,
         Err(e) if is_conflict(&e) => {
             error!("{e}");
-            events.emit(Event::Exit {
-                generation: 0,
-                reason: "conflict",
-                status: EXIT_CONFLICT,
-            });
-            return Ok(EXIT_CONFLICT);
+            return Ok(exit_before_boot(&mut events, "conflict", EXIT_CONFLICT));
         }
         Err(e) => return Err(e),
     };
@@ -437,12 +442,11 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         Ok(c) => c,
         Err(e) if is_no_host_stub(&e) => {
             error!("{}", no_host_stub_message(cfg, &e.to_string()));
-            events.emit(Event::Exit {
-                generation: 0,
-                reason: "no_host_stub",
-                status: EXIT_NO_HOST_STUB,
-            });
-            return Ok(EXIT_NO_HOST_STUB);
+            return Ok(exit_before_boot(
+                &mut events,
+                "no_host_stub",
+                EXIT_NO_HOST_STUB,
+            ));
         }
         Err(e) => return Err(e),
     };
