@@ -233,13 +233,25 @@ t_check "debugfs stats count the calls (${calls:-?} calls, at least $total; ${vi
 # `ivt-shim list`, which reads it.
 sys=/sys/class/ikernel/ik_fifo
 sysattr() { cat "$sys/$1" 2>/dev/null; }
-t_check "sysfs: state running, generation $(ready_generation "$OUT/fifo.log") (got $(sysattr state) $(sysattr generation))" \
-	[ "$(sysattr state)" = running ] && [ "$(sysattr generation)" = "$(ready_generation "$OUT/fifo.log")" ]
-t_check "sysfs: guest_path /dev/ikfifo, vm_name fifo, owner_pid the shim's ($SHIM_PID; got $(sysattr guest_path) $(sysattr vm_name) $(sysattr owner_pid))" \
+# (Each check with several conditions is a function: t_check runs one
+# command, and a bare "t_check ... [ a ] && [ b ]" would check a alone.)
+sys_state_ok() {
+	[ "$(sysattr state)" = running ] &&
+		[ "$(sysattr generation)" = "$(ready_generation "$OUT/fifo.log")" ]
+}
+sys_identity_ok() {
 	[ "$(sysattr guest_path)" = /dev/ikfifo ] && [ "$(sysattr vm_name)" = fifo ] &&
-	[ "$(sysattr owner_pid)" = "$SHIM_PID" ]
+		[ "$(sysattr owner_pid)" = "$SHIM_PID" ]
+}
+sys_stats_ok() {
+	[ "$(sysattr stats/calls)" -ge "${calls:-1}" ] && [ -n "$(sysattr stats/errors)" ]
+}
+t_check "sysfs: state running, generation $(ready_generation "$OUT/fifo.log") (got $(sysattr state) $(sysattr generation))" \
+	sys_state_ok
+t_check "sysfs: guest_path /dev/ikfifo, vm_name fifo, owner_pid the shim's ($SHIM_PID; got $(sysattr guest_path) $(sysattr vm_name) $(sysattr owner_pid))" \
+	sys_identity_ok
 t_check "sysfs: stats/calls ($(sysattr stats/calls)) agrees with debugfs (${calls:-?}, read before it)" \
-	[ "$(sysattr stats/calls)" -ge "${calls:-0}" ] && [ "$(sysattr stats/errors)" != "" ]
+	sys_stats_ok
 t_check "sysfs: the attributes are read-only" \
 	eval '! echo 1 2>/dev/null >"$sys/generation"'
 "$IVT_SHIM" list >"$OUT/list.txt" 2>&1
@@ -266,8 +278,8 @@ if [ -d "$tr/events/ikernel" ]; then
 	cp "$tr/trace" "$OUT/trace-calls.txt"
 	ids() { sed -n "s/.*$1: channel=[0-9]* .*id=\([0-9]*\) .*/\1/p" "$OUT/trace-calls.txt" | sort; }
 	subs=$(ids ikernel_call_submit | wc -l)
-	t_check "trace events: every submitted call ($subs) has its done, by id" \
-		[ "$subs" -ge 4 ] && [ "$(ids ikernel_call_submit)" = "$(ids ikernel_call_done)" ]
+	traced_ok() { [ "$subs" -ge 4 ] && [ "$(ids ikernel_call_submit)" = "$(ids ikernel_call_done)" ]; }
+	t_check "trace events: every submitted call ($subs) has its done, by id" traced_ok
 	[ "$subs" -ge 4 ] || grep -v '^#' "$OUT/trace-calls.txt" | head -n 10 | sed 's/^/# trace: /'
 	: >"$tr/trace"
 	echo 1 >"$tr/tracing_on"
@@ -280,8 +292,9 @@ fi
 # that names this shim, and the node goes on serving.
 timeout 120 "$IVT_SHIM" run --events "$OUT/fifo-second.events" "$cfg" >"$OUT/fifo-second.log" 2>&1
 rc=$?
+refused_ok() { [ $rc = 4 ] && grep -q "pid $SHIM_PID" "$OUT/fifo-second.log"; }
 t_check "a second shim of the same config exits 4 (conflict; got $rc) naming the first ($SHIM_PID)" \
-	[ $rc = 4 ] && grep -q "$SHIM_PID" "$OUT/fifo-second.log"
+	refused_ok
 [ $rc = 4 ] || sed 's/^/# second: /' "$OUT/fifo-second.log" | tail -n 10
 t_check "/dev/ik_fifo still served by the first" eval 'printf x >/dev/ik_fifo && [ "$(head -c 1 /dev/ik_fifo)" = x ]'
 
@@ -299,9 +312,12 @@ if wait_node /dev/ik_fifo2 30; then
 	printf 'one' >/dev/ik_fifo
 	got=$(head -c 3 /dev/ik_fifo2)$(head -c 3 /dev/ik_fifo)
 	"$IVT_SHIM" list >"$OUT/list2.txt" 2>&1
-	t_check "two shims side by side: each node serves its own VM (got $got), ivt-shim list shows fifo and fifo2" \
+	side_by_side_ok() {
 		[ "$got" = twoone ] && grep -Eq "^ik_fifo +[0-9:]+ +fifo +$pid1 +running" "$OUT/list2.txt" &&
-		grep -Eq "^ik_fifo2 +[0-9:]+ +fifo2 +$pid2 +running" "$OUT/list2.txt"
+			grep -Eq "^ik_fifo2 +[0-9:]+ +fifo2 +$pid2 +running" "$OUT/list2.txt"
+	}
+	t_check "two shims side by side: each node serves its own VM (got $got), ivt-shim list shows fifo and fifo2" \
+		side_by_side_ok
 	sed 's/^/# list: /' "$OUT/list2.txt"
 else
 	t_not_ok "two shims side by side: the second exports /dev/ik_fifo2"
@@ -309,8 +325,10 @@ else
 fi
 kill -TERM "$pid2" 2>/dev/null
 wait "$pid2"
-t_check "the second shim shut down in order, /dev/ik_fifo2 gone, /dev/ik_fifo still there" \
-	[ $? = 0 ] && [ ! -e /dev/ik_fifo2 ] && [ -c /dev/ik_fifo ]
+rc2=$?
+second_gone_ok() { [ $rc2 = 0 ] && [ ! -e /dev/ik_fifo2 ] && [ -c /dev/ik_fifo ]; }
+t_check "the second shim shut down in order (exit $rc2), /dev/ik_fifo2 gone, /dev/ik_fifo still there" \
+	second_gone_ok
 
 # Hostile host user space: rmmod while a node is open is refused.
 exec 7<>/dev/ik_fifo
@@ -337,10 +355,12 @@ wait "$NOTIFY_PID" 2>/dev/null
 sed 's/^/# notify: /' "$OUT/notify.txt" | head -n 20
 # READY=1 comes once, with the node already there; STOPPING=1 at the end.
 first_ready=$(grep -n 'READY=1' "$OUT/notify.txt" | head -n 1 | cut -d: -f1)
-t_check "sd_notify: a booting status, then READY=1 once, naming /dev/ik_fifo" \
+ready_ok() {
 	[ -n "$first_ready" ] && [ "$(grep -c 'READY=1' "$OUT/notify.txt")" = 1 ] &&
-	head -n "$((first_ready - 1))" "$OUT/notify.txt" | grep -q 'STATUS=generation [0-9]*: booting' &&
-	sed -n "${first_ready}p" "$OUT/notify.txt" | grep -q 'exports: /dev/ik_fifo'
+		head -n "$((first_ready - 1))" "$OUT/notify.txt" | grep -q 'STATUS=generation [0-9]*: booting' &&
+		sed -n "${first_ready}p" "$OUT/notify.txt" | grep -q 'exports: /dev/ik_fifo'
+}
+t_check "sd_notify: a booting status, then READY=1 once, naming /dev/ik_fifo" ready_ok
 t_check "sd_notify: STOPPING=1 on the orderly shutdown" \
 	[ "$(tail -n 1 "$OUT/notify.txt" | cut -d' ' -f1)" = STOPPING=1 ]
 
