@@ -48,6 +48,7 @@ use kernel::{
         Arc,
         CondVar,
         Mutex,
+        SetOnce,
     },
     uaccess::UserSlice,
     workqueue::Work,
@@ -67,6 +68,7 @@ use crate::{
             IOC_CREATE_WINDOW,
             IOC_GET_STATE,
             IOC_SET_STATE,
+            NAME_MAX,
             RING_ENTRIES_DEFAULT,
             VM_BOOTING,
             VM_DOWN,
@@ -211,6 +213,9 @@ pub(crate) struct Channel {
     /// The generation whose ring the guest broke, 0 if none (generations
     /// start at 1), for the state word.
     broken_generation: Atomic<u32>,
+    /// The driver VM's name, from the first export that gives one, for the
+    /// kernel log.
+    vm_name: SetOnce<[u8; NAME_MAX]>,
 }
 
 /// Numbers the channels for the statistics.
@@ -263,6 +268,7 @@ impl Channel {
             generation: Atomic::new(0),
             vm_state: Atomic::new(0),
             broken_generation: Atomic::new(0),
+            vm_name: SetOnce::new(),
         })
     }
 
@@ -563,6 +569,23 @@ impl Channel {
         }
     }
 
+    /// Names the driver VM for the kernel log, once (later names are
+    /// ignored: every export of a channel comes from the same VMM).
+    pub(crate) fn name_vm(&self, name: [u8; NAME_MAX]) {
+        if name[0] != 0 {
+            let _ = self.vm_name.populate(name);
+        }
+    }
+
+    /// The driver VM's name for the kernel log (`-` before any).
+    pub(crate) fn vm_name(&self) -> &str {
+        let Some(n) = self.vm_name.as_ref() else {
+            return "-";
+        };
+        let len = n.iter().position(|&c| c == 0).unwrap_or(n.len());
+        core::str::from_utf8(n.get(..len).unwrap_or(&[])).unwrap_or("?")
+    }
+
     /// The driver VM's generation as last reported by the VMM (0: none
     /// yet).
     pub(crate) fn generation(&self) -> u32 {
@@ -646,8 +669,9 @@ impl Channel {
         // At most once per driver-VM generation: the ring stays broken
         // until the VMM restarts the VM.
         pr_err!(
-            "ikernel: channel {}: the driver VM broke the ring: {:?}\n",
+            "ikernel: channel {} ({}): the driver VM broke the ring: {:?}\n",
             self.id,
+            self.vm_name(),
             e
         );
     }

@@ -245,6 +245,7 @@ impl Export {
             )?;
         }
         channel.check_exportable()?;
+        channel.name_vm(vm_name);
         Ok(Arc::new(
             Export {
                 channel,
@@ -378,7 +379,10 @@ impl OpenFile {
         let handle = match u32::try_from(handle) {
             Ok(h) if h != 0 => h,
             _ => {
-                pr_err_once!("ikernel: a driver VM answered an open with a bad handle\n");
+                pr_err_once!(
+                    "ikernel: driver VM {} answered an open with a bad handle\n",
+                    export.channel.vm_name()
+                );
                 return Err(EIO);
             }
         };

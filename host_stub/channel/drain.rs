@@ -312,7 +312,10 @@ impl Channel {
         );
         self.flood_at.store(0, Relaxed);
         self.throttles.add(1, Relaxed);
-        pr_warn_once!("ikernel: a driver VM floods its doorbell; throttled\n");
+        pr_warn_once!(
+            "ikernel: driver VM {} floods its doorbell; throttled\n",
+            self.vm_name()
+        );
         true
     }
 
