@@ -97,8 +97,8 @@ pub(crate) struct Export {
     guest_path: [u8; PATH_MAX],
     /// The driver VM's name, NUL padded, maybe empty (informational).
     vm_name: [u8; NAME_MAX],
-    /// The process that exported the node (the VMM), in the initial PID
-    /// namespace.
+    /// The process that exported the node (the VMM), as its own PID
+    /// namespace numbers it.
     owner_pid: i32,
     /// Index of the node in the driver VM's export list.
     pub(crate) index: u32,
@@ -252,7 +252,9 @@ impl Export {
                 name,
                 guest_path,
                 vm_name,
-                owner_pid: kernel::current!().tgid(),
+                // Through task_tgid_nr_ns(): the field read of
+                // `Task::tgid` gave 1 for every caller in the test VM.
+                owner_pid: kernel::current!().tgid_nr_ns(None),
                 index: arg.index,
                 timeout_ms: arg.timeout_ms,
                 reopen: arg.flags & EXPORT_REOPEN != 0,
