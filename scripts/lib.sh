@@ -7,6 +7,12 @@
 
 IKERNEL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IKERNEL_CACHE=${IKERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ikernel}
+# virtme-ng's venv, where setup-toolchain puts it when the system Python
+# refuses pip installs (PEP 668).
+IKERNEL_VENV=$IKERNEL_CACHE/venv
+if [ -x "$IKERNEL_VENV/bin/vng" ]; then
+	export PATH=$IKERNEL_VENV/bin:$PATH
+fi
 # The kernel series we target, and the oldest/newest we accept as fallback.
 IKERNEL_KSERIES=${IKERNEL_KSERIES:-7.3}
 
