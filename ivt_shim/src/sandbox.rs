@@ -23,7 +23,9 @@
 //! - descriptors already open: `read`, `write`, `writev`, `pread64`,
 //!   `pwrite64`, `fstat`, `close`, `fcntl` (dup and flags only),
 //!   `eventfd2`, `getrandom`, and `ioctl` with the KVM and host_stub
-//!   requests the shim makes ([`allowed_ioctls`]).
+//!   requests the shim makes ([`allowed_ioctls`]);
+//! - under a service manager: `sendto` on the notification socket alone
+//!   (`notify.rs`).
 //!
 //! Anything else kills the shim with `SIGSYS` (`--seccomp enforce`, the
 //! default), or is allowed and logged by the kernel (`--seccomp log`, to
