@@ -252,8 +252,10 @@ impl Export {
                 name,
                 guest_path,
                 vm_name,
-                // Through task_tgid_nr_ns(): the field read of
-                // `Task::tgid` gave 1 for every caller in the test VM.
+                // Through task_tgid_nr_ns(), not `Task::tgid`, a field
+                // read: bindgen's task_struct is laid out wrong after the
+                // empty, cache-aligned `sched_statistics` (CONFIG_SCHEDSTATS
+                // off), so that read gave 1 for every caller.
                 owner_pid: kernel::current!().tgid_nr_ns(None),
                 index: arg.index,
                 timeout_ms: arg.timeout_ms,
