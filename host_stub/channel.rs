@@ -579,11 +579,7 @@ impl Channel {
 
     /// The driver VM's name for the kernel log (`-` before any).
     pub(crate) fn vm_name(&self) -> &str {
-        let Some(n) = self.vm_name.as_ref() else {
-            return "-";
-        };
-        let len = n.iter().position(|&c| c == 0).unwrap_or(n.len());
-        core::str::from_utf8(n.get(..len).unwrap_or(&[])).unwrap_or("?")
+        self.vm_name.as_ref().map_or("-", |n| nul_text(n))
     }
 
     /// The driver VM's generation as last reported by the VMM (0: none
@@ -695,6 +691,13 @@ impl Channel {
             d.call.signal();
         }
     }
+}
+
+/// The text of a NUL-padded name field, up to its NUL (`?` if it is not
+/// UTF-8: the fields host_stub keeps were checked to be ASCII).
+pub(crate) fn nul_text(f: &[u8]) -> &str {
+    let len = f.iter().position(|&c| c == 0).unwrap_or(f.len());
+    core::str::from_utf8(f.get(..len).unwrap_or(&[])).unwrap_or("?")
 }
 
 /// `ikernel_state.broken`: 0, or 1 plus the violation that broke the ring

@@ -43,6 +43,7 @@ use kernel::{
 
 use crate::{
     channel::{
+        nul_text,
         Answer,
         Channel,
         FileShared,
@@ -168,13 +169,6 @@ impl ExportStats {
     }
 }
 
-/// The node name in `arg`, up to its NUL (`EINVAL` if it has none).  The
-/// characters are checked by [`Export::from_arg`].
-pub(crate) fn arg_name(arg: &ExportArg) -> Result<&CStr> {
-    let len = arg.name.iter().position(|&c| c == 0).ok_or(EINVAL)?;
-    CStr::from_bytes_with_nul(arg.name.get(..=len).ok_or(EINVAL)?).map_err(|_| EINVAL)
-}
-
 /// A NUL-terminated string field of the argument, every byte before the
 /// NUL passing `valid`, copied with zeroes after the NUL (so that equal
 /// strings are equal arrays, whatever user space left behind them).
@@ -189,13 +183,13 @@ fn text_field<const N: usize>(src: &[u8; N], valid: impl Fn(u8) -> bool) -> Resu
     Ok(out)
 }
 
-/// The text of a field made by [`text_field`].
-fn field_str(f: &[u8]) -> &str {
-    let len = f.iter().position(|&c| c == 0).unwrap_or(f.len());
-    core::str::from_utf8(f.get(..len).unwrap_or(&[])).unwrap_or("?")
-}
-
 impl Export {
+    /// The host node's name (checked and NUL-padded by
+    /// [`Export::from_arg`]).
+    pub(crate) fn node_name(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.name).unwrap_or(c"?")
+    }
+
     /// The export `arg` describes (`IKERNEL_IOC_EXPORT`), on `channel`.
     ///
     /// # Errors
@@ -269,7 +263,7 @@ impl Export {
 
     /// Writes one statistics line.
     pub(crate) fn write_stats(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let name = field_str(&self.name);
+        let name = nul_text(&self.name);
         let s = &self.stats;
         write!(
             f,
@@ -311,8 +305,8 @@ impl NodeInfo for Export {
         match attr {
             Attr::State => f.write_str(self.channel.state_word()),
             Attr::Generation => write!(f, "{}", self.channel.generation()),
-            Attr::GuestPath => f.write_str(field_str(&self.guest_path)),
-            Attr::VmName => f.write_str(field_str(&self.vm_name)),
+            Attr::GuestPath => f.write_str(nul_text(&self.guest_path)),
+            Attr::VmName => f.write_str(nul_text(&self.vm_name)),
             Attr::OwnerPid => write!(f, "{}", self.owner_pid),
             Attr::Index => write!(f, "{}", self.index),
             Attr::GuestNode => f.write_str(self.channel.guest_node(self.index)),

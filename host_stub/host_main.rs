@@ -182,14 +182,13 @@ impl Control {
         let (mut reader, mut writer) = user.reader_writer();
         let mut arg: ExportArg = reader.read()?;
         let export = Export::from_arg(self.channel.clone(), &arg)?;
-        let cname = export::arg_name(&arg)?;
         let attrs = NodeAttrs {
             // CAST: `Export::from_arg` checked `mode <= 0o777`.
             mode: arg.mode as u16,
             uid: arg.uid,
             gid: arg.gid,
         };
-        let node = Node::create(cname, export, attrs)?;
+        let node = Node::create(export, attrs)?;
         arg.minor = node.minor();
         let mut nodes = self.nodes.lock();
         let room = nodes.reserve(1, GFP_KERNEL);

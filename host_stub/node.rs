@@ -97,13 +97,13 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    /// Creates `/dev/<name>` for `export`.
+    /// Creates `/dev/<name>` for `export`, named as the export is.
     ///
     /// # Errors
     ///
     /// `ENOSPC` when [`MAX_NODES`] nodes exist, `EEXIST` if a device of that
     /// name exists, `ENOMEM`.
-    pub(crate) fn create(name: &CStr, export: Arc<Export>, attrs: NodeAttrs) -> Result<Node> {
+    pub(crate) fn create(export: Arc<Export>, attrs: NodeAttrs) -> Result<Node> {
         let info = export.clone();
         let minor = {
             let mut nodes = NODES.lock();
@@ -124,7 +124,12 @@ impl Node {
                 None => return Err(ENOSPC),
             }
         };
-        match CdevNode::add::<OpenFile>(name, BASE.load(Relaxed) + minor, attrs, info) {
+        match CdevNode::add::<OpenFile>(
+            info.node_name(),
+            BASE.load(Relaxed) + minor,
+            attrs,
+            info.clone(),
+        ) {
             // INVARIANT: `NODES[minor]` was set above.
             Ok(dev) => Ok(Node { minor, _dev: dev }),
             Err(e) => {
