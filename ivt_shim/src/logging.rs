@@ -36,9 +36,10 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     // Day 0 is 1970-01-01; shift the origin to 0000-03-01.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of the era, 0..=146096
-                                     // Year of the era, 0..=399: 365 days a year, less the leap days (one
-                                     // every 4 years, none every 100, one again at 400).
+    // Day of the era, 0..=146096.
+    let doe = z.rem_euclid(146_097);
+    // Year of the era, 0..=399: 365 days a year, less the leap days (one
+    // every 4 years, none every 100, one again at 400).
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the year from 1 March
     let mp = (5 * doy + 2) / 153; // month from March, 0..=11
