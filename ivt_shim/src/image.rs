@@ -4,8 +4,10 @@
 //! the configured modules (with their dependencies) and an /init script.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
@@ -437,16 +439,31 @@ fn hash_file(h: &mut Sha256, p: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The cache directory for images.
+/// The image cache: `$IKERNEL_IMAGE_CACHE`, else
+/// `$XDG_CACHE_HOME/ikernel/images`, else `$HOME/.cache/ikernel/images`,
+/// else `/var/cache/ikernel/images` (a system service has no HOME).
 pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("IKERNEL_IMAGE_CACHE") {
-        return PathBuf::from(d);
+    cache_dir_from(|k| std::env::var_os(k))
+}
+
+/// [`cache_dir`] with the environment read by `var`.  Empty variables do
+/// not count, nor relative XDG_CACHE_HOME or HOME.
+fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    let set = |k: &str| var(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(d) = set("IKERNEL_IMAGE_CACHE") {
+        return d;
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    base.join("ikernel/images")
+    set("XDG_CACHE_HOME")
+        .filter(|d| d.is_absolute())
+        .or_else(|| {
+            set("HOME")
+                .filter(|h| h.is_absolute())
+                .map(|h| h.join(".cache"))
+        })
+        .map_or_else(
+            || PathBuf::from("/var/cache/ikernel/images"),
+            |d| d.join("ikernel/images"),
+        )
 }
 
 /// Hash over the plan: the init script, every input's path and contents.
@@ -527,37 +544,201 @@ pub fn write_image(p: &ImagePlan, out: impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Builds (or finds in the cache) the image for `cfg`; returns its path.
-pub fn build(cfg: &Config, force: bool) -> io::Result<PathBuf> {
-    let p = plan(cfg)?;
-    let hash = plan_hash(&p)?;
-    let mut dir = cache_dir().join(&hash);
-    let img = dir.join("initramfs.cpio.gz");
-    if img.is_file() && !force {
-        info!("image {} (cached)", img.display());
-        return Ok(img);
+/// The shim's effective uid: the owner a cache entry must have.
+fn euid() -> u32 {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Says why `path` is not to be trusted, if it is not: it must be a
+/// directory (`dir`) or a regular file, not a symbolic link, owned by
+/// `euid`, and writable by neither group nor others.  Anyone else who can
+/// write it could put an image there that the shim would boot.
+fn distrust(path: &Path, dir: bool, euid: u32) -> Option<String> {
+    let m = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Some(e.to_string()),
+    };
+    let t = m.file_type();
+    if t.is_symlink() {
+        return Some("a symbolic link".into());
     }
-    if let Err(e) = fs::create_dir_all(&dir) {
-        let alt = std::env::temp_dir().join("ikernel-images").join(&hash);
+    if dir && !t.is_dir() {
+        return Some("not a directory".into());
+    }
+    if !dir && !t.is_file() {
+        return Some("not a regular file".into());
+    }
+    if m.uid() != euid {
+        return Some(format!("owned by uid {}, not {euid}", m.uid()));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Some(format!(
+            "mode {:04o}, writable by group or others",
+            m.mode() & 0o7777
+        ));
+    }
+    None
+}
+
+/// Creates `dir` with mode 0700 unless something is at its path already,
+/// then says why it is not to be trusted, if it is not ([`distrust`]).
+fn own_dir(dir: &Path, euid: u32) -> Option<String> {
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+            Some(format!("{}: {e}", dir.display()))
+        }
+        _ => distrust(dir, true, euid).map(|r| format!("{}: {r}", dir.display())),
+    }
+}
+
+/// A new directory of mode 0700 with an unpredictable name in the
+/// temporary directory, for an image that cannot go in the cache.  `mkdir`
+/// fails on an existing path (a symbolic link too), so nobody else can have
+/// made it or can write it.
+fn private_dir() -> io::Result<PathBuf> {
+    let tmp = std::env::temp_dir();
+    let mut last = None;
+    for _ in 0..16 {
+        let mut r = [0u8; 8];
+        fs::File::open("/dev/urandom")?.read_exact(&mut r)?;
+        let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        let d = tmp.join(format!("ikernel-image.{}.{hex}", std::process::id()));
+        match fs::DirBuilder::new().mode(0o700).create(&d) {
+            Ok(()) => return Ok(d),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", d.display()))),
+        }
+    }
+    let e = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
+    Err(io::Error::new(
+        e.kind(),
+        format!("no private directory in {}: {e}", tmp.display()),
+    ))
+}
+
+/// Where the image of hash `hash` is.
+#[derive(Debug, PartialEq, Eq)]
+enum Slot {
+    /// A trusted cached image.
+    Cached(PathBuf),
+    /// To be built in `dir`: the cache entry, or a new private directory
+    /// (`private`) when the cache cannot be trusted.
+    Build { dir: PathBuf, private: bool },
+}
+
+/// Finds the image of `hash` in the cache `root` (unless `force`), or says
+/// where to build it, for a shim of effective uid `euid`.  `root` and
+/// `root/hash` are created with mode 0700 if missing.  An entry that fails
+/// [`distrust`] is not used, with a warning.
+fn locate(root: &Path, hash: &str, euid: u32, force: bool) -> io::Result<Slot> {
+    let dir = root.join(hash);
+    // The parents are whatever they are; the cache itself and the entry
+    // must be the shim's own, the entry checked only in a trusted cache.
+    let why = match root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(p) => fs::create_dir_all(p)
+            .err()
+            .map(|e| format!("{}: {e}", p.display())),
+        None => None,
+    }
+    .or_else(|| own_dir(root, euid))
+    .or_else(|| own_dir(&dir, euid));
+    if let Some(why) = why {
+        let dir = private_dir()?;
         log::warn!(
-            "cannot write {} ({e}); using {}",
-            dir.display(),
-            alt.display()
+            "not using the image cache: {why}; building the image in {}",
+            dir.display()
         );
-        fs::create_dir_all(&alt)?;
-        dir = alt;
+        return Ok(Slot::Build { dir, private: true });
     }
-    let img = dir.join("initramfs.cpio.gz");
+    let img = dir.join(IMAGE_FILE);
+    if !force && fs::symlink_metadata(&img).is_ok() {
+        match distrust(&img, false, euid) {
+            None => return Ok(Slot::Cached(img)),
+            // Its directory is ours: a new image replaces it.
+            Some(r) => log::warn!("not using the cached image {}: {r}", img.display()),
+        }
+    }
+    Ok(Slot::Build {
+        dir,
+        private: false,
+    })
+}
+
+/// The image's name in its directory.
+const IMAGE_FILE: &str = "initramfs.cpio.gz";
+
+/// Writes the image of `p` and its /init (for reference) into `dir`, which
+/// only this uid can write: a new temporary file, renamed into place.
+fn store(p: &ImagePlan, dir: &Path) -> io::Result<PathBuf> {
+    let img = dir.join(IMAGE_FILE);
     let tmp = dir.join(format!("initramfs.tmp.{}", std::process::id()));
+    // A leftover of a dead shim that had this pid.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     {
-        let f = io::BufWriter::new(fs::File::create(&tmp)?);
-        write_image(&p, f)?;
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", tmp.display())))?;
+        let mut w = io::BufWriter::new(f);
+        write_image(p, &mut w)?;
+        w.flush()?;
     }
     fs::write(dir.join("init"), &p.init)?;
     fs::rename(&tmp, &img)?;
+    Ok(img)
+}
+
+/// A built or cached image.
+pub struct Image {
+    pub path: PathBuf,
+    /// The private directory it was built in, if the cache could not be
+    /// trusted.
+    pub private: Option<PathBuf>,
+}
+
+impl Image {
+    /// Removes the private directory, if any, once the image is read.
+    pub fn remove_private(&self) {
+        if let Some(d) = &self.private {
+            if let Err(e) = fs::remove_dir_all(d) {
+                log::warn!("{}: {e}", d.display());
+            }
+        }
+    }
+}
+
+/// Builds (or finds in the cache) the image for `cfg`.
+pub fn build(cfg: &Config, force: bool) -> io::Result<Image> {
+    let p = plan(cfg)?;
+    let hash = plan_hash(&p)?;
+    let (dir, private) = match locate(&cache_dir(), &hash, euid(), force)? {
+        Slot::Cached(path) => {
+            info!("image {} (cached)", path.display());
+            return Ok(Image {
+                path,
+                private: None,
+            });
+        }
+        Slot::Build { dir, private } => (dir, private),
+    };
+    let path = match store(&p, &dir) {
+        Ok(path) => path,
+        Err(e) => {
+            if private {
+                let _ = fs::remove_dir_all(&dir);
+            }
+            return Err(e);
+        }
+    };
     info!(
         "built image {} ({} modules: {})",
-        img.display(),
+        path.display(),
         p.modules.len() + 1,
         p.modules
             .iter()
@@ -565,7 +746,10 @@ pub fn build(cfg: &Config, force: bool) -> io::Result<PathBuf> {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    Ok(img)
+    Ok(Image {
+        path,
+        private: private.then_some(dir),
+    })
 }
 
 #[cfg(test)]
@@ -738,5 +922,238 @@ mod tests {
         p.served = None;
         assert_ne!(plan_hash(&p).expect("hash"), h2);
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A new empty directory of mode 0700 for test `tag`.
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ivt-image-{}-{tag}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).expect("scratch");
+        chmod(&d, 0o700);
+        d
+    }
+
+    fn chmod(p: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    fn mode(p: &Path) -> u32 {
+        fs::symlink_metadata(p).expect("stat").mode() & 0o7777
+    }
+
+    const HASH: &str = "00112233445566778899aabbccddeeff";
+
+    /// Makes `root/HASH` with an image in it, `root` and the entry with
+    /// the given modes; returns the image's path.
+    fn plant(root: &Path, root_mode: u32, dir_mode: u32) -> PathBuf {
+        let dir = root.join(HASH);
+        fs::create_dir_all(&dir).expect("mkdir");
+        let img = dir.join(IMAGE_FILE);
+        fs::write(&img, "planted").expect("write");
+        chmod(&img, 0o644);
+        chmod(&dir, dir_mode);
+        chmod(root, root_mode);
+        img
+    }
+
+    /// The slot of an untrusted cache: a new private directory outside
+    /// `root`, which the test then removes.
+    fn assert_private(slot: Slot, root: &Path) {
+        let Slot::Build { dir, private: true } = slot else {
+            panic!("untrusted cache used: {slot:?}");
+        };
+        assert!(!dir.starts_with(root), "{}", dir.display());
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(
+            fs::read_dir(&dir).expect("ls").count(),
+            0,
+            "a new directory"
+        );
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(&format!("ikernel-image.{}.", std::process::id())),
+            "{name}"
+        );
+        fs::remove_dir(&dir).expect("rmdir");
+    }
+
+    #[test]
+    fn cache_location() {
+        let env = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            cache_dir_from(move |k| {
+                vars.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| OsString::from(v))
+            })
+        };
+        assert_eq!(env(&[]), PathBuf::from("/var/cache/ikernel/images"));
+        assert_eq!(
+            env(&[("HOME", "/home/u")]),
+            PathBuf::from("/home/u/.cache/ikernel/images")
+        );
+        assert_eq!(
+            env(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/c")]),
+            PathBuf::from("/c/ikernel/images")
+        );
+        assert_eq!(
+            env(&[("HOME", "/home/u"), ("IKERNEL_IMAGE_CACHE", "/x")]),
+            PathBuf::from("/x")
+        );
+        // Empty or relative: unset, never a path relative to the cwd.
+        assert_eq!(
+            env(&[
+                ("HOME", ""),
+                ("XDG_CACHE_HOME", "c"),
+                ("IKERNEL_IMAGE_CACHE", "")
+            ]),
+            PathBuf::from("/var/cache/ikernel/images")
+        );
+    }
+
+    #[test]
+    fn cache_entry_of_ours_is_used() {
+        let s = scratch("ours");
+        let root = s.join("images");
+        let img = plant(&root, 0o700, 0o700);
+        assert_eq!(
+            locate(&root, HASH, euid(), false).expect("locate"),
+            Slot::Cached(img)
+        );
+        // --force: rebuilt in the same entry.
+        assert_eq!(
+            locate(&root, HASH, euid(), true).expect("locate"),
+            Slot::Build {
+                dir: root.join(HASH),
+                private: false
+            }
+        );
+        fs::remove_dir_all(&s).expect("clean");
+    }
+
+    #[test]
+    fn new_cache_is_private_and_caches() {
+        let s = scratch("new");
+        for (f, d) in [("busybox", "bb"), ("guest.ko", "gs")] {
+            fs::write(s.join(f), d).expect("write");
+        }
+        let p = ImagePlan {
+            busybox: s.join("busybox"),
+            guest_stub: s.join("guest.ko"),
+            modules: Vec::new(),
+            files: Vec::new(),
+            served: None,
+            init: "#!/bin/sh\n".into(),
+        };
+        let root = s.join("a/images");
+        let dir = root.join(HASH);
+        assert_eq!(
+            locate(&root, HASH, euid(), false).expect("locate"),
+            Slot::Build {
+                dir: dir.clone(),
+                private: false
+            }
+        );
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&dir), 0o700);
+        // A leftover temporary file of a dead shim with this pid.
+        fs::write(
+            dir.join(format!("initramfs.tmp.{}", std::process::id())),
+            "x",
+        )
+        .expect("tmp");
+        let img = store(&p, &dir).expect("store");
+        assert_eq!(img, dir.join(IMAGE_FILE));
+        assert_eq!(mode(&img) & 0o022, 0);
+        assert_eq!(
+            locate(&root, HASH, euid(), false).expect("locate"),
+            Slot::Cached(img)
+        );
+        fs::remove_dir_all(&s).expect("clean");
+    }
+
+    #[test]
+    fn writable_cache_is_refused() {
+        for (tag, root_mode, dir_mode) in [
+            ("root-g", 0o770, 0o700),
+            ("root-o", 0o757, 0o700),
+            ("dir-g", 0o700, 0o770),
+            ("dir-o", 0o700, 0o777),
+        ] {
+            let s = scratch(tag);
+            let root = s.join("images");
+            plant(&root, root_mode, dir_mode);
+            assert_private(locate(&root, HASH, euid(), false).expect("locate"), &root);
+            if root_mode & 0o022 != 0 {
+                // Nothing is made in an untrusted cache.
+                assert_private(locate(&root, "new", euid(), false).expect("locate"), &root);
+                assert!(!root.join("new").exists());
+            }
+            fs::remove_dir_all(&s).expect("clean");
+        }
+    }
+
+    #[test]
+    fn cache_of_another_uid_is_refused() {
+        let s = scratch("uid");
+        let root = s.join("images");
+        plant(&root, 0o700, 0o700);
+        assert_private(
+            locate(&root, HASH, euid().wrapping_add(1), false).expect("locate"),
+            &root,
+        );
+        fs::remove_dir_all(&s).expect("clean");
+    }
+
+    #[test]
+    fn symlinked_cache_is_refused() {
+        let s = scratch("link");
+        // A trusted-looking entry elsewhere, linked as the entry...
+        let other = s.join("other");
+        plant(&other, 0o700, 0o700);
+        let root = s.join("images");
+        make_dir(&root);
+        std::os::unix::fs::symlink(other.join(HASH), root.join(HASH)).expect("ln");
+        assert_private(locate(&root, HASH, euid(), false).expect("locate"), &root);
+        // ...and as the cache.
+        let root = s.join("images2");
+        std::os::unix::fs::symlink(&other, &root).expect("ln");
+        assert_private(locate(&root, HASH, euid(), false).expect("locate"), &root);
+        assert_private(locate(&root, HASH, euid(), false).expect("locate"), &other);
+        fs::remove_dir_all(&s).expect("clean");
+    }
+
+    fn make_dir(d: &Path) {
+        fs::create_dir(d).expect("mkdir");
+        chmod(d, 0o700);
+    }
+
+    #[test]
+    fn untrusted_image_is_rebuilt_in_place() {
+        let s = scratch("file");
+        let root = s.join("images");
+        let img = plant(&root, 0o700, 0o700);
+        let rebuild = Slot::Build {
+            dir: root.join(HASH),
+            private: false,
+        };
+        chmod(&img, 0o646);
+        assert_eq!(locate(&root, HASH, euid(), false).expect("locate"), rebuild);
+        // A symbolic link to an image of ours is not used either; the new
+        // image replaces the link, not its target.
+        fs::remove_file(&img).expect("rm");
+        let target = s.join("target");
+        fs::write(&target, "planted").expect("write");
+        std::os::unix::fs::symlink(&target, &img).expect("ln");
+        assert_eq!(locate(&root, HASH, euid(), false).expect("locate"), rebuild);
+        fs::remove_dir_all(&s).expect("clean");
     }
 }

@@ -157,8 +157,8 @@ fn main() -> ExitCode {
             Err(c) => return c,
         },
         Cmd::BuildImage { config, force } => match load(&config) {
-            Ok(c) => image::build(&c, force).map(|p| {
-                println!("{}", p.display());
+            Ok(c) => image::build(&c, force).map(|i| {
+                println!("{}", i.path.display());
                 0
             }),
             Err(c) => return c,

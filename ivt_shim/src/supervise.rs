@@ -412,8 +412,12 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         info!("host resources locked: {}", held.join(", "));
     }
     let config_name = opts.config.to_string_lossy();
-    let img_path = image::build(cfg, opts.rebuild_image)?;
-    let initrd = std::fs::read(&img_path)?;
+    let img = image::build(cfg, opts.rebuild_image)?;
+    // Read once: every generation boots these bytes, so an image built in
+    // a private directory (untrusted cache) is not needed on disk after.
+    let initrd = std::fs::read(&img.path);
+    img.remove_private();
+    let initrd = initrd?;
     let exports = export_requests(cfg)?;
     let names = export_names(cfg);
     events.emit(Event::Start {
