@@ -15,9 +15,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # What counts as a report: the same for every test.
 pattern=$("$here/kernel-reports")
 
-# The kernel log without the reports of known native-driver bugs.
+# The kernel's own messages (facility kern: not what user space writes to
+# /dev/kmsg, such as virtme-ng-init's "WARNING: failed to run ...") without
+# the reports of known native-driver bugs.
 kernel_log() {
-	dmesg | awk -v known="${IKERNEL_DMESG_KNOWN:-}" '
+	dmesg --kernel | awk -v known="${IKERNEL_DMESG_KNOWN:-}" '
 	/-+\[ cut here \]-+/ { inblk = 1; blk = $0 "\n"; next }
 	inblk {
 		blk = blk $0 "\n"

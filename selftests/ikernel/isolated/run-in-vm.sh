@@ -4,7 +4,9 @@
 # run-in-vm.sh [TEST]: builds what the isolated-driver tests need, boots the
 # test VM (with a parallel port recorded to build/isolated/lpt.out)
 # and runs selftests/ikernel/isolated/TEST.sh inside it (default: all.sh).
-# TAP on stdout; exit status of the test.  KDIR: the kernel build tree
+# TAP on stdout; exit status of the test.  service.sh boots the test VM with
+# systemd as PID 1 (scripts/vm-run --systemd) and installs the shipped
+# ivt-shim, built here into the cache (as scripts/install-test does).  KDIR: the kernel build tree
 # (default: the cached one, scripts/build-kernel --print-only).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -18,13 +20,27 @@ make -s modules test-modules served selftests KDIR="$kdir" >/dev/null
 selftests/ikernel/rtc/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "$root/build/rtc-selftest" \
 	"$kdir/usr/include" >/dev/null
 make -s -C samples/ppdev_blink >/dev/null
+vm_opts=()
+shipped=
+if [ "$t" = service ]; then
+	vm_opts+=(--systemd)
+	# virtme-ng's systemd boot mounts a tmpfs on /lib/modules before any
+	# overlay exists, so the directory must exist on this machine's
+	# (read-only shared) root; containers often lack it.
+	if [ ! -d /lib/modules ]; then
+		echo "# creating /lib/modules (empty) for virtme-ng --systemd" >&2
+		mkdir -p /lib/modules
+	fi
+	shipped=$(. scripts/lib.sh && echo "$IKERNEL_CACHE")/cargo-install
+	CARGO_TARGET_DIR=$shipped cargo build --release -q -p ivt-shim
+fi
 # Its own parallel-port recording, so that a concurrent ivt-shim VM test run
 # cannot truncate it under ppdev.sh.
 lpt=$root/build/isolated/lpt.out
 : >"$lpt"
 exec scripts/vm-run --kernel "$kdir" --timeout "${IVT_VM_TIMEOUT:-3600}" \
-	--qemu-opts "-parallel file:$lpt" -- \
-	env IVT_KDIR="$kdir" IVT_LPT_OUT="$lpt" IKERNEL_FIFO_STRESS_ARGS="${IKERNEL_FIFO_STRESS_ARGS:-}" \
+	--qemu-opts "-parallel file:$lpt" "${vm_opts[@]}" -- \
+	env IVT_KDIR="$kdir" IKERNEL_SHIPPED_TARGET="$shipped" IVT_LPT_OUT="$lpt" IKERNEL_FIFO_STRESS_ARGS="${IKERNEL_FIFO_STRESS_ARGS:-}" \
 	IKERNEL_HOSTILE_KINDS="${IKERNEL_HOSTILE_KINDS:-}" IKERNEL_HOSTILE_AFTER="${IKERNEL_HOSTILE_AFTER:-}" \
 	IKERNEL_HOSTILE_STRESS_ARGS="${IKERNEL_HOSTILE_STRESS_ARGS:-}" \
 	IKERNEL_HOSTILE_CALL_LIMIT="${IKERNEL_HOSTILE_CALL_LIMIT:-}" \
