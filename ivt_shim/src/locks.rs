@@ -20,12 +20,21 @@
 //! fails if a live one conflicts with what it wants, removes the files of
 //! dead holders, and only then creates its own.  An orderly exit removes
 //! its files, under the same lock.
+//!
+//! That removal comes after the sandbox (`sandbox.rs`), in which no path
+//! can be looked up.  So `take` keeps what it needs open: a descriptor of
+//! the runtime directory and `registry.lock`'s.  At exit the shim locks
+//! the registry by its descriptor and removes its files with
+//! `unlinkat(dir, NAME, 0)`, names without a `/`: the two calls the filter
+//! allows on exactly these descriptors ([`Locks::exit_fds`]), once the
+//! sandbox has made the runtime directory the shim's root.  Without the
+//! sandbox the same calls do the same.
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -207,11 +216,36 @@ fn registry(dir: &Path) -> io::Result<File> {
     Ok(f)
 }
 
+/// One lock file held: its path (for the log), its name in the runtime
+/// directory (for `unlinkat`) and the open, flock'ed file.
+#[derive(Debug)]
+struct Held {
+    path: PathBuf,
+    name: CString,
+    _file: File,
+}
+
+/// What removing the lock files needs once no path can be opened: the
+/// runtime directory and `registry.lock`, open since `take`.
+#[derive(Debug)]
+struct Kept {
+    dir: File,
+    registry: File,
+}
+
+/// The descriptors an orderly exit uses, for the sandbox to allow: `flock`
+/// on `registry`, `unlinkat(dir, NAME, 0)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitFds {
+    pub dir: RawFd,
+    pub registry: RawFd,
+}
+
 /// The lock files a shim holds; dropping it removes and releases them.
 #[derive(Debug)]
 pub struct Locks {
-    dir: PathBuf,
-    held: Vec<(PathBuf, File)>,
+    held: Vec<Held>,
+    kept: Option<Kept>,
 }
 
 impl Locks {
@@ -219,8 +253,8 @@ impl Locks {
     /// fails with a [`Conflict`] naming every clash and its holder.
     pub fn take(dir: &Path, vm_name: &str, wanted: &[Resource]) -> io::Result<Locks> {
         let mut locks = Locks {
-            dir: dir.to_path_buf(),
             held: Vec::new(),
+            kept: None,
         };
         if wanted.is_empty() {
             return Ok(locks);
@@ -235,7 +269,21 @@ impl Locks {
                     format!("runtime directory {} ({RUN_DIR_ENV}): {e}", dir.display()),
                 )
             })?;
+        let dir_fd = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
         let reg = registry(dir)?;
+        // From here an early return drops `locks`, which removes the files
+        // made so far under the registry lock still held.
+        let reg = &locks
+            .kept
+            .insert(Kept {
+                dir: dir_fd,
+                registry: reg,
+            })
+            .registry;
         let mut clashes = Vec::new();
         for ent in std::fs::read_dir(dir)? {
             let ent = ent?;
@@ -271,7 +319,8 @@ impl Locks {
             }));
         }
         for w in wanted {
-            let p = dir.join(w.file_name());
+            let name = w.file_name();
+            let p = dir.join(&name);
             let mut f = open_rw(&p, true)?;
             if !flock(&f, libc::LOCK_EX | libc::LOCK_NB)? {
                 // Only a taker that bypasses the registry gets here.
@@ -287,30 +336,51 @@ impl Locks {
                 "pid={}\nname={vm_name}\nresource={w}\n",
                 std::process::id()
             )?;
-            locks.held.push((p, f));
+            // A node name has no `/` (config.rs) and no NUL: one entry of
+            // the directory.
+            let name =
+                CString::new(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            locks.held.push(Held {
+                path: p,
+                name,
+                _file: f,
+            });
         }
-        drop(reg);
+        flock(reg, libc::LOCK_UN)?;
         Ok(locks)
     }
 
     /// The lock files held.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.held.iter().map(|(p, _)| p.as_path())
+        self.held.iter().map(|h| h.path.as_path())
+    }
+
+    /// The descriptors dropping `self` uses, if it holds any file.
+    pub fn exit_fds(&self) -> Option<ExitFds> {
+        let k = self.kept.as_ref().filter(|_| !self.held.is_empty())?;
+        Some(ExitFds {
+            dir: k.dir.as_raw_fd(),
+            registry: k.registry.as_raw_fd(),
+        })
     }
 }
 
 impl Drop for Locks {
     fn drop(&mut self) {
-        if self.held.is_empty() {
+        let Some(k) = self.kept.take().filter(|_| !self.held.is_empty()) else {
             return;
-        }
+        };
         // Remove our files while no other shim looks at them; without the
-        // registry they are left behind, unlocked, and the next taker
-        // removes them as stale.
-        if let Ok(_reg) = registry(&self.dir) {
-            for (p, _) in &self.held {
-                let _ = std::fs::remove_file(p);
+        // registry lock (or where the sandbox forbids `unlinkat`) they are
+        // left behind, unlocked, and the next taker removes them as stale.
+        if flock(&k.registry, libc::LOCK_EX).is_ok() {
+            for h in &self.held {
+                debug_assert!(!h.name.as_bytes().contains(&b'/'));
+                // SAFETY: unlinkat of a NUL-terminated name relative to a
+                // directory descriptor we own; it only reads the name.
+                unsafe { libc::unlinkat(k.dir.as_raw_fd(), h.name.as_ptr(), 0) };
             }
+            let _ = flock(&k.registry, libc::LOCK_UN);
         }
         self.held.clear();
     }
@@ -447,5 +517,63 @@ mod tests {
     fn nothing_to_lock_needs_no_directory() {
         let l = Locks::take(Path::new("/nonexistent/ikernel-run"), "x", &[]).expect("empty");
         assert_eq!(l.paths().count(), 0);
+        assert_eq!(l.exit_fds(), None);
+    }
+
+    /// Whether someone holds the lock of the file at `p`.
+    fn locked(p: &Path) -> bool {
+        let f = open_rw(p, false).expect("lock file");
+        !flock(&f, libc::LOCK_EX | libc::LOCK_NB).expect("flock")
+    }
+
+    /// Drop removes its files through the descriptors kept since `take`,
+    /// not by path: it finds them in the directory renamed meanwhile, and
+    /// leaves another taker's files, locked, where they are.
+    #[test]
+    fn drop_removes_its_files_by_descriptor_and_no_other() {
+        let base = std::env::temp_dir().join(format!("ivt-locks-fd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dir = base.join("run");
+        let a = Locks::take(&dir, "vm-a", &[node("ik_a"), ports(0x378, 3)]).expect("a");
+        let b = Locks::take(&dir, "vm-b", &[node("ik_b")]).expect("b");
+        let fds = a.exit_fds().expect("a holds files");
+        assert_ne!(fds.dir, fds.registry);
+        assert_ne!(Some(fds), b.exit_fds());
+        // The registry is not held between takes.
+        assert!(!locked(&dir.join(REGISTRY)));
+
+        let moved = base.join("moved");
+        std::fs::rename(&dir, &moved).expect("rename");
+        drop(a);
+        assert!(!moved.join(node("ik_a").file_name()).exists());
+        assert!(!moved.join(ports(0x378, 3).file_name()).exists());
+        assert!(!dir.exists(), "nothing made at the old path");
+        // b's file is there and still b's; so is the registry.
+        let b_file = moved.join(node("ik_b").file_name());
+        assert!(locked(&b_file));
+        assert!(std::fs::read_to_string(&b_file)
+            .expect("b's file")
+            .contains("name=vm-b"));
+        assert!(moved.join(REGISTRY).exists());
+        assert!(!locked(&moved.join(REGISTRY)));
+
+        drop(b);
+        assert!(!b_file.exists());
+        std::fs::remove_dir_all(&base).expect("cleanup");
+    }
+
+    /// A take that fails half-way removes what it made, under the registry
+    /// lock it holds.
+    #[test]
+    fn a_failed_take_leaves_nothing() {
+        let dir = std::env::temp_dir().join(format!("ivt-locks-half-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // ik_a's file is made, then the second name (no valid path) fails.
+        let e = Locks::take(&dir, "vm", &[node("ik_a"), node("bad\0name")]).expect_err("NUL");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        assert!(!dir.join(node("ik_a").file_name()).exists());
+        assert!(dir.join(REGISTRY).exists());
+        assert!(!locked(&dir.join(REGISTRY)));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

@@ -6,20 +6,21 @@
 //!
 //! The protocol is one datagram per message on the `AF_UNIX` socket named
 //! by `$NOTIFY_SOCKET` (a path, or `@name` for the abstract namespace).
-//! The socket is made once, at start-up, before the sandbox, which then
-//! only has to allow sending on it.  Without `$NOTIFY_SOCKET` nothing is
-//! sent.
+//! The socket is made and connected to the manager's once, at start-up,
+//! before the sandbox, which then only has to allow sending on it; being
+//! connected, sending names no path, so it works as well after the sandbox
+//! has made the runtime directory the shim's root.  Without
+//! `$NOTIFY_SOCKET` nothing is sent.
 
 use std::io;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::OnceLock;
 
-/// The notification socket and its peer, if the shim runs under a service
-/// manager.
+/// The notification socket, connected to the service manager's, if the
+/// shim runs under one.
 struct Notifier {
     sock: UnixDatagram,
-    to: SocketAddr,
 }
 
 static NOTIFIER: OnceLock<Option<Notifier>> = OnceLock::new();
@@ -36,15 +37,18 @@ fn peer(var: &str) -> io::Result<SocketAddr> {
     }
 }
 
-/// Opens the notification socket named by `$NOTIFY_SOCKET`, if set; call
-/// once, early.  A bad value is an error: a service manager that waits for
-/// `READY=1` would otherwise wait in vain.
+/// Opens the notification socket named by `$NOTIFY_SOCKET`, if set, and
+/// connects it; call once, early.  A bad value or a socket that cannot be
+/// reached is an error: a service manager that waits for `READY=1` would
+/// otherwise wait in vain.
 pub fn init() -> io::Result<bool> {
     let n = match std::env::var("NOTIFY_SOCKET") {
-        Ok(v) if !v.is_empty() => Some(Notifier {
-            sock: UnixDatagram::unbound()?,
-            to: peer(&v)?,
-        }),
+        Ok(v) if !v.is_empty() => {
+            let sock = UnixDatagram::unbound()?;
+            sock.connect_addr(&peer(&v)?)
+                .map_err(|e| io::Error::new(e.kind(), format!("NOTIFY_SOCKET={v:?}: {e}")))?;
+            Some(Notifier { sock })
+        }
         _ => None,
     };
     let on = n.is_some();
@@ -63,7 +67,7 @@ pub fn raw_fd() -> Option<std::os::fd::RawFd> {
 /// failed send is logged, never fatal: the driver VM matters more.
 pub fn send(msg: &str) {
     if let Some(Some(n)) = NOTIFIER.get() {
-        if let Err(e) = n.sock.send_to_addr(msg.as_bytes(), &n.to) {
+        if let Err(e) = n.sock.send(msg.as_bytes()) {
             log::warn!("service manager notification failed: {e}");
         }
     }
@@ -92,16 +96,20 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("notify");
         let rx = UnixDatagram::bind(&path).expect("bind");
-        let n = Notifier {
-            sock: UnixDatagram::unbound().expect("socket"),
-            to: peer(path.to_str().expect("utf-8")).expect("peer"),
-        };
-        n.sock
-            .send_to_addr(b"READY=1\nSTATUS=x", &n.to)
-            .expect("send");
+        let sock = UnixDatagram::unbound().expect("socket");
+        sock.connect_addr(&peer(path.to_str().expect("utf-8")).expect("peer"))
+            .expect("connect");
+        let n = Notifier { sock };
+        // Connected: sending names no path, so it still reaches the
+        // manager once the path is gone from the shim's view (the sandbox
+        // changes its root).
+        let moved = dir.with_extension("moved");
+        let _ = std::fs::remove_dir_all(&moved);
+        std::fs::rename(&dir, &moved).expect("rename");
+        n.sock.send(b"READY=1\nSTATUS=x").expect("send");
         let mut buf = [0u8; 64];
         let len = rx.recv(&mut buf).expect("recv");
         assert_eq!(&buf[..len], b"READY=1\nSTATUS=x");
-        std::fs::remove_dir_all(&dir).expect("cleanup");
+        std::fs::remove_dir_all(&moved).expect("cleanup");
     }
 }

@@ -25,7 +25,10 @@
 //!   `eventfd2`, `getrandom`, and `ioctl` with the KVM and host_stub
 //!   requests the shim makes ([`allowed_ioctls`]);
 //! - under a service manager: `sendto` on the notification socket alone
-//!   (`notify.rs`).
+//!   (`notify.rs`);
+//! - with lock files (`locks.rs`), for their removal at exit: `flock` on
+//!   `registry.lock`'s descriptor alone, and `unlinkat(dir, NAME, 0)` on
+//!   the runtime directory's descriptor alone (see below).
 //!
 //! Anything else kills the shim with `SIGSYS` (`--seccomp enforce`, the
 //! default), or is allowed and logged by the kernel (`--seccomp log`, to
@@ -37,6 +40,17 @@
 //! `clone3` (`ENOSYS`, on which glibc creates threads with `clone`, whose
 //! flags the filter can check).
 //!
+//! The one path lookup let through is that `unlinkat`.  A filter sees its
+//! descriptor and flags but not the name, and an absolute name or one
+//! with `..` would leave the directory; so before the filters the shim
+//! makes the runtime directory its root (`fchdir`, `chroot(".")`, with
+//! `CAP_SYS_CHROOT`, dropped right after).  Every name then resolves
+//! inside it: a compromised shim could remove files of the runtime
+//! directory (other shims' lock files or events files), nothing else.
+//! Where the shim cannot `chroot` (no capability), `unlinkat` stays
+//! `EPERM` and its lock files stay behind, unlocked, until the next shim
+//! replaces them.
+//!
 //! The filters go to every thread (`SECCOMP_FILTER_FLAG_TSYNC`) with
 //! `no_new_privs`; the vCPU threads of later generations inherit them.
 //! The shim stays uid 0: its files (console log, events, lock files) may
@@ -47,6 +61,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::mem::size_of;
+use std::os::fd::RawFd;
 
 use kvm_bindings::{
     kvm_cpuid2, kvm_fpu, kvm_ioeventfd, kvm_irqfd, kvm_lapic_state, kvm_mp_state, kvm_pit_config,
@@ -57,6 +72,8 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 use vmm_sys_util::ioctl::{ioctl_expr, _IOC_NONE, _IOC_READ, _IOC_WRITE};
+
+use crate::locks::ExitFds;
 
 /// `--seccomp`: what happens to a syscall that is not on the list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -148,9 +165,10 @@ pub fn allowed_ioctls() -> Vec<(&'static str, u64)> {
 }
 
 /// The syscalls that fail with `EPERM`: path lookups.  After set-up the
-/// shim opens, inspects and removes no file; library code that tries
-/// (glibc's malloc reads `/proc/sys/vm/overcommit_memory` once, the lock
-/// files' removal at exit) gets an error it handles.
+/// shim opens and inspects no file; library code that tries (glibc's
+/// malloc reads `/proc/sys/vm/overcommit_memory` once) gets an error it
+/// handles.  The one exception, `unlinkat` of the lock files, is
+/// [`LockExit::unlink_in`].
 const PATH_LOOKUPS: &[i64] = &[
     libc::SYS_open,
     libc::SYS_openat,
@@ -190,9 +208,22 @@ fn one_of(arg: u8, values: &[u64]) -> Result<Vec<SeccompRule>, seccompiler::Erro
         .collect()
 }
 
+/// What the filters let the lock files' removal at exit (locks.rs) do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockExit {
+    /// `flock` on this descriptor (`registry.lock`) alone.
+    pub registry: RawFd,
+    /// `unlinkat(fd, NAME, 0)` on this descriptor alone, which must be the
+    /// process's root ([`root_at`]); `None`: `unlinkat` is `EPERM`.
+    pub unlink_in: Option<RawFd>,
+}
+
 /// The allow-list: syscall number -> rules (empty: any arguments).  `pid`
 /// is the shim's: `tgkill` may signal only its threads.
-fn allow_list(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Error> {
+fn allow_list(
+    pid: u32,
+    locks: Option<LockExit>,
+) -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Error> {
     let any = Vec::new;
     // PROT_EXEC: nothing the shim maps after set-up is code.
     let no_exec = || -> Result<Vec<SeccompRule>, seccompiler::Error> {
@@ -272,27 +303,59 @@ fn allow_list(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::
         // CAST: a descriptor is non-negative.
         m.insert(libc::SYS_sendto, one_of(0, &[fd as u64])?);
     }
+    // The lock files' removal at exit (locks.rs): the registry lock, taken
+    // on the descriptor open since set-up.
+    if let Some(l) = locks {
+        // CAST: a descriptor is non-negative.
+        m.insert(libc::SYS_flock, one_of(0, &[l.registry as u64])?);
+    }
     m.insert(libc::SYS_eventfd2, any());
     m.insert(libc::SYS_getrandom, any());
     let ioctls: Vec<u64> = allowed_ioctls().into_iter().map(|(_, n)| n).collect();
     m.insert(libc::SYS_ioctl, one_of(1, &ioctls)?);
-    // Answered EPERM by the second filter; listed so that the first lets
-    // them through to it.
+    // Answered EPERM by the second filter (but the lock files' unlinkat,
+    // see `path_lookups`); listed so that this one lets them through to it.
     for &s in PATH_LOOKUPS {
         m.insert(s, any());
     }
     Ok(m)
 }
 
+/// The path lookups that fail with `EPERM`: all of [`PATH_LOOKUPS`] but
+/// `unlinkat(dir, NAME, 0)` on `unlink_in` (rules match what is refused).
+fn path_lookups(
+    unlink_in: Option<RawFd>,
+) -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Error> {
+    let mut m: BTreeMap<i64, Vec<SeccompRule>> =
+        PATH_LOOKUPS.iter().map(|&s| (s, Vec::new())).collect();
+    if let Some(dir) = unlink_in {
+        // Another descriptor, or any flag (AT_REMOVEDIR).
+        // CAST: a descriptor is non-negative.
+        m.insert(
+            libc::SYS_unlinkat,
+            vec![
+                rule(vec![cond(0, SeccompCmpOp::Ne, dir as u64)?])?,
+                rule(vec![cond(2, SeccompCmpOp::Ne, 0)?])?,
+            ],
+        );
+    }
+    Ok(m)
+}
+
 /// The filters to install, in order, for `mode` (none for `Off`), and the
-/// number of syscalls the shim may make.  `pid` is the shim's.
+/// number of syscalls the shim may make.  `pid` is the shim's; `locks`,
+/// what removing its lock files at exit needs.
 ///
 /// Three filters, because a filter has one action for a match: the
 /// kernel runs them all and takes the strictest answer (kill, then errno,
 /// then log, then allow), so `clone3` ends as `ENOSYS` and path lookups
 /// as `EPERM` although the allow-list lets them through.  The allow-list
 /// is installed last: the first two leave `seccomp` and `prctl` alone.
-pub fn build(mode: Mode, pid: u32) -> Result<(Vec<BpfProgram>, usize), seccompiler::Error> {
+pub fn build(
+    mode: Mode,
+    pid: u32,
+    locks: Option<LockExit>,
+) -> Result<(Vec<BpfProgram>, usize), seccompiler::Error> {
     let mismatch = match mode {
         Mode::Off => return Ok((Vec::new(), 0)),
         Mode::Enforce => SeccompAction::KillProcess,
@@ -300,9 +363,8 @@ pub fn build(mode: Mode, pid: u32) -> Result<(Vec<BpfProgram>, usize), seccompil
     };
     let arch = TargetArch::x86_64;
     let clone3: BTreeMap<i64, Vec<SeccompRule>> = [(libc::SYS_clone3, Vec::new())].into();
-    let paths: BTreeMap<i64, Vec<SeccompRule>> =
-        PATH_LOOKUPS.iter().map(|&s| (s, Vec::new())).collect();
-    let allow = allow_list(pid)?;
+    let paths = path_lookups(locks.and_then(|l| l.unlink_in))?;
+    let allow = allow_list(pid, locks)?;
     let allowed = allow.len() - PATH_LOOKUPS.len();
     let progs: Vec<BpfProgram> = vec![
         SeccompFilter::new(
@@ -326,9 +388,9 @@ pub fn build(mode: Mode, pid: u32) -> Result<(Vec<BpfProgram>, usize), seccompil
 
 /// Installs the filters of `mode` on every thread of the process, with
 /// `no_new_privs`; returns the number of syscalls allowed.
-pub fn apply_filters(mode: Mode) -> io::Result<usize> {
-    let (progs, allowed) =
-        build(mode, std::process::id()).map_err(|e| io::Error::other(format!("seccomp: {e}")))?;
+pub fn apply_filters(mode: Mode, locks: Option<LockExit>) -> io::Result<usize> {
+    let (progs, allowed) = build(mode, std::process::id(), locks)
+        .map_err(|e| io::Error::other(format!("seccomp: {e}")))?;
     for p in &progs {
         seccompiler::apply_filter_all_threads(p)
             .map_err(|e| io::Error::other(format!("seccomp: {e}")))?;
@@ -526,6 +588,36 @@ pub fn drop_capabilities(keep: u64) -> io::Result<CapsDropped> {
     })
 }
 
+/// Makes the directory `dir` the process's root and working directory, so
+/// that no name given to `unlinkat(dir, ...)`, absolute or with `..`,
+/// resolves outside it.  Needs `CAP_SYS_CHROOT`.  On failure the working
+/// directory may be `dir` already: harmless, as only the filters, which
+/// refuse path lookups, come next.
+fn root_at(dir: RawFd) -> io::Result<()> {
+    // SAFETY: fchdir to a descriptor the caller keeps open.
+    if unsafe { libc::fchdir(dir) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: chroot of a NUL-terminated path, ".": the directory just
+    // entered.
+    if unsafe { libc::chroot(c".".as_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// What becomes of the lock files at an orderly exit under the filters.
+#[derive(Debug)]
+pub enum LockFiles {
+    /// The shim holds none (or there are no filters).
+    None,
+    /// Removed: `unlinkat` is allowed in the runtime directory, the root.
+    Removed,
+    /// Left behind (the next shim replaces them): the runtime directory
+    /// could not become the root, why.
+    Left(io::Error),
+}
+
 /// What [`confine`] applied, for the log.
 #[derive(Debug)]
 pub struct Confined {
@@ -534,6 +626,7 @@ pub struct Confined {
     pub allowed: usize,
     /// `None` with `Off`.
     pub caps: Option<CapsDropped>,
+    pub lock_files: LockFiles,
 }
 
 impl fmt::Display for Confined {
@@ -542,39 +635,73 @@ impl fmt::Display for Confined {
             (Mode::Off, _) | (_, None) => {
                 write!(f, "sandbox off: no seccomp filter, capabilities kept")
             }
-            (m, Some(c)) => write!(
-                f,
-                "sandbox: seccomp {m} ({} syscalls allowed, path lookups EPERM), \
-                 capabilities kept: {}{}",
-                self.allowed,
-                cap_names(c.kept),
-                if c.bounding || c.had == 0 {
-                    ""
-                } else {
-                    " (bounding set unchanged: no CAP_SETPCAP)"
+            (m, Some(c)) => {
+                write!(
+                    f,
+                    "sandbox: seccomp {m} ({} syscalls allowed, path lookups EPERM{}), \
+                     capabilities kept: {}{}",
+                    self.allowed,
+                    if matches!(self.lock_files, LockFiles::Removed) {
+                        " but unlinkat in the runtime directory, now the root"
+                    } else {
+                        ""
+                    },
+                    cap_names(c.kept),
+                    if c.bounding || c.had == 0 {
+                        ""
+                    } else {
+                        " (bounding set unchanged: no CAP_SETPCAP)"
+                    }
+                )?;
+                match &self.lock_files {
+                    LockFiles::Left(e) => write!(
+                        f,
+                        "; lock files stay after exit (chroot into the runtime directory: {e})"
+                    ),
+                    _ => Ok(()),
                 }
-            ),
+            }
         }
     }
 }
 
 /// Drops capabilities (all but `keep`) and installs the filters of
-/// `mode`; `Off` does neither.  Call once set-up is complete: afterwards
-/// the process can open no file and regain no privilege.
-pub fn confine(mode: Mode, keep: u64) -> io::Result<Confined> {
+/// `mode`; `Off` does neither.  With `locks` (the shim holds lock files,
+/// [`Locks::exit_fds`](crate::locks::Locks::exit_fds)) the runtime
+/// directory becomes the root first, so that the filters can let their
+/// removal at exit through.  Call once set-up is complete: afterwards the
+/// process can open no file and regain no privilege.
+pub fn confine(mode: Mode, keep: u64, locks: Option<ExitFds>) -> io::Result<Confined> {
     if mode == Mode::Off {
         return Ok(Confined {
             mode,
             allowed: 0,
             caps: None,
+            lock_files: LockFiles::None,
         });
     }
+    // While CAP_SYS_CHROOT is still there.
+    let (lock_exit, lock_files) = match locks {
+        None => (None, LockFiles::None),
+        Some(l) => {
+            let (unlink_in, files) = match root_at(l.dir) {
+                Ok(()) => (Some(l.dir), LockFiles::Removed),
+                Err(e) => (None, LockFiles::Left(e)),
+            };
+            let exit = LockExit {
+                registry: l.registry,
+                unlink_in,
+            };
+            (Some(exit), files)
+        }
+    };
     let caps = drop_capabilities(keep)?;
-    let allowed = apply_filters(mode)?;
+    let allowed = apply_filters(mode, lock_exit)?;
     Ok(Confined {
         mode,
         allowed,
         caps: Some(caps),
+        lock_files,
     })
 }
 
@@ -586,13 +713,32 @@ mod tests {
     #[test]
     fn filters_build_for_x86_64() {
         for mode in [Mode::Enforce, Mode::Log] {
-            let (progs, allowed) = build(mode, 1).expect("filters");
+            let (progs, allowed) = build(mode, 1, None).expect("filters");
             assert_eq!(progs.len(), 3);
             assert!(progs.iter().all(|p| !p.is_empty() && p.len() < 4096));
             assert!((30..60).contains(&allowed), "{allowed}");
         }
-        assert!(build(Mode::Off, 1).expect("off").0.is_empty());
-        let allow = allow_list(1).expect("list");
+        assert!(build(Mode::Off, 1, None).expect("off").0.is_empty());
+        // The lock files' exit: flock on the registry's descriptor, one
+        // syscall more; unlinkat's exception in the EPERM filter.
+        let locks = LockExit {
+            registry: 7,
+            unlink_in: Some(6),
+        };
+        let (_, without) = build(Mode::Enforce, 1, None).expect("filters");
+        let (_, with) = build(Mode::Enforce, 1, Some(locks)).expect("filters");
+        assert_eq!(with, without + 1);
+        assert_eq!(
+            allow_list(1, Some(locks)).expect("list")[&libc::SYS_flock].len(),
+            1
+        );
+        assert!(path_lookups(None).expect("paths")[&libc::SYS_unlinkat].is_empty());
+        assert_eq!(
+            path_lookups(Some(6)).expect("paths")[&libc::SYS_unlinkat].len(),
+            2
+        );
+        let allow = allow_list(1, None).expect("list");
+        assert!(!allow.contains_key(&libc::SYS_flock));
         for denied in [
             libc::SYS_execve,
             libc::SYS_execveat,
@@ -755,7 +901,7 @@ mod tests {
         ];
         for (name, call) in denied {
             let (end, out) = in_child(|fd| {
-                if apply_filters(Mode::Enforce).is_err() {
+                if apply_filters(Mode::Enforce, None).is_err() {
                     return 2;
                 }
                 say(fd, "filtered;");
@@ -780,7 +926,7 @@ mod tests {
             unsafe { libc::signal(libc::SIGRTMIN(), on_rt as *const () as libc::sighandler_t) };
             // SAFETY: dup of our pipe, a file opened before the filter.
             let log = unsafe { libc::dup(fd) };
-            if apply_filters(Mode::Enforce).is_err() {
+            if apply_filters(Mode::Enforce, None).is_err() {
                 return 2;
             }
             // Path lookups fail with EPERM, clone3 with ENOSYS.
@@ -842,10 +988,116 @@ mod tests {
         assert_eq!(out, "gen0;gen1;gen2;");
     }
 
+    /// The errno of a call that returned `r`, `None` if it succeeded.
+    fn errno(r: libc::c_int) -> Option<i32> {
+        (r == -1).then(|| io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+
+    fn unlink(name: &std::ffi::CStr) -> Option<i32> {
+        // SAFETY: unlink of a NUL-terminated name, which it only reads.
+        errno(unsafe { libc::unlink(name.as_ptr()) })
+    }
+
+    fn unlinkat(dir: libc::c_int, name: &std::ffi::CStr, flags: libc::c_int) -> Option<i32> {
+        // SAFETY: unlinkat of a NUL-terminated name, which it only reads.
+        errno(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
+    }
+
+    /// The shim's exit under the enforcing filter, as `run` confines it:
+    /// its lock files go, through the runtime directory's descriptor, and
+    /// no other unlink gets through: not by path, not with another
+    /// descriptor or a flag, not to a file outside the directory.
+    #[test]
+    fn enforce_lets_the_lock_files_go_and_nothing_else() {
+        use crate::locks::{Locks, Resource};
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+
+        let base = std::env::temp_dir().join(format!("ivt-sandbox-locks-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let run = base.join("run");
+        std::fs::create_dir_all(&run).expect("run dir");
+        std::fs::create_dir_all(base.join("outside")).expect("outside");
+        let other = run.join("other");
+        let outside = base.join("outside").join("file");
+        std::fs::write(&other, "x").expect("other");
+        std::fs::write(&outside, "x").expect("outside file");
+        let wanted = [
+            Resource::Node("ik_t".into()),
+            Resource::Ports {
+                base: 0x378,
+                count: 3,
+            },
+        ];
+        let c = |p: &std::path::Path| CString::new(p.as_os_str().as_bytes()).expect("path");
+        let (other_abs, outside_abs) = (c(&other), c(&outside));
+
+        let (end, out) = in_child(|fd| {
+            let Ok(locks) = Locks::take(&run, "vm-t", &wanted) else {
+                return 2;
+            };
+            let Some(fds) = locks.exit_fds() else {
+                return 3;
+            };
+            let Ok(confined) = confine(Mode::Enforce, 0, Some(fds)) else {
+                return 4;
+            };
+            say(
+                fd,
+                match confined.lock_files {
+                    LockFiles::Removed => "removed;",
+                    LockFiles::Left(_) => "left;",
+                    LockFiles::None => "none;",
+                },
+            );
+            let checks = [
+                // By path, absolute or relative to the working directory.
+                ("unlink", unlink(&other_abs)),
+                ("unlink rel", unlink(c"other")),
+                ("cwd", unlinkat(libc::AT_FDCWD, c"other", 0)),
+                // Another descriptor, a flag.
+                ("fd", unlinkat(fd, c"other", 0)),
+                ("rmdir", unlinkat(fds.dir, c"other", libc::AT_REMOVEDIR)),
+            ];
+            for (what, e) in checks {
+                if e != Some(libc::EPERM) {
+                    say(fd, &format!("{what} got through;"));
+                    return 5;
+                }
+            }
+            // The directory's descriptor, but out of it: not found in the
+            // new root (or EPERM, without one).
+            for name in [outside_abs.as_c_str(), c"../outside/file"] {
+                let e = unlinkat(fds.dir, name, 0);
+                if e != Some(libc::ENOENT) && e != Some(libc::EPERM) {
+                    say(fd, &format!("{name:?} got through;"));
+                    return 6;
+                }
+            }
+            drop(locks);
+            say(fd, "dropped");
+            0
+        });
+        assert_eq!(end, End::Exited(0), "{out}");
+        let removed = match out.as_str() {
+            "removed;dropped" => true,
+            // Not root: no chroot, so no unlinkat either.
+            "left;dropped" => false,
+            _ => panic!("{out}"),
+        };
+        for r in &wanted {
+            assert_eq!(run.join(r.file_name()).exists(), !removed, "{r}");
+        }
+        assert!(other.exists());
+        assert!(outside.exists());
+        assert!(run.join("registry.lock").exists());
+        std::fs::remove_dir_all(&base).expect("cleanup");
+    }
+
     #[test]
     fn log_mode_lets_a_missing_syscall_through() {
         let (end, out) = in_child(|fd| {
-            if apply_filters(Mode::Log).is_err() {
+            if apply_filters(Mode::Log, None).is_err() {
                 return 2;
             }
             // SAFETY: uname into our buffer; not on the list.

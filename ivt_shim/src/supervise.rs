@@ -398,7 +398,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         ));
     }
     let vm_name = cfg.vm_name();
-    // Held until run returns: the kernel drops them if the shim dies.
+    // Held until run returns, which removes them (through descriptors kept
+    // open, so under the sandbox too); the kernel drops them if the shim
+    // dies.
     let locks = match Locks::take(&run_dir(), &vm_name, &host_resources(cfg, hs_use)) {
         Ok(l) => l,
         Err(e) if is_conflict(&e) => {
@@ -504,7 +506,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     // granted, every file is open), and what follows needs only the
     // syscalls of sandbox.rs.  Only this thread exists (the vCPU threads
     // come next), and the filters are synchronised to all threads anyway.
-    let confined = sandbox::confine(opts.seccomp, 0)?;
+    // With lock files the runtime directory becomes the root, so that the
+    // filters can let their removal at exit through (sandbox.rs).
+    let confined = sandbox::confine(opts.seccomp, 0, locks.exit_fds())?;
     info!("{confined}");
     let r = &cfg.restart;
     let mut backoff = Duration::from_millis(*r.backoff_initial_ms.get_ref());
