@@ -231,6 +231,8 @@ t_check "systemctl stop: both inactive, their nodes gone" \
 		[ "$(show ikernel@buggy ActiveState)" = inactive ] && [ ! -e $fifo ] && [ ! -e $buggy ]'
 t_check "the shims exited cleanly (status $(show ikernel@fifo ExecMainStatus), $(show ikernel@buggy ExecMainStatus))" \
 	eval '[ "$(show ikernel@fifo ExecMainStatus)" = 0 ] && [ "$(show ikernel@buggy ExecMainStatus)" = 0 ]'
+t_check "their lock files are gone from /run/ikernel (removed at exit, under the seccomp filter)" \
+	eval '[ ! -e /run/ikernel/node-ik_fifo.lock ] && [ ! -e /run/ikernel/node-ik_buggy.lock ]'
 t_check "ivt-shim list shows no node" eval '[ -z "$("$shim" list --json | jq -r ".[].name")" ]'
 for u in fifo buggy fifo2 bad; do
 	journalctl -q --no-pager -u "ikernel@$u" >"$slog/ikernel@$u.journal" 2>&1
