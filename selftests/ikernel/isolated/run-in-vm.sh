@@ -22,6 +22,13 @@ selftests/ikernel/rtc/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "$
 make -s -C samples/ppdev_blink >/dev/null
 vm_opts=()
 shipped=
+# vfio.sh: q35 with QEMU's Intel IOMMU and two e1000 NICs on one hub.
+if [ "$t" = vfio ]; then
+	# One line: virtme-ng drops what follows a newline in --qemu-opts.
+	nic() { echo "-netdev hubport,id=ikn$1,hubid=7 -device e1000,netdev=ikn$1,mac=52:54:00:1c:00:0$1"; }
+	vm_opts+=(--qemu-opts "-device intel-iommu,intremap=on,caching-mode=on $(nic 1) $(nic 2)"
+		--append "intel_iommu=on iommu=pt")
+fi
 if [ "$t" = service ]; then
 	vm_opts+=(--systemd)
 	# virtme-ng's systemd boot mounts a tmpfs on /lib/modules before any
