@@ -117,7 +117,7 @@ t_check "when systemctl start returns, $fifo exists (READY=1 waits for exports)"
 t_check "ikernel@fifo is active" [ "$(show ikernel@fifo ActiveState)" = active ]
 t_check "ExecStartPre loaded host_stub" [ -e /sys/module/ikernel_host ]
 t_check "systemctl status shows the shim's STATUS= ($(show ikernel@fifo StatusText))" \
-	eval '[[ "$(show ikernel@fifo StatusText)" == "generation 1: running"* ]]'
+	eval '[[ "$(show ikernel@fifo StatusText)" == "generation $(gen $fifo): running"* ]]'
 t_check "data goes round $fifo" roundtrip $fifo service-hello
 pid_fifo=$(show ikernel@fifo MainPID)
 "$shim" list >"$slog/list1" 2>&1
@@ -172,10 +172,16 @@ t_check "$buggy serves (IKBUGGY_GET_COUNT)" grep -q '^count 0 ' "$slog/buggy-cou
 
 # 4. The driver crashes: the shim restarts its driver VM; for systemd the
 # service never stopped.
+# The generations before the crash: under TCG a nested driver VM
+# sometimes dies of a silent triple fault while it boots, and the shim
+# restarts it before READY, so ikernel@buggy may start at generation 2.
+g_buggy=$(gen $buggy)
+g_fifo=$(gen $fifo)
+t_diag "before the crash: $buggy at generation $g_buggy, $fifo at $g_fifo"
 "$call" -w 120 -d $buggy oops >"$slog/buggy-oops" 2>&1
 sed 's/^/# oops: /' "$slog/buggy-oops"
 t_check "the NULL-dereference ioctl fails with EIO" grep -q '^oops EIO ' "$slog/buggy-oops"
-back() { [ "$(gen $buggy)" = 2 ] && [ "$(state $buggy)" = running ]; }
+back() { [ "$(gen $buggy)" = $((g_buggy + 1)) ] && [ "$(state $buggy)" = running ]; }
 wait_for 300 back
 t_check "the driver VM restarted: $buggy is at generation $(gen $buggy), $(state $buggy)" back
 t_check "ikernel@buggy stayed active with the same main pid, no service restart" \
@@ -183,11 +189,11 @@ t_check "ikernel@buggy stayed active with the same main pid, no service restart"
 		[ "$(show ikernel@buggy MainPID)" = "$pid_buggy" ] &&
 		[ "$(show ikernel@buggy NRestarts)" = 0 ]'
 t_check "STATUS= follows the generation ($(show ikernel@buggy StatusText))" \
-	eval '[[ "$(show ikernel@buggy StatusText)" == "generation 2: running"* ]]'
+	eval '[[ "$(show ikernel@buggy StatusText)" == "generation $((g_buggy + 1)): running"* ]]'
 "$call" -d $buggy count >"$slog/buggy-count2" 2>&1
 t_check "$buggy serves again after the restart" grep -q '^count ' "$slog/buggy-count2"
-t_check "ikernel@fifo was untouched: generation $(gen $fifo), data goes round" \
-	eval '[ "$(gen $fifo)" = 1 ] && roundtrip $fifo still-here'
+t_check "ikernel@fifo was untouched: generation $(gen $fifo) (was $g_fifo), data goes round" \
+	eval '[ "$(gen $fifo)" = "$g_fifo" ] && roundtrip $fifo still-here'
 
 # 5. The shim itself dies: systemd restarts the service (RestartSec
 # shortened for the test by a drop-in).
