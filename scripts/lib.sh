@@ -7,6 +7,12 @@
 
 IKERNEL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IKERNEL_CACHE=${IKERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ikernel}
+# The cargo target directory of the shipped ivt-shim (no test hooks), as
+# make install builds it for the tests that install it (scripts/install-test,
+# selftests/ikernel/isolated/service.sh): in the cache, so that a fresh
+# clone does not compile it from nothing (the clone's target/release is the
+# test-hooks build of the VM tests).
+IKERNEL_SHIPPED_TARGET=$IKERNEL_CACHE/cargo-install
 # virtme-ng's venv, where setup-toolchain puts it when the system Python
 # refuses pip installs (PEP 668).
 IKERNEL_VENV=$IKERNEL_CACHE/venv

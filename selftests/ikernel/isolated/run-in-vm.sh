@@ -4,10 +4,11 @@
 # run-in-vm.sh [TEST]: builds what the isolated-driver tests need, boots the
 # test VM (with a parallel port recorded to build/isolated/lpt.out)
 # and runs selftests/ikernel/isolated/TEST.sh inside it (default: all.sh).
-# TAP on stdout; exit status of the test.  service.sh boots the test VM with
-# systemd as PID 1 (scripts/vm-run --systemd) and installs the shipped
-# ivt-shim, built here into the cache (as scripts/install-test does).  KDIR: the kernel build tree
-# (default: the cached one, scripts/build-kernel --print-only).
+# TAP on stdout; exit status of the test.  KDIR: the kernel build tree
+# (default: the cached one, scripts/build-kernel --print-only).  service.sh
+# boots the test VM with systemd as PID 1 (scripts/vm-run --systemd) and
+# installs the shipped ivt-shim, built here (IKERNEL_SHIPPED_TARGET,
+# scripts/lib.sh); vfio.sh boots it with an IOMMU and two NICs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 t=${1:-all}
@@ -38,7 +39,7 @@ if [ "$t" = service ]; then
 		echo "# creating /lib/modules (empty) for virtme-ng --systemd" >&2
 		mkdir -p /lib/modules
 	fi
-	shipped=$(. scripts/lib.sh && echo "$IKERNEL_CACHE")/cargo-install
+	shipped=$(. scripts/lib.sh && echo "$IKERNEL_SHIPPED_TARGET")
 	CARGO_TARGET_DIR=$shipped cargo build --release -q -p ivt-shim
 fi
 # Its own parallel-port recording, so that a concurrent ivt-shim VM test run
