@@ -67,11 +67,21 @@ TOML
 TOML
 }
 
+# wait_for SECONDS CMD...: runs CMD once a second until it succeeds, for
+# up to SECONDS; succeeds if CMD did.
+wait_for() {
+	local n=$1 i=0
+	shift
+	until "$@"; do
+		[ $i -ge "$n" ] && return 1
+		sleep 1
+		i=$((i + 1))
+	done
+}
+
 # wait_node PATH [SECONDS]: waits for an exported node to appear.
 wait_node() {
-	local i=0
-	while [ ! -c "$1" ] && [ $i -lt "${2:-60}" ]; do sleep 1; i=$((i + 1)); done
-	[ -c "$1" ]
+	wait_for "${2:-60}" test -c "$1"
 }
 
 # ready_generation LOG: the newest generation the shim that logs to LOG
@@ -82,15 +92,15 @@ ready_generation() {
 	echo "${g:-0}"
 }
 
+# generation_ready LOG N: generation N, or a newer one, is READY.
+generation_ready() {
+	[ "$(ready_generation "$1")" -ge "$2" ]
+}
+
 # wait_generation LOG N [SECONDS]: waits up to SECONDS (default 300) for
 # generation N, or a newer one, to be READY.
 wait_generation() {
-	local i=0
-	while [ "$(ready_generation "$1")" -lt "$2" ] && [ $i -lt "${3:-300}" ]; do
-		sleep 1
-		i=$((i + 1))
-	done
-	[ "$(ready_generation "$1")" -ge "$2" ]
+	wait_for "${3:-300}" generation_ready "$1" "$2"
 }
 
 # show_logs NAME: the shim's log and the driver VM's console, as TAP

@@ -36,16 +36,6 @@ rm -f "$slog"/*
 
 # show UNIT PROPERTY: one property of a unit, as systemctl show has it.
 show() { systemctl show -P "$2" "$1"; }
-# wait_for SECONDS CMD...: polls CMD once a second until it succeeds.
-wait_for() {
-	local n=$1 i=0
-	shift
-	until "$@"; do
-		[ $i -ge "$n" ] && return 1
-		sleep 1
-		i=$((i + 1))
-	done
-}
 gen() { cat "/sys/class/ikernel/${1#/dev/}/generation" 2>/dev/null; }
 state() { cat "/sys/class/ikernel/${1#/dev/}/state" 2>/dev/null; }
 # roundtrip NODE WORD: WORD written to the ikfifo node NODE reads back.
