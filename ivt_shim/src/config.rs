@@ -291,6 +291,32 @@ pub struct PortRange {
     pub count: Spanned<u64>,
 }
 
+/// A PCI function of the host handed to the driver VM through VFIO
+/// (`[[pci]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PciDevice {
+    /// Its address on the host, `DDDD:BB:DD.F` as in
+    /// `/sys/bus/pci/devices`; it must be bound to vfio-pci.
+    pub host: Spanned<String>,
+}
+
+/// Whether `s` is a PCI address `DDDD:BB:DD.F` (hex; device below 0x20,
+/// function below 8), as sysfs names them.
+pub fn is_pci_address(s: &str) -> bool {
+    let b = s.as_bytes();
+    let hex = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_hexdigit);
+    b.len() == 12
+        && hex(0..4)
+        && b[4] == b':'
+        && hex(5..7)
+        && b[7] == b':'
+        && hex(8..10)
+        && b[10] == b'.'
+        && (b'0'..=b'7').contains(&b[11])
+        && u8::from_str_radix(&s[8..10], 16).is_ok_and(|d| d < 0x20)
+}
+
 /// The `[window]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -389,6 +415,9 @@ pub struct Config {
     /// `[[ports]]`.
     #[serde(default)]
     pub ports: Vec<PortRange>,
+    /// `[[pci]]`.
+    #[serde(default)]
+    pub pci: Vec<PciDevice>,
     /// `[window]`.
     #[serde(default)]
     pub window: WindowSection,
@@ -938,6 +967,62 @@ impl Config {
                 &w.irq.span(),
                 format!("irq must be a free ISA line in 1..=15 (not 2, 4 or 8), got {irq}"),
             );
+        }
+
+        let mut hosts: Vec<String> = Vec::new();
+        for d in &self.pci {
+            let h = d.host.get_ref().to_ascii_lowercase();
+            if !is_pci_address(&h) {
+                c.err(
+                    &d.host.span(),
+                    format!("pci host must be a PCI address DDDD:BB:DD.F, got {h:?}"),
+                );
+            } else if hosts.contains(&h) {
+                c.err(&d.host.span(), format!("pci host {h} listed twice"));
+            }
+            hosts.push(h);
+        }
+        if let Some(d) = self.pci.get(crate::pci::MAX_DEVICES) {
+            c.err(
+                &d.host.span(),
+                format!(
+                    "at most {} [[pci]] devices (their INTx lines are GSIs {}..={})",
+                    crate::pci::MAX_DEVICES,
+                    crate::pci::FIRST_GSI,
+                    crate::pci::FIRST_GSI + crate::pci::MAX_DEVICES as u32 - 1
+                ),
+            );
+        }
+        if !self.pci.is_empty() {
+            let (ms, me) = (crate::pci::MMIO_START, crate::pci::MMIO_END);
+            if ranges_overlap((gpa, size), (ms, me - ms)) {
+                c.err(
+                    &w.gpa.span(),
+                    format!(
+                        "window {gpa:#x}+{size:#x} overlaps the PCI memory space \
+                         {ms:#x}..{me:#x} that [[pci]] devices use"
+                    ),
+                );
+            }
+            let (is, ie) = (
+                u64::from(crate::pci::IO_START),
+                u64::from(crate::pci::IO_END),
+            );
+            if ranges_overlap((db, 4), (is, ie - is)) {
+                c.err(
+                    &w.doorbell_port.span(),
+                    format!("doorbell_port {db:#x} is in the PCI I/O space {is:#x}..{ie:#x}"),
+                );
+            }
+            for p in &self.ports {
+                let (b, n) = (*p.base.get_ref(), *p.count.get_ref());
+                if ranges_overlap((b, n), (is, ie - is)) {
+                    c.err(
+                        &p.base.span(),
+                        format!("port range {b:#x}+{n} is in the PCI I/O space {is:#x}..{ie:#x}"),
+                    );
+                }
+            }
         }
 
         let r = &self.restart;

@@ -14,10 +14,12 @@ mod locks;
 mod logging;
 mod mptable;
 mod notify;
+mod pci;
 mod pio;
 mod restarts;
 mod sandbox;
 mod supervise;
+mod vfio;
 mod vm;
 mod window;
 

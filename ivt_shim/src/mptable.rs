@@ -11,6 +11,10 @@
 //! on PC hardware), and the 8259 reaches the processors as ExtINT on LINT0
 //! (virtual wire mode, no IMCR), with NMI on LINT1.
 //!
+//! With handed-through PCI functions (pci.rs) it also names a PCI bus, id
+//! 1, and routes each function's INTx pin to its I/O APIC pin (GSI 16 and
+//! up), level-triggered and active low as PCI interrupts are.
+//!
 //! The guest runs with `acpi=off`, so this is its only description of the
 //! machine: the driver-VM kernel needs CONFIG_X86_MPPARSE (kconfig/base.config).
 
@@ -57,10 +61,17 @@ pub fn checksum(b: &[u8]) -> u8 {
     0u8.wrapping_sub(sum(b))
 }
 
+/// Bus id of the PCI bus, when there is one.
+const PCI_BUS: u8 = 1;
+/// Interrupt entry flags: active low (bits 1:0 = 3), level (bits 3:2 = 3).
+const PCI_INT_FLAGS: u8 = 0x0f;
+
 /// The MP floating pointer structure and the configuration table for `n`
-/// processors, to be written at `base`. `signature` and `features` are
-/// CPUID leaf 1 EAX and EDX of the processors.
-pub fn build(base: u64, n: u8, signature: u32, features: u32) -> Vec<u8> {
+/// processors, to be written at `base`. `cpu` is CPUID leaf 1 EAX and EDX
+/// of the processors (signature, features); `pci` the INTx routes
+/// (device, pin 1-4, I/O APIC pin) of the PCI bus, if any.
+pub fn build(base: u64, n: u8, cpu: (u32, u32), pci: &[(u8, u8, u32)]) -> Vec<u8> {
+    let (signature, features) = cpu;
     assert!((1..=MAX_CPUS).contains(&n));
     let table_addr = base + FLOATING_LEN as u64;
     let ioapic_id = n;
@@ -97,6 +108,12 @@ pub fn build(base: u64, n: u8, signature: u32, features: u32) -> Vec<u8> {
     t.push(0); // bus id
     t.extend_from_slice(b"ISA   ");
     entries += 1;
+    if !pci.is_empty() {
+        t.push(ENTRY_BUS);
+        t.push(PCI_BUS);
+        t.extend_from_slice(b"PCI   ");
+        entries += 1;
+    }
     t.push(ENTRY_IOAPIC);
     t.push(ioapic_id);
     t.push(IOAPIC_VERSION);
@@ -107,6 +124,21 @@ pub fn build(base: u64, n: u8, signature: u32, features: u32) -> Vec<u8> {
     // and active high as the ISA bus defines (flags 0 = conforms to bus).
     for irq in (0u8..16).filter(|&i| i != 2) {
         t.extend_from_slice(&[ENTRY_IOINT, INT_INT, 0, 0, 0, irq, ioapic_id, irq]);
+        entries += 1;
+    }
+    // PCI INTx: source "IRQ" is the device number and pin (A = 0).
+    for &(dev, pin, gsi) in pci {
+        let src = (dev & 0x1f) << 2 | (pin.wrapping_sub(1) & 3);
+        t.extend_from_slice(&[
+            ENTRY_IOINT,
+            INT_INT,
+            PCI_INT_FLAGS,
+            0,
+            PCI_BUS,
+            src,
+            ioapic_id,
+            gsi as u8,
+        ]);
         entries += 1;
     }
     // LINT0 ExtINT and LINT1 NMI on every local APIC (0xff).
@@ -150,7 +182,7 @@ mod tests {
 
     #[test]
     fn floating_pointer() {
-        let b = build(MPTABLE_START, 2, 0x806f8, 0x178bfbff);
+        let b = build(MPTABLE_START, 2, (0x806f8, 0x178bfbff), &[]);
         assert_eq!(&b[0..4], b"_MP_");
         assert_eq!(u32_at(&b, 4), 0xf_0010);
         assert_eq!((b[8], b[9], b[11], b[12]), (1, 4, 0, 0));
@@ -160,7 +192,7 @@ mod tests {
     #[test]
     fn table_layout_and_checksum() {
         for n in [1u8, 2, 4, 8] {
-            let b = build(MPTABLE_START, n, 0x806f8, 0x178bfbff);
+            let b = build(MPTABLE_START, n, (0x806f8, 0x178bfbff), &[]);
             let t = &b[16..];
             assert_eq!(&t[0..4], b"PCMP");
             let len = usize::from(u16_at(t, 4));
@@ -214,8 +246,30 @@ mod tests {
     }
 
     #[test]
+    fn pci_bus_and_routes() {
+        let b = build(MPTABLE_START, 1, (0, 0), &[(1, 1, 16), (3, 2, 18)]);
+        let t = &b[16..];
+        assert_eq!(sum(t), 0);
+        let count = usize::from(u16_at(t, 34));
+        assert_eq!(count, 1 + 2 + 1 + 15 + 2 + 2);
+        assert_eq!(usize::from(u16_at(t, 4)), t.len());
+        let ents = &t[HEADER_LEN + PROC_LEN..];
+        assert_eq!(
+            &ents[8..16],
+            &[ENTRY_BUS, 1, b'P', b'C', b'I', b' ', b' ', b' ']
+        );
+        let ioints: Vec<&[u8]> = ents
+            .chunks(8)
+            .filter(|e| e[0] == ENTRY_IOINT && e[4] == PCI_BUS)
+            .collect();
+        assert_eq!(ioints.len(), 2);
+        assert_eq!(ioints[0], &[ENTRY_IOINT, 0, 0x0f, 0, 1, 1 << 2, 1, 16]);
+        assert_eq!(ioints[1], &[ENTRY_IOINT, 0, 0x0f, 0, 1, 3 << 2 | 1, 1, 18]);
+    }
+
+    #[test]
     fn fits_below_1mib() {
-        let b = build(MPTABLE_START, MAX_CPUS, 0, 0);
+        let b = build(MPTABLE_START, MAX_CPUS, (0, 0), &[(1, 1, 16), (2, 4, 17)]);
         assert!(MPTABLE_START + (b.len() as u64) < 0x10_0000);
     }
 }

@@ -22,8 +22,8 @@
 //!   `clock_nanosleep`, `nanosleep`;
 //! - descriptors already open: `read`, `write`, `writev`, `pread64`,
 //!   `pwrite64`, `fstat`, `close`, `fcntl` (dup and flags only),
-//!   `eventfd2`, `getrandom`, and `ioctl` with the KVM and host_stub
-//!   requests the shim makes ([`allowed_ioctls`]);
+//!   `eventfd2`, `getrandom`, and `ioctl` with the KVM, host_stub and
+//!   VFIO requests the shim makes ([`allowed_ioctls`]);
 //! - under a service manager: `sendto` on the notification socket alone
 //!   (`notify.rs`);
 //! - with lock files (`locks.rs`), for their removal at exit: `flock` on
@@ -161,7 +161,19 @@ pub fn allowed_ioctls() -> Vec<(&'static str, u64)> {
         ("IKERNEL_IOC_SET_STATE", u64::from(uapi::IOC_SET_STATE)),
         ("IKERNEL_IOC_GET_STATE", u64::from(uapi::IOC_GET_STATE)),
         ("IKERNEL_IOC_EXPORT", u64::from(uapi::IOC_EXPORT)),
+        // VFIO (`[[pci]]`, vfio.rs): per generation, on the container and
+        // device descriptors opened at set-up.  Without them the numbers
+        // mean nothing to the shim's other descriptors.
+        ("VFIO_DEVICE_SET_IRQS", vfio_io(10)),
+        ("VFIO_DEVICE_RESET", vfio_io(11)),
+        ("VFIO_IOMMU_MAP_DMA", vfio_io(13)),
+        ("VFIO_IOMMU_UNMAP_DMA", vfio_io(14)),
     ]
+}
+
+/// VFIO's requests are `_IO(';', 100 + n)` whatever their argument.
+fn vfio_io(n: u32) -> u64 {
+    ioctl_expr(_IOC_NONE, u32::from(b';'), 100 + n, 0)
 }
 
 /// The syscalls that fail with `EPERM`: path lookups.  After set-up the
@@ -777,6 +789,9 @@ mod tests {
         assert_eq!(n["KVM_IOEVENTFD"], 0x4040_ae79);
         assert_eq!(n["KVM_SET_IDENTITY_MAP_ADDR"], 0x4008_ae48);
         assert_eq!(n["KVM_GET_LAPIC"], 0x8400_ae8e);
+        assert_eq!(n["VFIO_DEVICE_SET_IRQS"], 0x3b6e);
+        assert_eq!(n["VFIO_IOMMU_MAP_DMA"], 0x3b71);
+        assert_eq!(n["VFIO_IOMMU_UNMAP_DMA"], 0x3b72);
     }
 
     #[test]

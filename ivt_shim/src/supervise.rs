@@ -21,7 +21,7 @@ use crate::notify;
 use crate::pio::Ports;
 use crate::restarts::{Decision, RestartBudget};
 use crate::sandbox;
-use crate::vm::{guest_cmdline, run_vcpu, Exit, Vm};
+use crate::vm::{guest_cmdline, run_vcpu, Exit, Passed, Vm};
 use crate::window::{
     is_no_host_stub, Channel, ExportReq, HostStubUse, IkIoctlDesc, VmState, HOST_STUB_DEV,
 };
@@ -502,6 +502,9 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
         );
         Some(Arc::new(p))
     };
+    // PCI functions to hand through: opened, their BARs mapped and INTx
+    // armed once, for every generation (vfio.rs).
+    let pci = crate::vfio::HandThrough::open(cfg)?.map(Arc::new);
     // Set-up is complete: no capability is needed any more (the ports are
     // granted, every file is open), and what follows needs only the
     // syscalls of sandbox.rs.  Only this thread exists (the vCPU threads
@@ -550,7 +553,10 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             &cmdline,
             chan.mapping(),
             log,
-            ports.clone(),
+            Passed {
+                ports: ports.clone(),
+                pci: pci.as_ref(),
+            },
         )?;
         chan.bind_doorbells(&vm.kick, &vm.call)?;
         let console = vm.console.clone();
@@ -786,6 +792,10 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             if e != Exit::Stopped && exit.is_none() {
                 exit = Some((id, e));
             }
+        }
+        // No DMA into, and no device state from, the RAM about to go.
+        if let Some(p) = &pci {
+            p.detach();
         }
         drop(vm);
         let death = match (death, exit) {

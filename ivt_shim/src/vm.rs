@@ -23,7 +23,9 @@ use crate::config::Config;
 use crate::cpuid;
 use crate::image::{ERROR_MARKER, READY_MARKER};
 use crate::mptable;
+use crate::pci::{PciBus, SlotChange};
 use crate::pio::Ports;
+use crate::vfio::HandThrough;
 
 /// First port of the console UART (COM1) and its IRQ.
 pub const SERIAL_PORT: u16 = 0x3f8;
@@ -37,9 +39,16 @@ const I8042_CMD: u16 = 0x64;
 pub fn guest_cmdline(cfg: &Config, test_panic: bool) -> String {
     let w = &cfg.window;
     let mut s = format!(
-        "console=ttyS0 quiet panic=-1 oops=panic reboot=t acpi=off pci=off 8250.nr_uarts=1 \
+        "console=ttyS0 quiet panic=-1 oops=panic reboot=t acpi=off {} 8250.nr_uarts=1 \
          initcall_blacklist=cmos_init ikernel_guest.window_gpa={:#x} ikernel_guest.window_size={} \
          ikernel_guest.doorbell_port={:#x} ikernel_guest.irq={}",
+        // Handed-through functions are found by configuration mechanism
+        // #1 (pci.rs); without them there is no bus to scan.
+        if cfg.pci.is_empty() {
+            "pci=off"
+        } else {
+            "pci=conf1"
+        },
         w.gpa.get_ref(),
         w.size.get_ref(),
         w.doorbell_port.get_ref(),
@@ -152,17 +161,68 @@ pub enum Exit {
 
 type Uart = Serial<IrqTrigger, vm_superio::serial::NoEvents, ConsoleOut>;
 
+/// The PCI bus of one VM and what backs it.
+pub struct PciDevices {
+    /// The functions (owning the BAR mappings that memory slots point at).
+    _hand: Arc<HandThrough>,
+    bus: Mutex<PciBus>,
+    vm: Arc<VmFd>,
+}
+
+/// What the host hands to a driver VM: port ranges and PCI functions.
+pub struct Passed<'a> {
+    /// `[[ports]]`.
+    pub ports: Option<Arc<Ports>>,
+    /// `[[pci]]`.
+    pub pci: Option<&'a Arc<HandThrough>>,
+}
+
+/// KVM memory slot of the first mapped BAR (0: RAM, 1: window).
+const FIRST_BAR_SLOT: u32 = 2;
+
+impl PciDevices {
+    /// Moves the mapped BARs' memory slots as the guest programmed them.
+    fn apply(&self, changes: Vec<SlotChange>) {
+        for c in changes {
+            let slot = FIRST_BAR_SLOT + c.slot;
+            let region = |gpa: u64, size: u64| kvm_userspace_memory_region {
+                slot,
+                guest_phys_addr: gpa,
+                memory_size: size,
+                userspace_addr: c.host,
+                flags: 0,
+            };
+            if let Some(was) = c.was {
+                // SAFETY: Deleting a slot (size 0) frees nothing of ours.
+                if let Err(e) = unsafe { self.vm.set_user_memory_region(region(was, 0)) } {
+                    log::warn!("PCI: unmapping BAR slot {slot} from {was:#x}: {e}");
+                }
+            }
+            if let Some(gpa) = c.gpa {
+                // SAFETY: `c.host` is a BAR mapping owned by `_hand`, which
+                // this VM's devices keep alive as long as the VM.
+                if let Err(e) = unsafe { self.vm.set_user_memory_region(region(gpa, c.size)) } {
+                    // Overlapping another BAR: the guest's own mistake; the
+                    // BAR stays unreachable.
+                    log::warn!("PCI: mapping BAR slot {slot} at {gpa:#x}: {e}");
+                }
+            }
+        }
+    }
+}
+
 /// Devices shared by the vCPU threads of one VM.
 pub struct Devices {
     serial: Mutex<Uart>,
     ports: Option<Arc<Ports>>,
+    pci: Option<PciDevices>,
 }
 
 /// A created, loaded, not yet running driver VM.  The VM (memory, irqchip)
 /// must outlive its vCPU threads: the supervisor keeps it until it has
 /// joined them all.
 pub struct Vm {
-    _vm: VmFd,
+    _vm: Arc<VmFd>,
     vcpus: Vec<VcpuFd>,
     _mem: GuestMemoryMmap,
     /// Doorbell kick (guest -> host), signalled by KVM ioeventfd.
@@ -193,8 +253,9 @@ impl Vm {
         cmdline: &str,
         win: (u64, u64),
         console_log: File,
-        ports: Option<Arc<Ports>>,
+        passed: Passed<'_>,
     ) -> io::Result<Vm> {
+        let Passed { ports, pci } = passed;
         let vm = kvm.create_vm().map_err(kerr("KVM_CREATE_VM"))?;
         vm.set_tss_address(0xfffb_d000)
             .map_err(kerr("KVM_SET_TSS_ADDR"))?;
@@ -238,6 +299,16 @@ impl Vm {
             vm.set_user_memory_region(wslot)
                 .map_err(kerr("window slot"))?;
         }
+        let bus = match pci {
+            Some(h) => {
+                // SAFETY: `mem` stays mapped until the supervisor has
+                // called `detach` (before it drops the VM), and the shim
+                // makes no Rust references into guest RAM.
+                unsafe { h.attach(&vm, host, mem_size)? };
+                Some((h.clone(), h.bus()?))
+            }
+            None => None,
+        };
 
         let kick = EventFd::new(EFD_NONBLOCK)?;
         let port = *cfg.window.doorbell_port.get_ref() as u16;
@@ -311,12 +382,14 @@ impl Vm {
         }
         // The processors, I/O APIC and interrupt routing, for the guest:
         // an MP table in the reserved BIOS area (the guest runs acpi=off).
-        let mp = mptable::build(mptable::MPTABLE_START, n as u8, leaf1.0, leaf1.1);
+        let routes = bus.as_ref().map(|b| b.1.intx_routes()).unwrap_or_default();
+        let mp = mptable::build(mptable::MPTABLE_START, n as u8, (leaf1.0, leaf1.1), &routes);
         mem.write_slice(&mp, GuestAddress(mptable::MPTABLE_START))
             .map_err(|e| io::Error::other(format!("MP table: {e}")))?;
 
+        let vm = Arc::new(vm);
         Ok(Vm {
-            _vm: vm,
+            _vm: vm.clone(),
             vcpus,
             _mem: mem,
             kick,
@@ -324,6 +397,11 @@ impl Vm {
             devices: Arc::new(Devices {
                 serial: Mutex::new(serial),
                 ports,
+                pci: bus.map(|(h, b)| PciDevices {
+                    _hand: h,
+                    bus: Mutex::new(b),
+                    vm,
+                }),
             }),
             console,
         })
@@ -339,6 +417,7 @@ impl Vm {
 /// Runs `vcpu` until it stops or `stop` is set; call on the vCPU's thread.
 pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
     let ports = dev.ports.as_ref();
+    let pci = dev.pci.as_ref();
     loop {
         if stop.load(Ordering::Acquire) {
             return Exit::Stopped;
@@ -348,6 +427,18 @@ pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
                 if (SERIAL_PORT..SERIAL_PORT + 8).contains(&port) {
                     if let (Some(&b), Ok(mut s)) = (data.first(), dev.serial.lock()) {
                         let _ = s.write((port - SERIAL_PORT) as u8, b);
+                    }
+                } else if let Some(p) = pci.filter(|_| PciBus::is_config_port(port)) {
+                    let changes = p.bus.lock().map(|mut b| b.config_out(port, data));
+                    if let Ok(c) = changes {
+                        p.apply(c);
+                    }
+                } else if let Some(p) = pci.filter(|_| PciBus::is_io_window(port)) {
+                    if let Ok(mut b) = p.bus.lock() {
+                        let mut d = [0u8; 4];
+                        let n = data.len().min(4);
+                        d[..n].copy_from_slice(&data[..n]);
+                        b.bar_access(true, u64::from(port), &mut d[..n], true);
                     }
                 } else if let Some(p) = ports.filter(|p| p.contains(port)) {
                     p.write(port, data);
@@ -366,14 +457,38 @@ pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
                     if let Some(d) = data.first_mut() {
                         *d = v;
                     }
+                } else if let Some(p) = pci.filter(|_| PciBus::is_config_port(port)) {
+                    match p.bus.lock() {
+                        Ok(mut b) => b.config_in(port, data),
+                        Err(_) => data.fill(0xff),
+                    }
+                } else if let Some(p) = pci.filter(|_| PciBus::is_io_window(port)) {
+                    match p.bus.lock() {
+                        Ok(mut b) => {
+                            b.bar_access(true, u64::from(port), data, false);
+                        }
+                        Err(_) => data.fill(0xff),
+                    }
                 } else if let Some(p) = ports.filter(|p| p.contains(port)) {
                     p.read(port, data);
                 } else {
                     data.fill(0xff);
                 }
             }
-            Ok(VcpuExit::MmioRead(_, data)) => data.fill(0xff),
-            Ok(VcpuExit::MmioWrite(..)) => {}
+            Ok(VcpuExit::MmioRead(addr, data)) => match pci.map(|p| p.bus.lock()) {
+                Some(Ok(mut b)) => {
+                    b.bar_access(false, addr, data, false);
+                }
+                _ => data.fill(0xff),
+            },
+            Ok(VcpuExit::MmioWrite(addr, data)) => {
+                if let Some(Ok(mut b)) = pci.map(|p| p.bus.lock()) {
+                    let mut d = [0u8; 8];
+                    let n = data.len().min(8);
+                    d[..n].copy_from_slice(&data[..n]);
+                    b.bar_access(false, addr, &mut d[..n], true);
+                }
+            }
             Ok(VcpuExit::Hlt) => return Exit::Halt,
             Ok(VcpuExit::Shutdown) => return Exit::Shutdown,
             Ok(VcpuExit::SystemEvent(t, _)) => return Exit::Reset(format!("system event {t}")),
