@@ -11,8 +11,8 @@
 //! on PC hardware), and the 8259 reaches the processors as ExtINT on LINT0
 //! (virtual wire mode, no IMCR), with NMI on LINT1.
 //!
-//! With handed-through PCI functions (pci.rs) it also names a PCI bus, id
-//! 1, and routes each function's INTx pin to its I/O APIC pin (GSI 16 and
+//! With handed-through PCI functions (pci.rs) it also names PCI bus 0 (the
+//! ISA bus is then bus 1), and routes each function's INTx pin to its I/O APIC pin (GSI 16 and
 //! up), level-triggered and active low as PCI interrupts are.
 //!
 //! The guest runs with `acpi=off`, so this is its only description of the
@@ -61,8 +61,10 @@ pub fn checksum(b: &[u8]) -> u8 {
     0u8.wrapping_sub(sum(b))
 }
 
-/// Bus id of the PCI bus, when there is one.
-const PCI_BUS: u8 = 1;
+/// Bus id of the PCI bus, when there is one: a PCI bus's id is its bus
+/// number, which the guest matches against (bus 0); the ISA bus then
+/// comes after it.
+const PCI_BUS: u8 = 0;
 /// Interrupt entry flags: active low (bits 1:0 = 3), level (bits 3:2 = 3).
 const PCI_INT_FLAGS: u8 = 0x0f;
 
@@ -104,16 +106,20 @@ pub fn build(base: u64, n: u8, cpu: (u32, u32), pci: &[(u8, u8, u32)]) -> Vec<u8
         t.extend_from_slice(&[0; 8]);
         entries += 1;
     }
-    t.push(ENTRY_BUS);
-    t.push(0); // bus id
-    t.extend_from_slice(b"ISA   ");
-    entries += 1;
-    if !pci.is_empty() {
+    // Bus entries in the order of their ids.
+    let isa_bus = if pci.is_empty() {
+        0
+    } else {
         t.push(ENTRY_BUS);
         t.push(PCI_BUS);
         t.extend_from_slice(b"PCI   ");
         entries += 1;
-    }
+        PCI_BUS + 1
+    };
+    t.push(ENTRY_BUS);
+    t.push(isa_bus);
+    t.extend_from_slice(b"ISA   ");
+    entries += 1;
     t.push(ENTRY_IOAPIC);
     t.push(ioapic_id);
     t.push(IOAPIC_VERSION);
@@ -123,7 +129,7 @@ pub fn build(base: u64, n: u8, cpu: (u32, u32), pci: &[(u8, u8, u32)]) -> Vec<u8
     // ISA IRQs 0-15 to pins 0-15 (2 is the 8259 cascade: no entry), edge
     // and active high as the ISA bus defines (flags 0 = conforms to bus).
     for irq in (0u8..16).filter(|&i| i != 2) {
-        t.extend_from_slice(&[ENTRY_IOINT, INT_INT, 0, 0, 0, irq, ioapic_id, irq]);
+        t.extend_from_slice(&[ENTRY_IOINT, INT_INT, 0, 0, isa_bus, irq, ioapic_id, irq]);
         entries += 1;
     }
     // PCI INTx: source "IRQ" is the device number and pin (A = 0).
@@ -255,16 +261,26 @@ mod tests {
         assert_eq!(usize::from(u16_at(t, 4)), t.len());
         let ents = &t[HEADER_LEN + PROC_LEN..];
         assert_eq!(
-            &ents[8..16],
-            &[ENTRY_BUS, 1, b'P', b'C', b'I', b' ', b' ', b' ']
+            &ents[0..8],
+            &[ENTRY_BUS, 0, b'P', b'C', b'I', b' ', b' ', b' ']
         );
+        assert_eq!(
+            &ents[8..16],
+            &[ENTRY_BUS, 1, b'I', b'S', b'A', b' ', b' ', b' ']
+        );
+        let isa: Vec<&[u8]> = ents
+            .chunks(8)
+            .filter(|e| e[0] == ENTRY_IOINT && e[2] == 0)
+            .collect();
+        assert_eq!(isa.len(), 15);
+        assert!(isa.iter().all(|e| e[4] == 1), "ISA IRQs on bus 1");
         let ioints: Vec<&[u8]> = ents
             .chunks(8)
-            .filter(|e| e[0] == ENTRY_IOINT && e[4] == PCI_BUS)
+            .filter(|e| e[0] == ENTRY_IOINT && e[2] == PCI_INT_FLAGS)
             .collect();
         assert_eq!(ioints.len(), 2);
-        assert_eq!(ioints[0], &[ENTRY_IOINT, 0, 0x0f, 0, 1, 1 << 2, 1, 16]);
-        assert_eq!(ioints[1], &[ENTRY_IOINT, 0, 0x0f, 0, 1, 3 << 2 | 1, 1, 18]);
+        assert_eq!(ioints[0], &[ENTRY_IOINT, 0, 0x0f, 0, 0, 1 << 2, 1, 16]);
+        assert_eq!(ioints[1], &[ENTRY_IOINT, 0, 0x0f, 0, 0, 3 << 2 | 1, 1, 18]);
     }
 
     #[test]

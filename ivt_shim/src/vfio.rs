@@ -34,6 +34,7 @@
 //! raises the limit to what the mappings need ([`raise_memlock`]).
 
 use std::io;
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -59,7 +60,11 @@ const SYSFS_PCI: &str = "/sys/bus/pci/devices";
 /// One handed-through function.
 struct Handed {
     address: String,
-    device: VfioDevice,
+    /// Never dropped: `VfioDevice`'s drop finds the IOMMU group again
+    /// through sysfs (and panics when it cannot), which the sandbox
+    /// forbids.  A function lives as long as the shim, and the kernel
+    /// closes its descriptors (and vfio-pci disables it) at exit.
+    device: ManuallyDrop<VfioDevice>,
     bars: Vec<BarInfo>,
     /// The mapped BARs: (host address, length), unmapped on drop.
     maps: Vec<(u64, usize)>,
@@ -286,7 +291,7 @@ impl HandThrough {
             );
             devices.push(Arc::new(Handed {
                 address,
-                device,
+                device: ManuallyDrop::new(device),
                 bars,
                 maps,
                 intx,
