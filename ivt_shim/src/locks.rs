@@ -65,6 +65,9 @@ pub enum Resource {
     Node(String),
     /// Host I/O ports `base..base + count`, `count` > 0.
     Ports { base: u32, count: u32 },
+    /// A host PCI function handed through (`[[pci]]`), by its address
+    /// `DDDD:BB:DD.F` in lower case.
+    Pci(String),
 }
 
 impl Resource {
@@ -73,6 +76,7 @@ impl Resource {
         match self {
             Resource::Node(n) => format!("node-{n}.lock"),
             Resource::Ports { base, count } => format!("ports-{base:#06x}+{count}.lock"),
+            Resource::Pci(a) => format!("pci-{a}.lock"),
         }
     }
 
@@ -82,6 +86,9 @@ impl Resource {
         if let Some(n) = stem.strip_prefix("node-") {
             return (!n.is_empty()).then(|| Resource::Node(n.to_string()));
         }
+        if let Some(a) = stem.strip_prefix("pci-") {
+            return crate::config::is_pci_address(a).then(|| Resource::Pci(a.to_string()));
+        }
         let (b, c) = stem.strip_prefix("ports-0x")?.split_once('+')?;
         let base = u32::from_str_radix(b, 16).ok()?;
         let count = c.parse().ok()?;
@@ -89,10 +96,11 @@ impl Resource {
     }
 
     /// Whether two shims cannot both hold `self` and `o`: the same node
-    /// name, or port ranges that share a port.
+    /// name or PCI function, or port ranges that share a port.
     pub fn conflicts(&self, o: &Resource) -> bool {
         match (self, o) {
             (Resource::Node(a), Resource::Node(b)) => a == b,
+            (Resource::Pci(a), Resource::Pci(b)) => a == b,
             (Resource::Ports { base: a, count: n }, Resource::Ports { base: b, count: m }) => {
                 let (a, n, b, m) = (u64::from(*a), u64::from(*n), u64::from(*b), u64::from(*m));
                 a < b + m && b < a + n
@@ -106,6 +114,7 @@ impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Resource::Node(n) => write!(f, "host node /dev/{n}"),
+            Resource::Pci(a) => write!(f, "PCI function {a}"),
             Resource::Ports { base, count } => write!(
                 f,
                 "host ports {base:#x}-{:#x}",
@@ -428,9 +437,16 @@ mod tests {
             node("a.b-c"),
             ports(0x378, 3),
             ports(0, 65536),
+            Resource::Pci("0000:00:0a.0".into()),
         ] {
             assert_eq!(Resource::from_file_name(&r.file_name()), Some(r.clone()));
         }
+        let nic = Resource::Pci("0000:00:0a.0".into());
+        assert_eq!(nic.file_name(), "pci-0000:00:0a.0.lock");
+        assert_eq!(nic.to_string(), "PCI function 0000:00:0a.0");
+        assert!(nic.conflicts(&Resource::Pci("0000:00:0a.0".into())));
+        assert!(!nic.conflicts(&Resource::Pci("0000:00:0b.0".into())));
+        assert!(!nic.conflicts(&node("0000:00:0a.0")));
         assert_eq!(ports(0x378, 3).file_name(), "ports-0x0378+3.lock");
         assert_eq!(node("ik_fifo").file_name(), "node-ik_fifo.lock");
         for f in [
@@ -438,6 +454,8 @@ mod tests {
             "node-.lock",
             "ports-0x378+0.lock",
             "ports-378+3.lock",
+            "pci-00:0a.0.lock",
+            "pci-0000:00:0a.0/x.lock",
             "x",
         ] {
             assert_eq!(Resource::from_file_name(f), None, "{f}");

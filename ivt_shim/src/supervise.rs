@@ -346,7 +346,11 @@ pub fn host_resources(cfg: &Config, hs_use: HostStubUse) -> Vec<Resource> {
         base: *p.base.get_ref() as u32,
         count: *p.count.get_ref() as u32,
     });
-    nodes.chain(ports).collect()
+    let pci = cfg
+        .pci
+        .iter()
+        .map(|d| Resource::Pci(d.host.get_ref().to_ascii_lowercase()));
+    nodes.chain(ports).chain(pci).collect()
 }
 
 /// The error of a config with exports without host_stub.

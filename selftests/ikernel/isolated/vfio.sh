@@ -154,6 +154,11 @@ t_check "generation 1 pinged the peer through it (5 of 5)" [ "$(pings)" -ge 1 ]
 wait_for 120 generation_ready "$slog" 2
 t_check "generation 1 was made to panic and generation 2 came up" generation_ready "$slog" 2
 t_check "generation 2 pinged the peer through it (5 of 5) after the restart" two_pings
+"$IVT_SHIM" run --no-host-stub "$cfg" >"$OUT/$name-second.log" 2>&1
+rc=$?
+sed 's/^/# second shim: /' "$OUT/$name-second.log" | tail -n 2
+t_check "a second shim for the same function is refused as a conflict (exit 4, status $rc)" \
+	eval '[ $rc = 4 ] && grep -q "PCI function $pass" "$OUT/$name-second.log"'
 t_check "its interrupts came through INTx (IO-APIC, level)" \
 	grep -aq 'NIC-GUEST: .*IO-APIC.*fasteoi.*eth0' "$OUT/$name.console.log"
 
