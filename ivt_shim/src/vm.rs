@@ -434,10 +434,11 @@ pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
                         p.apply(c);
                     }
                 } else if let Some(p) = pci.filter(|_| PciBus::is_io_window(port)) {
-                    if let Ok(mut b) = p.bus.lock() {
+                    // One access of 1, 2 or 4 bytes; string I/O (several
+                    // accesses in one exit) to a BAR is not supported.
+                    if let (Ok(mut b), n @ (1 | 2 | 4)) = (p.bus.lock(), data.len()) {
                         let mut d = [0u8; 4];
-                        let n = data.len().min(4);
-                        d[..n].copy_from_slice(&data[..n]);
+                        d[..n].copy_from_slice(data);
                         b.bar_access(true, u64::from(port), &mut d[..n], true);
                     }
                 } else if let Some(p) = ports.filter(|p| p.contains(port)) {
@@ -463,11 +464,11 @@ pub fn run_vcpu(vcpu: &mut VcpuFd, dev: &Devices, stop: &AtomicBool) -> Exit {
                         Err(_) => data.fill(0xff),
                     }
                 } else if let Some(p) = pci.filter(|_| PciBus::is_io_window(port)) {
-                    match p.bus.lock() {
-                        Ok(mut b) => {
+                    match (p.bus.lock(), data.len()) {
+                        (Ok(mut b), 1 | 2 | 4) => {
                             b.bar_access(true, u64::from(port), data, false);
                         }
-                        Err(_) => data.fill(0xff),
+                        _ => data.fill(0xff),
                     }
                 } else if let Some(p) = ports.filter(|p| p.contains(port)) {
                     p.read(port, data);
