@@ -11,9 +11,13 @@
 //!   BAR decodes only while its decode bit in the command register is set
 //!   and it lies wholly in this bus's windows ([`MMIO_START`]..[`MMIO_END`]
 //!   for memory, [`IO_START`]..[`IO_END`] for ports);
-//! - the capability list, the expansion ROM and everything from offset
-//!   0x40 read as zero and ignore writes: there is no MSI, MSI-X, power
-//!   management or PCIe capability, so interrupts are INTx alone;
+//! - the device's capability list is hidden, and the expansion ROM and
+//!   everything from offset 0x40 read as zero and ignore writes: there is
+//!   no MSI-X, power management or PCIe capability.  A function that VFIO
+//!   can give MSI gets one emulated MSI capability at 0x40 (one vector,
+//!   64-bit address, no masking), the only entry of its list; the guest's
+//!   enable, address and data go to [`Backend::set_msi`].  Others
+//!   interrupt through INTx alone;
 //! - the interrupt line register is the guest's to write; the pin is the
 //!   device's, routed to I/O APIC pin [`FIRST_GSI`] + n by the MP table;
 //! - the header type says single-function.
@@ -40,6 +44,14 @@ pub const IO_START: u16 = 0xc000;
 pub const IO_END: u32 = 0x1_0000;
 /// GSI (I/O APIC pin) of the first device's INTx.
 pub const FIRST_GSI: u32 = 16;
+/// GSI of the first device's MSI (after the I/O APIC's 24 pins).
+pub const FIRST_MSI_GSI: u32 = 24;
+/// Where the emulated MSI capability is.
+const MSI_CAP: u64 = 0x40;
+/// MSI message control: enable.
+const MSI_ENABLE: u16 = 1 << 0;
+/// MSI message control: 64-bit address capable.
+const MSI_64BIT: u16 = 1 << 7;
 /// Most handed-through functions (one per I/O APIC pin 16..23).
 pub const MAX_DEVICES: usize = 8;
 
@@ -67,6 +79,29 @@ pub trait Backend: Send + Sync {
     fn bar_read(&self, index: u32, off: u64, buf: &mut [u8]);
     /// Writes BAR `index` at `off` (in range).
     fn bar_write(&self, index: u32, off: u64, buf: &[u8]);
+    /// The guest enabled MSI with this (address, data), changed them, or
+    /// (None) disabled it.
+    fn set_msi(&self, route: Option<(u64, u32)>);
+}
+
+/// A function to put on the bus.
+pub struct Slot {
+    /// Its configuration space and BARs.
+    pub backend: std::sync::Arc<dyn Backend>,
+    /// Its BARs.
+    pub bars: Vec<BarInfo>,
+    /// Whether it gets the emulated MSI capability.
+    pub msi: bool,
+}
+
+/// The guest's view of the MSI capability.
+#[derive(Clone, Copy, Default)]
+struct Msi {
+    ctrl: u16,
+    addr: u64,
+    data: u16,
+    /// What the backend was last told.
+    active: Option<(u64, u32)>,
 }
 
 /// What a BAR decodes.
@@ -193,6 +228,7 @@ pub struct Function {
     cmd: u16,
     line: u8,
     gsi: u32,
+    msi: Option<Msi>,
 }
 
 /// A change to make to the guest's memory map: the mapped BAR `slot` (0
@@ -234,13 +270,14 @@ pub struct PciBus {
 }
 
 impl PciBus {
-    /// A bus with `devs` (backend, BARs) at devices 1, 2, ...
-    pub fn new(devs: Vec<(std::sync::Arc<dyn Backend>, Vec<BarInfo>)>) -> Option<PciBus> {
-        let infos: Vec<Vec<BarInfo>> = devs.iter().map(|d| d.1.clone()).collect();
+    /// A bus with `devs` at devices 1, 2, ...
+    pub fn new(devs: Vec<Slot>) -> Option<PciBus> {
+        let infos: Vec<Vec<BarInfo>> = devs.iter().map(|d| d.bars.clone()).collect();
         let at = layout(&infos)?;
         let mut funcs = Vec::new();
         let mut mapped = Vec::new();
-        for (n, ((backend, bars), addrs)) in devs.into_iter().zip(at).enumerate() {
+        for (n, (slot, addrs)) in devs.into_iter().zip(at).enumerate() {
+            let Slot { backend, bars, msi } = slot;
             let bars: Vec<Bar> = bars
                 .into_iter()
                 .zip(addrs)
@@ -257,6 +294,7 @@ impl PciBus {
                 cmd: 0,
                 line: (FIRST_GSI + n as u32) as u8,
                 gsi: FIRST_GSI + n as u32,
+                msi: msi.then(Msi::default),
             });
         }
         if funcs.len() > MAX_DEVICES {
@@ -480,8 +518,25 @@ impl Function {
     fn read_dword(&self, reg: u64) -> u32 {
         match reg {
             0x00 | 0x08 | 0x2c => self.raw(reg),
-            // The capability list is hidden.
-            0x04 => (self.raw(reg) & !(STATUS_CAP_LIST << 16) & 0xffff_0000) | u32::from(self.cmd),
+            // The device's capability list is hidden; ours has MSI alone.
+            0x04 => {
+                let cap = if self.msi.is_some() {
+                    STATUS_CAP_LIST << 16
+                } else {
+                    0
+                };
+                (self.raw(reg) & !(STATUS_CAP_LIST << 16) & 0xffff_0000) | cap | u32::from(self.cmd)
+            }
+            0x34 if self.msi.is_some() => MSI_CAP as u32,
+            0x40..=0x4c => match &self.msi {
+                Some(m) => match reg {
+                    0x40 => 0x05 | u32::from(m.ctrl | MSI_64BIT) << 16,
+                    0x44 => m.addr as u32,
+                    0x48 => (m.addr >> 32) as u32,
+                    _ => u32::from(m.data),
+                },
+                None => 0,
+            },
             // Header type 0, single function; BIST as the device says.
             0x0c => self.raw(reg) & 0xff00_ffff,
             0x10..=0x24 => self.bar_reg(((reg - 0x10) / 4) as u32),
@@ -534,7 +589,40 @@ impl Function {
                 self.line = data[0];
                 true
             }
+            0x40..=0x4c if self.msi.is_some() => {
+                self.write_msi(base, o, data);
+                true
+            }
             _ => false,
+        }
+    }
+
+    /// A write into the MSI capability; tells the backend when the
+    /// enabled route changes.
+    fn write_msi(&mut self, base: u64, o: usize, data: &[u8]) {
+        let Some(m) = self.msi.as_mut() else {
+            return;
+        };
+        let cur = match base {
+            0x40 => u32::from(m.ctrl) << 16,
+            0x44 => m.addr as u32,
+            0x48 => (m.addr >> 32) as u32,
+            _ => u32::from(m.data),
+        };
+        let mut b = cur.to_le_bytes();
+        b[o..o + data.len()].copy_from_slice(data);
+        let v = u32::from_le_bytes(b);
+        match base {
+            // Only the enable bit: one vector (multiple message enable 0).
+            0x40 => m.ctrl = (v >> 16) as u16 & MSI_ENABLE,
+            0x44 => m.addr = (m.addr & !0xffff_ffff) | u64::from(v & !3),
+            0x48 => m.addr = (m.addr & 0xffff_ffff) | u64::from(v) << 32,
+            _ => m.data = v as u16,
+        }
+        let route = (m.ctrl & MSI_ENABLE != 0).then_some((m.addr, u32::from(m.data)));
+        if route != m.active {
+            m.active = route;
+            self.backend.set_msi(route);
         }
     }
 }
@@ -594,9 +682,16 @@ mod tests {
                 .unwrap()
                 .push(format!("write bar{index} {off:#x} {buf:x?}"));
         }
+        fn set_msi(&self, route: Option<(u64, u32)>) {
+            self.log.lock().unwrap().push(format!("msi {route:x?}"));
+        }
     }
 
     fn bus(mapped: bool) -> (PciBus, Arc<Fake>) {
+        bus_msi(mapped, false)
+    }
+
+    fn bus_msi(mapped: bool, msi: bool) -> (PciBus, Arc<Fake>) {
         let f = Fake::e1000();
         let mut raw = [0u32; 6];
         raw[0] = 0xfeb8_0000;
@@ -605,7 +700,12 @@ mod tests {
         if mapped {
             bars[0].host_map = Some(0x7f00_0000_0000);
         }
-        let b = PciBus::new(vec![(f.clone() as Arc<dyn Backend>, bars)]).unwrap();
+        let b = PciBus::new(vec![Slot {
+            backend: f.clone() as Arc<dyn Backend>,
+            bars,
+            msi,
+        }])
+        .unwrap();
         (b, f)
     }
 
@@ -801,6 +901,42 @@ mod tests {
         let mut d = [0u8; 4];
         wr(&mut b, 1, 0x04, 0x3);
         assert!(!b.bar_access(false, 0xe004_0000, &mut d, false));
+    }
+
+    #[test]
+    fn msi_capability() {
+        let (mut b, f) = bus_msi(false, true);
+        assert_ne!(rd(&mut b, 1, 4) & (1 << 20), 0, "capability list");
+        assert_eq!(rd(&mut b, 1, 0x34), 0x40);
+        assert_eq!(rd(&mut b, 1, 0x40), 0x0080_0005, "MSI, last, 64-bit");
+        wr(&mut b, 1, 0x44, 0xfee0_1003);
+        wr(&mut b, 1, 0x48, 0);
+        wr(&mut b, 1, 0x4c, 0x4041);
+        assert_eq!(rd(&mut b, 1, 0x44), 0xfee0_1000, "dword aligned");
+        assert!(f.log.lock().unwrap().is_empty(), "not enabled yet");
+        // Enable (with multiple message enable bits, ignored) by a word
+        // write to message control.
+        b.config_out(
+            CONFIG_ADDRESS,
+            &(0x8000_0000u32 | 1 << 11 | 0x40).to_le_bytes(),
+        );
+        b.config_out(CONFIG_DATA + 2, &0x0071u16.to_le_bytes());
+        assert_eq!(rd(&mut b, 1, 0x40) >> 16, 0x81);
+        wr(&mut b, 1, 0x4c, 0x4042);
+        wr(&mut b, 1, 0x4c, 0x4042);
+        wr(&mut b, 1, 0x40, 0x0005);
+        let log = f.log.lock().unwrap().clone();
+        assert_eq!(
+            log,
+            vec![
+                "msi Some((fee01000, 4041))",
+                "msi Some((fee01000, 4042))",
+                "msi None"
+            ]
+        );
+        // Without MSI the area reads as zero.
+        let (mut b, _) = bus(false);
+        assert_eq!(rd(&mut b, 1, 0x40), 0);
     }
 
     #[test]

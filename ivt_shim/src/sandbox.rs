@@ -64,8 +64,8 @@ use std::mem::size_of;
 use std::os::fd::RawFd;
 
 use kvm_bindings::{
-    kvm_cpuid2, kvm_fpu, kvm_ioeventfd, kvm_irqfd, kvm_lapic_state, kvm_mp_state, kvm_pit_config,
-    kvm_regs, kvm_sregs, kvm_userspace_memory_region,
+    kvm_cpuid2, kvm_fpu, kvm_ioeventfd, kvm_irq_routing, kvm_irqfd, kvm_lapic_state, kvm_mp_state,
+    kvm_pit_config, kvm_regs, kvm_sregs, kvm_userspace_memory_region,
 };
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -140,6 +140,7 @@ pub fn allowed_ioctls() -> Vec<(&'static str, u64)> {
         ("KVM_SET_TSS_ADDR", kvm_io(0x47)),
         ("KVM_SET_IDENTITY_MAP_ADDR", kvm_iow::<u64>(0x48)),
         ("KVM_CREATE_IRQCHIP", kvm_io(0x60)),
+        ("KVM_SET_GSI_ROUTING", kvm_iow::<kvm_irq_routing>(0x6a)),
         ("KVM_IRQFD", kvm_iow::<kvm_irqfd>(0x76)),
         ("KVM_CREATE_PIT2", kvm_iow::<kvm_pit_config>(0x77)),
         ("KVM_IOEVENTFD", kvm_iow::<kvm_ioeventfd>(0x79)),
@@ -786,6 +787,7 @@ mod tests {
         assert_eq!(n["KVM_SET_CPUID2"], 0x4008_ae90);
         assert_eq!(n["KVM_GET_SREGS"], 0x8138_ae83);
         assert_eq!(n["KVM_IRQFD"], 0x4020_ae76);
+        assert_eq!(n["KVM_SET_GSI_ROUTING"], 0x4008_ae6a);
         assert_eq!(n["KVM_IOEVENTFD"], 0x4040_ae79);
         assert_eq!(n["KVM_SET_IDENTITY_MAP_ADDR"], 0x4008_ae48);
         assert_eq!(n["KVM_GET_LAPIC"], 0x8400_ae8e);

@@ -38,19 +38,30 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kvm_bindings::{
+    kvm_irq_routing_entry, kvm_irq_routing_irqchip, kvm_irq_routing_msi, KvmIrqRouting,
+    KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQ_ROUTING_IRQCHIP,
+    KVM_IRQ_ROUTING_MSI,
+};
 use kvm_ioctls::VmFd;
 use log::{info, warn};
 use vfio_ioctls::{VfioContainer, VfioDevice, VfioOps, VfioRegionInfoCap};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
 use crate::config::Config;
-use crate::pci::{bars_from, Backend, BarInfo, BarKind, PciBus, CMD_MASTER};
+use crate::pci::{
+    bars_from, Backend, BarInfo, BarKind, PciBus, Slot, CMD_MASTER, FIRST_GSI, FIRST_MSI_GSI,
+};
 
 /// VFIO's region index of the configuration space (uapi
 /// `VFIO_PCI_CONFIG_REGION_INDEX`); BARs 0-5 are regions 0-5.
 const CONFIG_REGION: u32 = 7;
 /// `VFIO_PCI_INTX_IRQ_INDEX`.
 const INTX: u32 = 0;
+/// `VFIO_PCI_MSI_IRQ_INDEX`.
+const MSI: u32 = 1;
 /// `VFIO_REGION_INFO_FLAG_MMAP`.
 const REGION_MMAP: u32 = 1 << 2;
 
@@ -70,24 +81,173 @@ struct Handed {
     maps: Vec<(u64, usize)>,
     /// INTx: (trigger, resample) eventfds, if the function has a pin.
     intx: Option<(EventFd, EventFd)>,
+    /// MSI's eventfd, if VFIO offers MSI for the function.
+    msi: Option<EventFd>,
+    /// VFIO delivers MSI (and not INTx) now.
+    msi_on: AtomicBool,
 }
 
-/// Config space and BAR access for the emulated bus.
-struct Access(Arc<Handed>);
+impl Handed {
+    /// Arms INTx in VFIO: trigger and resample eventfds, line unmasked.
+    fn arm_intx(&self) -> io::Result<()> {
+        let Some((trigger, resample)) = &self.intx else {
+            return Ok(());
+        };
+        self.device
+            .enable_irq(INTX, vec![trigger])
+            .map_err(verr(format!("[[pci]] {}: INTx eventfd", self.address)))?;
+        self.device
+            .set_irq_resample_fd(INTX, vec![resample])
+            .map_err(verr(format!(
+                "[[pci]] {}: INTx resample eventfd",
+                self.address
+            )))
+    }
+
+    /// Switches VFIO between INTx and MSI (vfio-pci has one kind on at a
+    /// time).
+    fn use_msi(&self, on: bool) -> io::Result<()> {
+        let Some(evt) = &self.msi else {
+            return Ok(());
+        };
+        if self.msi_on.load(Ordering::Acquire) == on {
+            return Ok(());
+        }
+        if on {
+            if self.intx.is_some() {
+                self.device
+                    .disable_irq(INTX)
+                    .map_err(verr(format!("[[pci]] {}: INTx off", self.address)))?;
+            }
+            self.device
+                .enable_irq(MSI, vec![evt])
+                .map_err(verr(format!("[[pci]] {}: MSI eventfd", self.address)))?;
+        } else {
+            self.device
+                .disable_irq(MSI)
+                .map_err(verr(format!("[[pci]] {}: MSI off", self.address)))?;
+            self.arm_intx()?;
+        }
+        self.msi_on.store(on, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The interrupt routes of one VM: KVM's defaults (GSIs 0-15 to the PICs
+/// and the I/O APIC, 16-23 to the I/O APIC) plus the MSI routes the guest
+/// programmed, one per function at GSI [`FIRST_MSI_GSI`] + n.  KVM takes
+/// the whole table at once.
+struct Routes {
+    vm: Arc<VmFd>,
+    msi: Mutex<Vec<Option<(u64, u32)>>>,
+    /// Route changes logged so far (a guest can make many).
+    logged: std::sync::atomic::AtomicU32,
+}
+
+/// Route changes a generation logs before it goes quiet.
+const MSI_LOG_MAX: u32 = 16;
+
+impl Routes {
+    fn set(&self, n: usize, route: Option<(u64, u32)>) -> io::Result<()> {
+        let mut msi = self
+            .msi
+            .lock()
+            .map_err(|_| io::Error::other("MSI routes poisoned"))?;
+        if let Some(r) = msi.get_mut(n) {
+            *r = route;
+        }
+        let mut entries = Vec::new();
+        let chip = |gsi: u32, irqchip: u32, pin: u32| {
+            let mut e = kvm_irq_routing_entry {
+                gsi,
+                type_: KVM_IRQ_ROUTING_IRQCHIP,
+                ..Default::default()
+            };
+            e.u.irqchip = kvm_irq_routing_irqchip { irqchip, pin };
+            e
+        };
+        for gsi in 0..24u32 {
+            entries.push(chip(gsi, KVM_IRQCHIP_IOAPIC, gsi));
+            if gsi < 16 {
+                let pic = if gsi < 8 {
+                    KVM_IRQCHIP_PIC_MASTER
+                } else {
+                    KVM_IRQCHIP_PIC_SLAVE
+                };
+                entries.push(chip(gsi, pic, gsi % 8));
+            }
+        }
+        for (i, r) in msi.iter().enumerate() {
+            let Some((addr, data)) = *r else {
+                continue;
+            };
+            let mut e = kvm_irq_routing_entry {
+                gsi: FIRST_MSI_GSI + i as u32,
+                type_: KVM_IRQ_ROUTING_MSI,
+                ..Default::default()
+            };
+            e.u.msi = kvm_irq_routing_msi {
+                address_lo: addr as u32,
+                address_hi: (addr >> 32) as u32,
+                data,
+                ..Default::default()
+            };
+            entries.push(e);
+        }
+        let table = KvmIrqRouting::from_entries(&entries)
+            .map_err(|e| io::Error::other(format!("GSI routing table: {e:?}")))?;
+        self.vm
+            .set_gsi_routing(&table)
+            .map_err(|e| io::Error::other(format!("KVM_SET_GSI_ROUTING: {e}")))
+    }
+}
+
+/// Config space, BAR and MSI access of function `n` for the emulated bus
+/// of one VM.
+struct Access {
+    dev: Arc<Handed>,
+    n: usize,
+    routes: Arc<Routes>,
+}
 
 impl Backend for Access {
     fn config_read(&self, off: u64, buf: &mut [u8]) {
         buf.fill(0xff);
-        self.0.device.region_read(CONFIG_REGION, buf, off);
+        self.dev.device.region_read(CONFIG_REGION, buf, off);
     }
     fn config_write(&self, off: u64, buf: &[u8]) {
-        self.0.device.region_write(CONFIG_REGION, buf, off);
+        self.dev.device.region_write(CONFIG_REGION, buf, off);
     }
     fn bar_read(&self, index: u32, off: u64, buf: &mut [u8]) {
-        self.0.device.region_read(index, buf, off);
+        self.dev.device.region_read(index, buf, off);
     }
     fn bar_write(&self, index: u32, off: u64, buf: &[u8]) {
-        self.0.device.region_write(index, buf, off);
+        self.dev.device.region_write(index, buf, off);
+    }
+    fn set_msi(&self, route: Option<(u64, u32)>) {
+        let n = self.routes.logged.fetch_add(1, Ordering::Relaxed);
+        if n < MSI_LOG_MAX {
+            let what = match route {
+                Some((a, d)) => format!("on, address {a:#x}, data {d:#x}"),
+                None => "off".into(),
+            };
+            let more = if n + 1 == MSI_LOG_MAX {
+                " (further changes of this generation not logged)"
+            } else {
+                ""
+            };
+            info!("pci {}: guest MSI {what}{more}", self.dev.address);
+        }
+        // Route first, so that the first message finds it.
+        let r = self
+            .routes
+            .set(self.n, route)
+            .and_then(|()| self.dev.use_msi(route.is_some()));
+        if let Err(e) = r {
+            // The guest's interrupts stop; its driver times out, the
+            // supervisor's checks see what follows.
+            warn!("{e}");
+        }
     }
 }
 
@@ -263,20 +423,17 @@ impl HandThrough {
             let intx = if (1..=4).contains(&pin[0])
                 && device.get_irq_info(INTX).is_some_and(|i| i.count == 1)
             {
-                let trigger = EventFd::new(EFD_NONBLOCK)?;
-                let resample = EventFd::new(EFD_NONBLOCK)?;
-                device
-                    .enable_irq(INTX, vec![&trigger])
-                    .map_err(verr(format!("[[pci]] {address}: INTx eventfd")))?;
-                device
-                    .set_irq_resample_fd(INTX, vec![&resample])
-                    .map_err(verr(format!("[[pci]] {address}: INTx resample eventfd")))?;
-                Some((trigger, resample))
+                Some((EventFd::new(EFD_NONBLOCK)?, EventFd::new(EFD_NONBLOCK)?))
+            } else {
+                None
+            };
+            let msi = if device.get_irq_info(MSI).is_some_and(|i| i.count >= 1) {
+                Some(EventFd::new(EFD_NONBLOCK)?)
             } else {
                 None
             };
             info!(
-                "pci {address} ({:02x}{:02x}:{:02x}{:02x}) as guest 00:{:02x}.0: {}; INTx {}",
+                "pci {address} ({:02x}{:02x}:{:02x}{:02x}) as guest 00:{:02x}.0: {}; INTx {}; MSI {}",
                 ids[1],
                 ids[0],
                 ids[3],
@@ -284,18 +441,27 @@ impl HandThrough {
                 n + 1,
                 what.join(", "),
                 if intx.is_some() {
-                    format!("pin {} on GSI {}", pin[0], crate::pci::FIRST_GSI + n as u32)
+                    format!("pin {} on GSI {}", pin[0], FIRST_GSI + n as u32)
+                } else {
+                    "none".into()
+                },
+                if msi.is_some() {
+                    format!("on GSI {}", FIRST_MSI_GSI + n as u32)
                 } else {
                     "none".into()
                 }
             );
-            devices.push(Arc::new(Handed {
+            let h = Handed {
                 address,
                 device: ManuallyDrop::new(device),
                 bars,
                 maps,
                 intx,
-            }));
+                msi,
+                msi_on: AtomicBool::new(false),
+            };
+            h.arm_intx()?;
+            devices.push(Arc::new(h));
         }
         let h = HandThrough {
             container,
@@ -306,16 +472,25 @@ impl HandThrough {
         Ok(Some(h))
     }
 
-    /// A bus in its reset state for a new generation.
-    pub fn bus(&self) -> io::Result<PciBus> {
+    /// A bus in its reset state for a new generation, on `vm`.
+    pub fn bus(&self, vm: &Arc<VmFd>) -> io::Result<PciBus> {
+        let routes = Arc::new(Routes {
+            vm: vm.clone(),
+            msi: Mutex::new(vec![None; self.devices.len()]),
+            logged: std::sync::atomic::AtomicU32::new(0),
+        });
         let devs = self
             .devices
             .iter()
-            .map(|d| {
-                (
-                    Arc::new(Access(d.clone())) as Arc<dyn Backend>,
-                    d.bars.clone(),
-                )
+            .enumerate()
+            .map(|(n, d)| Slot {
+                backend: Arc::new(Access {
+                    dev: d.clone(),
+                    n,
+                    routes: routes.clone(),
+                }),
+                bars: d.bars.clone(),
+                msi: d.msi.is_some(),
             })
             .collect();
         PciBus::new(devs)
@@ -341,6 +516,14 @@ impl HandThrough {
             *m = Some((0, size));
         }
         for (n, d) in self.devices.iter().enumerate() {
+            if let Some(evt) = &d.msi {
+                let _ = evt.read();
+                // Routed once the guest enables MSI (`Routes`).
+                vm.register_irqfd(evt, FIRST_MSI_GSI + n as u32)
+                    .map_err(|e| {
+                        io::Error::other(format!("[[pci]] {}: KVM_IRQFD MSI: {e}", d.address))
+                    })?;
+            }
             let Some((trigger, resample)) = &d.intx else {
                 continue;
             };
@@ -348,7 +531,7 @@ impl HandThrough {
             // guest's.
             let _ = trigger.read();
             let _ = resample.read();
-            vm.register_irqfd_with_resample(trigger, resample, crate::pci::FIRST_GSI + n as u32)
+            vm.register_irqfd_with_resample(trigger, resample, FIRST_GSI + n as u32)
                 .map_err(|e| io::Error::other(format!("[[pci]] {}: KVM_IRQFD: {e}", d.address)))?;
             d.device
                 .unmask_irq(INTX)
@@ -379,6 +562,10 @@ impl HandThrough {
                 );
             }
             d.device.reset();
+            // The next generation starts with INTx, as after a reset.
+            if let Err(e) = d.use_msi(false) {
+                warn!("{e}");
+            }
         }
     }
 

@@ -256,7 +256,7 @@ impl Vm {
         passed: Passed<'_>,
     ) -> io::Result<Vm> {
         let Passed { ports, pci } = passed;
-        let vm = kvm.create_vm().map_err(kerr("KVM_CREATE_VM"))?;
+        let vm = Arc::new(kvm.create_vm().map_err(kerr("KVM_CREATE_VM"))?);
         vm.set_tss_address(0xfffb_d000)
             .map_err(kerr("KVM_SET_TSS_ADDR"))?;
         vm.set_identity_map_address(0xfffb_c000)
@@ -305,7 +305,7 @@ impl Vm {
                 // called `detach` (before it drops the VM), and the shim
                 // makes no Rust references into guest RAM.
                 unsafe { h.attach(&vm, host, mem_size)? };
-                Some((h.clone(), h.bus()?))
+                Some((h.clone(), h.bus(&vm)?))
             }
             None => None,
         };
@@ -387,7 +387,6 @@ impl Vm {
         mem.write_slice(&mp, GuestAddress(mptable::MPTABLE_START))
             .map_err(|e| io::Error::other(format!("MP table: {e}")))?;
 
-        let vm = Arc::new(vm);
         Ok(Vm {
             _vm: vm.clone(),
             vcpus,

@@ -8,7 +8,9 @@
 # (default: the cached one, scripts/build-kernel --print-only).  service.sh
 # boots the test VM with systemd as PID 1 (scripts/vm-run --systemd) and
 # installs the shipped ivt-shim, built here (IKERNEL_SHIPPED_TARGET,
-# scripts/lib.sh); vfio.sh boots it with an IOMMU and two NICs.
+# scripts/lib.sh); vfio.sh boots it with an IOMMU and three NICs
+# (IKERNEL_VFIO_IOMMU and IKERNEL_VFIO_APPEND change the IOMMU's options
+# and add kernel arguments).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 t=${1:-all}
@@ -23,12 +25,15 @@ selftests/ikernel/rtc/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "$
 make -s -C samples/ppdev_blink >/dev/null
 vm_opts=()
 shipped=
-# vfio.sh: q35 with QEMU's Intel IOMMU and two e1000 NICs on one hub.
+# vfio.sh: q35 with QEMU's Intel IOMMU, two e1000 NICs and an e1000e on one
+# hub.
 if [ "$t" = vfio ]; then
 	# One line: virtme-ng drops what follows a newline in --qemu-opts.
-	nic() { echo "-netdev hubport,id=ikn$1,hubid=7 -device e1000,netdev=ikn$1,mac=52:54:00:1c:00:0$1"; }
-	vm_opts+=(--qemu-opts "-device intel-iommu,intremap=on,caching-mode=on $(nic 1) $(nic 2)"
-		--append "intel_iommu=on iommu=pt")
+	nic() { echo "-netdev hubport,id=ikn$1,hubid=7 -device ${2:-e1000},netdev=ikn$1,mac=52:54:00:1c:00:0$1"; }
+	# IKERNEL_VFIO_IOMMU: the IOMMU's options (intremap=off needs
+	# IKERNEL_VFIO_APPEND=vfio_iommu_type1.allow_unsafe_interrupts=1).
+	vm_opts+=(--qemu-opts "-device intel-iommu,${IKERNEL_VFIO_IOMMU:-intremap=on,caching-mode=on} $(nic 1) $(nic 2) $(nic 3 e1000e)"
+		--append "intel_iommu=on iommu=pt ${IKERNEL_VFIO_APPEND:-}")
 fi
 if [ "$t" = service ]; then
 	vm_opts+=(--systemd)
