@@ -156,50 +156,58 @@ impl Routes {
         if let Some(r) = msi.get_mut(n) {
             *r = route;
         }
-        let mut entries = Vec::new();
-        let chip = |gsi: u32, irqchip: u32, pin: u32| {
-            let mut e = kvm_irq_routing_entry {
-                gsi,
-                type_: KVM_IRQ_ROUTING_IRQCHIP,
-                ..Default::default()
-            };
-            e.u.irqchip = kvm_irq_routing_irqchip { irqchip, pin };
-            e
-        };
-        for gsi in 0..24u32 {
-            entries.push(chip(gsi, KVM_IRQCHIP_IOAPIC, gsi));
-            if gsi < 16 {
-                let pic = if gsi < 8 {
-                    KVM_IRQCHIP_PIC_MASTER
-                } else {
-                    KVM_IRQCHIP_PIC_SLAVE
-                };
-                entries.push(chip(gsi, pic, gsi % 8));
-            }
-        }
-        for (i, r) in msi.iter().enumerate() {
-            let Some((addr, data)) = *r else {
-                continue;
-            };
-            let mut e = kvm_irq_routing_entry {
-                gsi: FIRST_MSI_GSI + i as u32,
-                type_: KVM_IRQ_ROUTING_MSI,
-                ..Default::default()
-            };
-            e.u.msi = kvm_irq_routing_msi {
-                address_lo: addr as u32,
-                address_hi: (addr >> 32) as u32,
-                data,
-                ..Default::default()
-            };
-            entries.push(e);
-        }
+        let entries = routing_entries(&msi);
         let table = KvmIrqRouting::from_entries(&entries)
             .map_err(|e| io::Error::other(format!("GSI routing table: {e:?}")))?;
         self.vm
             .set_gsi_routing(&table)
             .map_err(|e| io::Error::other(format!("KVM_SET_GSI_ROUTING: {e}")))
     }
+}
+
+/// KVM's default routes (GSIs 0-15 to the I/O APIC and the PICs, 16-23 to
+/// the I/O APIC) and an MSI route at GSI [`FIRST_MSI_GSI`] + i for each
+/// `msi[i]` that is set.
+fn routing_entries(msi: &[Option<(u64, u32)>]) -> Vec<kvm_irq_routing_entry> {
+    let mut entries = Vec::new();
+    let chip = |gsi: u32, irqchip: u32, pin: u32| {
+        let mut e = kvm_irq_routing_entry {
+            gsi,
+            type_: KVM_IRQ_ROUTING_IRQCHIP,
+            ..Default::default()
+        };
+        e.u.irqchip = kvm_irq_routing_irqchip { irqchip, pin };
+        e
+    };
+    for gsi in 0..24u32 {
+        entries.push(chip(gsi, KVM_IRQCHIP_IOAPIC, gsi));
+        if gsi < 16 {
+            let pic = if gsi < 8 {
+                KVM_IRQCHIP_PIC_MASTER
+            } else {
+                KVM_IRQCHIP_PIC_SLAVE
+            };
+            entries.push(chip(gsi, pic, gsi % 8));
+        }
+    }
+    for (i, r) in msi.iter().enumerate() {
+        let Some((addr, data)) = *r else {
+            continue;
+        };
+        let mut e = kvm_irq_routing_entry {
+            gsi: FIRST_MSI_GSI + i as u32,
+            type_: KVM_IRQ_ROUTING_MSI,
+            ..Default::default()
+        };
+        e.u.msi = kvm_irq_routing_msi {
+            address_lo: addr as u32,
+            address_hi: (addr >> 32) as u32,
+            data,
+            ..Default::default()
+        };
+        entries.push(e);
+    }
+    entries
 }
 
 /// Config space, BAR and MSI access of function `n` for the emulated bus
@@ -578,5 +586,40 @@ impl HandThrough {
                 warn!("VFIO_IOMMU_UNMAP_DMA {iova:#x}+{size:#x}: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_routes_and_msi() {
+        let e = routing_entries(&[None, Some((0xfee0_1000, 0x4041)), None]);
+        // 24 I/O APIC pins, 16 PIC pins, one MSI route.
+        assert_eq!(e.len(), 24 + 16 + 1);
+        for gsi in 0..24u32 {
+            let chips: Vec<(u32, u32)> = e
+                .iter()
+                .filter(|r| r.gsi == gsi && r.type_ == KVM_IRQ_ROUTING_IRQCHIP)
+                // SAFETY: irqchip entries hold the irqchip member.
+                .map(|r| unsafe { (r.u.irqchip.irqchip, r.u.irqchip.pin) })
+                .collect();
+            let mut want = vec![(KVM_IRQCHIP_IOAPIC, gsi)];
+            if gsi < 8 {
+                want.push((KVM_IRQCHIP_PIC_MASTER, gsi));
+            } else if gsi < 16 {
+                want.push((KVM_IRQCHIP_PIC_SLAVE, gsi - 8));
+            }
+            assert_eq!(chips, want, "GSI {gsi}");
+        }
+        let m = e.last().unwrap();
+        assert_eq!((m.gsi, m.type_), (FIRST_MSI_GSI + 1, KVM_IRQ_ROUTING_MSI));
+        // SAFETY: MSI entries hold the msi member.
+        let msi = unsafe { m.u.msi };
+        assert_eq!(
+            (msi.address_lo, msi.address_hi, msi.data),
+            (0xfee0_1000, 0, 0x4041)
+        );
     }
 }
