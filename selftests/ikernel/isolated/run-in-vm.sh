@@ -22,6 +22,8 @@ cargo build --release -q -p ivt-shim --features test-hooks
 make -s modules test-modules served selftests KDIR="$kdir" >/dev/null
 selftests/ikernel/rtc/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "$root/build/rtc-selftest" \
 	"$kdir/usr/include" >/dev/null
+selftests/ikernel/gpio/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "$root/build/gpio-tools" \
+	"$kdir/usr/include" >/dev/null
 make -s -C samples/ppdev_blink >/dev/null
 vm_opts=()
 shipped=
