@@ -190,7 +190,15 @@ irq_poller=$!
 pings() { grep -ac "NIC-GUEST: PING-RESULT ${1:-0}" "$OUT/$name.console.log" 2>/dev/null; }
 two_pings() { [ "$(pings)" -ge 2 ]; }
 two_tries() { [ "$(pings '[0-9]')" -ge 2 ] || ! kill -0 "$SHIM_PID" 2>/dev/null; }
-wait_for 600 two_tries
+wait_for "${IKERNEL_VFIO_WAIT:-600}" two_tries
+# A shim that is still running without having pinged twice is stuck: show
+# where each of its threads waits in the kernel.
+if kill -0 "$SHIM_PID" 2>/dev/null && ! two_tries; then
+	for task in /proc/"$SHIM_PID"/task/*; do
+		t_diag "stuck shim thread $(cat "$task/comm"): wchan $(cat "$task/wchan")"
+		sed 's/^/#     /' "$task/stack" 2>/dev/null | head -n 12
+	done
+fi
 t_diag "pings answered in full, by generation: $(pings)"
 grep -a 'pci \|INTx\|DMA' "$slog" | head -n 5 | sed 's/^/# shim: /'
 grep -a 'NIC-GUEST\|e1000' "$OUT/$name.console.log" | head -n 24 | sed 's/^/# driver VM: /'
