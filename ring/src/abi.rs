@@ -18,7 +18,8 @@ pub const ABI_VERSION: u32 = 2;
 ///
 /// Always set in version 1; a peer that does not accept it is refused.
 pub const FEATURE_EVENT_IDX: u32 = 1 << 0;
-/// Feature bit: network ops ([`Op::NetXmit`]) may be used.
+/// Feature bit: network ops ([`Op::NetXmit`], [`Op::NetRecv`],
+/// [`Op::NetInfo`]) may be used.
 pub const FEATURE_NET: u32 = 1 << 1;
 /// Feature bit: block ops ([`Op::BlkRead`] and friends) may be used.
 pub const FEATURE_BLOCK: u32 = 1 << 2;
@@ -209,8 +210,14 @@ pub enum Op {
     /// Interrupt the request whose id is in `arg` (the host's caller got a
     /// signal); answered at once, the interrupted request answers itself.
     Cancel = 8,
-    /// Net: transmit one frame (ops 0x100..=0x1ff are reserved for net).
+    /// Net: transmit a batch of frames on the guest interface (ops
+    /// 0x100..=0x1ff are net ops; [`crate::net`] has their encoding).
     NetXmit = 0x100,
+    /// Net: return the frames the guest interface received, waiting up to
+    /// `arg` milliseconds for the first.
+    NetRecv = 0x101,
+    /// Net: the guest interface's MAC address and MTU.
+    NetInfo = 0x102,
     /// Block: read sectors (ops 0x200..=0x2ff are reserved for block).
     BlkRead = 0x200,
     /// Block: write sectors.
@@ -232,6 +239,8 @@ impl TryFrom<u32> for Op {
             7 => Op::Poll,
             8 => Op::Cancel,
             0x100 => Op::NetXmit,
+            0x101 => Op::NetRecv,
+            0x102 => Op::NetInfo,
             0x200 => Op::BlkRead,
             0x201 => Op::BlkWrite,
             0x202 => Op::BlkFlush,

@@ -20,7 +20,8 @@
 //! [`layout`] (a window's geometry), [`wire`] (the records and their
 //! decoding), [`exports`] (the guest's exports report), [`inflight`] (the
 //! host's table of outstanding requests), then the two sides, [`host`] and
-//! [`guest`], and [`ops`] (what each op's request fields mean). Everything
+//! [`guest`], [`ops`] (what each op's request fields mean) and [`net`]
+//! (the net ops' frame batches). Everything
 //! is re-exported here, so users name `ring::Host`, `ring::hdr::REQ_PROD`
 //! and so on. Beside the ring, [`uapi`] is the control devices' ABI
 //! (`include/uapi/linux/ikernel.h`), not re-exported: users name
@@ -33,6 +34,7 @@ pub mod guest;
 pub mod host;
 pub mod inflight;
 pub mod layout;
+pub mod net;
 pub mod ops;
 pub mod shared;
 pub mod uapi;
@@ -45,6 +47,7 @@ pub use guest::*;
 pub use host::*;
 pub use inflight::*;
 pub use layout::*;
+pub use net::*;
 pub use ops::*;
 pub use shared::*;
 pub use wire::*;

@@ -277,6 +277,33 @@ impl Default for ExportArg {
 /// `IKERNEL_IOC_EXPORT`.
 pub const IOC_EXPORT: u32 = iowr::<ExportArg>(0x05);
 
+/// `IKERNEL_IFNAME_MAX`: the longest host interface name of a net export
+/// (`IFNAMSIZ - 1`).
+pub const IFNAME_MAX: usize = 15;
+
+/// `struct ikernel_export_net`: [`IOC_EXPORT_NET`]'s argument.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportNetArg {
+    /// Host interface name, NUL-terminated, 1-15 bytes `[A-Za-z0-9_.-]`.
+    pub name: [u8; NAME_MAX],
+    /// Index of the interface in the driver VM's export list.
+    pub index: u32,
+    /// MTU of the host interface.
+    pub mtu: u32,
+    /// (out) Interface index of the new host interface.
+    pub ifindex: u32,
+    /// Zero.
+    pub flags: u32,
+    /// The interface in the driver VM, NUL-terminated (informational).
+    pub guest_if: [u8; NAME_MAX],
+    /// The driver VM's name, as in [`ExportArg::vm_name`].
+    pub vm_name: [u8; NAME_MAX],
+}
+
+/// `IKERNEL_IOC_EXPORT_NET`.
+pub const IOC_EXPORT_NET: u32 = iowr::<ExportNetArg>(0x06);
+
 // ---------------------------------------------------------------------------
 // /dev/ikernel_guest: the driver VM's serving process.
 
@@ -473,6 +500,11 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         ("IKERNEL_EXPORT_MAX_IOCTLS", EXPORT_MAX_IOCTLS as u64),
         ("IKERNEL_EXPORT_REOPEN", EXPORT_REOPEN as u64),
         ("IKERNEL_IOC_EXPORT", IOC_EXPORT as u64),
+        ("IKERNEL_IFNAME_MAX", IFNAME_MAX as u64),
+        ("IKERNEL_IOC_EXPORT_NET", IOC_EXPORT_NET as u64),
+        ("IKERNEL_OP_NET_XMIT", super::Op::NetXmit as u64),
+        ("IKERNEL_OP_NET_RECV", super::Op::NetRecv as u64),
+        ("IKERNEL_OP_NET_INFO", super::Op::NetInfo as u64),
         ("IKERNEL_OP_OPEN", super::Op::Open as u64),
         ("IKERNEL_OP_RELEASE", super::Op::Release as u64),
         ("IKERNEL_OP_READ", super::Op::Read as u64),
@@ -510,6 +542,13 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         c_offsetof!("export", ExportArg, flags),
         c_offsetof!("export", ExportArg, guest_path),
         c_offsetof!("export", ExportArg, vm_name),
+        c_sizeof!("export_net", ExportNetArg),
+        c_offsetof!("export_net", ExportNetArg, index),
+        c_offsetof!("export_net", ExportNetArg, mtu),
+        c_offsetof!("export_net", ExportNetArg, ifindex),
+        c_offsetof!("export_net", ExportNetArg, flags),
+        c_offsetof!("export_net", ExportNetArg, guest_if),
+        c_offsetof!("export_net", ExportNetArg, vm_name),
         c_sizeof!("guest_req", GuestReq),
         c_offsetof!("guest_req", GuestReq, len),
         c_offsetof!("guest_req", GuestReq, pos),

@@ -211,6 +211,40 @@ struct ikernel_export {
 
 #define IKERNEL_IOC_EXPORT	_IOWR(IKERNEL_IOC_MAGIC, 0x05, struct ikernel_export)
 
+/* Longest host interface name of a net export, without its NUL (IFNAMSIZ - 1). */
+#define IKERNEL_IFNAME_MAX	15
+
+/**
+ * struct ikernel_export_net - IKERNEL_IOC_EXPORT_NET argument
+ * @name:	host network interface name, NUL-terminated, 1-15 characters
+ *		[A-Za-z0-9_.-]
+ * @index:	index of the interface in the driver VM's export list
+ * @mtu:	MTU of the host interface (68-65535, and its frames must fit
+ *		one slot's buffer); the guest interface's is what counts on
+ *		the wire
+ * @ifindex:	(out) interface index of the new host interface
+ * @flags:	zero
+ * @guest_if:	the interface in the driver VM, NUL-terminated, 1-15
+ *		characters (informational)
+ * @vm_name:	the driver VM's name, as in struct ikernel_export
+ *
+ * The host interface's frames are sent and received by the guest
+ * interface, with IKERNEL_OP_NET_* requests; it lasts as long as the
+ * channel, across driver-VM restarts, with its carrier off while the
+ * driver VM is not serving it.
+ */
+struct ikernel_export_net {
+	char name[IKERNEL_NAME_MAX];
+	__u32 index;
+	__u32 mtu;
+	__u32 ifindex;
+	__u32 flags;
+	char guest_if[IKERNEL_NAME_MAX];
+	char vm_name[IKERNEL_NAME_MAX];
+};
+
+#define IKERNEL_IOC_EXPORT_NET	_IOWR(IKERNEL_IOC_MAGIC, 0x06, struct ikernel_export_net)
+
 /*
  * The driver VM's serving process.
  *
@@ -247,6 +281,10 @@ struct ikernel_export {
 #define IKERNEL_OP_IOCTL	6	/* cmd, arg, pos; payload/reply: arg bytes */
 #define IKERNEL_OP_POLL		7	/* result 0, events: current mask */
 #define IKERNEL_OP_CANCEL	8	/* arg: id of a request to interrupt */
+/* Net exports (struct ikernel_export_net); batches as in Documentation/ring.rst. */
+#define IKERNEL_OP_NET_XMIT	0x100	/* cmd: frames; payload: the batch */
+#define IKERNEL_OP_NET_RECV	0x101	/* arg: wait in ms; reply: a batch */
+#define IKERNEL_OP_NET_INFO	0x102	/* reply: MAC, 2 zero bytes, le32 MTU */
 
 /*
  * struct ikernel_guest_req.pos of IKERNEL_OP_IOCTL: the argument's size
