@@ -44,6 +44,10 @@ unsafe impl FromBytes for ExportArg {}
 // SAFETY: See `Version` above.
 unsafe impl AsBytes for ExportArg {}
 // SAFETY: See `Version` above.
+unsafe impl FromBytes for ExportNetArg {}
+// SAFETY: See `Version` above.
+unsafe impl AsBytes for ExportNetArg {}
+// SAFETY: See `Version` above.
 unsafe impl FromBytes for GuestReq {}
 // SAFETY: See `Version` above.
 unsafe impl AsBytes for GuestReq {}
@@ -62,6 +66,7 @@ const _: () = {
     assert!(IOC_SET_STATE == _IOW::<StateArg>(IOC_MAGIC, 0x03));
     assert!(IOC_GET_STATE == _IOR::<StateArg>(IOC_MAGIC, 0x04));
     assert!(IOC_EXPORT == _IOWR::<ExportArg>(IOC_MAGIC, 0x05));
+    assert!(IOC_EXPORT_NET == _IOWR::<ExportNetArg>(IOC_MAGIC, 0x06));
     assert!(IOC_GUEST_GET == _IOWR::<GuestReq>(IOC_MAGIC, 0x10));
     assert!(IOC_GUEST_PUT == _IOW::<GuestResp>(IOC_MAGIC, 0x11));
     assert!(IOC_GUEST_EVENT == _IOW::<GuestEvent>(IOC_MAGIC, 0x12));

@@ -353,7 +353,7 @@ impl Channel {
                 host.as_mut_ptr(),
                 accessor,
                 layout,
-                ring::FEATURE_EVENT_IDX,
+                ring::FEATURE_EVENT_IDX | ring::FEATURE_NET,
                 0,
             )
             .map_err(|e| Error::from_errno(e.to_errno()))?;

@@ -46,6 +46,7 @@ mod eventfd;
 mod export;
 #[path = "../common/kick.rs"]
 mod kick;
+mod net;
 mod node;
 #[path = "../common/poll.rs"]
 mod poll;
@@ -78,7 +79,9 @@ use node::{
 };
 use ring::uapi::{
     ExportArg,
+    ExportNetArg,
     IOC_EXPORT,
+    IOC_EXPORT_NET,
     IOC_VERSION, //
 };
 
@@ -103,6 +106,7 @@ struct IkernelHost {
     _nodes: node::Region,
     /// The drain work's queue; destroyed last, once no channel is left.
     _queue: sys::WorkQueue,
+    _nets: net::Table,
 }
 
 impl kernel::InPlaceModule for IkernelHost {
@@ -120,6 +124,7 @@ impl kernel::InPlaceModule for IkernelHost {
         try_pin_init!(Self {
             _queue: sys::WorkQueue::create()?,
             _nodes: node::Region::register()?,
+            _nets: net::Table::init(),
             _stats <- debugfs.read_callback_file(c"stats", (), &node::write_stats),
             _debugfs: debugfs,
             _control <- MiscDeviceRegistration::register(options),
@@ -173,6 +178,8 @@ struct Control {
     /// The exported nodes, removed when the file closes.
     #[pin]
     nodes: Mutex<KVec<Node>>,
+    #[pin]
+    nets: Mutex<KVec<net::NetHandle>>,
 }
 
 impl Control {
@@ -206,6 +213,26 @@ impl Control {
     }
 }
 
+impl Control {
+    fn export_net(&self, user: UserSlice) -> Result<isize> {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut arg: ExportNetArg = reader.read()?;
+        let net = net::NetHandle::create(self.channel.clone(), &arg)?;
+        arg.ifindex = net.ifindex();
+        let mut nets = self.nets.lock();
+        let room = nets.reserve(1, GFP_KERNEL);
+        if self.channel.is_closed() || room.is_err() {
+            drop(nets);
+            drop(net);
+            return Err(if room.is_err() { ENOMEM } else { ENXIO });
+        }
+        let _ = nets.push(net, GFP_KERNEL);
+        drop(nets);
+        writer.write(&arg)?;
+        Ok(0)
+    }
+}
+
 #[vtable]
 impl MiscDevice for Control {
     type Ptr = Pin<KBox<Self>>;
@@ -216,6 +243,7 @@ impl MiscDevice for Control {
             try_pin_init!(Control {
                 channel,
                 nodes <- new_mutex!(KVec::new(), "ikernel::Control::nodes"),
+                nets <- new_mutex!(KVec::new(), "ikernel::Control::nets"),
             }),
             GFP_KERNEL,
         )
@@ -227,6 +255,8 @@ impl MiscDevice for Control {
         me.channel.shutdown();
         let nodes = core::mem::take(&mut *me.nodes.lock());
         drop(nodes);
+        let nets = core::mem::take(&mut *me.nets.lock());
+        drop(nets);
     }
 
     fn mmap(me: Pin<&Self>, _file: &File, vma: &VmaNew) -> Result {
@@ -238,6 +268,7 @@ impl MiscDevice for Control {
         match cmd {
             IOC_VERSION => version::write_to(ring::uapi::Side::Host, user.writer()),
             IOC_EXPORT => me.export(user),
+            IOC_EXPORT_NET => me.export_net(user),
             _ => me.channel.ioctl(cmd, user),
         }
     }

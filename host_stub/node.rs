@@ -75,7 +75,7 @@ pub(crate) fn write_stats(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt
     for e in NODES.lock().iter().flatten() {
         e.write_stats(f)?;
     }
-    Ok(())
+    crate::net::write_stats(f)
 }
 
 /// Finds the export behind `minor`.

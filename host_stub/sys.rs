@@ -6,7 +6,8 @@
 //! the kernel crate has no abstraction for yet: the jiffies counter, a
 //! mapping's page offset, probing a user buffer's accessibility, yielding
 //! the CPU, an own workqueue, (in [`cdev`]) the char-device plumbing of
-//! the exported nodes, and (in [`trace`]) the trace events.  The rest of
+//! the exported nodes, (in [`netdev`]) the host network devices of net
+//! exports over `netdev.c`, and (in [`trace`]) the trace events.  The rest of
 //! host_stub is safe code over these.
 
 use core::ptr;
@@ -23,6 +24,7 @@ use kernel::{
 };
 
 pub(crate) mod cdev;
+pub(crate) mod netdev;
 pub(crate) mod trace;
 
 /// `EPOLLERR | EPOLLHUP`: what a poller of a dead file sees.

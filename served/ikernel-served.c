@@ -19,6 +19,8 @@
  * nodes exist is reported to guest_stub (IKERNEL_IOC_GUEST_EXPORTS) at start
  * and on every change, for the host's logs and statistics.
  *
+ * A NODE "net:IF" is the network interface IF of a net export (net.c).
+ *
  * usage: ikernel-served [-v] NODE...   (export index = position)
  */
 #define _GNU_SOURCE
@@ -40,6 +42,8 @@
 #include <unistd.h>
 
 #include <linux/ikernel.h>
+
+#include "net.h"
 
 /* One worker per request the ring can hold in flight: none waits. */
 #define WORKERS		IKERNEL_MAX_SLOTS
@@ -608,6 +612,12 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 	case IKERNEL_OP_CANCEL:
 		res = do_cancel((unsigned int)r->arg);
 		break;
+	case IKERNEL_OP_NET_XMIT:
+	case IKERNEL_OP_NET_RECV:
+	case IKERNEL_OP_NET_INFO:
+		res = net_serve(r->index < nr_nodes ? nodes[r->index] : NULL,
+				r, wk->buf, wk->buf_size, &len);
+		break;
 	default:
 		res = -EOPNOTSUPP;
 	}
@@ -844,6 +854,8 @@ static int node_exists(const char *path)
 {
 	struct stat st;
 
+	if (net_node(path))
+		return net_exists(path);
 	return !stat(path, &st) && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
@@ -959,6 +971,7 @@ int main(int argc, char **argv)
 			"usage: %s [-v] [-z] NODE...\n"
 			"Serves the host's requests for the driver VM's device NODEs\n"
 			"(export index = position) through /dev/ikernel_guest.\n"
+			"A NODE net:IF is the network interface IF of a net export.\n"
 			"  -v  log every request\n"
 			"  -z  map the shared window and serve each request in place\n"
 			"      in it, without a copy by the guest (drivers that pin\n"
