@@ -213,6 +213,8 @@ impl RequestDesc {
         if self.op != Op::NetRecv {
             return None;
         }
-        Some(u32::try_from(self.arg).map_or(NET_RECV_WAIT_MAX_MS, |ms| ms.min(NET_RECV_WAIT_MAX_MS)))
+        Some(
+            u32::try_from(self.arg).map_or(NET_RECV_WAIT_MAX_MS, |ms| ms.min(NET_RECV_WAIT_MAX_MS)),
+        )
     }
 }
