@@ -109,6 +109,9 @@ fn default_heartbeat_timeout() -> u64 {
 fn default_dying_grace() -> Spanned<u64> {
     Spanned::new(0..0, 30)
 }
+fn default_mtu() -> Spanned<u32> {
+    Spanned::new(0..0, 1500)
+}
 fn default_mode() -> Spanned<u32> {
     Spanned::new(0..0, 0o600)
 }
@@ -281,6 +284,37 @@ pub struct Export {
     pub ids: Option<(u32, u32)>,
 }
 
+/// A network interface of the driver VM exported as a host network
+/// interface (`[[netdev]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetDevice {
+    /// The interface in the guest, e.g. `eth0`.
+    pub guest_if: Spanned<String>,
+    /// Name of the host interface.
+    pub host_name: Spanned<String>,
+    /// MTU of the host interface.
+    #[serde(default = "default_mtu")]
+    pub mtu: Spanned<u32>,
+}
+
+impl NetDevice {
+    /// The serving process's name for it (`net:IF`).
+    pub fn served_node(&self) -> String {
+        format!("net:{}", self.guest_if.get_ref())
+    }
+}
+
+/// Whether `n` is a network interface name a net export may have: 1-15 of
+/// `[A-Za-z0-9_.-]`, not starting with `.`.
+pub fn is_ifname(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= uapi::IFNAME_MAX
+        && !n.starts_with('.')
+        && n.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+}
+
 /// A port I/O range handed through to the machine the shim runs on.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -418,6 +452,10 @@ pub struct Config {
     /// `[[pci]]`.
     #[serde(default)]
     pub pci: Vec<PciDevice>,
+    /// `[[netdev]]`: exports after the `[[export]]` ones (their index is
+    /// `export.len()` + position).
+    #[serde(default)]
+    pub netdev: Vec<NetDevice>,
     /// `[window]`.
     #[serde(default)]
     pub window: WindowSection,
@@ -625,18 +663,75 @@ impl Config {
         for f in &self.image.file {
             need(&f.src, "file");
         }
-        if let Some(p) = self
-            .image
-            .served
-            .as_ref()
-            .filter(|_| !self.export.is_empty())
-        {
+        if let Some(p) = self.image.served.as_ref().filter(|_| self.has_exports()) {
             need(p, "served");
         }
         if c.errs.is_empty() {
             Ok(())
         } else {
             Err(ConfigErrors(c.errs))
+        }
+    }
+
+    /// Checks the `[[netdev]]` entries: names, MTU against a slot's
+    /// buffer (a frame and its record header must fit one), clashes.
+    fn check_netdevs(&self, c: &mut Check<'_>) {
+        let slot = ikernel_ring::Layout::for_window(
+            *self.window.size.get_ref(),
+            *self.window.ring_entries.get_ref(),
+        )
+        .ok()
+        .map(|l| l.slot_data_size);
+        let mut hosts: Vec<&str> = Vec::new();
+        let mut guests: Vec<&str> = Vec::new();
+        for n in &self.netdev {
+            let h = n.host_name.get_ref();
+            if !is_ifname(h) {
+                c.err(
+                    &n.host_name.span(),
+                    format!(
+                        "host_name must be 1-{} of [A-Za-z0-9_.-], not starting with `.`, got {h:?}",
+                        uapi::IFNAME_MAX
+                    ),
+                );
+            } else if hosts.contains(&h.as_str()) {
+                c.err(
+                    &n.host_name.span(),
+                    format!("netdev host_name {h:?} listed twice"),
+                );
+            }
+            hosts.push(h);
+            let g = n.guest_if.get_ref();
+            if !is_ifname(g) {
+                c.err(
+                    &n.guest_if.span(),
+                    format!(
+                        "guest_if must be 1-{} of [A-Za-z0-9_.-], not starting with `.`, got {g:?}",
+                        uapi::IFNAME_MAX
+                    ),
+                );
+            } else if guests.contains(&g.as_str()) {
+                c.err(&n.guest_if.span(), format!("guest_if {g:?} exported twice"));
+            }
+            guests.push(g);
+            let mtu = *n.mtu.get_ref();
+            // A frame: the MTU, the Ethernet header and a VLAN tag; its
+            // batch record adds 2 bytes.
+            let need = u64::from(mtu) + 14 + 4 + 2;
+            if !(68..=65_000).contains(&mtu) {
+                c.err(
+                    &n.mtu.span(),
+                    format!("mtu must be in 68..=65000, got {mtu}"),
+                );
+            } else if let Some(slot) = slot.filter(|&s| u64::from(s) < need) {
+                c.err(
+                    &n.mtu.span(),
+                    format!(
+                        "mtu {mtu} needs slots of {need} bytes, the window's have {slot}: \
+                         grow [window] size or lower ring_entries"
+                    ),
+                );
+            }
         }
     }
 
@@ -734,6 +829,19 @@ impl Config {
         }
 
         // The guest reports which exports it serves in a fixed-size map.
+        if let Some(n) = self
+            .netdev
+            .get(MAX_EXPORTS.saturating_sub(self.export.len()))
+        {
+            c.err(
+                &n.host_name.span(),
+                format!(
+                    "at most {MAX_EXPORTS} [[export]] and [[netdev]] entries per driver VM, got {}",
+                    self.export.len() + self.netdev.len()
+                ),
+            );
+        }
+        self.check_netdevs(&mut c);
         if let Some(e) = self.export.get(MAX_EXPORTS) {
             c.err(
                 &e.host_name.span(),
@@ -1092,6 +1200,12 @@ impl Config {
         self.resolve(self.vm.kernel.get_ref())
     }
 
+    /// Whether the driver VM serves anything: `[[export]]` nodes or
+    /// `[[netdev]]` interfaces.
+    pub fn has_exports(&self) -> bool {
+        !self.export.is_empty() || !self.netdev.is_empty()
+    }
+
     /// The driver VM's name: `[vm] name`, else the config file's stem
     /// made valid ([`name_from_stem`]).
     pub fn vm_name(&self) -> String {
@@ -1384,6 +1498,34 @@ count = 3
             assert_eq!(e.line, 15, "{bad}");
         }
         parse(&GOOD.replace("/dev/rtc0", "/dev/snd/pcmC0D0p")).expect("subdirectory");
+    }
+
+    #[test]
+    fn netdev_checks() {
+        let nd = |body: &str| format!("{GOOD}\n[[netdev]]\n{body}\n");
+        let c = parse(&nd("guest_if = \"eth0\"\nhost_name = \"ikn0\"")).expect("valid");
+        assert_eq!(*c.netdev[0].mtu.get_ref(), 1500, "the default MTU");
+        assert_eq!(c.netdev[0].served_node(), "net:eth0");
+        assert!(c.has_exports());
+        for bad in ["", ".x", "a/b", "sixteen_chars_xx", "a b"] {
+            let e = one_err(&nd(&format!("guest_if = \"eth0\"\nhost_name = {bad:?}")));
+            assert!(e.reason.contains("host_name"), "{bad}: {}", e.reason);
+            let e = one_err(&nd(&format!("guest_if = {bad:?}\nhost_name = \"ikn0\"")));
+            assert!(e.reason.contains("guest_if"), "{bad}: {}", e.reason);
+        }
+        let e = one_err(&nd("guest_if = \"eth0\"\nhost_name = \"ikn0\"\nmtu = 67"));
+        assert!(e.reason.contains("68..=65000"), "{}", e.reason);
+        // The default window's slots (256 KiB, 16 entries) hold about 15 KiB.
+        let e = one_err(&nd(
+            "guest_if = \"eth0\"\nhost_name = \"ikn0\"\nmtu = 60000",
+        ));
+        assert!(e.reason.contains("grow [window] size"), "{}", e.reason);
+        parse(&nd("guest_if = \"eth0\"\nhost_name = \"ikn0\"\nmtu = 9000")).expect("jumbo");
+        let twice = format!(
+            "{}[[netdev]]\nguest_if = \"eth1\"\nhost_name = \"ikn0\"\n",
+            nd("guest_if = \"eth0\"\nhost_name = \"ikn0\"")
+        );
+        assert!(one_err(&twice).reason.contains("listed twice"));
     }
 
     #[test]

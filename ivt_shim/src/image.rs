@@ -189,7 +189,7 @@ pub const SERVED_PATH: &str = "/bin/ikernel-served";
 /// `<repo>/build/served/ikernel-served` (what `make served` builds); `None`
 /// without exports.  It must exist.
 pub fn served(cfg: &Config) -> io::Result<Option<PathBuf>> {
-    if cfg.export.is_empty() {
+    if !cfg.has_exports() {
         return Ok(None);
     }
     let p = match &cfg.image.served {
@@ -367,7 +367,7 @@ echo "ikernel-init: loaded ikernel_guest$gparams"
     // that comes later, not a reason to stop serving the others:
     // ikernel-served answers its opens ENODEV, looks for it every second
     // and reports it as missing.
-    if !cfg.export.is_empty() {
+    if cfg.has_exports() {
         let test: Vec<String> = cfg
             .export
             .iter()
@@ -375,6 +375,11 @@ echo "ikernel-init: loaded ikernel_guest$gparams"
                 let p = e.guest_path.get_ref();
                 format!("{{ [ -c {p} ] || [ -b {p} ]; }}")
             })
+            .chain(
+                cfg.netdev
+                    .iter()
+                    .map(|n| format!("[ -e /sys/class/net/{} ]", n.guest_if.get_ref())),
+            )
             .collect();
         s.push_str(&format!(
             "i=0; until {}; do [ $i -ge {NODE_WAIT_TICKS} ] && break; sleep 0.2; i=$((i+1)); done\n",
@@ -387,13 +392,22 @@ echo "ikernel-init: loaded ikernel_guest$gparams"
                 e.host_name.get_ref()
             ));
         }
+        for n in &cfg.netdev {
+            let g = n.guest_if.get_ref();
+            s.push_str(&format!(
+                "[ -e /sys/class/net/{g} ] || echo \"ikernel-init: no interface {g} for net export {}; served as missing\"\n",
+                n.host_name.get_ref()
+            ));
+        }
     }
-    // Export index = position on ikernel-served's command line.
-    if !cfg.export.is_empty() {
-        let nodes: Vec<&str> = cfg
+    // Export index = position on ikernel-served's command line: the
+    // `[[export]]` nodes, then the `[[netdev]]` interfaces as `net:IF`.
+    if cfg.has_exports() {
+        let nodes: Vec<String> = cfg
             .export
             .iter()
-            .map(|e| e.guest_path.get_ref().as_str())
+            .map(|e| e.guest_path.get_ref().clone())
+            .chain(cfg.netdev.iter().map(|n| n.served_node()))
             .collect();
         s.push_str(&format!(
             "{SERVED_PATH} {}{} >/dev/console 2>&1 &\nserved_pid=$!\necho \"ikernel-init: serving {} exports\"\n",
@@ -420,7 +434,7 @@ echo "ikernel-init: loaded ikernel_guest$gparams"
              fi\n",
         );
     }
-    if cfg.export.is_empty() {
+    if !cfg.has_exports() {
         s.push_str("while true; do sleep 3600; done\n");
     } else {
         // Without its serving process the driver VM serves nothing: that is

@@ -23,7 +23,8 @@ use crate::restarts::{Decision, RestartBudget};
 use crate::sandbox;
 use crate::vm::{guest_cmdline, run_vcpu, Exit, Passed, Vm};
 use crate::window::{
-    is_no_host_stub, Channel, ExportReq, HostStubUse, IkIoctlDesc, VmState, HOST_STUB_DEV,
+    is_no_host_stub, Channel, ExportReq, HostStubUse, IkIoctlDesc, NetExportReq, VmState,
+    HOST_STUB_DEV,
 };
 use ikernel_ring::ExportsReport;
 
@@ -192,6 +193,24 @@ pub fn export_requests(cfg: &Config) -> io::Result<Vec<ExportReq>> {
         .collect()
 }
 
+/// The `[[netdev]]` list in host_stub's terms: indices follow the
+/// `[[export]]` nodes, as on ikernel-served's command line.
+pub fn net_export_requests(cfg: &Config) -> io::Result<Vec<NetExportReq>> {
+    cfg.netdev
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            Ok(NetExportReq {
+                name: n.host_name.get_ref().clone(),
+                index: u32::try_from(cfg.export.len() + i).map_err(io::Error::other)?,
+                mtu: *n.mtu.get_ref(),
+                guest_if: n.guest_if.get_ref().clone(),
+                vm_name: cfg.vm_name(),
+            })
+        })
+        .collect()
+}
+
 /// The host nodes of `names`, for a status line (`none` without exports).
 fn export_list(names: &[ExportName]) -> String {
     if names.is_empty() {
@@ -199,22 +218,50 @@ fn export_list(names: &[ExportName]) -> String {
     }
     names
         .iter()
-        .map(|n| format!("/dev/{}", n.host))
+        .map(|n| {
+            if n.guest.starts_with("net:") {
+                format!("{} (net)", n.host)
+            } else {
+                format!("/dev/{}", n.host)
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Hands every export to host_stub, in order; the first failure ends it.
-fn export_all(cfg: &Config, chan: &Channel, reqs: &[ExportReq]) -> io::Result<()> {
-    if reqs.is_empty() {
+/// Hands every export to host_stub, in order, the nodes then the net
+/// interfaces; the first failure ends it.
+fn export_all(
+    cfg: &Config,
+    chan: &Channel,
+    reqs: &[ExportReq],
+    nets: &[NetExportReq],
+) -> io::Result<()> {
+    if reqs.is_empty() && nets.is_empty() {
         return Ok(());
     }
     if !chan.has_host_stub() {
         info!(
-            "no host_stub (local window): not exporting {} node(s)",
-            reqs.len()
+            "no host_stub (local window): not exporting {} node(s) and {} interface(s)",
+            reqs.len(),
+            nets.len()
         );
         return Ok(());
+    }
+    for n in nets {
+        let ifindex = chan.export_net(n).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!(
+                    "IKERNEL_IOC_EXPORT_NET {} (index {}, mtu {}) -> guest {}: {err}",
+                    n.name, n.index, n.mtu, n.guest_if
+                ),
+            )
+        })?;
+        info!(
+            "exported interface {} (ifindex {ifindex}) -> guest {}",
+            n.name, n.guest_if
+        );
     }
     for (r, e) in reqs.iter().zip(&cfg.export) {
         let minor = chan.export(r).map_err(|err| {
@@ -249,7 +296,8 @@ pub struct ExportName {
     pub guest: String,
 }
 
-/// The `[[export]]` list's names, in config order (= export index).
+/// The `[[export]]` then `[[netdev]]` lists' names, in config order (=
+/// export index).
 pub fn export_names(cfg: &Config) -> Vec<ExportName> {
     cfg.export
         .iter()
@@ -257,6 +305,10 @@ pub fn export_names(cfg: &Config) -> Vec<ExportName> {
             host: e.host_name.get_ref().clone(),
             guest: e.guest_path.get_ref().clone(),
         })
+        .chain(cfg.netdev.iter().map(|n| ExportName {
+            host: n.host_name.get_ref().clone(),
+            guest: n.served_node(),
+        }))
         .collect()
 }
 
@@ -321,7 +373,7 @@ pub const EXIT_NO_HOST_STUB: i32 = 3;
 pub fn host_stub_use(cfg: &Config, no_host_stub: bool) -> HostStubUse {
     if no_host_stub {
         HostStubUse::Never
-    } else if cfg.export.is_empty() {
+    } else if !cfg.has_exports() {
         HostStubUse::Prefer
     } else {
         HostStubUse::Require
@@ -425,6 +477,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     img.remove_private();
     let initrd = initrd?;
     let exports = export_requests(cfg)?;
+    let nets = net_export_requests(cfg)?;
     let names = export_names(cfg);
     events.emit(Event::Start {
         pid: std::process::id(),
@@ -695,7 +748,7 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
                         seen = report.map(|(p, _)| p);
                         if !exported {
                             exported = true;
-                            if let Err(e) = export_all(cfg, &chan, &exports) {
+                            if let Err(e) = export_all(cfg, &chan, &exports, &nets) {
                                 fatal = Some(e);
                                 break None;
                             }

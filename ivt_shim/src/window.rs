@@ -13,7 +13,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use ikernel_ring::uapi::{
-    self, DoorbellsArg, ExportArg, StateArg, Version, WindowArg, EXPORT_REOPEN, NAME_MAX, PATH_MAX,
+    self, DoorbellsArg, ExportArg, ExportNetArg, StateArg, Version, WindowArg, EXPORT_REOPEN,
+    NAME_MAX, PATH_MAX,
 };
 use ikernel_ring::user::RawWindow;
 use ikernel_ring::{
@@ -94,6 +95,41 @@ impl ExportReq {
             },
             minor: 0,
             flags: if self.reopen { EXPORT_REOPEN } else { 0 },
+        })
+    }
+}
+
+/// One net export for [`Channel::export_net`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetExportReq {
+    /// Host interface name, 1-15 bytes.
+    pub name: String,
+    /// Position in the driver VM's export list (after the nodes).
+    pub index: u32,
+    /// MTU of the host interface.
+    pub mtu: u32,
+    /// The interface in the driver VM.
+    pub guest_if: String,
+    /// The driver VM's name.
+    pub vm_name: String,
+}
+
+impl NetExportReq {
+    fn raw(&self) -> io::Result<ExportNetArg> {
+        if self.name.is_empty() || self.name.len() > uapi::IFNAME_MAX {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("interface name {:?} must be 1-15 bytes", self.name),
+            ));
+        }
+        Ok(ExportNetArg {
+            name: c_field::<NAME_MAX>(&self.name, "interface name")?,
+            index: self.index,
+            mtu: self.mtu,
+            ifindex: 0,
+            flags: 0,
+            guest_if: c_field::<NAME_MAX>(&self.guest_if, "guest interface")?,
+            vm_name: c_field::<NAME_MAX>(&self.vm_name, "VM name")?,
         })
     }
 }
@@ -403,6 +439,20 @@ impl Channel {
         // `e.ioctls` points into `req.ioctls`, borrowed for this call.
         ioctl_mut(f, ioc(uapi::IOC_EXPORT), &mut e)?;
         Ok(e.minor)
+    }
+
+    /// Asks host_stub to create the host interface of one net export
+    /// (`IKERNEL_IOC_EXPORT_NET`); returns its interface index.
+    pub fn export_net(&self, req: &NetExportReq) -> io::Result<u32> {
+        let Backend::HostStub(f) = &self.backend else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no host_stub: nothing to export to",
+            ));
+        };
+        let mut e = req.raw()?;
+        ioctl_mut(f, ioc(uapi::IOC_EXPORT_NET), &mut e)?;
+        Ok(e.ifindex)
     }
 
     /// True when the guest attached to the current generation and serves.
