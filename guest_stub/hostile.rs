@@ -81,11 +81,16 @@ pub(super) enum Kind {
     EventFlood,
     /// Reads of guest-physical memory outside the VM's RAM and window.
     ProbeOutside,
+    /// A net receive answered with a junk frame batch: a frame too short
+    /// for an Ethernet header, one longer than any MTU allows, one good
+    /// frame, a record overrunning the reply, and a frame count that is
+    /// none of these.  Waits for a `NET_RECV` to answer.
+    NetJunk,
 }
 
 /// Every kind with its name on the console, in the order of their numbers
-/// in `hostile=` (from 1: `wrong_id` is 1, `probe_outside` 9).
-const NAMES: [(Kind, &str); 9] = [
+/// in `hostile=` (from 1: `wrong_id` is 1, `net_junk` 10, `0xa`).
+const NAMES: [(Kind, &str); 10] = [
     (Kind::WrongId, "wrong_id"),
     (Kind::DupResp, "dup_resp"),
     (Kind::LenPast, "len_past"),
@@ -95,6 +100,7 @@ const NAMES: [(Kind, &str); 9] = [
     (Kind::DoorbellFlood, "doorbell_flood"),
     (Kind::EventFlood, "event_flood"),
     (Kind::ProbeOutside, "probe_outside"),
+    (Kind::NetJunk, "net_junk"),
 ];
 
 impl Kind {
@@ -131,7 +137,7 @@ impl Kinds {
     /// # Errors
     ///
     /// The offending digit, when one is not a kind's number (0 inside the
-    /// list, or above 9).
+    /// list, or above 10).
     fn from_param(v: u64) -> core::result::Result<Self, u64> {
         let mut k = Kinds {
             n: 0,
@@ -229,10 +235,17 @@ impl Hostile {
     /// Counts one answer; returns the attack to make instead, once its time
     /// has come (after `after` normal answers, and again after `after` more
     /// until `attacks` are made).  Always `None` when the mode is off.
-    pub(super) fn turn(&self) -> Option<Turn> {
+    ///
+    /// `op` is the op of the request being answered: an attack that needs
+    /// another op lets it pass uncounted.
+    pub(super) fn turn(&self, op: ring::Op) -> Option<Turn> {
         self.kinds?;
-        let a = self.answers.fetch_add(1, Relaxed);
         let period = self.after.checked_add(1)?;
+        let due = self.answers.load(Relaxed) / period;
+        if self.pick(due) == Some(Kind::NetJunk) && op != ring::Op::NetRecv {
+            return None;
+        }
+        let a = self.answers.fetch_add(1, Relaxed);
         let index = a / period;
         if a % period != self.after || index >= self.attacks {
             return None;
@@ -311,6 +324,7 @@ pub(super) fn attack(
         Kind::DoorbellFlood => doorbell_flood(link, s, req, r),
         Kind::EventFlood => event_flood(link, s, req, r),
         Kind::ProbeOutside => probe_outside(link, s, req, r),
+        Kind::NetJunk => net_junk(link, s, req),
     };
     match done {
         Ok(()) => pr_err!("ikernel_hostile: attack {} done\n", kind.name()),
@@ -391,6 +405,47 @@ fn wrong_id(
         req.id
     );
     genuine(&mut s, req, r)?;
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+/// Appends a frame of `len` bytes of `fill`, if it fits.
+fn put(w: &mut ring::BatchWriter<'_>, len: usize, fill: u8) {
+    if let Some(f) = w.push(len) {
+        f.fill(fill);
+    }
+}
+
+/// Answers a `NET_RECV` with a junk batch (see [`Kind::NetJunk`]).
+fn net_junk(link: &Link, mut s: MutexGuard<'_, Serve>, req: &ring::Request) -> Done {
+    let mut b = [0u8; 1700];
+    let mut w = ring::BatchWriter::new(&mut b);
+    // Too short for an Ethernet header.
+    put(&mut w, 5, 0x11);
+    // Longer than the largest MTU host_stub accepts here (1500 + 18).
+    put(&mut w, 1600, 0x22);
+    // A good broadcast frame of an unused ethertype (0x88b5, local
+    // experimental): delivered, and dropped by the stack.
+    if let Some(f) = w.push(60) {
+        f.fill(0);
+        f[..6].fill(0xff);
+        f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
+        f[12..14].copy_from_slice(&[0x88, 0xb5]);
+    }
+    let end = w.len();
+    // A record claiming 4000 bytes, with 10 left in the reply.
+    let overrun = end + ring::NET_REC_HDR + 10;
+    if let Some(h) = b.get_mut(end..end + ring::NET_REC_HDR) {
+        h.copy_from_slice(&4000u16.to_le_bytes());
+    }
+    let max = usize::try_from(req.desc.reply_max).unwrap_or(0);
+    let reply = b.get(..overrun.min(max)).unwrap_or(&[]);
+    s.guest.respond_aux(req, 9, reply, 0, 0)?;
+    pr_err!(
+        "ikernel_hostile: net_junk: {} bytes of batch for id {:#x}: frames of 5 and 1600 bytes, one good, an overrun; count 9\n",
+        reply.len(),
+        req.id
+    );
     ring_and_unlock(link, s);
     Ok(())
 }

@@ -518,7 +518,7 @@ impl Link {
             _ => return Err(ENOENT),
         };
         #[cfg(ikernel_test)]
-        if let Some(turn) = self.hostile.turn() {
+        if let Some(turn) = self.hostile.turn(req.desc.op) {
             let mut copy = KVec::new();
             let payload = match reply {
                 ReplyData::Kernel(p) => p,

@@ -12,7 +12,7 @@ TEST_GUEST_STUB=$ROOT/build/default-test/modules/guest_stub/ikernel_guest.ko
 
 # The hostile mode's attack kinds, in the order of their numbers in
 # ikernel_guest.hostile= (guest_stub/hostile.rs).
-HOSTILE_KIND_NAMES="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside"
+HOSTILE_KIND_NAMES="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside net_junk"
 
 # hostile_param KINDS: the value of ikernel_guest.hostile= for KINDS (names,
 # comma- or space-separated, in order): one hexadecimal digit per kind, the
@@ -27,7 +27,7 @@ hostile_param() {
 			[ "$n" = "$k" ] && break
 		done
 		[ "$n" = "$k" ] || { echo "hostile_param: unknown attack kind $k" >&2; return 1; }
-		v=$v$i
+		v=$v$(printf %x "$i")
 	done
 	[ ${#v} -le 16 ] || { echo "hostile_param: more than 16 kinds" >&2; return 1; }
 	echo "0x${v:-0}"
