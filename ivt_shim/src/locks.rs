@@ -68,6 +68,9 @@ pub enum Resource {
     /// A host PCI function handed through (`[[pci]]`), by its address
     /// `DDDD:BB:DD.F` in lower case.
     Pci(String),
+    /// A host network interface name, as `[[netdev]] host_name` validates
+    /// it.
+    Netdev(String),
 }
 
 impl Resource {
@@ -77,6 +80,7 @@ impl Resource {
             Resource::Node(n) => format!("node-{n}.lock"),
             Resource::Ports { base, count } => format!("ports-{base:#06x}+{count}.lock"),
             Resource::Pci(a) => format!("pci-{a}.lock"),
+            Resource::Netdev(n) => format!("netdev-{n}.lock"),
         }
     }
 
@@ -85,6 +89,9 @@ impl Resource {
         let stem = f.strip_suffix(".lock")?;
         if let Some(n) = stem.strip_prefix("node-") {
             return (!n.is_empty()).then(|| Resource::Node(n.to_string()));
+        }
+        if let Some(n) = stem.strip_prefix("netdev-") {
+            return crate::config::is_ifname(n).then(|| Resource::Netdev(n.to_string()));
         }
         if let Some(a) = stem.strip_prefix("pci-") {
             return crate::config::is_pci_address(a).then(|| Resource::Pci(a.to_string()));
@@ -101,6 +108,7 @@ impl Resource {
         match (self, o) {
             (Resource::Node(a), Resource::Node(b)) => a == b,
             (Resource::Pci(a), Resource::Pci(b)) => a == b,
+            (Resource::Netdev(a), Resource::Netdev(b)) => a == b,
             (Resource::Ports { base: a, count: n }, Resource::Ports { base: b, count: m }) => {
                 let (a, n, b, m) = (u64::from(*a), u64::from(*n), u64::from(*b), u64::from(*m));
                 a < b + m && b < a + n
@@ -115,6 +123,7 @@ impl fmt::Display for Resource {
         match self {
             Resource::Node(n) => write!(f, "host node /dev/{n}"),
             Resource::Pci(a) => write!(f, "PCI function {a}"),
+            Resource::Netdev(n) => write!(f, "host interface {n}"),
             Resource::Ports { base, count } => write!(
                 f,
                 "host ports {base:#x}-{:#x}",
@@ -441,6 +450,11 @@ mod tests {
         ] {
             assert_eq!(Resource::from_file_name(&r.file_name()), Some(r.clone()));
         }
+        let ifc = Resource::Netdev("ikn0".into());
+        assert_eq!(Resource::from_file_name(&ifc.file_name()), Some(ifc.clone()));
+        assert!(ifc.conflicts(&Resource::Netdev("ikn0".into())));
+        assert!(!ifc.conflicts(&Resource::Node("ikn0".into())));
+        assert_eq!(Resource::from_file_name("netdev-.x.lock"), None);
         let nic = Resource::Pci("0000:00:0a.0".into());
         assert_eq!(nic.file_name(), "pci-0000:00:0a.0.lock");
         assert_eq!(nic.to_string(), "PCI function 0000:00:0a.0");

@@ -384,9 +384,9 @@ pub fn host_stub_use(cfg: &Config, no_host_stub: bool) -> HostStubUse {
 /// ports of the config.
 pub const EXIT_CONFLICT: i32 = 4;
 
-/// The host resources `run` holds against other shims: the node names it
-/// will export (only with host_stub: without it there are no host nodes)
-/// and the ports it hands through.
+/// The host resources `run` holds against other shims: the node and
+/// interface names it will export (only with host_stub: without it there
+/// are none), the ports and the PCI functions it hands through.
 pub fn host_resources(cfg: &Config, hs_use: HostStubUse) -> Vec<Resource> {
     let nodes = cfg
         .export
@@ -402,7 +402,12 @@ pub fn host_resources(cfg: &Config, hs_use: HostStubUse) -> Vec<Resource> {
         .pci
         .iter()
         .map(|d| Resource::Pci(d.host.get_ref().to_ascii_lowercase()));
-    nodes.chain(ports).chain(pci).collect()
+    let nets = cfg
+        .netdev
+        .iter()
+        .filter(|_| hs_use != HostStubUse::Never)
+        .map(|n| Resource::Netdev(n.host_name.get_ref().clone()));
+    nodes.chain(ports).chain(pci).chain(nets).collect()
 }
 
 /// The error of a config with exports without host_stub.
