@@ -34,7 +34,7 @@ help:
 	@echo '  demo       boot the test VM and show both stub modules loading'
 	@echo '  check      run the tests that fit in 30 minutes (STAGES=a,b: a subset; scripts/check --help)'
 	@echo '  soak       the long runs: 10^5-call stress, every hostile kind, the fault campaign'
-	@echo '  bench      measure ikfifo native vs isolated in one test VM; report in bench/results/'
+	@echo '  bench      measure ikfifo, then a network export, native vs isolated (two test VMs); report in bench/results/'
 	@echo '  faults     inject 100+ driver and hostile-guest faults under a KASAN host; print the table'
 	@echo '  setup      install missing toolchain pieces (Debian, crates.io, PyPI)'
 	@echo '  install    install ivt-shim, ikernel-served, the modules and docs (DESTDIR, PREFIX; scripts/install --help)'

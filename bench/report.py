@@ -329,6 +329,8 @@ def main():
           + f" | {met(max(both) >= 0.9 if both else None)} |")
     w("")
 
+    net_section(w, os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "net-raw.txt"))
+
     w("## Restart\n")
     w(f"Generation 1 of a second driver VM panics one second after it is ready "
       f"(`ivt-shim run --test-panic-generation 1`; `backoff_initial_ms = 100`). "
@@ -361,6 +363,49 @@ def main():
     shutil.copyfile(base + ".png", os.path.join(outdir, "latest.png"))
     print(md)
     print(f"\nwritten: {base}.md, {base}.png (and latest.md, latest.png)")
+
+
+def net_section(w, path):
+    """The network export's table, from net-bench.sh's raw lines, if any."""
+    if not os.path.exists(path):
+        return
+    raw = parse_raw(path)
+    nat, iso = raw.get(("native", "net"), {}), raw.get(("isolated", "net"), {})
+    if not iso:
+        return
+
+    def f(d, k):
+        v = d.get(k)
+        return v if isinstance(v, float) else None
+    w("## Network export (issue 20)\n")
+    w("A second test VM with an emulated Intel IOMMU and three NICs on one hub "
+      "(`selftests/ikernel/isolated/net-bench.sh`). Native: the test VM's own e1000e "
+      "driver. Isolated: an e1000 handed through VFIO to a driver VM whose unmodified "
+      "e1000 driver sends and receives the frames of host_stub's interface `ikn0`. "
+      "Both against a peer e1000 in a network namespace; transfers are "
+      "`selftests/ikernel/net_xfer` (a checked byte stream; out = from the measured "
+      "interface, in = to it).\n")
+    w("| measure | unit | native | isolated | isolated / native |")
+    w("| --- | --- | --- | --- | --- |")
+    for key, label, unit in (("ping_avg_ms", "ping round trip, average", "ms"),
+                             ("tcp_out_mbit", "TCP out", "Mbit/s"),
+                             ("tcp_in_mbit", "TCP in", "Mbit/s"),
+                             ("udp_out_mbit", "UDP out (sent)", "Mbit/s"),
+                             ("udp_received", "UDP datagrams received (of sent)", "")):
+        n, i = f(nat, key), f(iso, key)
+        if key == "udp_received":
+            n = n and f"{n:.0f} of {f(nat, 'udp_sent') or 0:.0f}"
+            i = i and f"{i:.0f} of {f(iso, 'udp_sent') or 0:.0f}"
+            w(f"| {label} | | {n or 'n/a'} | {i or 'n/a'} | |")
+            continue
+        w(f"| {label} | {unit} | {num(n)} | {num(i)} | {num(ratio(i, n))} |")
+    w("")
+    w(f"Per frame of the isolated measurement ({f(iso, 'frames') or 0:.0f} frames, "
+      f"both directions): {num(f(iso, 'doorbells_per_frame'))} doorbells (guest -> host), "
+      f"{num(f(iso, 'interrupts_per_frame'))} interrupts (host -> guest), "
+      f"{num(f(iso, 'exits_per_frame'))} KVM exits of the driver VM, of them "
+      f"{num(f(iso, 'io_exits_per_frame'))} port I/O exits (doorbells and the NIC's "
+      "trapped I/O BAR).\n")
 
 
 def plot(rows, dq, deep, path, mach, tcg):

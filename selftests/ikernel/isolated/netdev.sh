@@ -23,11 +23,11 @@
 #
 # Transfer figures are printed, not judged: this is nested TCG.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net-lib.sh"
 load_kvm_modules
-log=$OUT/netdev
-mkdir -p "$log"
-rm -rf "${log:?}"/*
-XFER=$SELF/net_xfer
+NETLOG=$OUT/netdev
+mkdir -p "$NETLOG"
+rm -rf "${NETLOG:?}"/*
 # Bytes of each measured TCP transfer, of the one across the death, and
 # what generation 1's eth0 sends before it dies.
 NET_TCP_BYTES=${NET_TCP_BYTES:-2000000}
@@ -35,81 +35,20 @@ NET_KILL_BYTES=${NET_KILL_BYTES:-12000000}
 NET_KILL_AT=${NET_KILL_AT:-9000000}
 
 t_check "host_stub is loaded" load_host_stub
-nics=()
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x100e ] &&
-		nics+=("${d##*/}")
-done
-t_check "two e1000 NICs (82540EM): ${nics[*]}" [ ${#nics[@]} = 2 ]
-pass=${nics[0]:-none}
-peer=${nics[1]:-none}
-native=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && native=${d##*/}
-done
-
-peerif=$(ls "/sys/bus/pci/devices/$peer/net" 2>/dev/null | head -n 1)
-ip netns add peer
-ip link set "$peerif" netns peer
-ip -n peer addr add 10.99.0.1/24 dev "$peerif"
-ip -n peer addr add 10.98.0.1/24 dev "$peerif"
-ip -n peer link set lo up
-ip -n peer link set "$peerif" up
-t_check "the peer NIC $peerif is up in namespace peer" \
-	eval 'ip -n peer -br link show "$peerif" | grep -q UP'
-
-# in_peer CMD...: CMD in namespace peer.
-in_peer() { ip netns exec peer "$@"; }
-
-# measure NS_PREFIX DST TAG: ping, TCP and UDP from (optionally) a
-# namespace to DST in namespace peer; figures in $log/TAG.*.
-measure() {
-	local ns=$1 dst=$2 tag=$3 port=$4
-	$ns busybox ping -c 10 -W 5 "$dst" >"$log/$tag.ping" 2>&1
-	echo "ping=$?" >"$log/$tag.rc"
-	in_peer "$XFER" recv "$port" 60 >"$log/$tag.tcp-recv" 2>&1 &
-	local r=$!
-	sleep 1
-	$ns "$XFER" send "$dst" "$port" "$NET_TCP_BYTES" >"$log/$tag.tcp-send" 2>&1
-	echo "tcp_send=$?" >>"$log/$tag.rc"
-	wait $r
-	echo "tcp_recv=$?" >>"$log/$tag.rc"
-	in_peer "$XFER" urecv "$((port + 1))" 5 >"$log/$tag.udp-recv" 2>&1 &
-	r=$!
-	sleep 1
-	$ns "$XFER" usend "$dst" "$((port + 1))" 500 1400 >"$log/$tag.udp-send" 2>&1
-	echo "udp_send=$?" >>"$log/$tag.rc"
-	wait $r
-	echo "udp_recv=$?" >>"$log/$tag.rc"
-	sed "s/^/# $tag: /" "$log/$tag.rc" "$log/$tag.tcp-send" "$log/$tag.udp-send" \
-		"$log/$tag.udp-recv"
-	grep 'round-trip\|packet loss' "$log/$tag.ping" | sed "s/^/# $tag ping: /"
-}
+net_setup
+t_check "two e1000 NICs (82540EM): ${NICS[*]}" [ ${#NICS[@]} = 2 ]
+t_check "the peer NIC $PEERIF is up in namespace peer" \
+	eval 'ip -n peer -br link show "$PEERIF" | grep -q UP'
 
 # 2. Native.
-if [ -n "$native" ]; then
-	modprobe e1000e 2>/dev/null
-	natif=$(ls "/sys/bus/pci/devices/$native/net" 2>/dev/null | head -n 1)
-	ip netns add native
-	ip link set "$natif" netns native
-	ip -n native addr add 10.98.0.2/24 dev "$natif"
-	ip -n native link set lo up
-	ip -n native link set "$natif" up
-	wait_for 20 eval '[ "$(ip netns exec native cat /sys/class/net/$natif/carrier)" = 1 ]'
-	measure "ip netns exec native" 10.98.0.1 native 5101
-	t_check "native ($natif, e1000e driver of this kernel): ping, TCP and UDP complete" \
-		grep -qx 'ping=0' "$log/native.rc"
+if net_native; then
+	measure native 10.98.0.1 native 5101 10 "$NET_TCP_BYTES"
+	t_check "native ($NATIF, e1000e driver of this kernel): ping, TCP both ways and UDP complete" \
+		eval '! grep -qv "=0$" "$NETLOG/native.rc"'
 fi
 
 # 3. Isolated.
-to_vfio() {
-	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
-	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
-		echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
-	echo "$1" >/sys/bus/pci/drivers_probe
-}
-modprobe vfio-pci
-to_vfio "$pass"
+to_vfio "$PASS"
 # Generation 1 dies once its eth0 sent NET_KILL_AT bytes: in the middle of
 # step 4's transfer.  Its /init waits for that here, in the foreground, so
 # the test hook's own panic (a second after this) never comes first; later
@@ -121,46 +60,38 @@ if grep -qw ikernel_test_panic /proc/cmdline; then
 fi"
 name=netdev
 cfg=$OUT/$name.toml
-IVT_IMAGE_EXTRA="run = ['''$die_script''']" write_config "$cfg" "$name" "
-[[pci]]
-host = \"$pass\"
-
-[[netdev]]
-guest_if = \"eth0\"
-host_name = \"ikn0\""
+IVT_IMAGE_EXTRA="run = ['''$die_script''']" net_config "$cfg" "$name"
 slog=$OUT/$name.log
 rm -f "$(events_file "$slog")"
 "$IVT_SHIM" run --test-panic-generation 1 --events "$(events_file "$slog")" \
 	"$cfg" >"$slog" 2>&1 &
 SHIM_PID=$!
-wait_for 600 eval '[ -e /sys/class/net/ikn0 ] || ! kill -0 $SHIM_PID'
+ikn0_up
 t_check "the shim made the host interface ikn0" [ -e /sys/class/net/ikn0 ]
-ip addr add 10.99.0.2/24 dev ikn0
-ip link set ikn0 up
-carrier() { [ "$(cat /sys/class/net/ikn0/carrier 2>/dev/null)" = 1 ]; }
-wait_for 120 carrier
-t_check "ikn0's carrier is on once the driver VM serves eth0" carrier
+t_check "ikn0's carrier is on once the driver VM serves eth0" ikn0_carrier
 gmac=$(grep -ao 'NET-GUEST: eth0 [0-9a-f:]*' "$OUT/$name.console.log" | tail -n 1 | cut -d' ' -f3)
 hmac=$(cat /sys/class/net/ikn0/address)
 t_check "ikn0 has the MAC of the driver VM's eth0 ($hmac, guest $gmac)" [ "$hmac" = "$gmac" ]
 stats() { grep "^net ikn0 " /sys/kernel/debug/ikernel/stats; }
 counter() { stats | tr ' ' '\n' | grep -A1 -x "$1" | tail -n 1; }
 link_stat() { cat "/sys/class/net/ikn0/statistics/$1"; }
-peer_stat() { in_peer cat "/sys/class/net/$peerif/statistics/$1"; }
+peer_stat() { in_peer cat "/sys/class/net/$PEERIF/statistics/$1"; }
 p_rx0=$(peer_stat rx_packets) p_tx0=$(peer_stat tx_packets)
 h_tx0=$(link_stat tx_packets) h_rx0=$(link_stat rx_packets)
-measure "" 10.99.0.1 isolated 5201
+measure "" 10.99.0.1 isolated 5201 10 "$NET_TCP_BYTES"
 t_check "isolated ping through ikn0: 10 of 10 answered" \
-	grep -q '10 packets transmitted, 10 packets received' "$log/isolated.ping"
-peer_mac=$(in_peer cat "/sys/class/net/$peerif/address")
+	grep -q '10 packets transmitted, 10 packets received' "$NETLOG/isolated.ping"
+peer_mac=$(in_peer cat "/sys/class/net/$PEERIF/address")
 t_check "ARP: the host resolved the peer ($peer_mac) through ikn0" \
 	eval 'ip neigh show 10.99.0.1 dev ikn0 | grep -q "lladdr $peer_mac"'
 t_check "ARP: the peer resolved 10.99.0.2 to ikn0's MAC" \
 	eval 'in_peer ip neigh show 10.99.0.2 | grep -q "lladdr $hmac"'
-t_check "isolated TCP: $NET_TCP_BYTES bytes sent and received, every byte right" \
-	eval 'grep -qx "tcp_send=0" "$log/isolated.rc" && grep -q "bytes=$NET_TCP_BYTES .*bad=0" "$log/isolated.tcp-recv"'
+t_check "isolated TCP out: $NET_TCP_BYTES bytes sent and received, every byte right" \
+	eval 'grep -qx "tcp_send=0" "$NETLOG/isolated.rc" && grep -q "bytes=$NET_TCP_BYTES .*bad=0" "$NETLOG/isolated.tcp-recv"'
+t_check "isolated TCP in: $NET_TCP_BYTES bytes from the peer, every byte right" \
+	eval 'grep -qx "tcp_in_send=0" "$NETLOG/isolated.rc" && grep -q "bytes=$NET_TCP_BYTES .*bad=0" "$NETLOG/isolated.tcp-in-recv"'
 t_check "isolated UDP: 500 datagrams sent, those received all right" \
-	eval 'grep -qx "udp_send=0" "$log/isolated.rc" && grep -q "bad=0 datagrams=[1-9]" "$log/isolated.udp-recv"'
+	eval 'grep -qx "udp_send=0" "$NETLOG/isolated.rc" && grep -q "bad=0 datagrams=[1-9]" "$NETLOG/isolated.udp-recv"'
 p_rx=$(($(peer_stat rx_packets) - p_rx0)) p_tx=$(($(peer_stat tx_packets) - p_tx0))
 h_tx=$(($(link_stat tx_packets) - h_tx0)) h_rx=$(($(link_stat rx_packets) - h_rx0))
 t_diag "frames during the measurements: ikn0 sent $h_tx, the peer received $p_rx; the peer sent $p_tx, ikn0 received $h_rx"
@@ -176,26 +107,26 @@ t_check "no bad frame or batch from an honest guest" \
 
 # 4. A transfer across the death of generation 1.
 changes0=$(cat /sys/class/net/ikn0/carrier_changes)
-in_peer "$XFER" recv 5301 600 >"$log/kill.tcp-recv" 2>&1 &
+in_peer "$XFER" recv 5301 600 >"$NETLOG/kill.tcp-recv" 2>&1 &
 r=$!
 sleep 1
 s=$(date +%s)
-"$XFER" send 10.99.0.1 5301 "$NET_KILL_BYTES" >"$log/kill.tcp-send" 2>&1 &
+"$XFER" send 10.99.0.1 5301 "$NET_KILL_BYTES" >"$NETLOG/kill.tcp-send" 2>&1 &
 sender=$!
 wait_for 600 eval '! kill -0 $sender'
 wait $sender
 send_rc=$?
 wait $r
 recv_rc=$?
-t_diag "transfer across the death: $(($(date +%s) - s)) s; $(cat "$log/kill.tcp-recv" | tail -n 1)"
+t_diag "transfer across the death: $(($(date +%s) - s)) s; $(cat "$NETLOG/kill.tcp-recv" | tail -n 1)"
 grep -a 'NET-GUEST: dying' "$OUT/$name.console.log" | sed 's/^/# driver VM: /'
 t_check "generation 1 died during the transfer and generation 2 came up" \
 	eval 'grep -aq "NET-GUEST: dying" "$OUT/$name.console.log" && generation_ready "$slog" 2'
 t_check "ikn0's carrier dropped and came back ($changes0 -> $(cat /sys/class/net/ikn0/carrier_changes) changes)" \
-	eval '[ $(cat /sys/class/net/ikn0/carrier_changes) -ge $((changes0 + 2)) ] && carrier'
+	eval '[ $(cat /sys/class/net/ikn0/carrier_changes) -ge $((changes0 + 2)) ] && ikn0_carrier'
 t_check "the TCP connection survived: $NET_KILL_BYTES bytes, every byte right" \
-	eval '[ $send_rc = 0 ] && [ $recv_rc = 0 ] && grep -q "bytes=$NET_KILL_BYTES .*bad=0" "$log/kill.tcp-recv"'
-busybox ping -c 3 -W 5 10.99.0.1 >"$log/after.ping" 2>&1
+	eval '[ $send_rc = 0 ] && [ $recv_rc = 0 ] && grep -q "bytes=$NET_KILL_BYTES .*bad=0" "$NETLOG/kill.tcp-recv"'
+busybox ping -c 3 -W 5 10.99.0.1 >"$NETLOG/after.ping" 2>&1
 t_check "generation 2 answers pings through ikn0" [ $? = 0 ]
 t_diag "host_stub: $(stats | cut -d' ' -f1-30)"
 stop_shim
@@ -209,20 +140,11 @@ t_check "ikn0 went away with the shim" [ ! -e /sys/class/net/ikn0 ]
 # must deliver the good frame only, count the rest, and carry on.
 name=netdev-hostile
 cfg=$OUT/$name.toml
-GUEST_STUB=$TEST_GUEST_STUB write_config "$cfg" "$name" "
-[[pci]]
-host = \"$pass\"
-
-[[netdev]]
-guest_if = \"eth0\"
-host_name = \"ikn0\""
+GUEST_STUB=$TEST_GUEST_STUB net_config "$cfg" "$name"
 sed -i "/^\[vm\]\$/a cmdline = \"ikernel_guest.hostile=$(hostile_param net_junk) ikernel_guest.hostile_after=5\"" "$cfg"
 slog=$OUT/$name.log
 start_shim "$slog" "$cfg"
-wait_for 120 eval '[ -e /sys/class/net/ikn0 ]'
-ip addr add 10.99.0.2/24 dev ikn0
-ip link set ikn0 up
-wait_for 120 carrier
+ikn0_up
 junked() { grep -aq 'ikernel_hostile: net_junk:' "$OUT/$name.console.log"; }
 wait_for 120 junked
 grep -a 'ikernel_hostile' "$OUT/$name.console.log" | sed 's/^/# driver VM: /'
@@ -232,13 +154,13 @@ t_diag "host_stub: $(stats | cut -d' ' -f1-30)"
 t_check "host_stub dropped and counted the short and the oversized frame" \
 	eval '[ "$(counter rx_bad_length)" = 2 ] && [ "$(link_stat rx_length_errors)" = 2 ]'
 t_check "host_stub counted the overrunning, miscounted batch" [ "$(counter rx_bad_batch)" = 1 ]
-busybox ping -c 3 -W 5 10.99.0.1 >"$log/hostile.ping" 2>&1
+busybox ping -c 3 -W 5 10.99.0.1 >"$NETLOG/hostile.ping" 2>&1
 t_check "ikn0 still carries pings after the junk (3 of 3)" \
-	grep -q '3 packets transmitted, 3 packets received' "$log/hostile.ping"
+	grep -q '3 packets transmitted, 3 packets received' "$NETLOG/hostile.ping"
 stop_shim
 t_check "the hostile driver VM's shim stopped cleanly (status $SHIM_RC)" [ "$SHIM_RC" = 0 ]
 [ $t_fail = 0 ] || show_logs "$name"
-"$SELF/dmesg_test.sh" >"$log/dmesg.tap" 2>&1
+"$SELF/dmesg_test.sh" >"$NETLOG/dmesg.tap" 2>&1
 t_check "host dmesg: no oops, WARN, BUG, lockdep report or hung task" [ $? = 0 ]
 t_plan "$t_n"
 t_done

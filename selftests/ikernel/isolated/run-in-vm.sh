@@ -27,9 +27,9 @@ selftests/ikernel/gpio/build.sh "$(. scripts/lib.sh && kernel_source "$kdir")" "
 make -s -C samples/ppdev_blink >/dev/null
 vm_opts=()
 shipped=
-# vfio.sh and netdev.sh: q35 with QEMU's Intel IOMMU, two e1000 NICs and an e1000e on one
+# vfio.sh, netdev.sh and net-bench.sh: q35 with QEMU's Intel IOMMU, two e1000 NICs and an e1000e on one
 # hub.
-if [ "$t" = vfio ] || [ "$t" = netdev ]; then
+if [ "$t" = vfio ] || [ "$t" = netdev ] || [ "$t" = net-bench ]; then
 	# One line: virtme-ng drops what follows a newline in --qemu-opts.
 	nic() { echo "-netdev hubport,id=ikn$1,hubid=7 -device ${2:-e1000},netdev=ikn$1,mac=52:54:00:1c:00:0$1"; }
 	# IKERNEL_VFIO_IOMMU: the IOMMU's options (intremap=off needs
