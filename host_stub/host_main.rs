@@ -197,39 +197,36 @@ impl Control {
         };
         let node = Node::create(export, attrs)?;
         arg.minor = node.minor();
-        let mut nodes = self.nodes.lock();
-        let room = nodes.reserve(1, GFP_KERNEL);
-        if self.channel.is_closed() || room.is_err() {
-            // Removed outside the lock: node removal takes the node table's.
-            drop(nodes);
-            drop(node);
-            return Err(if room.is_err() { ENOMEM } else { ENXIO });
-        }
-        // Cannot fail: room was reserved.
-        let _ = nodes.push(node, GFP_KERNEL);
-        drop(nodes);
+        self.keep(&self.nodes, node)?;
         writer.write(&arg)?;
         Ok(0)
     }
-}
 
-impl Control {
     fn export_net(&self, user: UserSlice) -> Result<isize> {
         let (mut reader, mut writer) = user.reader_writer();
         let mut arg: ExportNetArg = reader.read()?;
         let net = net::NetHandle::create(self.channel.clone(), &arg)?;
         arg.ifindex = net.ifindex();
-        let mut nets = self.nets.lock();
-        let room = nets.reserve(1, GFP_KERNEL);
-        if self.channel.is_closed() || room.is_err() {
-            drop(nets);
-            drop(net);
-            return Err(if room.is_err() { ENOMEM } else { ENXIO });
-        }
-        let _ = nets.push(net, GFP_KERNEL);
-        drop(nets);
+        self.keep(&self.nets, net)?;
         writer.write(&arg)?;
         Ok(0)
+    }
+
+    /// Keeps a new node or interface in `list` for the channel's life;
+    /// `ENXIO` (and `item` dropped) if the channel closed meanwhile.
+    fn keep<T>(&self, list: &Mutex<KVec<T>>, item: T) -> Result {
+        let mut g = list.lock();
+        let room = g.reserve(1, GFP_KERNEL);
+        if self.channel.is_closed() || room.is_err() {
+            // Dropped outside the lock: node removal takes the node
+            // table's, interface removal the RTNL.
+            drop(g);
+            drop(item);
+            return Err(if room.is_err() { ENOMEM } else { ENXIO });
+        }
+        // Cannot fail: room was reserved.
+        let _ = g.push(item, GFP_KERNEL);
+        Ok(())
     }
 }
 

@@ -23,6 +23,7 @@
 # IKERNEL_VFIO_QEMU_OPTS adds options to the nested QEMU (to try other
 # interrupt set-ups); IKERNEL_VFIO_QEMU=0 skips step 4 (its checks fail).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net-lib.sh"
 load_kvm_modules
 log=$OUT/vfio
 mkdir -p "$log"
@@ -30,49 +31,27 @@ rm -rf "${log:?}"/*
 
 t_check "the test VM has an IOMMU (intel_iommu=on: /sys/class/iommu)" \
 	eval '[ -n "$(ls /sys/class/iommu 2>/dev/null)" ]'
-nics=()
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x100e ] &&
-		nics+=("${d##*/}")
-done
+net_setup
+nics=("${NICS[@]}")
 t_diag "e1000 functions: ${nics[*]}"
 t_check "two e1000 NICs (82540EM)" [ ${#nics[@]} = 2 ]
-pass=${nics[0]:-none}
-peer=${nics[1]:-none}
+pass=$PASS
 group=$(basename "$(readlink "/sys/bus/pci/devices/$pass/iommu_group" 2>/dev/null)" 2>/dev/null)
 t_diag "to hand through: $pass (IOMMU group $group: $(ls "/sys/kernel/iommu_groups/$group/devices" 2>/dev/null | tr '\n' ' '))"
 t_check "the NIC to hand through has an IOMMU group of its own" \
 	eval '[ "$(ls /sys/kernel/iommu_groups/$group/devices | wc -l)" = 1 ]'
 
-# The peer: the test VM's own e1000 driver, in a namespace.
-peerif=$(ls "/sys/bus/pci/devices/$peer/net" 2>/dev/null | head -n 1)
-ip netns add peer
-ip link set "$peerif" netns peer
-ip -n peer addr add 10.99.0.1/24 dev "$peerif"
-ip -n peer link set lo up
-ip -n peer link set "$peerif" up
+# The peer: the test VM's own e1000 driver, in a namespace (net_setup).
+peerif=$PEERIF
 t_check "the peer NIC $peerif is up in namespace peer" \
 	eval 'ip -n peer -br link show "$peerif" | grep -q UP'
 
 # The e1000e (82574L, PCIe, with MSI), handed through beside the e1000 to
 # the driver VM of step 5; the peer has 10.98.0.1 for it.
-pass2=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && pass2=${d##*/}
-done
+pass2=$NATIVE
 t_check "an e1000e NIC (82574L) as well: ${pass2:-none}" [ -n "$pass2" ]
-ip -n peer addr add 10.98.0.1/24 dev "$peerif"
 
-# to_vfio BDF: binds the function to vfio-pci.
-to_vfio() {
-	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
-	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
-		echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
-	echo "$1" >/sys/bus/pci/drivers_probe
-}
-
-# The others to vfio-pci.
-modprobe vfio-pci
+# The others to vfio-pci (to_vfio: net-lib.sh).
 to_vfio "$pass"
 [ -n "$pass2" ] && to_vfio "$pass2"
 drv=$(basename "$(readlink "/sys/bus/pci/devices/$pass/driver" 2>/dev/null)" 2>/dev/null)
