@@ -169,18 +169,18 @@ enum Counter {
 }
 
 /// [`Counter`]s by index, as the statistics line names them.
-const COUNTERS: [(Counter, &str); 11] = [
-    (Counter::TxBatches, "tx_batches"),
-    (Counter::TxFrames, "tx_frames"),
-    (Counter::TxLost, "tx_lost"),
-    (Counter::RxBatches, "rx_batches"),
-    (Counter::RxFrames, "rx_frames"),
-    (Counter::RxBadLength, "rx_bad_length"),
-    (Counter::RxBadBatch, "rx_bad_batch"),
-    (Counter::Failures, "failures"),
-    (Counter::CarrierOn, "carrier_on"),
-    (Counter::CarrierOff, "carrier_off"),
-    (Counter::BadInfo, "bad_info"),
+const COUNTERS: [(Counter, &CStr); 11] = [
+    (Counter::TxBatches, c"tx_batches"),
+    (Counter::TxFrames, c"tx_frames"),
+    (Counter::TxLost, c"tx_lost"),
+    (Counter::RxBatches, c"rx_batches"),
+    (Counter::RxFrames, c"rx_frames"),
+    (Counter::RxBadLength, c"rx_bad_length"),
+    (Counter::RxBadBatch, c"rx_bad_batch"),
+    (Counter::Failures, c"failures"),
+    (Counter::CarrierOn, c"carrier_on"),
+    (Counter::CarrierOff, c"carrier_off"),
+    (Counter::BadInfo, c"bad_info"),
 ];
 
 // Each counter's entry is at its discriminant.
@@ -569,7 +569,7 @@ impl NetExport {
             u32::from(self.carrier.load(Relaxed))
         )?;
         for ((_, name), v) in COUNTERS.iter().zip(self.stats.0.iter()) {
-            write!(f, "{name} {} ", v.load(Relaxed))?;
+            write!(f, "{} {} ", name.to_str().unwrap_or("?"), v.load(Relaxed))?;
         }
         self.channel.write_stats(f)?;
         writeln!(f)
@@ -597,6 +597,34 @@ extern "C" fn ikernel_net_open(rust: *mut c_void) -> c_int {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// `ethtool -S`: how many counters there are.
+#[no_mangle]
+extern "C" fn ikernel_net_stats_count() -> c_int {
+    // CAST: a handful of counters.
+    COUNTERS.len() as c_int
+}
+
+/// `ethtool -S`: the name of counter `i` (NUL-terminated, static), or
+/// NULL past the last.
+#[no_mangle]
+extern "C" fn ikernel_net_stat_name(i: c_int) -> *const kernel::ffi::c_char {
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| COUNTERS.get(i))
+        .map_or(core::ptr::null(), |(_, n)| n.as_char_ptr())
+}
+
+/// `ethtool -S`: counter `i`'s value (0 past the last).
+#[no_mangle]
+extern "C" fn ikernel_net_stat(rust: *mut c_void, i: c_int) -> u64 {
+    // SAFETY: As in `ikernel_net_open`.
+    let net = unsafe { borrow(rust) };
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| net.stats.0.get(i))
+        .map_or(0, |a| a.load(Relaxed))
 }
 
 /// `ndo_stop` of a net export's interface (RTNL held).

@@ -14,6 +14,7 @@
  *   passes them to GRO.
  */
 #include <linux/etherdevice.h>
+#include <linux/ethtool.h>
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
@@ -93,6 +94,46 @@ static int ikn_poll(struct napi_struct *napi, int budget)
 	return done;
 }
 
+static void ikn_get_drvinfo(struct net_device *dev,
+			    struct ethtool_drvinfo *info)
+{
+	strscpy(info->driver, KBUILD_MODNAME, sizeof(info->driver));
+	strscpy(info->bus_info, "ikernel", sizeof(info->bus_info));
+}
+
+static int ikn_get_sset_count(struct net_device *dev, int sset)
+{
+	return sset == ETH_SS_STATS ? ikernel_net_stats_count() : -EOPNOTSUPP;
+}
+
+static void ikn_get_strings(struct net_device *dev, u32 sset, u8 *data)
+{
+	int i, n = ikernel_net_stats_count();
+
+	if (sset != ETH_SS_STATS)
+		return;
+	for (i = 0; i < n; i++)
+		ethtool_puts(&data, ikernel_net_stat_name(i));
+}
+
+static void ikn_get_ethtool_stats(struct net_device *dev,
+				  struct ethtool_stats *stats, u64 *data)
+{
+	int i, n = ikernel_net_stats_count();
+
+	for (i = 0; i < n; i++)
+		data[i] = ikernel_net_stat(ikn_priv(dev)->rust, i);
+}
+
+/* host_stub's own counters (ethtool -S), beside the interface's. */
+static const struct ethtool_ops ikn_ethtool_ops = {
+	.get_drvinfo		= ikn_get_drvinfo,
+	.get_link		= ethtool_op_get_link,
+	.get_sset_count		= ikn_get_sset_count,
+	.get_strings		= ikn_get_strings,
+	.get_ethtool_stats	= ikn_get_ethtool_stats,
+};
+
 static const struct net_device_ops ikn_ops = {
 	.ndo_open		= ikn_open,
 	.ndo_stop		= ikn_stop,
@@ -116,6 +157,7 @@ struct net_device *ikernel_netdev_create(const char *name, unsigned int mtu,
 	skb_queue_head_init(&p->rxq);
 	netif_napi_add(dev, &p->napi, ikn_poll);
 	dev->netdev_ops = &ikn_ops;
+	dev->ethtool_ops = &ikn_ethtool_ops;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = max_mtu;
 	dev->mtu = mtu;

@@ -31,5 +31,8 @@ int ikernel_netdev_set_mac(struct net_device *dev, const u8 *mac);
 int ikernel_net_open(void *rust);
 void ikernel_net_stop(void *rust);
 void ikernel_net_tx_kick(void *rust);
+int ikernel_net_stats_count(void);
+const char *ikernel_net_stat_name(int i);
+u64 ikernel_net_stat(void *rust, int i);
 
 #endif /* IKERNEL_HOST_NETDEV_H */

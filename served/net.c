@@ -8,9 +8,10 @@
  * IKERNEL_OP_NET_RECV and asks for IF's MAC address and MTU with
  * IKERNEL_OP_NET_INFO.  Here each becomes an ordinary system call on an
  * AF_PACKET socket bound to IF, which this process opens on first use (and
- * again if IF went away and came back).  IF is brought up, with IPv6 off:
- * the host interface has IF's MAC address, and IF's own IPv6 link-local
- * address would collide with the host's in duplicate address detection.
+ * again if IF went away and came back).  IF is brought up, with IPv6 off
+ * (the host interface has IF's MAC address, and IF's own IPv6 link-local
+ * address would collide with the host's in duplicate address detection)
+ * and GRO, LRO and VLAN stripping off (see offloads_off).
  *
  * Batches are as in Documentation/ring.rst: each frame is a little-endian
  * 16-bit length followed by its bytes.
@@ -28,9 +29,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/ethtool.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
 
 #include "net.h"
 
@@ -80,6 +83,42 @@ static void ipv6_off(const char *ifname)
 	close(fd);
 }
 
+/* One legacy ethtool call on @ifname; 0 or -errno. */
+static int ethtool_value(int fd, const char *ifname, __u32 cmd, __u32 *data)
+{
+	struct ethtool_value v = { .cmd = cmd, .data = *data };
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	ifr.ifr_data = (void *)&v;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		return -errno;
+	*data = v.data;
+	return 0;
+}
+
+/*
+ * The packet socket must see frames as they were on the wire: the guest
+ * stack's GRO (and a NIC's LRO) would merge TCP segments into frames
+ * larger than the MTU, which the host rightly drops, and VLAN stripping
+ * would move a tag out of the frame.  Best effort: a NIC without these
+ * offloads says EOPNOTSUPP.
+ */
+static void offloads_off(int fd, const char *ifname)
+{
+	__u32 v = 0;
+
+	if (ethtool_value(fd, ifname, ETHTOOL_SGRO, &v) && errno != EOPNOTSUPP)
+		perror("ikernel-served: GRO off");
+	if (ethtool_value(fd, ifname, ETHTOOL_GFLAGS, &v))
+		return;
+	if (!(v & (ETH_FLAG_LRO | ETH_FLAG_RXVLAN)))
+		return;
+	v &= ~(ETH_FLAG_LRO | ETH_FLAG_RXVLAN);
+	if (ethtool_value(fd, ifname, ETHTOOL_SFLAGS, &v))
+		perror("ikernel-served: LRO and VLAN stripping off");
+}
+
 static int if_up(int fd, const char *ifname)
 {
 	struct ifreq ifr = { 0 };
@@ -110,6 +149,7 @@ static int open_sock(const char *ifname, int ifindex)
 	if (fd < 0)
 		return -errno;
 	ipv6_off(ifname);
+	offloads_off(fd, ifname);
 	err = if_up(fd, ifname);
 	if (!err && setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
 			       sizeof(one)))

@@ -102,6 +102,10 @@ t_check "counters agree: what the peer sent ikn0 received (within 10)" \
 t_diag "host_stub: $(stats | cut -d' ' -f1-30)"
 t_check "host_stub's frame counts are ikn0's (tx $(link_stat tx_packets), rx $(link_stat rx_packets))" \
 	eval '[ "$(counter tx_frames)" = "$(link_stat tx_packets)" ] && [ "$(counter rx_frames)" = "$(link_stat rx_packets)" ]'
+"$SELF/ethtool_stats" ikn0 >"$NETLOG/ethtool" 2>&1
+sed 's/^/# ethtool -S ikn0: /' "$NETLOG/ethtool" | head -n 16
+t_check "ethtool: ikn0's driver is ikernel_host and -S shows host_stub's counters" \
+	eval 'grep -q "^driver: ikernel_host" "$NETLOG/ethtool" && grep -q "tx_frames: $(counter tx_frames)\$" "$NETLOG/ethtool"'
 t_check "no bad frame or batch from an honest guest" \
 	eval '[ "$(counter rx_bad_length)" = 0 ] && [ "$(counter rx_bad_batch)" = 0 ]'
 
