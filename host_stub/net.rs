@@ -23,7 +23,8 @@
 //! - **Carrier** follows the driver VM: it goes off when a request fails
 //!   (the VM died, restarts, broke the ring or lost the interface) and on
 //!   when the guest answers again.  Each new generation is asked for its
-//!   interface's MAC address (`NET_INFO`), which the host interface takes.
+//!   interface's MAC address and MTU (`NET_INFO`): the host interface
+//!   takes the address, and its MTU is capped at the guest's.
 //!
 //! Everything the guest returns is its word: result counts, reply lengths,
 //! frame records and the address are all checked here, on top of the
@@ -464,8 +465,9 @@ impl NetExport {
         }
     }
 
-    /// Asks a new generation for its interface's address; true when the
-    /// host interface has it (or it was taken before).
+    /// Asks a new generation for its interface's address and MTU; true
+    /// when the host interface has the address and an MTU the guest's
+    /// allows (or they were taken before).
     fn refresh_info(&self, dev: &DevRef) -> bool {
         let gen = self.channel.generation();
         if gen != 0 && self.info_generation.load(Relaxed) == gen {
@@ -492,7 +494,7 @@ impl NetExport {
             self.stats.add(Counter::BadInfo, 1);
             return false;
         };
-        match dev.set_mac(&info.mac) {
+        match dev.set_info(&info.mac, info.mtu) {
             Ok(()) => {
                 self.info_generation.store(a.generation, Relaxed);
                 true

@@ -27,6 +27,7 @@
 
 struct ikernel_netdev_priv {
 	void *rust;
+	unsigned int slot_max_mtu;	/* the largest MTU a slot carries */
 	struct napi_struct napi;
 	struct sk_buff_head txq;
 	struct sk_buff_head rxq;
@@ -153,6 +154,7 @@ struct net_device *ikernel_netdev_create(const char *name, unsigned int mtu,
 		return ERR_PTR(-ENOMEM);
 	p = netdev_priv(dev);
 	p->rust = rust;
+	p->slot_max_mtu = max_mtu;
 	skb_queue_head_init(&p->txq);
 	skb_queue_head_init(&p->rxq);
 	netif_napi_add(dev, &p->napi, ikn_poll);
@@ -304,19 +306,30 @@ void ikernel_netdev_carrier(struct net_device *dev, bool on)
 }
 
 /*
- * Gives the interface the guest interface's address.  Never waits for
- * the RTNL (the caller may be what ndo_stop waits for): -EBUSY to try later.
+ * Gives the interface the guest interface's address, and caps its MTU at
+ * the guest interface's (a longer frame could never be sent there).
+ * Never waits for the RTNL (the caller may be what ndo_stop waits for):
+ * -EBUSY to try later.
  */
-int ikernel_netdev_set_mac(struct net_device *dev, const u8 *mac)
+int ikernel_netdev_set_info(struct net_device *dev, const u8 *mac,
+			    unsigned int mtu)
 {
+	unsigned int max = min(mtu, ikn_priv(dev)->slot_max_mtu);
+	int err = 0;
+
 	if (!is_valid_ether_addr(mac))
 		return -EADDRNOTAVAIL;
+	if (mtu < ETH_MIN_MTU)
+		return -EINVAL;
 	if (!rtnl_trylock())
 		return -EBUSY;
 	if (!ether_addr_equal(dev->dev_addr, mac)) {
 		eth_hw_addr_set(dev, mac);
 		call_netdevice_notifiers(NETDEV_CHANGEADDR, dev);
 	}
+	dev->max_mtu = max;
+	if (dev->mtu > max)
+		err = dev_set_mtu(dev, max);
 	rtnl_unlock();
-	return 0;
+	return err;
 }

@@ -25,7 +25,8 @@ void ikernel_netdev_rx_flush(struct net_device *dev);
 void ikernel_netdev_rx_bad(struct net_device *dev, u32 length_errors,
 			   u32 dropped);
 void ikernel_netdev_carrier(struct net_device *dev, bool on);
-int ikernel_netdev_set_mac(struct net_device *dev, const u8 *mac);
+int ikernel_netdev_set_info(struct net_device *dev, const u8 *mac,
+			    unsigned int mtu);
 
 /* Implemented in Rust (host_stub/net.rs). */
 int ikernel_net_open(void *rust);

@@ -44,7 +44,7 @@ extern "C" {
     fn ikernel_netdev_rx_flush(dev: *mut RawNetDev);
     fn ikernel_netdev_rx_bad(dev: *mut RawNetDev, length_errors: u32, dropped: u32);
     fn ikernel_netdev_carrier(dev: *mut RawNetDev, on: bool);
-    fn ikernel_netdev_set_mac(dev: *mut RawNetDev, mac: *const u8) -> c_int;
+    fn ikernel_netdev_set_info(dev: *mut RawNetDev, mac: *const u8, mtu: c_uint) -> c_int;
 }
 
 /// A registered host network device, owned: dropping it unregisters and
@@ -188,12 +188,14 @@ impl DevRef {
         unsafe { ikernel_netdev_carrier(self.ptr(), on) };
     }
 
-    /// Sets the MAC address, without waiting for the RTNL: `EBUSY` to try
-    /// again later, `EADDRNOTAVAIL` for an address no interface may have.
-    pub(crate) fn set_mac(&self, mac: &[u8; 6]) -> Result {
+    /// Gives the device the guest interface's MAC address and caps its MTU
+    /// at the guest's `mtu`, without waiting for the RTNL: `EBUSY` to try
+    /// again later, `EADDRNOTAVAIL` for an address no interface may have,
+    /// `EINVAL` for an MTU below 68.
+    pub(crate) fn set_info(&self, mac: &[u8; 6], mtu: u32) -> Result {
         // SAFETY: Registered (type invariant); `mac` is six readable bytes,
         // read before the call returns.
-        to_result(unsafe { ikernel_netdev_set_mac(self.ptr(), mac.as_ptr()) })
+        to_result(unsafe { ikernel_netdev_set_info(self.ptr(), mac.as_ptr(), mtu) })
     }
 }
 

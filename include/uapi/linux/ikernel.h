@@ -220,8 +220,8 @@ struct ikernel_export {
  *		[A-Za-z0-9_.-]
  * @index:	index of the interface in the driver VM's export list
  * @mtu:	MTU of the host interface (68-65535, and its frames must fit
- *		one slot's buffer); the guest interface's is what counts on
- *		the wire
+ *		one slot's buffer); capped at the guest interface's MTU once
+ *		the driver VM reports it
  * @ifindex:	(out) interface index of the new host interface
  * @flags:	zero
  * @guest_if:	the interface in the driver VM, NUL-terminated, 1-15

@@ -72,6 +72,10 @@ t_check "ikn0's carrier is on once the driver VM serves eth0" ikn0_carrier
 gmac=$(grep -ao 'NET-GUEST: eth0 [0-9a-f:]*' "$OUT/$name.console.log" | tail -n 1 | cut -d' ' -f3)
 hmac=$(cat /sys/class/net/ikn0/address)
 t_check "ikn0 has the MAC of the driver VM's eth0 ($hmac, guest $gmac)" [ "$hmac" = "$gmac" ]
+ip link set ikn0 mtu 1501 2>"$NETLOG/mtu.err"
+mtu_rc=$?
+t_check "ikn0's MTU is capped at eth0's: 1501 refused ($(cat "$NETLOG/mtu.err")), 1500 kept" \
+	eval '[ $mtu_rc != 0 ] && [ "$(cat /sys/class/net/ikn0/mtu)" = 1500 ]'
 stats() { grep "^net ikn0 " /sys/kernel/debug/ikernel/stats; }
 counter() { stats | tr ' ' '\n' | grep -A1 -x "$1" | tail -n 1; }
 link_stat() { cat "/sys/class/net/ikn0/statistics/$1"; }
