@@ -451,7 +451,10 @@ mod tests {
             assert_eq!(Resource::from_file_name(&r.file_name()), Some(r.clone()));
         }
         let ifc = Resource::Netdev("ikn0".into());
-        assert_eq!(Resource::from_file_name(&ifc.file_name()), Some(ifc.clone()));
+        assert_eq!(
+            Resource::from_file_name(&ifc.file_name()),
+            Some(ifc.clone())
+        );
         assert!(ifc.conflicts(&Resource::Netdev("ikn0".into())));
         assert!(!ifc.conflicts(&Resource::Node("ikn0".into())));
         assert_eq!(Resource::from_file_name("netdev-.x.lock"), None);

@@ -417,13 +417,20 @@ fn no_host_stub_message(cfg: &Config, why: &str) -> String {
         .iter()
         .map(|e| e.host_name.get_ref().as_str())
         .collect();
+    let ifs: Vec<&str> = cfg
+        .netdev
+        .iter()
+        .map(|n| n.host_name.get_ref().as_str())
+        .collect();
     format!(
-        "host_stub is not loaded ({why}), and the config exports {} node(s) ({}) that only it \
-         can create: load it (`modprobe ikernel_host`, or `insmod host_stub/ikernel_host.ko` \
-         from the source tree), or run with --no-host-stub to boot the driver VM without \
-         exports",
+        "host_stub is not loaded ({why}), and the config exports {} node(s) ({}) and {} \
+         interface(s) ({}) that only it can create: load it (`modprobe ikernel_host`, or \
+         `insmod host_stub/ikernel_host.ko` from the source tree), or run with --no-host-stub \
+         to boot the driver VM without exports",
         names.len(),
-        names.join(", ")
+        names.join(", "),
+        ifs.len(),
+        ifs.join(", ")
     )
 }
 
