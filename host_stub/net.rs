@@ -323,12 +323,15 @@ impl NetHandle {
         nets.reserve(1, GFP_KERNEL)?;
         let rust = Arc::as_ptr(&net).cast_mut().cast::<c_void>();
         // SAFETY: `rust` is the `NetExport` that `net` keeps alive, and the
-        // handle returned drops its `NetDev` before `net`.
-        let dev = unsafe { NetDev::create(&arg.name, arg.mtu, max_mtu, rust)? };
-        // SAFETY: The `DevRef` is used only by `net`'s callbacks and the
-        // work they start, between open and stop, which ends before `dev`
-        // is dropped (see `Drop`).
-        let _ = net.dev.populate(unsafe { dev.dev_ref() });
+        // handle returned drops its `NetDev` before `net`.  The `DevRef` is
+        // set before the device is registered, so every callback finds it,
+        // and is used only by `net`'s callbacks and the work they start,
+        // between open and stop, which ends before the `NetDev` is dropped.
+        let dev = unsafe {
+            NetDev::create(&arg.name, arg.mtu, max_mtu, rust, |d| {
+                let _ = net.dev.populate(d);
+            })?
+        };
         nets.push(net.clone(), GFP_KERNEL)?;
         drop(nets);
         pr_info!(

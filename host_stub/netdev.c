@@ -142,12 +142,12 @@ static const struct net_device_ops ikn_ops = {
 	.ndo_validate_addr	= eth_validate_addr,
 };
 
-struct net_device *ikernel_netdev_create(const char *name, unsigned int mtu,
-					 unsigned int max_mtu, void *rust)
+/* A new, unregistered device (ikernel_netdev_register makes it visible). */
+struct net_device *ikernel_netdev_alloc(const char *name, unsigned int mtu,
+					unsigned int max_mtu, void *rust)
 {
 	struct ikernel_netdev_priv *p;
 	struct net_device *dev;
-	int err;
 
 	dev = alloc_netdev(sizeof(*p), name, NET_NAME_USER, ether_setup);
 	if (!dev)
@@ -166,13 +166,19 @@ struct net_device *ikernel_netdev_create(const char *name, unsigned int mtu,
 	/* The guest interface's address replaces this once it is known. */
 	eth_hw_addr_random(dev);
 	netif_carrier_off(dev);
-	err = register_netdev(dev);
-	if (err) {
-		netif_napi_del(&p->napi);
-		free_netdev(dev);
-		return ERR_PTR(err);
-	}
 	return dev;
+}
+
+/* Registers a device of ikernel_netdev_alloc; frees it on failure. */
+int ikernel_netdev_register(struct net_device *dev)
+{
+	int err = register_netdev(dev);
+
+	if (err) {
+		netif_napi_del(&ikn_priv(dev)->napi);
+		free_netdev(dev);
+	}
+	return err;
 }
 
 void ikernel_netdev_destroy(struct net_device *dev)

@@ -10,8 +10,9 @@
 
 struct net_device;
 
-struct net_device *ikernel_netdev_create(const char *name, unsigned int mtu,
-					 unsigned int max_mtu, void *rust);
+struct net_device *ikernel_netdev_alloc(const char *name, unsigned int mtu,
+					unsigned int max_mtu, void *rust);
+int ikernel_netdev_register(struct net_device *dev);
 void ikernel_netdev_destroy(struct net_device *dev);
 int ikernel_netdev_ifindex(struct net_device *dev);
 unsigned int ikernel_netdev_mtu(struct net_device *dev);

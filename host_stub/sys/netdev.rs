@@ -27,12 +27,13 @@ struct RawNetDev {
 }
 
 extern "C" {
-    fn ikernel_netdev_create(
+    fn ikernel_netdev_alloc(
         name: *const c_char,
         mtu: c_uint,
         max_mtu: c_uint,
         rust: *mut c_void,
     ) -> *mut RawNetDev;
+    fn ikernel_netdev_register(dev: *mut RawNetDev) -> c_int;
     fn ikernel_netdev_destroy(dev: *mut RawNetDev);
     fn ikernel_netdev_ifindex(dev: *mut RawNetDev) -> c_int;
     fn ikernel_netdev_mtu(dev: *mut RawNetDev) -> c_uint;
@@ -57,8 +58,11 @@ pub(crate) struct NetDev {
 ///
 /// # Invariants
 ///
-/// The device it names is registered: whoever holds one uses it only while
-/// the [`NetDev`] it came from lives (see [`NetDev::dev_ref`]).
+/// The device it names is registered, or about to be: whoever holds one
+/// uses it only while the [`NetDev`] it came from lives.  Dropping that
+/// closes the device first, so code that runs only between its open and
+/// stop callbacks (and stop waits for) may keep one (see
+/// [`NetDev::create`]).
 #[derive(Clone, Copy)]
 pub(crate) struct DevRef {
     raw: NonNull<RawNetDev>,
@@ -75,25 +79,34 @@ unsafe impl Sync for DevRef {}
 impl NetDev {
     /// Registers a device named `name` (NUL-terminated) with MTU `mtu`, at
     /// most `max_mtu`.  Its callbacks (`ikernel_net_*` in `net.rs`) get
-    /// `rust`.
+    /// `rust`.  `ready` gets the device's handle before it is registered
+    /// (and so before any callback can run).
     ///
     /// # Safety
     ///
     /// `rust` must stay valid for those callbacks until the returned
-    /// [`NetDev`] is dropped.
+    /// [`NetDev`] is dropped, and the handle given to `ready` must be used
+    /// only as [`DevRef`]'s invariant says.
     pub(crate) unsafe fn create(
         name: &[u8],
         mtu: u32,
         max_mtu: u32,
         rust: *mut c_void,
+        ready: impl FnOnce(DevRef),
     ) -> Result<Self> {
         if name.last() != Some(&0) {
             return Err(EINVAL);
         }
         // SAFETY: `name` is NUL-terminated (checked); the caller vouches
         // for `rust`.
-        let raw = unsafe { ikernel_netdev_create(name.as_ptr().cast(), mtu, max_mtu, rust) };
+        let raw = unsafe { ikernel_netdev_alloc(name.as_ptr().cast(), mtu, max_mtu, rust) };
         let raw = NonNull::new(from_err_ptr(raw)?).ok_or(EINVAL)?;
+        ready(DevRef { raw });
+        // SAFETY: `raw` is a device `ikernel_netdev_alloc` made, registered
+        // once.  On failure the C side freed it before any callback could
+        // run, so the handle `ready` got was never used (the caller drops
+        // it unused with this error).
+        to_result(unsafe { ikernel_netdev_register(raw.as_ptr()) })?;
         // INVARIANT: registered, until `Drop`.
         Ok(Self {
             dev: DevRef { raw },
@@ -105,17 +118,6 @@ impl NetDev {
         // SAFETY: `self.dev` is registered while `self` lives.
         let i = unsafe { ikernel_netdev_ifindex(self.dev.ptr()) };
         u32::try_from(i).unwrap_or(0)
-    }
-
-    /// A handle for the device's callbacks and the work they start.
-    ///
-    /// # Safety
-    ///
-    /// The handle must not be used once `self` is dropped.  Dropping closes
-    /// the device first, so code that runs only between its open and stop
-    /// callbacks (and stop waits for) may keep one.
-    pub(crate) unsafe fn dev_ref(&self) -> DevRef {
-        self.dev
     }
 }
 
