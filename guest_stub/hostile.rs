@@ -418,7 +418,13 @@ fn put(w: &mut ring::BatchWriter<'_>, len: usize, fill: u8) {
 
 /// Answers a `NET_RECV` with a junk batch (see [`Kind::NetJunk`]).
 fn net_junk(link: &Link, mut s: MutexGuard<'_, Serve>, req: &ring::Request) -> Done {
-    let mut b = [0u8; 1700];
+    // On the heap: the attack's frame must stay within the kernel's.
+    let Ok(mut b) = KVec::from_elem(0u8, 1700, GFP_KERNEL) else {
+        pr_err!("ikernel_hostile: net_junk: no memory; a count of 9 and no bytes\n");
+        s.guest.respond_aux(req, 9, &[], 0, 0)?;
+        ring_and_unlock(link, s);
+        return Ok(());
+    };
     let mut w = ring::BatchWriter::new(&mut b);
     // Too short for an Ethernet header.
     put(&mut w, 5, 0x11);

@@ -211,7 +211,7 @@ pub enum Op {
     /// signal); answered at once, the interrupted request answers itself.
     Cancel = 8,
     /// Net: transmit a batch of frames on the guest interface (ops
-    /// 0x100..=0x1ff are net ops; [`crate::net`] has their encoding).
+    /// 0x100..=0x1ff are net ops; [`super::net`] has their encoding).
     NetXmit = 0x100,
     /// Net: return the frames the guest interface received, waiting up to
     /// `arg` milliseconds for the first.
