@@ -182,8 +182,21 @@ t_check "STATUS= follows the generation ($(show ikernel@buggy StatusText))" \
 	eval '[[ "$(show ikernel@buggy StatusText)" == "generation $((g_buggy + 1)): running"* ]]'
 "$call" -d $buggy count >"$slog/buggy-count2" 2>&1
 t_check "$buggy serves again after the restart" grep -q '^count ' "$slog/buggy-count2"
-t_check "ikernel@fifo was untouched: generation $(gen $fifo) (was $g_fifo), data goes round" \
-	eval '[ "$(gen $fifo)" = "$g_fifo" ] && roundtrip $fifo still-here'
+# A driver VM lost to the silent triple fault of nested VMs under TCG
+# (Documentation/building.rst, "The test VM") is that flake, not the other
+# VM's crash reaching it: then only the data is checked, and the skip says
+# so.  Any other death of ikernel@fifo's VM fails the check.
+fifo_flake() {
+	journalctl -q --no-pager -u ikernel@fifo |
+		grep -q "generation $g_fifo: DOWN after .*: triple fault / reboot (KVM_EXIT_SHUTDOWN)"
+}
+if [ "$(gen $fifo)" != "$g_fifo" ] && fifo_flake; then
+	t_skip "ikernel@fifo's driver VM died of the TCG triple-fault flake (generation $(gen $fifo), was $g_fifo)"
+	t_check "ikernel@fifo serves after that restart: data goes round" roundtrip $fifo still-here
+else
+	t_check "ikernel@fifo was untouched: generation $(gen $fifo) (was $g_fifo), data goes round" \
+		eval '[ "$(gen $fifo)" = "$g_fifo" ] && roundtrip $fifo still-here'
+fi
 
 # 5. The shim itself dies: systemd restarts the service (RestartSec
 # shortened for the test by a drop-in).
