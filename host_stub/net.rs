@@ -30,6 +30,7 @@
 //! frame records and the address are all checked here, on top of the
 //! ring's own checks of the response.
 
+use core::ops::RangeInclusive;
 use kernel::{
     alloc::KVec,
     ffi::{
@@ -61,6 +62,7 @@ use kernel::{
 use crate::{
     channel::{
         nul_text,
+        Answer,
         Channel,
         Wait, //
     },
@@ -363,9 +365,37 @@ impl Drop for NetHandle {
     }
 }
 
+/// The lengths of a frame that may cross the interface `dev` at its
+/// current MTU: an Ethernet header at least, the MTU plus header and one
+/// VLAN tag at most.
+fn frame_lengths(dev: &DevRef) -> RangeInclusive<usize> {
+    ETH_HLEN..=usize::try_from(dev.mtu()).unwrap_or(0) + FRAME_OVERHEAD
+}
+
 impl NetExport {
     fn dev(&self) -> Option<&DevRef> {
         self.dev.as_ref()
+    }
+
+    /// One net request to the guest; an error (failed call, or an errno
+    /// the guest answered) is counted as a failure.
+    fn call(&self, desc: &RequestDesc, payload: &[u8], reply: &mut [u8]) -> Result<Answer> {
+        let r = self.channel.call(
+            None,
+            desc,
+            payload,
+            reply,
+            CALL_TIMEOUT_MS,
+            Wait::Interruptible,
+        );
+        let r = r.and_then(|a| match a.result {
+            0.. => Ok(a),
+            e => Err(Error::from_errno(c_int::try_from(e).unwrap_or(-5))),
+        });
+        if r.is_err() {
+            self.stats.add(Counter::Failures, 1);
+        }
+        r
     }
 
     fn set_carrier(&self, on: bool) {
@@ -410,11 +440,11 @@ impl NetExport {
         };
         let mut buf = self.tx_buf.lock();
         while self.up.load(Acquire) {
-            let limit = usize::try_from(dev.mtu()).unwrap_or(0) + FRAME_OVERHEAD;
+            let lengths = frame_lengths(dev);
             let mut w = BatchWriter::new(&mut buf);
             let mut bytes = 0u64;
             while let Some(len) = dev.tx_head_len() {
-                if len < ETH_HLEN || len > limit || (w.is_empty() && !w.fits(len)) {
+                if !lengths.contains(&len) || (w.is_empty() && !w.fits(len)) {
                     dev.tx_drop_head();
                     continue;
                 }
@@ -429,24 +459,12 @@ impl NetExport {
             }
             let (frames, n) = (w.frames(), w.len());
             let desc = RequestDesc::net_xmit(self.index, frames);
-            let payload = buf.get(..n).unwrap_or(&[]);
-            let r = self.channel.call(
-                None,
-                &desc,
-                payload,
-                &mut [],
-                CALL_TIMEOUT_MS,
-                Wait::Interruptible,
-            );
+            let r = self.call(&desc, buf.get(..n).unwrap_or(&[]), &mut []);
             self.stats.add(Counter::TxBatches, 1);
             // The guest's count is its word: at most what was sent.
-            let sent = match r {
-                Ok(a) if a.result >= 0 => u32::try_from(a.result).unwrap_or(u32::MAX).min(frames),
-                _ => {
-                    self.stats.add(Counter::Failures, 1);
-                    0
-                }
-            };
+            let sent = r.map_or(0, |a| {
+                u32::try_from(a.result).unwrap_or(u32::MAX).min(frames)
+            });
             self.stats.add(Counter::TxFrames, u64::from(sent));
             self.stats.add(Counter::TxLost, u64::from(frames - sent));
             let sent_bytes = if sent == frames { bytes } else { 0 };
@@ -477,20 +495,8 @@ impl NetExport {
             return true;
         }
         let mut reply = [0u8; NET_INFO_SIZE];
-        let desc = RequestDesc::net_info(self.index);
-        let a = match self.channel.call(
-            None,
-            &desc,
-            &[],
-            &mut reply,
-            CALL_TIMEOUT_MS,
-            Wait::Interruptible,
-        ) {
-            Ok(a) if a.result >= 0 => a,
-            _ => {
-                self.stats.add(Counter::Failures, 1);
-                return false;
-            }
+        let Ok(a) = self.call(&RequestDesc::net_info(self.index), &[], &mut reply) else {
+            return false;
         };
         let info = reply.get(..a.len).and_then(NetInfo::decode);
         let Some(info) = info else {
@@ -514,33 +520,18 @@ impl NetExport {
     /// One `NET_RECV`: delivers the frames of its reply.
     fn recv_once(&self, dev: &DevRef) -> Result {
         let mut buf = self.rx_buf.lock();
-        let desc = RequestDesc::net_recv(self.index, RECV_WAIT_MS);
-        let a = self.channel.call(
-            None,
-            &desc,
+        let a = self.call(
+            &RequestDesc::net_recv(self.index, RECV_WAIT_MS),
             &[],
             &mut buf,
-            CALL_TIMEOUT_MS,
-            Wait::Interruptible,
-        );
-        let a = match a {
-            Ok(a) if a.result >= 0 => a,
-            Ok(a) => {
-                self.stats.add(Counter::Failures, 1);
-                return Err(Error::from_errno(c_int::try_from(a.result).unwrap_or(-5)));
-            }
-            Err(e) => {
-                self.stats.add(Counter::Failures, 1);
-                return Err(e);
-            }
-        };
+        )?;
         self.stats.add(Counter::RxBatches, 1);
-        let limit = usize::try_from(dev.mtu()).unwrap_or(0) + FRAME_OVERHEAD;
+        let lengths = frame_lengths(dev);
         let mut frames = Frames::new(buf.get(..a.len).unwrap_or(&[]));
         let (mut records, mut good, mut bad_len) = (0u64, 0u64, 0u32);
         for f in frames.by_ref() {
             records += 1;
-            if f.len() < ETH_HLEN || f.len() > limit {
+            if !lengths.contains(&f.len()) {
                 bad_len += 1;
                 continue;
             }
