@@ -308,11 +308,7 @@ impl NetDevice {
 /// Whether `n` is a network interface name a net export may have: 1-15 of
 /// `[A-Za-z0-9_.-]`, not starting with `.`.
 pub fn is_ifname(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= uapi::IFNAME_MAX
-        && !n.starts_with('.')
-        && n.chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+    is_name(n, uapi::IFNAME_MAX)
 }
 
 /// A port I/O range handed through to the machine the shim runs on.
@@ -523,7 +519,13 @@ pub const MAX_VM_NAME: usize = uapi::NAME_MAX - 1;
 /// Whether `n` is a valid `[vm] name`: 1-31 of `[A-Za-z0-9_.-]`, not
 /// starting with `.` (it also names lock files and log lines).
 pub fn is_vm_name(n: &str) -> bool {
-    (1..=MAX_VM_NAME).contains(&n.len())
+    is_name(n, MAX_VM_NAME)
+}
+
+/// Whether `n` is 1-`max` of `[A-Za-z0-9_.-]`, not starting with `.`: the
+/// names host_stub takes (VM, node and interface names).
+fn is_name(n: &str, max: usize) -> bool {
+    (1..=max).contains(&n.len())
         && !n.starts_with('.')
         && n.chars()
             .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
@@ -874,13 +876,7 @@ impl Config {
                 );
             }
             let hn = e.host_name.get_ref();
-            if hn.is_empty()
-                || hn.starts_with('.')
-                || hn.len() >= uapi::NAME_MAX
-                || !hn
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
-            {
+            if !is_name(hn, uapi::NAME_MAX - 1) {
                 c.err(
                     &e.host_name.span(),
                     format!(
