@@ -50,12 +50,9 @@ kvm=$(ls -d /sys/kernel/debug/kvm/"$SHIM_PID"-* 2>/dev/null | tail -n 1)
 # counters: kicks interrupts (host_stub, the channel) exits io_exits
 # (KVM, the driver VM) tx rx (ikn0's frames), one line.
 counters() {
-	local line
-	line=$(grep '^net ikn0 ' /sys/kernel/debug/ikernel/stats)
-	echo "$(echo "$line" | sed -n 's/.* kicks \([0-9]*\) .*/\1/p')" \
-		"$(echo "$line" | sed -n 's/.* interrupts \([0-9]*\) .*/\1/p')" \
+	echo "$(counter kicks)" "$(counter interrupts)" \
 		"$(cat "$kvm/exits" 2>/dev/null || echo 0)" "$(cat "$kvm/io_exits" 2>/dev/null || echo 0)" \
-		"$(cat /sys/class/net/ikn0/statistics/tx_packets)" "$(cat /sys/class/net/ikn0/statistics/rx_packets)"
+		"$(link_stat tx_packets)" "$(link_stat rx_packets)"
 }
 before=$(counters)
 measure "" 10.99.0.1 isolated 5201 "$PINGS" "$BYTES"
@@ -65,6 +62,6 @@ per=$(echo "$before $after" | awk '{
 	printf "frames=%d doorbells_per_frame=%.3f interrupts_per_frame=%.3f exits_per_frame=%.2f io_exits_per_frame=%.3f",
 		f, ($7 - $1) / f, ($8 - $2) / f, ($9 - $3) / f, ($10 - $4) / f }')
 record isolated "$per"
-grep '^net ikn0 ' /sys/kernel/debug/ikernel/stats | cut -d' ' -f1-30 | sed 's/^/# /'
+stats | cut -d' ' -f1-30 | sed 's/^/# /'
 stop_shim
 exit 0

@@ -71,6 +71,12 @@ guest_if = \"eth0\"
 host_name = \"ikn0\""
 }
 
+# stats: host_stub's statistics line of ikn0; counter NAME: one value of
+# it; link_stat NAME: one of ikn0's interface statistics.
+stats() { grep "^net ikn0 " /sys/kernel/debug/ikernel/stats; }
+counter() { stats | tr ' ' '\n' | grep -A1 -x "$1" | tail -n 1; }
+link_stat() { cat "/sys/class/net/ikn0/statistics/$1"; }
+
 # ikn0_up: gives ikn0 10.99.0.2 and waits up to 120 s for its carrier.
 ikn0_carrier() { [ "$(cat /sys/class/net/ikn0/carrier 2>/dev/null)" = 1 ]; }
 ikn0_up() {

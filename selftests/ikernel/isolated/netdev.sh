@@ -76,9 +76,6 @@ ip link set ikn0 mtu 1501 2>"$NETLOG/mtu.err"
 mtu_rc=$?
 t_check "ikn0's MTU is capped at eth0's: 1501 refused ($(cat "$NETLOG/mtu.err")), 1500 kept" \
 	eval '[ $mtu_rc != 0 ] && [ "$(cat /sys/class/net/ikn0/mtu)" = 1500 ]'
-stats() { grep "^net ikn0 " /sys/kernel/debug/ikernel/stats; }
-counter() { stats | tr ' ' '\n' | grep -A1 -x "$1" | tail -n 1; }
-link_stat() { cat "/sys/class/net/ikn0/statistics/$1"; }
 peer_stat() { in_peer cat "/sys/class/net/$PEERIF/statistics/$1"; }
 p_rx0=$(peer_stat rx_packets) p_tx0=$(peer_stat tx_packets)
 h_tx0=$(link_stat tx_packets) h_rx0=$(link_stat rx_packets)
