@@ -298,10 +298,14 @@ pub struct NetDevice {
     pub mtu: Spanned<u32>,
 }
 
+/// What the serving process's name of a net export starts with
+/// (`net:IF`; `NET_NODE_PREFIX` in served/net.h).
+pub const NET_NODE_PREFIX: &str = "net:";
+
 impl NetDevice {
     /// The serving process's name for it (`net:IF`).
     pub fn served_node(&self) -> String {
-        format!("net:{}", self.guest_if.get_ref())
+        format!("{NET_NODE_PREFIX}{}", self.guest_if.get_ref())
     }
 }
 

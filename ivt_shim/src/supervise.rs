@@ -219,7 +219,7 @@ fn export_list(names: &[ExportName]) -> String {
     names
         .iter()
         .map(|n| {
-            if n.guest.starts_with("net:") {
+            if n.guest.starts_with(crate::config::NET_NODE_PREFIX) {
                 format!("{} (net)", n.host)
             } else {
                 format!("/dev/{}", n.host)
@@ -229,8 +229,8 @@ fn export_list(names: &[ExportName]) -> String {
         .join(", ")
 }
 
-/// Hands every export to host_stub, in order, the nodes then the net
-/// interfaces; the first failure ends it.
+/// Hands every export to host_stub, in order, the net interfaces then the
+/// nodes; the first failure ends it.
 fn export_all(
     cfg: &Config,
     chan: &Channel,
