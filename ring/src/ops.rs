@@ -75,6 +75,85 @@ impl IoctlArg {
     }
 }
 
+/// `aux` bit of an ioctl answer: the ioctl made a new file in the guest
+/// (`IKERNEL_IOCTL_NEW_FILE`), described by the other bits ([`NewFile`]).
+pub const IOCTL_NEW_FILE: u64 = 1 << 63;
+
+/// Where an ioctl put the number of the file descriptor it made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdAt {
+    /// The ioctl's return value is the descriptor.
+    Result,
+    /// A native-endian `int` at this byte offset of the argument (the
+    /// reply) holds it.
+    Arg(u16),
+}
+
+/// `FdAt::Result` as it travels (`IKERNEL_NEW_FILE_IN_RESULT`).
+pub const NEW_FILE_IN_RESULT: u16 = 0xffff;
+
+/// A file that an ioctl made in the guest and handed to its caller as a
+/// descriptor (`IKERNEL_IOCTL_NEW_FILE` in an ioctl answer's `aux`): the
+/// host gives its caller a host file whose operations go to this guest
+/// file, and puts the host descriptor where the guest's was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewFile {
+    /// The new guest file's handle, as an open's result would be.
+    pub handle: u32,
+    /// Where the descriptor's number is.
+    pub at: FdAt,
+    /// The guest descriptor is close-on-exec.
+    pub cloexec: bool,
+    /// The file's access mode (`O_ACCMODE` bits: 0, 1 or 2).
+    pub accmode: u8,
+    /// The file is non-blocking.
+    pub nonblock: bool,
+    /// pread, pwrite and llseek work on the file.
+    pub seekable: bool,
+}
+
+impl NewFile {
+    /// Encodes into an answer's `aux`: handle in bits 0-31, [`FdAt`] in
+    /// 32-47, close-on-exec bit 48, access mode 49-50, non-blocking 51,
+    /// seekable 52, and [`IOCTL_NEW_FILE`].
+    pub fn to_aux(self) -> u64 {
+        let at = match self.at {
+            FdAt::Result => NEW_FILE_IN_RESULT,
+            FdAt::Arg(off) => off,
+        };
+        IOCTL_NEW_FILE
+            | u64::from(self.handle)
+            | u64::from(at) << 32
+            | u64::from(self.cloexec) << 48
+            | u64::from(self.accmode & 3) << 49
+            | u64::from(self.nonblock) << 51
+            | u64::from(self.seekable) << 52
+    }
+
+    /// Decodes an ioctl answer's `aux`: `None` without
+    /// [`IOCTL_NEW_FILE`].  Nothing is checked here: the handle, the
+    /// offset and the access mode are the guest's word.
+    pub fn from_aux(aux: u64) -> Option<Self> {
+        if aux & IOCTL_NEW_FILE == 0 {
+            return None;
+        }
+        // CAST: each is masked to its width first.
+        let at = ((aux >> 32) & 0xffff) as u16;
+        Some(NewFile {
+            handle: (aux & 0xffff_ffff) as u32,
+            at: if at == NEW_FILE_IN_RESULT {
+                FdAt::Result
+            } else {
+                FdAt::Arg(at)
+            },
+            cloexec: aux & 1 << 48 != 0,
+            accmode: ((aux >> 49) & 3) as u8,
+            nonblock: aux & 1 << 51 != 0,
+            seekable: aux & 1 << 52 != 0,
+        })
+    }
+}
+
 impl RequestDesc {
     /// [`Op::Open`] of export `export` with open flags `flags`; the answer's
     /// result is the new handle, its `aux` the file's capabilities.

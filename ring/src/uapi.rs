@@ -515,6 +515,11 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         ("IKERNEL_OP_CANCEL", super::Op::Cancel as u64),
         ("IKERNEL_OPEN_SEEKABLE", OPEN_SEEKABLE),
         ("IKERNEL_IOCTL_ARG_LOST", super::IOCTL_ARG_LOST),
+        ("IKERNEL_IOCTL_NEW_FILE", super::IOCTL_NEW_FILE),
+        (
+            "IKERNEL_NEW_FILE_IN_RESULT",
+            super::NEW_FILE_IN_RESULT as u64,
+        ),
         ("IKERNEL_GUEST_IN_WINDOW", GUEST_IN_WINDOW as u64),
         ("IKERNEL_EVENT_DEFER", EVENT_DEFER as u64),
         ("IKERNEL_MAX_EXPORTS", MAX_EXPORTS as u64),

@@ -4,7 +4,7 @@
 //! every op's fields land where `Documentation/ring.rst` says and read
 //! back through the matching accessor only.
 
-use ikernel_ring::{IoctlArg, Op, RequestDesc, IOCTL_ARG_LOST};
+use ikernel_ring::{FdAt, IoctlArg, NewFile, Op, RequestDesc, IOCTL_ARG_LOST, IOCTL_NEW_FILE};
 
 #[test]
 fn constructors_fill_the_documented_fields() {
@@ -70,4 +70,34 @@ fn ioctl_shape_in_pos() {
     assert_eq!(IoctlArg::from_pos(7 << 16), IoctlArg::Integer);
     let d = RequestDesc::ioctl(1, 2, b);
     assert_eq!(d.ioctl_arg(), Some(b));
+}
+
+#[test]
+fn new_file_aux_round_trips() {
+    let f = NewFile {
+        handle: 0x1234_5678,
+        at: FdAt::Arg(0x150),
+        cloexec: true,
+        accmode: 2,
+        nonblock: false,
+        seekable: true,
+    };
+    let aux = f.to_aux();
+    assert_ne!(aux & IOCTL_NEW_FILE, 0);
+    assert_eq!(aux & 0xffff_ffff, 0x1234_5678);
+    assert_eq!((aux >> 32) & 0xffff, 0x150);
+    assert_eq!(NewFile::from_aux(aux), Some(f));
+    let r = NewFile {
+        at: FdAt::Result,
+        cloexec: false,
+        accmode: 0,
+        nonblock: true,
+        seekable: false,
+        ..f
+    };
+    assert_eq!((r.to_aux() >> 32) & 0xffff, 0xffff);
+    assert_eq!(NewFile::from_aux(r.to_aux()), Some(r));
+    // An ordinary ioctl answer carries no file, whatever else is in aux.
+    assert_eq!(NewFile::from_aux(0), None);
+    assert_eq!(NewFile::from_aux(IOCTL_NEW_FILE - 1), None);
 }

@@ -163,3 +163,50 @@ fn ioctl_arg_shape_macros() {
     let out = Command::new(&exe).output().expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "300 200 100 0");
 }
+
+#[test]
+fn new_file_aux_macro() {
+    // IKERNEL_NEW_FILE_AUX (served's encoder) against NewFile::from_aux.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uapi_header");
+    std::fs::create_dir_all(&dir).expect("tmpdir");
+    let src = dir.join("uapi_new_file.c");
+    let exe = dir.join("uapi_new_file");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <linux/ikernel.h>\nint main(void)\n{\n\
+         \tprintf(\"%llu %llu\\n\",\n\
+         \t       (unsigned long long)IKERNEL_NEW_FILE_AUX(4097, 24, 1, 2, 0, 1),\n\
+         \t       (unsigned long long)IKERNEL_NEW_FILE_AUX(3, IKERNEL_NEW_FILE_IN_RESULT, 0, 0, 8, 0));\n\
+         \treturn 0;\n}\n",
+    )
+    .expect("write");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let ok = Command::new(&cc)
+        .arg("-Wall")
+        .arg("-Werror")
+        .arg("-I")
+        .arg(root().join("include/uapi"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("cc")
+        .success();
+    assert!(ok);
+    let out = Command::new(&exe).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<u64> = text
+        .split_whitespace()
+        .map(|w| w.parse().expect("number"))
+        .collect();
+    let f = |aux| ikernel_ring::NewFile::from_aux(aux).expect("a new file");
+    let a = f(v[0]);
+    assert_eq!(a.handle, 4097);
+    assert_eq!(a.at, ikernel_ring::FdAt::Arg(24));
+    assert!(a.cloexec && a.seekable && !a.nonblock);
+    assert_eq!(a.accmode, 2);
+    let b = f(v[1]);
+    assert_eq!((b.handle, b.at), (3, ikernel_ring::FdAt::Result));
+    assert!(!b.cloexec && !b.seekable && b.nonblock);
+    assert_eq!(b.accmode, 0);
+}

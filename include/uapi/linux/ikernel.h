@@ -302,6 +302,23 @@ struct ikernel_export_net {
 /* struct ikernel_guest_resp.aux for IKERNEL_OP_OPEN. */
 #define IKERNEL_OPEN_SEEKABLE	1	/* pread/pwrite/llseek work */
 
+/*
+ * struct ikernel_guest_resp.aux for IKERNEL_OP_IOCTL: 0, or
+ * IKERNEL_IOCTL_NEW_FILE when the ioctl made a new file and handed its
+ * descriptor to the caller.  Bits 0-31 are the new file's handle (as an
+ * open's result), 32-47 the byte offset of the int in the argument that
+ * holds the descriptor, or IKERNEL_NEW_FILE_IN_RESULT when the ioctl's
+ * return value is the descriptor; bit 48 says close-on-exec, 49-50 hold
+ * the file's access mode (O_ACCMODE), 51 O_NONBLOCK, 52 seekable.
+ */
+#define IKERNEL_IOCTL_NEW_FILE		(1ULL << 63)
+#define IKERNEL_NEW_FILE_IN_RESULT	0xffff
+#define IKERNEL_NEW_FILE_AUX(handle, at, cloexec, accmode, nonblock, seekable) \
+	(IKERNEL_IOCTL_NEW_FILE | (__u64)(__u32)(handle) |		\
+	 (__u64)((at) & 0xffff) << 32 | (__u64)!!(cloexec) << 48 |	\
+	 (__u64)((accmode) & 3) << 49 | (__u64)!!(nonblock) << 51 |	\
+	 (__u64)!!(seekable) << 52)
+
 /**
  * struct ikernel_guest_req - IKERNEL_IOC_GUEST_GET argument
  * @id:		request id, to quote in the response
