@@ -85,6 +85,29 @@ static char *window;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct file_slot files[MAX_FILES];
+/*
+ * Descriptors the table holds (a file's fd or its fdinfo), by number, for
+ * telling them from a driver's new descriptor (new_file) without a scan.
+ * Numbers from FD_INDEX up are looked for in the table.
+ */
+#define FD_INDEX	(2 * MAX_FILES + 256)
+static unsigned char fd_in_table[FD_INDEX];
+
+#define FD_CLOSING	2	/* fd_in_table: released, being closed */
+
+/* Marks @fd as one of the table's (@how: 1 or FD_CLOSING); files_lock held. */
+static void index_fd(int fd, int how)
+{
+	if (fd >= 0 && fd < FD_INDEX)
+		fd_in_table[fd] = how;
+}
+
+/* Forgets @fd, closed now, unless it is in use again; files_lock held. */
+static void unindex_closed(int fd)
+{
+	if (fd >= 0 && fd < FD_INDEX && fd_in_table[fd] == FD_CLOSING)
+		fd_in_table[fd] = 0;
+}
 
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct inflight inflight[WORKERS];
@@ -276,14 +299,43 @@ static unsigned int answer_mask(unsigned int handle)
 	return m;
 }
 
+/*
+ * Enters @fd, a file of export @index, in the table: returns its handle, or
+ * -EMFILE when the table is full (the caller still owns @fd then).  Called
+ * with files_lock held.
+ */
+static int64_t add_file_locked(int fd, unsigned int index, int nonblock,
+			       int seekable)
+{
+	char path[64];
+	unsigned int h;
+	int info = -1;
+
+	for (h = 0; h < MAX_FILES && files[h].used; h++)
+		;
+	if (h == MAX_FILES)
+		return -EMFILE;
+	if (seekable) {
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		info = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	files[h] = (struct file_slot){
+		.used = 1, .fd = fd, .index = index,
+		.nonblock = nonblock, .seekable = seekable,
+		.info = info, .pos = 0,
+	};
+	index_fd(fd, 1);
+	index_fd(info, 1);
+	return h + 1;
+}
+
 static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 {
 	int flags = (r->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND |
 				 O_SYNC | O_DSYNC | O_NDELAY)) |
 		    O_CLOEXEC | O_NOCTTY;
-	char path[64];
-	unsigned int h;
-	int fd, info;
+	int64_t h;
+	int fd;
 
 	if (r->index >= nr_nodes)
 		return -ENODEV;
@@ -294,29 +346,13 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 	if (fd < 0)
 		return -errno;
 	*aux = lseek(fd, 0, SEEK_CUR) >= 0 ? IKERNEL_OPEN_SEEKABLE : 0;
-	info = -1;
-	if (*aux & IKERNEL_OPEN_SEEKABLE) {
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-		info = open(path, O_RDONLY | O_CLOEXEC);
-	}
 	pthread_mutex_lock(&files_lock);
-	for (h = 0; h < MAX_FILES && files[h].used; h++)
-		;
-	if (h == MAX_FILES) {
-		pthread_mutex_unlock(&files_lock);
-		if (info >= 0)
-			close(info);
-		close(fd);
-		return -EMFILE;
-	}
-	files[h] = (struct file_slot){
-		.used = 1, .fd = fd, .index = r->index,
-		.nonblock = !!(flags & O_NONBLOCK),
-		.seekable = !!(*aux & IKERNEL_OPEN_SEEKABLE),
-		.info = info, .pos = 0,
-	};
+	h = add_file_locked(fd, r->index, !!(flags & O_NONBLOCK),
+			    !!(*aux & IKERNEL_OPEN_SEEKABLE));
 	pthread_mutex_unlock(&files_lock);
-	return h + 1;
+	if (h < 0)
+		close(fd);
+	return h;
 }
 
 static int64_t do_release(const struct ikernel_guest_req *r)
@@ -329,6 +365,13 @@ static int64_t do_release(const struct ikernel_guest_req *r)
 		fd = files[r->handle - 1].fd;
 		info = files[r->handle - 1].info;
 		files[r->handle - 1].used = 0;
+		/*
+		 * Still ours until closed: never taken for a driver's new
+		 * descriptor.  The close (the driver's release, which may
+		 * sleep) happens without the lock.
+		 */
+		index_fd(fd, FD_CLOSING);
+		index_fd(info, FD_CLOSING);
 	}
 	pthread_mutex_unlock(&files_lock);
 	if (fd < 0)
@@ -336,6 +379,14 @@ static int64_t do_release(const struct ikernel_guest_req *r)
 	if (info >= 0)
 		close(info);
 	close(fd);
+	/*
+	 * Unless reused meanwhile.  (A driver's descriptor that got one of
+	 * these numbers in that moment is not recognised as new.)
+	 */
+	pthread_mutex_lock(&files_lock);
+	unindex_closed(fd);
+	unindex_closed(info);
+	pthread_mutex_unlock(&files_lock);
 	wait_watcher_round();
 	return 0;
 }
@@ -487,8 +538,91 @@ static int64_t do_llseek(const struct ikernel_guest_req *r, uint64_t *aux)
 	return off;
 }
 
+/*
+ * Whether @fd is a descriptor that the driver just made: open, and neither
+ * one of this process's own files (the table's, the control device, the
+ * wake-up eventfd, a net socket, /proc files) nor a node being opened by
+ * another worker right now, which the link to the node's path gives away.
+ * Called with files_lock held.
+ */
+static int driver_made(int fd)
+{
+	char path[64], link[256];
+	unsigned int h, i;
+	ssize_t n;
+
+	if (fd < 3 || fd == ctl || fd == wake_fd ||
+	    (fd < FD_INDEX && fd_in_table[fd]) || fcntl(fd, F_GETFD) < 0)
+		return 0;
+	for (h = 0; fd >= FD_INDEX && h < MAX_FILES; h++)
+		if (files[h].used && (files[h].fd == fd || files[h].info == fd))
+			return 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = 0;
+	if (!strncmp(link, "/proc/", 6) || !strncmp(link, "socket:", 7) ||
+	    !strncmp(link, "/dev/ikernel", 12))
+		return 0;
+	for (i = 0; i < nr_nodes; i++)
+		if (!strcmp(link, nodes[i]))
+			return 0;
+	return 1;
+}
+
+/* Adopts the driver's new descriptor @fd as a file; its answer's aux. */
+static uint64_t adopt(const struct ikernel_guest_req *r, int fd, unsigned int at)
+{
+	int fdfl = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
+	int seekable = lseek(fd, 0, SEEK_CUR) >= 0;
+	int64_t h;
+
+	h = add_file_locked(fd, r->index, !!(fl & O_NONBLOCK), seekable);
+	if (h < 0) {
+		/* The host cannot reach it: close it, as a failed open would. */
+		close(fd);
+		return 0;
+	}
+	if (verbose)
+		fprintf(stderr, "ikernel-served: ioctl %#x made fd %d: handle %lld\n",
+			r->cmd, fd, (long long)h);
+	return IKERNEL_NEW_FILE_AUX(h, at, fdfl & FD_CLOEXEC, fl & O_ACCMODE,
+				    fl & O_NONBLOCK, seekable);
+}
+
+/*
+ * After a successful ioctl: if the driver handed out a new descriptor, as
+ * the return value @ret or in an aligned int of the argument's @n bytes
+ * written back (@arg), adopts it as a file of the request's export and
+ * returns the answer's aux that tells the host (IKERNEL_IOCTL_NEW_FILE);
+ * 0 otherwise.  No table says which ioctls do this: a number there that is
+ * a descriptor the driver just made is one.  The first found wins; the
+ * ioctls that return several files are not forwarded (see exporting.rst).
+ */
+static uint64_t new_file(const struct ikernel_guest_req *r, int ret,
+			 const char *arg, size_t n)
+{
+	uint64_t aux = 0;
+	size_t off;
+	int v;
+
+	pthread_mutex_lock(&files_lock);
+	if (driver_made(ret)) {
+		aux = adopt(r, ret, IKERNEL_NEW_FILE_IN_RESULT);
+	} else {
+		for (off = 0; off + sizeof(v) <= n && !aux; off += sizeof(v)) {
+			memcpy(&v, arg + off, sizeof(v));
+			if (driver_made(v))
+				aux = adopt(r, v, off);
+		}
+	}
+	pthread_mutex_unlock(&files_lock);
+	return aux;
+}
+
 static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
-			uint32_t *len)
+			uint32_t *len, uint64_t *aux)
 {
 	int fd = file_fd(r);
 	/* pos: the argument's shape (IKERNEL_IOCTL_ARG_*). */
@@ -522,6 +656,7 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	if (ret < 0)
 		return -errno;
 	*len = r->reply_max;
+	*aux = new_file(r, ret, wk->buf, *len < size ? *len : size);
 	return ret;
 }
 
@@ -604,7 +739,7 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		res = do_llseek(r, &aux);
 		break;
 	case IKERNEL_OP_IOCTL:
-		res = do_ioctl(r, wk, &len);
+		res = do_ioctl(r, wk, &len, &aux);
 		break;
 	case IKERNEL_OP_POLL:
 		res = file_fd(r) < 0 ? -EBADF : 0;
