@@ -41,7 +41,7 @@ pub struct NodeState {
 }
 
 /// The counters of a node's `stats/` directory, in the order shown.
-pub const STATS: [&str; 8] = [
+pub const STATS: [&str; 10] = [
     "opens",
     "calls",
     "errors",
@@ -50,6 +50,8 @@ pub const STATS: [&str; 8] = [
     "eio",
     "reopens",
     "enodev",
+    "new_files",
+    "bad_new_files",
 ];
 
 /// One attribute, without its newline; a missing or unreadable one (a
