@@ -76,6 +76,7 @@ use crate::{
             Stat, //
         },
         Access,
+        O_CLOEXEC,
         O_NONBLOCK,
         POLL_DEAD, //
     },
@@ -130,6 +131,10 @@ pub(crate) struct ExportStats {
     reopens: Atomic<u64>,
     /// Opens the guest answered `ENODEV` (its node is missing).
     enodev: Atomic<u64>,
+    /// Files made by forwarded ioctls and handed to the caller.
+    new_files: Atomic<u64>,
+    /// Ioctl answers whose new file made no sense (refused, `EIO`).
+    bad_new_files: Atomic<u64>,
 }
 
 impl ExportStats {
@@ -144,6 +149,8 @@ impl ExportStats {
             eio: Atomic::new(0),
             reopens: Atomic::new(0),
             enodev: Atomic::new(0),
+            new_files: Atomic::new(0),
+            bad_new_files: Atomic::new(0),
         }
     }
 
@@ -268,7 +275,7 @@ impl Export {
         write!(
             f,
             "export {} index {} node {} enodev {} opens {} calls {} errors {} timeouts {} \
-             interrupted {} eio {} reopens {} ",
+             interrupted {} eio {} reopens {} new_files {} bad_new_files {} ",
             name,
             self.index,
             self.channel.guest_node(self.index),
@@ -279,7 +286,9 @@ impl Export {
             s.timeouts.load(Relaxed),
             s.interrupted.load(Relaxed),
             s.eio.load(Relaxed),
-            s.reopens.load(Relaxed)
+            s.reopens.load(Relaxed),
+            s.new_files.load(Relaxed),
+            s.bad_new_files.load(Relaxed)
         )?;
         self.channel.write_stats(f)?;
         writeln!(f)
@@ -320,6 +329,8 @@ impl NodeInfo for Export {
             Attr::Stat(Stat::Eio) => write!(f, "{}", n(&s.eio)),
             Attr::Stat(Stat::Reopens) => write!(f, "{}", n(&s.reopens)),
             Attr::Stat(Stat::Enodev) => write!(f, "{}", n(&s.enodev)),
+            Attr::Stat(Stat::NewFiles) => write!(f, "{}", n(&s.new_files)),
+            Attr::Stat(Stat::BadNewFiles) => write!(f, "{}", n(&s.bad_new_files)),
         }
     }
 }
@@ -329,6 +340,9 @@ pub(crate) struct OpenFile {
     export: Arc<Export>,
     /// The open flags, for a transparent reopen.
     flags: u32,
+    /// Made by a forwarded ioctl (not by an open): never reopened, since a
+    /// new driver VM could not make it again.
+    made: bool,
     /// The guest's file; a transparent reopen replaces it.  The lock is
     /// held only to read or swap the pointer, never across a call.
     cur: Pin<KBox<Mutex<Arc<FileShared>>>>,
@@ -351,7 +365,15 @@ impl OpenFile {
         export.stats.opens.add(1, Relaxed);
         let cur = KBox::pin_init(new_mutex!(shared, "ikernel::OpenFile::cur"), GFP_KERNEL)?;
         Ok((
-            KBox::new(OpenFile { export, flags, cur }, GFP_KERNEL)?,
+            KBox::new(
+                OpenFile {
+                    export,
+                    flags,
+                    made: false,
+                    cur,
+                },
+                GFP_KERNEL,
+            )?,
             seekable,
         ))
     }
@@ -385,9 +407,13 @@ impl OpenFile {
             }
         };
         let opened = Self::track(export, handle, &a);
-        if opened.is_err() {
+        match opened {
+            // The handle is another open file's: a lying guest.  Leave
+            // that file alone.
+            Err(e) if e == EEXIST => return Err(EIO),
             // Do not leak the guest's file.
-            Self::release_guest(export, handle, a.generation, 0);
+            Err(_) => Self::release_guest(export, handle, a.generation, 0),
+            Ok(_) => {}
         }
         Ok((opened?, a.aux & OPEN_SEEKABLE != 0))
     }
@@ -411,7 +437,7 @@ impl OpenFile {
         if !old.is_dead() {
             return Ok(old);
         }
-        if !self.export.reopen {
+        if !self.reopens() {
             return Err(EIO);
         }
         // No lock is held across the open: a second caller racing this one
@@ -429,6 +455,11 @@ impl OpenFile {
         drop(cur);
         self.export.stats.reopens.add(1, Relaxed);
         Ok(new)
+    }
+
+    /// Whether the file reopens transparently in a new driver VM.
+    fn reopens(&self) -> bool {
+        self.export.reopen && !self.made
     }
 
     fn track(export: &Export, handle: u32, a: &Answer) -> Result<Arc<FileShared>> {
@@ -639,15 +670,23 @@ impl OpenFile {
         let bytes = dir & (DIR_READ | DIR_WRITE) != 0 && size > 0;
         // CAST: A user address travels as its bit pattern.
         let ioctl = |shape| self.desc(ring::RequestDesc::ioctl(cmd, arg as u64, shape), flags);
-        if !bytes {
-            let a = self.call(&ioctl(ring::IoctlArg::Integer), &[], &mut [])?;
-            return Ok(isize::try_from(result(&a)?).unwrap_or(isize::MAX));
-        }
-        if size > self.export.channel.piece_max()? {
-            // Cannot travel: the driver gets a pointer it cannot access
-            // (EFAULT if it uses it; an unknown command stays ENOTTY).
-            let a = self.call(&ioctl(ring::IoctlArg::Lost), &[], &mut [])?;
-            return Ok(isize::try_from(result(&a)?).unwrap_or(isize::MAX));
+        // No bytes travel, or they cannot: the driver gets a pointer it
+        // cannot access (EFAULT if it uses it; an unknown command stays
+        // ENOTTY).  A descriptor it hands out can only be the result.
+        let shape = if !bytes {
+            Some(ring::IoctlArg::Integer)
+        } else if size > self.export.channel.piece_max()? {
+            Some(ring::IoctlArg::Lost)
+        } else {
+            None
+        };
+        if let Some(shape) = shape {
+            let a = self.call(&ioctl(shape), &[], &mut [])?;
+            let v = result(&a)?;
+            if let Some(nf) = ring::NewFile::from_aux(a.aux) {
+                return self.hand_out(nf, &a, v, arg, &mut []);
+            }
+            return Ok(isize::try_from(v).unwrap_or(isize::MAX));
         }
         let readable = accessible(arg, size, Access::Read);
         let writable = accessible(arg, size, Access::Write);
@@ -668,12 +707,133 @@ impl OpenFile {
         let mut reply = KVec::from_elem(0u8, want, GFP_KERNEL)?;
         let a = self.call(&d, &payload, &mut reply)?;
         let v = result(&a)?;
-        if want > 0 {
-            UserSlice::new(UserPtr::from_addr(arg), want)
+        let reply = reply.get_mut(..a.len.min(want)).ok_or(EIO)?;
+        if let Some(nf) = ring::NewFile::from_aux(a.aux) {
+            return self.hand_out(nf, &a, v, arg, reply);
+        }
+        if !reply.is_empty() {
+            UserSlice::new(UserPtr::from_addr(arg), reply.len())
                 .writer()
-                .write_slice(reply.get(..a.len.min(want)).ok_or(EIO)?)?;
+                .write_slice(reply)?;
         }
         Ok(isize::try_from(v).unwrap_or(isize::MAX))
+    }
+
+    /// An ioctl answered `v` with `reply` (the argument's bytes to write
+    /// back to `arg`) and made the guest file `nf`: gives the caller a host
+    /// file whose operations go to it, as a new descriptor where the
+    /// guest's was (the result or an `int` of the argument).  The
+    /// descriptor is installed only once the argument is written back, as a
+    /// native driver does: on any failure the caller gets no descriptor and
+    /// the guest's file is closed.
+    fn hand_out(
+        &self,
+        nf: ring::NewFile,
+        a: &Answer,
+        v: i64,
+        arg: usize,
+        reply: &mut [u8],
+    ) -> Result<isize> {
+        let s = &self.export.stats;
+        let at = match nf.at {
+            ring::FdAt::Result => None,
+            ring::FdAt::Arg(off) => Some(usize::from(off)),
+        };
+        let ch = &self.export.channel;
+        let fits = |o: usize| o % 4 == 0 && o + 4 <= reply.len();
+        if nf.handle == 0 || nf.accmode > 2 || !at.is_none_or(fits) {
+            s.bad_new_files.add(1, Relaxed);
+            pr_err_once!(
+                "ikernel: driver VM {} answered an ioctl with a bad new file\n",
+                ch.vm_name()
+            );
+            // Close what the guest made, unless the handle is another
+            // file's (a lying guest: leave that file alone).
+            if !ch.has_file(self.export.index, nf.handle, a.generation) {
+                Self::release_guest(&self.export, nf.handle, a.generation, 0);
+            }
+            return Err(EIO);
+        }
+        let cloexec = if nf.cloexec { O_CLOEXEC } else { 0 };
+        let fd = match kernel::fs::file::FileDescriptorReservation::get_unused_fd_flags(cloexec) {
+            Ok(fd) => fd,
+            Err(e) => {
+                // No descriptor for it (EMFILE): the guest's file goes.
+                Self::release_guest(&self.export, nf.handle, a.generation, 0);
+                return Err(e);
+            }
+        };
+        // If the file cannot be made, the guest's is closed.
+        let file = self.made_file(nf, a)?;
+        let mut flags = u32::from(nf.accmode);
+        if nf.nonblock {
+            flags |= O_NONBLOCK;
+        }
+        let file = crate::node::anon_file(file, flags)?;
+        let host_fd = fd.reserved_fd();
+        if let Some(o) = at {
+            // CAST: a descriptor number is a non-negative `int`.
+            let n = (host_fd as i32).to_ne_bytes();
+            reply.get_mut(o..o + 4).ok_or(EIO)?.copy_from_slice(&n);
+        }
+        if !reply.is_empty() {
+            // On a fault the reservation and the file are dropped: the
+            // descriptor is freed and the guest's file released.
+            UserSlice::new(UserPtr::from_addr(arg), reply.len())
+                .writer()
+                .write_slice(reply)?;
+        }
+        fd.fd_install(file);
+        s.new_files.add(1, Relaxed);
+        let v = if at.is_none() { i64::from(host_fd) } else { v };
+        Ok(isize::try_from(v).unwrap_or(isize::MAX))
+    }
+
+    /// The host side of the guest file `nf` that the ioctl answered by `a`
+    /// made: tracked for poll events, its mask asked for once (events the
+    /// guest sent before the host knew the file were not routed).
+    fn made_file(&self, nf: ring::NewFile, a: &Answer) -> Result<KBox<OpenFile>> {
+        // Its mask is not the answer's (that is the ioctl's file's).
+        let shared = FileShared::new(self.export.index, nf.handle, a.generation, 0)
+            .and_then(|f| self.export.channel.add_file(f.clone()).map(|()| f));
+        let shared = match shared {
+            Ok(f) => f,
+            // The handle is another open file's: a lying guest.  Leave
+            // that file alone.
+            Err(e) if e == EEXIST => {
+                self.export.stats.bad_new_files.add(1, Relaxed);
+                return Err(EIO);
+            }
+            Err(e) => {
+                Self::release_guest(&self.export, nf.handle, a.generation, 0);
+                return Err(e);
+            }
+        };
+        let cur = KBox::pin_init(
+            new_mutex!(shared.clone(), "ikernel::OpenFile::cur"),
+            GFP_KERNEL,
+        );
+        let of = cur.and_then(|cur| {
+            let of = OpenFile {
+                export: self.export.clone(),
+                flags: u32::from(nf.accmode),
+                made: true,
+                cur,
+            };
+            Ok(KBox::new(of, GFP_KERNEL)?)
+        });
+        let of = match of {
+            Ok(of) => of,
+            Err(e) => {
+                self.export.channel.remove_file(&shared);
+                Self::release_guest(&self.export, nf.handle, a.generation, 0);
+                return Err(e);
+            }
+        };
+        let poll = ring::RequestDesc::new(ring::Op::Poll).on_file(self.export.index, 0, 0);
+        // Only the mask matters; a failed poll leaves it at the answer's.
+        let _ = of.call(&poll, &[], &mut []);
+        Ok(of)
     }
 
     /// `poll`: registers the caller and returns the file's current mask, as
@@ -684,7 +844,7 @@ impl OpenFile {
     /// back, and then it reopens.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         let mut f = self.cur.lock().clone();
-        if f.is_dead() && self.export.reopen {
+        if f.is_dead() && self.reopens() {
             table.register_wait(file, self.export.channel.revived());
             match self.file() {
                 Ok(new) => f = new,

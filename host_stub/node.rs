@@ -11,6 +11,7 @@ use kernel::{
     fs::File,
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{
             Atomic,
             Relaxed, //
@@ -27,6 +28,7 @@ use crate::{
     },
     sys::cdev::{
         self,
+        AnonFops,
         CdevNode,
         FileOps, //
     },
@@ -45,6 +47,11 @@ kernel::sync::global_lock! {
     unsafe(uninit) static NODES: Mutex<KVec<Option<Arc<Export>>>> = KVec::new();
 }
 
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `Region::register` before any node exists.
+    unsafe(uninit) static ANON: Mutex<Option<AnonFops<OpenFile>>> = None;
+}
+
 /// The device numbers of every node and the class; module lifetime.
 pub(crate) struct Region {
     _region: cdev::Region,
@@ -54,7 +61,11 @@ impl Region {
     /// Allocates [`MAX_NODES`] device numbers and registers the class.
     pub(crate) fn register() -> Result<Self> {
         // SAFETY: Called once, at module initialisation, before any node.
-        unsafe { NODES.init() };
+        unsafe {
+            NODES.init();
+            ANON.init();
+        }
+        *ANON.lock() = Some(AnonFops::new()?);
         let region = cdev::Region::register(MAX_NODES)?;
         BASE.store(region.devt(0), Relaxed);
         Ok(Self { _region: region })
@@ -66,7 +77,23 @@ impl Drop for Region {
         // A static is never dropped: free the table's buffer here, or every
         // unload leaks it (kmemleak in the faults kernel found this).
         drop(core::mem::replace(&mut *NODES.lock(), KVec::new()));
+        // Every anonymous file pinned the module: none is left.
+        drop(ANON.lock().take());
     }
+}
+
+/// A new anonymous file (`anon_inode:ikernel`) for `of`, a file a
+/// forwarded ioctl made, opened with `flags`.  On failure `of` is released.
+pub(crate) fn anon_file(of: KBox<OpenFile>, flags: u32) -> Result<ARef<File>> {
+    let made = match ANON.lock().as_ref() {
+        Some(a) => a.file(of, flags),
+        None => Err((ENODEV, of)),
+    };
+    // The guest's file is released with no lock held.
+    made.map_err(|(e, of)| {
+        OpenFile::release(&of);
+        e
+    })
 }
 
 /// Writes one statistics line per exported node (`ikernel/stats` in

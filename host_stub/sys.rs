@@ -33,6 +33,9 @@ pub(crate) const POLL_DEAD: u32 = bindings::POLLERR | bindings::POLLHUP;
 /// `O_NONBLOCK`.
 pub(crate) const O_NONBLOCK: u32 = bindings::O_NONBLOCK;
 
+/// `O_CLOEXEC`.
+pub(crate) const O_CLOEXEC: u32 = bindings::O_CLOEXEC;
+
 /// The current time in jiffies.
 pub(crate) fn jiffies() -> Jiffies {
     // SAFETY: `jiffies` is a word the timer tick updates; a volatile read of

@@ -104,12 +104,26 @@ pub(super) fn kill_all(files: &KVec<Arc<FileShared>>) {
 
 impl Channel {
     /// Registers an open file for poll events; fails if the driver VM
-    /// changed generation since the open was answered.
+    /// changed generation since the open was answered, and with `EEXIST`
+    /// if the guest gave its handle to another open file too.
     pub(crate) fn add_file(&self, f: Arc<FileShared>) -> Result {
         let mut g = self.inner.lock();
         self.check_live(&g, Some(f.generation()))?;
+        if g.files
+            .iter()
+            .any(|x| x.is(f.index, f.handle, f.generation))
+        {
+            return Err(EEXIST);
+        }
         g.files.push(f, GFP_KERNEL)?;
         Ok(())
+    }
+
+    /// Whether an open file is `handle` of export `index` in generation
+    /// `gen`.
+    pub(crate) fn has_file(&self, index: u32, handle: u32, gen: u32) -> bool {
+        let g = self.inner.lock();
+        g.files.iter().any(|x| x.is(index, handle, gen))
     }
 
     /// Forgets an open file.

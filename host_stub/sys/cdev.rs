@@ -8,8 +8,10 @@
 //! `poll` and `llseek` (the kernel crate's `MiscDevice` has neither, and misc
 //! devices run `open` under the global `misc_mtx`, which a round trip to a
 //! driver VM must not hold), and the read-only sysfs attributes of a node
-//! (`/sys/class/ikernel/<name>/`).  Each C callback only converts its
-//! arguments and calls the safe [`FileOps`] or [`NodeInfo`] implementation.
+//! (`/sys/class/ikernel/<name>/`), and anonymous files with the same
+//! operations, for the files a forwarded ioctl makes ([`AnonFops`]).  Each
+//! C callback only converts its arguments and calls the safe [`FileOps`] or
+//! [`NodeInfo`] implementation.
 
 use core::{
     marker::PhantomData,
@@ -23,11 +25,13 @@ use kernel::{
         c_int,
         c_long,
         c_uint,
-        c_ulong, //
+        c_ulong,
+        c_void, //
     },
     fs::File,
     prelude::*,
     sync::{
+        aref::ARef,
         poll::PollTable,
         Arc, //
     },
@@ -92,6 +96,8 @@ pub(crate) enum Stat {
     Eio,
     Reopens,
     Enodev,
+    NewFiles,
+    BadNewFiles,
 }
 
 /// What a node's sysfs attributes show, in safe code.
@@ -167,7 +173,7 @@ const MAIN_ATTRS: [(&CStr, Attr); 9] = [
 ];
 
 /// The attributes in `stats/`.
-const STAT_ATTRS: [(&CStr, Attr); 8] = [
+const STAT_ATTRS: [(&CStr, Attr); 10] = [
     (c"opens", Attr::Stat(Stat::Opens)),
     (c"calls", Attr::Stat(Stat::Calls)),
     (c"errors", Attr::Stat(Stat::Errors)),
@@ -176,6 +182,8 @@ const STAT_ATTRS: [(&CStr, Attr); 8] = [
     (c"eio", Attr::Stat(Stat::Eio)),
     (c"reopens", Attr::Stat(Stat::Reopens)),
     (c"enodev", Attr::Stat(Stat::Enodev)),
+    (c"new_files", Attr::Stat(Stat::NewFiles)),
+    (c"bad_new_files", Attr::Stat(Stat::BadNewFiles)),
 ];
 
 /// `device_attribute`s of `list`, in its order.
@@ -194,7 +202,7 @@ const fn dev_attrs<const N: usize>(
 }
 
 static MAIN_DEV_ATTRS: StaticC<[bindings::device_attribute; 9]> = StaticC(dev_attrs(&MAIN_ATTRS));
-static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 8]> = StaticC(dev_attrs(&STAT_ATTRS));
+static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 10]> = StaticC(dev_attrs(&STAT_ATTRS));
 
 /// The NULL-terminated `struct attribute *` list of `attrs`.
 const fn attr_ptrs<const N: usize, const M: usize>(
@@ -210,7 +218,7 @@ const fn attr_ptrs<const N: usize, const M: usize>(
 }
 
 static MAIN_PTRS: StaticC<[*mut bindings::attribute; 10]> = StaticC(attr_ptrs(&MAIN_DEV_ATTRS.0));
-static STAT_PTRS: StaticC<[*mut bindings::attribute; 9]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
+static STAT_PTRS: StaticC<[*mut bindings::attribute; 11]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
 
 static MAIN_GROUP: StaticC<bindings::attribute_group> = StaticC(bindings::attribute_group {
     __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
@@ -262,6 +270,80 @@ impl<T: FileOps> Fops<T> {
     /// The table, in static memory (a promoted constant).
     const fn table() -> &'static bindings::file_operations {
         &Self::TABLE
+    }
+}
+
+extern "C" {
+    /// `anon_inode_getfile("ikernel", fops, private, flags)` (`anon.c`):
+    /// `fops` is a `struct file_operations`, the result a `struct file`
+    /// or an error pointer (opaque here: bindgen's types of those structs
+    /// are not FFI-safe as a whole).
+    fn ikernel_anon_getfile(fops: *const c_void, private: *mut c_void, flags: c_int)
+        -> *mut c_void;
+}
+
+/// The file operations of [`FileOps`] type `T` for anonymous files: the
+/// node's table with the module as owner (an anonymous file has no cdev to
+/// pin the module through; the VFS pins the table's owner instead) and no
+/// `open`.
+pub(crate) struct AnonFops<T: FileOps> {
+    fops: KBox<bindings::file_operations>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: The table is written only in `new`; afterwards the kernel only
+// reads it, from any thread.
+unsafe impl<T: FileOps> Send for AnonFops<T> {}
+// SAFETY: As above.
+unsafe impl<T: FileOps> Sync for AnonFops<T> {}
+
+impl<T: FileOps> AnonFops<T> {
+    /// The table.  It must outlive every file made with it: keep it for the
+    /// module's lifetime (each such file pins the module).
+    pub(crate) fn new() -> Result<Self> {
+        let fops = KBox::new(
+            bindings::file_operations {
+                owner: module_ptr(),
+                open: None,
+                ..Fops::<T>::TABLE
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            fops,
+            _t: PhantomData,
+        })
+    }
+
+    /// A new anonymous file (`anon_inode:ikernel`) whose private data is
+    /// `of`, opened with `flags` (`O_ACCMODE` and `O_NONBLOCK` bits).
+    /// Dropping the file's last reference releases it as a node's file is
+    /// released.  On failure `of` comes back with the error.
+    pub(crate) fn file(
+        &self,
+        of: KBox<T>,
+        flags: u32,
+    ) -> core::result::Result<ARef<File>, (Error, KBox<T>)> {
+        let data = of.into_foreign();
+        // CAST: open flags are small non-negative values.
+        let fl = (flags & (bindings::O_ACCMODE | bindings::O_NONBLOCK)) as c_int;
+        // SAFETY: The table lives as long as `self` (the contract of
+        // `new`), longer than the file; `data` is the private data the
+        // callbacks expect for `T`, owned by the file from here on if the
+        // call succeeds.
+        let f = unsafe {
+            ikernel_anon_getfile(ptr::from_ref(&*self.fops).cast(), data, fl)
+                .cast::<bindings::file>()
+        };
+        match kernel::error::from_err_ptr(f) {
+            // SAFETY: `anon_inode_getfile` returned a new file with one
+            // reference, which the `ARef` takes over.
+            Ok(f) => Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(f.cast::<File>())) }),
+            // SAFETY: The file was not made: the private data is still ours.
+            Err(e) => Err((e, unsafe {
+                <KBox<T> as ForeignOwnable>::from_foreign(data)
+            })),
+        }
     }
 }
 
