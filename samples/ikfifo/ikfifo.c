@@ -14,9 +14,14 @@
  *   until it fits entirely.  O_NONBLOCK turns both waits into -EAGAIN.
  * - The file position counts the bytes moved through that open file.
  * - Each open file has a 64-bit tag (see ikfifo.h for the ioctls).
+ * - Two ioctls hand out "peek" files, as a descriptor in a struct or as
+ *   the return value: the way real drivers hand out line, event or buffer
+ *   files (gpio line requests, DRM, KVM).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/minmax.h>
 #include <linux/miscdevice.h>
@@ -231,6 +236,75 @@ static long ikfifo_clear(struct ikfifo *f)
 	return discarded;
 }
 
+static const struct file_operations ikfifo_peek_fops;
+
+/* A new peek file with tag @tag, not yet installed; its descriptor in *fdp. */
+static struct file *ikfifo_new_peek(u64 tag, u32 flags, int *fdp)
+{
+	struct ikfifo_file *priv;
+	struct file *file;
+	int fd;
+
+	if (flags & ~IKFIFO_PEEK_FLAGS)
+		return ERR_PTR(-EINVAL);
+	priv = kzalloc_obj(*priv);
+	if (!priv)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&priv->tag_lock);
+	priv->tag = tag;
+	fd = get_unused_fd_flags(flags & IKFIFO_PEEK_CLOEXEC ? O_CLOEXEC : 0);
+	if (fd < 0) {
+		kfree(priv);
+		return ERR_PTR(fd);
+	}
+	file = anon_inode_getfile("ikfifo-peek", &ikfifo_peek_fops, priv,
+				  O_RDONLY |
+				  (flags & IKFIFO_PEEK_NONBLOCK ? O_NONBLOCK : 0));
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		kfree(priv);
+		return file;
+	}
+	*fdp = fd;
+	return file;
+}
+
+/* IKFIFO_NEW_PEEK: the descriptor goes back in the argument. */
+static long ikfifo_new_peek_ioctl(struct ikfifo_peek __user *argp)
+{
+	struct ikfifo_peek req;
+	struct file *file;
+	int fd;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	file = ikfifo_new_peek(req.tag, req.flags, &fd);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	req.fd = fd;
+	/* Installed only once the caller can learn its number. */
+	if (copy_to_user(argp, &req, sizeof(req))) {
+		put_unused_fd(fd);
+		fput(file);
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return 0;
+}
+
+/* IKFIFO_PEEK_FD: the descriptor is the return value. */
+static long ikfifo_peek_fd_ioctl(unsigned long flags)
+{
+	struct file *file;
+	int fd;
+
+	file = ikfifo_new_peek(0, flags, &fd);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	fd_install(fd, file);
+	return fd;
+}
+
 static long ikfifo_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
@@ -258,6 +332,10 @@ static long ikfifo_ioctl(struct file *file, unsigned int cmd,
 		return ikfifo_clear(f);
 	case IKFIFO_LEGACY_GET_CAP:
 		return put_user(f->capacity, (u32 __user *)argp);
+	case IKFIFO_NEW_PEEK:
+		return ikfifo_new_peek_ioctl(argp);
+	case IKFIFO_PEEK_FD:
+		return ikfifo_peek_fd_ioctl(arg);
 	default:
 		return -ENOTTY;
 	}
@@ -271,6 +349,57 @@ static const struct file_operations ikfifo_fops = {
 	.write		= ikfifo_write,
 	.llseek		= no_seek_end_llseek,
 	.poll		= ikfifo_poll,
+	.unlocked_ioctl	= ikfifo_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+/* A peek file's read: the oldest bytes, left in the FIFO. */
+static ssize_t ikfifo_peek_read(struct file *file, char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct ikfifo *f = &ikfifo;
+	size_t n, first;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
+	while (!f->used) {
+		mutex_unlock(&f->lock);
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		if (wait_event_interruptible(f->readq, READ_ONCE(f->used)))
+			return -ERESTARTSYS;
+		if (mutex_lock_interruptible(&f->lock))
+			return -ERESTARTSYS;
+	}
+
+	n = min_t(size_t, count, f->used);
+	first = min_t(size_t, n, f->capacity - f->head);
+	if (copy_to_user(ubuf, f->buf + f->head, first) ||
+	    copy_to_user(ubuf + first, f->buf, n - first))
+		ret = -EFAULT;
+	else
+		ret = n;
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+static __poll_t ikfifo_peek_poll(struct file *file, poll_table *wait)
+{
+	struct ikfifo *f = &ikfifo;
+
+	poll_wait(file, &f->readq, wait);
+	return READ_ONCE(f->used) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static const struct file_operations ikfifo_peek_fops = {
+	.owner		= THIS_MODULE,
+	.release	= ikfifo_release,
+	.read		= ikfifo_peek_read,
+	.poll		= ikfifo_peek_poll,
 	.unlocked_ioctl	= ikfifo_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

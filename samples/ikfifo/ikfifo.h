@@ -29,6 +29,30 @@ struct ikfifo_stats {
 #define IKFIFO_XCHG_TAG		_IOWR(IKFIFO_IOC_MAGIC, 3, __u64)
 
 /*
+ * Peek files: a new file, handed out as a file descriptor, whose read(2)
+ * returns the FIFO's buffered bytes without consuming them (blocking while
+ * it is empty, unless non-blocking), whose poll(2) reports EPOLLIN while
+ * bytes are buffered, and which takes the tag ioctls and IKFIFO_GET_STATS
+ * as an open of /dev/ikfifo does.  It is read-only and not seekable.
+ *
+ * IKFIFO_NEW_PEEK takes a struct ikfifo_peek and stores the new
+ * descriptor in its fd field; IKFIFO_PEEK_FD takes the flags as its
+ * integer argument and returns the new descriptor.
+ */
+#define IKFIFO_PEEK_NONBLOCK	0x1	/* the new file is O_NONBLOCK */
+#define IKFIFO_PEEK_CLOEXEC	0x2	/* the new descriptor is FD_CLOEXEC */
+#define IKFIFO_PEEK_FLAGS	(IKFIFO_PEEK_NONBLOCK | IKFIFO_PEEK_CLOEXEC)
+
+struct ikfifo_peek {
+	__u64 tag;		/* in: the new file's tag */
+	__u32 flags;		/* in: IKFIFO_PEEK_* */
+	__s32 fd;		/* out: the new file's descriptor */
+};
+
+#define IKFIFO_NEW_PEEK		_IOWR(IKFIFO_IOC_MAGIC, 4, struct ikfifo_peek)
+#define IKFIFO_PEEK_FD		_IO(IKFIFO_IOC_MAGIC, 5)
+
+/*
  * Two legacy commands without direction and size bits (not _IO*()).
  *
  * IKFIFO_CLEAR takes the integer 0, discards the FIFO's contents and

@@ -1058,6 +1058,197 @@ TEST_F(fifo, ioctls)
 	ASSERT_EQ(ENOTTY, errno);
 }
 
+/* The lowest free descriptor: a leaked descriptor would move it. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/* Notes the descriptor flags of a new file (not its number). */
+static void note_new_fd(struct __test_metadata *_metadata, const char *op,
+			int fd)
+{
+	int fdfl = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
+
+	note(_metadata, "%s valid=%d cloexec=%d accmode=%d nonblock=%d", op,
+	     fdfl >= 0, fdfl >= 0 && (fdfl & FD_CLOEXEC), fl & O_ACCMODE,
+	     !!(fl & O_NONBLOCK));
+}
+
+/*
+ * Ioctls that hand out a new file: its descriptor in the argument or as
+ * the return value, and the new file's read, poll, ioctl and close.
+ */
+TEST_F(fifo, new_files)
+{
+	struct ikfifo_peek req;
+	unsigned char buf[100];
+	int low, peek, peek2;
+	struct stream at;
+	__u64 tag;
+
+	low = lowest_free_fd();
+	put(_metadata, &self->s, "write10", self->fd, 10, 10);
+
+	memset(&req, 0, sizeof(req));
+	req.tag = 0x77;
+	req.flags = IKFIFO_PEEK_CLOEXEC;
+	req.fd = -1;
+	CHECK("new_peek", 0, ioctl(self->fd, IKFIFO_NEW_PEEK, &req));
+	peek = req.fd;
+	note(_metadata, "new_peek tag=0x%llx flags=%u fd_is_lowest=%d",
+	     (unsigned long long)req.tag, req.flags, peek == low);
+	ASSERT_EQ(low, peek);
+	note_new_fd(_metadata, "new_peek_fd", peek);
+	ASSERT_LE(0, fcntl(peek, F_GETFD));
+
+	/* Peeking leaves the bytes where they are. */
+	at = self->s;
+	get(_metadata, &at, "peek_read", peek, 100, 10);
+	at = self->s;
+	get(_metadata, &at, "peek_read_again", peek, 4, 4);
+	expect_used(_metadata, "used_after_peek", self->fd, 10);
+	ASSERT_EQ(POLLIN | POLLRDNORM,
+		  do_poll(_metadata, "peek_poll", peek, POLL_ALL, 0));
+
+	/* The new file takes ioctls of its own, with its own tag. */
+	tag = 0x88;
+	CHECK("peek_xchg_tag", 0, ioctl(peek, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "peek_old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0x77, tag);
+	tag = 0;
+	CHECK("main_xchg_tag", 0, ioctl(self->fd, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "main_old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0, tag);
+	expect_used(_metadata, "peek_stats", peek, 10);
+
+	/* Read-only and not seekable, as the driver made it. */
+	CHECK_ERR("peek_write", EBADF, write(peek, "x", 1));
+	CHECK_ERR("peek_lseek", ESPIPE, lseek(peek, 0, SEEK_SET));
+	CHECK_ERR("peek_pread", ESPIPE, pread(peek, buf, 1, 0));
+
+	/* The return-value form, non-blocking. */
+	peek2 = RUN("peek_fd", ioctl(self->fd, IKFIFO_PEEK_FD,
+				     IKFIFO_PEEK_NONBLOCK));
+	ASSERT_LE(0, peek2);
+	note_new_fd(_metadata, "peek_fd_fd", peek2);
+	at = self->s;
+	get(_metadata, &at, "peek2_read", peek2, 3, 3);
+	tag = 1;
+	CHECK("peek2_xchg_tag", 0, ioctl(peek2, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "peek2_old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0, tag);
+
+	/* Drained through the node: the peek files see an empty FIFO. */
+	get(_metadata, &self->s, "read10", self->fd, 100, 10);
+	CHECK_ERR("peek2_read_empty", EAGAIN, read(peek2, buf, 1));
+	ASSERT_EQ(0, do_poll(_metadata, "peek_poll_empty", peek, POLL_ALL, 0));
+
+	/* A new file from a new file. */
+	memset(&req, 0, sizeof(req));
+	req.tag = 0x99;
+	CHECK("peek_new_peek", 0, ioctl(peek2, IKFIFO_NEW_PEEK, &req));
+	note_new_fd(_metadata, "peek_new_peek_fd", req.fd);
+	tag = 0;
+	CHECK("peek3_xchg_tag", 0, ioctl(req.fd, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "peek3_old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0x99, tag);
+	CHECK("close_peek3", 0, close(req.fd));
+
+	/* Bad flags: no file. */
+	req.flags = 0x80;
+	CHECK_ERR("new_peek_badflags", EINVAL,
+		  ioctl(self->fd, IKFIFO_NEW_PEEK, &req));
+	CHECK_ERR("peek_fd_badflags", EINVAL,
+		  ioctl(self->fd, IKFIFO_PEEK_FD, 0x80));
+
+	CHECK("close_peek", 0, close(peek));
+	CHECK("close_peek2", 0, close(peek2));
+	CHECK_ERR("read_closed_peek", EBADF, read(peek, buf, 1));
+	note(_metadata, "no_fd_leaked=%d", lowest_free_fd() == low);
+	ASSERT_EQ(low, lowest_free_fd());
+}
+
+/* A peek file's poll and blocking read wake up when bytes come. */
+TEST_F(fifo, new_file_wakeup)
+{
+	struct result *r = shared_result();
+	unsigned char buf[16];
+	pid_t pid;
+	int peek;
+
+	ASSERT_NE(NULL, r);
+	peek = RUN("peek_fd", ioctl(self->fd, IKFIFO_PEEK_FD, IKFIFO_PEEK_CLOEXEC));
+	ASSERT_LE(0, peek);
+	ASSERT_EQ(0, do_poll(_metadata, "peek_poll_empty_100ms", peek, POLLIN, 100));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct pollfd pfd = { .fd = peek, .events = POLLIN };
+
+		r->ret = poll(&pfd, 1, 20000);
+		r->err = r->ret < 0 ? errno : 0;
+		r->revents = pfd.revents;
+		_exit(0);
+	}
+	ASSERT_TRUE(wait_blocked(pid, __NR_poll, __NR_ppoll));
+	put(_metadata, &self->s, "write5", self->fd, 5, 5);
+	REAP(pid);
+	note_ret(_metadata, "child_poll_peek", r->ret, r->err, NULL);
+	note(_metadata, "child_poll_peek revents=0x%x", r->revents);
+	ASSERT_EQ(1, r->ret);
+	ASSERT_EQ(POLLIN, r->revents);
+	get(_metadata, &self->s, "read5", self->fd, 16, 5);
+
+	/* A blocking read of the peek file, woken by a write. */
+	memset(r, 0, sizeof(*r));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		r->ret = read(peek, buf, sizeof(buf));
+		r->err = r->ret < 0 ? errno : 0;
+		_exit(0);
+	}
+	ASSERT_TRUE(wait_blocked(pid, __NR_read, __NR_read));
+	put(_metadata, &self->s, "write7", self->fd, 7, 7);
+	REAP(pid);
+	note_ret(_metadata, "child_read_peek", r->ret, r->err, NULL);
+	ASSERT_EQ(7, r->ret);
+	CHECK("close_peek", 0, close(peek));
+}
+
+/*
+ * A new file whose descriptor cannot be written back: EFAULT, and no
+ * descriptor is left behind (the driver installs it only after the copy).
+ */
+TEST_F(fifo, new_file_efault)
+{
+	struct ikfifo_peek *ro;
+	int low;
+
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 0, sizeof(*ro));
+	ro->tag = 5;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	low = lowest_free_fd();
+	CHECK_ERR("new_peek_readonly_arg", EFAULT,
+		  ioctl(self->fd, IKFIFO_NEW_PEEK, ro));
+	note(_metadata, "no_fd_leaked=%d fd_field=%d", lowest_free_fd() == low,
+	     ro->fd);
+	ASSERT_EQ(low, lowest_free_fd());
+	ASSERT_EQ(0, ro->fd);
+	CHECK_ERR("new_peek_null", EFAULT,
+		  ioctl(self->fd, IKFIFO_NEW_PEEK, NULL));
+	ASSERT_EQ(low, lowest_free_fd());
+	munmap(ro, 4096);
+}
+
 TEST_F(fifo, tags_per_file)
 {
 	struct result *r = shared_result();
