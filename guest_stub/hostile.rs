@@ -86,11 +86,16 @@ pub(super) enum Kind {
     /// frame, a record overrunning the reply, and a frame count that is
     /// none of these.  Waits for a `NET_RECV` to answer.
     NetJunk,
+    /// A successful ioctl answered as if it had made a new file, named
+    /// wrongly: its descriptor's place past the end of the argument (odd
+    /// generations) or the handle of a file open already (even).  Waits
+    /// for an `IOCTL` to answer.
+    NewFileJunk,
 }
 
 /// Every kind with its name on the console, in the order of their numbers
 /// in `hostile=` (from 1: `wrong_id` is 1, `net_junk` 10, `0xa`).
-const NAMES: [(Kind, &str); 10] = [
+const NAMES: [(Kind, &str); 11] = [
     (Kind::WrongId, "wrong_id"),
     (Kind::DupResp, "dup_resp"),
     (Kind::LenPast, "len_past"),
@@ -101,6 +106,7 @@ const NAMES: [(Kind, &str); 10] = [
     (Kind::EventFlood, "event_flood"),
     (Kind::ProbeOutside, "probe_outside"),
     (Kind::NetJunk, "net_junk"),
+    (Kind::NewFileJunk, "new_file_junk"),
 ];
 
 impl Kind {
@@ -242,7 +248,12 @@ impl Hostile {
         self.kinds?;
         let period = self.after.checked_add(1)?;
         let due = self.answers.load(Relaxed) / period;
-        if self.pick(due) == Some(Kind::NetJunk) && op != ring::Op::NetRecv {
+        let waits_for = match self.pick(due) {
+            Some(Kind::NetJunk) => Some(ring::Op::NetRecv),
+            Some(Kind::NewFileJunk) => Some(ring::Op::Ioctl),
+            _ => None,
+        };
+        if waits_for.is_some_and(|w| w != op) {
             return None;
         }
         let a = self.answers.fetch_add(1, Relaxed);
@@ -325,6 +336,7 @@ pub(super) fn attack(
         Kind::EventFlood => event_flood(link, s, req, r),
         Kind::ProbeOutside => probe_outside(link, s, req, r),
         Kind::NetJunk => net_junk(link, s, req),
+        Kind::NewFileJunk => new_file_junk(link, s, req, r, odd),
     };
     match done {
         Ok(()) => pr_err!("ikernel_hostile: attack {} done\n", kind.name()),
@@ -451,6 +463,50 @@ fn net_junk(link: &Link, mut s: MutexGuard<'_, Serve>, req: &ring::Request) -> D
         "ikernel_hostile: net_junk: {} bytes of batch for id {:#x}: frames of 5 and 1600 bytes, one good, an overrun; count 9\n",
         reply.len(),
         req.id
+    );
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+/// Answers an ioctl as if it had made a badly named new file (see
+/// [`Kind::NewFileJunk`]).
+fn new_file_junk(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+    odd: bool,
+) -> Done {
+    let len = u16::try_from(r.payload.len()).unwrap_or(u16::MAX - 4);
+    let (handle, at, what) = if odd {
+        (
+            0x7fff_0001,
+            ring::FdAt::Arg(len.saturating_add(4)),
+            "a place past the argument",
+        )
+    } else {
+        (
+            req.desc.handle,
+            ring::FdAt::Result,
+            "the ioctl's own file's handle",
+        )
+    };
+    let aux = ring::NewFile {
+        handle,
+        at,
+        cloexec: true,
+        accmode: 2,
+        nonblock: false,
+        seekable: false,
+    }
+    .to_aux();
+    s.guest
+        .respond_aux(req, r.result.max(0), r.payload, r.events, aux)?;
+    pr_err!(
+        "ikernel_hostile: new_file_junk: ioctl id {:#x} answered with new file handle {:#x} at {}\n",
+        req.id,
+        handle,
+        what
     );
     ring_and_unlock(link, s);
     Ok(())

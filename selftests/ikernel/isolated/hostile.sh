@@ -13,6 +13,7 @@
 # host kernel log has no oops, WARNING, BUG or hung task.  For the kinds
 # that corrupt the ring: host_stub counted a protocol violation.  For
 # probe_outside: the host saw the reads as MMIO exits only (KVM trace).
+# For new_file_junk: host_stub counted the bad new file and made none.
 # Reported as diagnostics: what the callers saw (fifo_stress's result and
 # first error, the errno of a fresh call afterwards, poll and read on a
 # file opened before the attack), host_stub's
@@ -32,7 +33,7 @@
 
 # Every kind that attacks a node's calls: net_junk waits for a net
 # receive, and netdev.sh makes it.
-all=${HOSTILE_KIND_NAMES% net_junk}
+all=$(echo $HOSTILE_KIND_NAMES | sed 's/ net_junk//')
 kinds=${IKERNEL_HOSTILE_KINDS:-$all}
 after=${IKERNEL_HOSTILE_AFTER:-300}
 stress_args=${IKERNEL_HOSTILE_STRESS_ARGS:--p 8 -n 300}
@@ -48,6 +49,7 @@ per_kind() {
 	local n=3
 	case $corrupting in *" $1 "*) n=$((n + 1)) ;; esac
 	[ "$1" = probe_outside ] && n=$((n + 1))
+	[ "$1" = new_file_junk ] && n=$((n + 1))
 	echo $n
 }
 
@@ -268,6 +270,11 @@ run_kind() {
 		;;
 	esac
 	[ "$k" = probe_outside ] && check_probe "$OUT/$name.trace" "$log" $traced "$con"
+	# 5. A new file named wrongly is refused (EIO to that caller) and
+	# counted; no host file or descriptor is made for it.
+	[ "$k" = new_file_junk ] &&
+		t_check "$k: host_stub refused the bad new file (bad_new_files $(stat_field bad_new_files), new_files $(stat_field new_files))" \
+			eval '[ "$(stat_field bad_new_files)" = 1 ] && [ "$(stat_field new_files)" = 0 ]'
 
 	gens=$(ev_count "$log" booting)
 	t_diag "$k: shim: $gens generation(s) booted"
