@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -91,22 +92,32 @@ static struct file_slot files[MAX_FILES];
  * Numbers from FD_INDEX up are looked for in the table.
  */
 #define FD_INDEX	(2 * MAX_FILES + 256)
-static unsigned char fd_in_table[FD_INDEX];
+static unsigned char fd_in_table[FD_INDEX];	/* by fd - fd_base */
+/*
+ * Descriptors below fd_base are this process's start-up files and copies of
+ * /dev/null that hold the numbers (reserve_low_fds), so that every file
+ * opened later, the driver's new ones included, is numbered from fd_base
+ * up: a driver's new descriptor then rarely equals an int that the caller
+ * put in the argument (a line offset, a count, its own descriptor).
+ */
+#define FD_BASE		1024
+static int fd_base = 3;
 
 #define FD_CLOSING	2	/* fd_in_table: released, being closed */
 
 /* Marks @fd as one of the table's (@how: 1 or FD_CLOSING); files_lock held. */
 static void index_fd(int fd, int how)
 {
-	if (fd >= 0 && fd < FD_INDEX)
-		fd_in_table[fd] = how;
+	if (fd >= fd_base && fd - fd_base < FD_INDEX)
+		fd_in_table[fd - fd_base] = how;
 }
 
 /* Forgets @fd, closed now, unless it is in use again; files_lock held. */
 static void unindex_closed(int fd)
 {
-	if (fd >= 0 && fd < FD_INDEX && fd_in_table[fd] == FD_CLOSING)
-		fd_in_table[fd] = 0;
+	if (fd >= fd_base && fd - fd_base < FD_INDEX &&
+	    fd_in_table[fd - fd_base] == FD_CLOSING)
+		fd_in_table[fd - fd_base] = 0;
 }
 
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -140,6 +151,7 @@ struct worker {
 	char *buf;		/* the request's buffer: own or in the window */
 	size_t buf_size;	/* its size, at most BUF_SIZE */
 	char *scratch;		/* SCRATCH_SIZE bytes */
+	char *before;		/* an ioctl argument as it came, for new_file */
 };
 
 static void on_cancel(int sig)
@@ -551,10 +563,11 @@ static int driver_made(int fd)
 	unsigned int h, i;
 	ssize_t n;
 
-	if (fd < 3 || fd == ctl || fd == wake_fd ||
-	    (fd < FD_INDEX && fd_in_table[fd]) || fcntl(fd, F_GETFD) < 0)
+	if (fd < fd_base || fd == ctl || fd == wake_fd ||
+	    (fd - fd_base < FD_INDEX && fd_in_table[fd - fd_base]) ||
+	    fcntl(fd, F_GETFD) < 0)
 		return 0;
-	for (h = 0; fd >= FD_INDEX && h < MAX_FILES; h++)
+	for (h = 0; fd - fd_base >= FD_INDEX && h < MAX_FILES; h++)
 		if (files[h].used && (files[h].fd == fd || files[h].info == fd))
 			return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -594,26 +607,30 @@ static uint64_t adopt(const struct ikernel_guest_req *r, int fd, unsigned int at
 /*
  * After a successful ioctl: if the driver handed out a new descriptor, as
  * the return value @ret or in an aligned int of the argument's @n bytes
- * written back (@arg), adopts it as a file of the request's export and
- * returns the answer's aux that tells the host (IKERNEL_IOCTL_NEW_FILE);
- * 0 otherwise.  No table says which ioctls do this: a number there that is
- * a descriptor the driver just made is one.  The first found wins; the
- * ioctls that return several files are not forwarded (see exporting.rst).
+ * written back (@arg, which held @before when the driver got it), adopts
+ * it as a file of the request's export and returns the answer's aux that
+ * tells the host (IKERNEL_IOCTL_NEW_FILE); 0 otherwise.  No table says
+ * which ioctls do this: a number there that is a descriptor the driver
+ * just made is one.  An int the driver changed is taken before one that
+ * kept its value (an input that happens to equal the new number, such as
+ * a GPIO line offset).  The first found wins; the ioctls that return
+ * several files are not forwarded (see exporting.rst).
  */
 static uint64_t new_file(const struct ikernel_guest_req *r, int ret,
-			 const char *arg, size_t n)
+			 const char *arg, const char *before, size_t n)
 {
 	uint64_t aux = 0;
+	int v, was, pass;
 	size_t off;
-	int v;
 
 	pthread_mutex_lock(&files_lock);
-	if (driver_made(ret)) {
+	if (driver_made(ret))
 		aux = adopt(r, ret, IKERNEL_NEW_FILE_IN_RESULT);
-	} else {
+	for (pass = 0; pass < 2 && !aux; pass++) {
 		for (off = 0; off + sizeof(v) <= n && !aux; off += sizeof(v)) {
 			memcpy(&v, arg + off, sizeof(v));
-			if (driver_made(v))
+			memcpy(&was, before + off, sizeof(was));
+			if ((v != was) == !pass && driver_made(v))
 				aux = adopt(r, v, off);
 		}
 	}
@@ -629,6 +646,7 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	size_t size = IKERNEL_IOCTL_ARG_SIZE(r->pos);
 	size_t rd = IKERNEL_IOCTL_ARG_R(r->pos), wr = IKERNEL_IOCTL_ARG_W(r->pos);
 	char *p = wk->buf;
+	size_t back;
 	int ret;
 
 	if (fd < 0)
@@ -642,6 +660,8 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	} else if (size) {
 		/* The argument bytes: what the host sent, zeros after. */
 		memset(wk->buf + r->len, 0, size - r->len);
+		if (r->reply_max && size <= IKERNEL_IOCTL_SIZE_MAX)
+			memcpy(wk->before, wk->buf, size);
 		if (rd < size || wr < size) {
 			p = mirror(wk, wk->buf, size, rd, wr);
 			if (!p)
@@ -656,7 +676,9 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	if (ret < 0)
 		return -errno;
 	*len = r->reply_max;
-	*aux = new_file(r, ret, wk->buf, *len < size ? *len : size);
+	/* The bytes written back, as they were before (saved above). */
+	back = size <= IKERNEL_IOCTL_SIZE_MAX ? *len : 0;
+	*aux = new_file(r, ret, wk->buf, wk->before, back);
 	return ret;
 }
 
@@ -849,7 +871,8 @@ static void *worker(void *arg)
 	buf = window ? NULL : malloc(BUF_SIZE);
 	wk.scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if ((!window && !buf) || wk.scratch == MAP_FAILED) {
+	wk.before = malloc(IKERNEL_IOCTL_SIZE_MAX);
+	if ((!window && !buf) || wk.scratch == MAP_FAILED || !wk.before) {
 		perror("ikernel-served: buffers");
 		return NULL;
 	}
@@ -1085,6 +1108,36 @@ static int map_window(void)
 	return 0;
 }
 
+/*
+ * Fills every free descriptor number below FD_BASE with /dev/null, so that
+ * files opened from now on get numbers from FD_BASE up (fd_base; see
+ * there).  Raises the descriptor limit to make room, as the driver VM's
+ * root may; without the room it reserves nothing and fd_base stays 3.
+ */
+static void reserve_low_fds(void)
+{
+	struct rlimit rl;
+	int null, fd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < FD_BASE + 2 * MAX_FILES + 1024) {
+		rl.rlim_cur = FD_BASE + 2 * MAX_FILES + 1024;
+		if (rl.rlim_max < rl.rlim_cur)
+			rl.rlim_max = rl.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			return;
+	}
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null < 0)
+		return;
+	for (fd = 0; fd < FD_BASE; fd++)
+		if (fd != null && fcntl(fd, F_GETFD) < 0 &&
+		    dup3(null, fd, O_CLOEXEC) < 0)
+			return;
+	fd_base = FD_BASE;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_cancel };
@@ -1135,6 +1188,7 @@ int main(int argc, char **argv)
 		perror("ikernel-served: eventfd");
 		return 1;
 	}
+	reserve_low_fds();
 	if (nr_nodes > IKERNEL_MAX_EXPORTS) {
 		fprintf(stderr, "ikernel-served: more than %d nodes\n",
 			IKERNEL_MAX_EXPORTS);
