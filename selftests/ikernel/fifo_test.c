@@ -1159,6 +1159,21 @@ TEST_F(fifo, new_files)
 	ASSERT_EQ(0x99, tag);
 	CHECK("close_peek3", 0, close(req.fd));
 
+	/*
+	 * The same struct again: its fd field still holds the number just
+	 * closed, which the new descriptor takes again.
+	 */
+	low = req.fd;
+	req.tag = 0x55;
+	CHECK("new_peek_reused_struct", 0, ioctl(self->fd, IKFIFO_NEW_PEEK, &req));
+	note(_metadata, "new_peek_reused_struct same_number=%d", req.fd == low);
+	tag = 0;
+	CHECK("peek4_xchg_tag", 0, ioctl(req.fd, IKFIFO_XCHG_TAG, &tag));
+	note(_metadata, "peek4_old_tag=0x%llx", (unsigned long long)tag);
+	ASSERT_EQ(0x55, tag);
+	CHECK("close_peek4", 0, close(req.fd));
+	low = peek;
+
 	/* Bad flags: no file. */
 	req.flags = 0x80;
 	CHECK_ERR("new_peek_badflags", EINVAL,

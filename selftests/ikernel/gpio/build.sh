@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build.sh [KSRC [OUTDIR [KHDR]]]: builds the kernel's own GPIO tool
-# tools/gpio/lsgpio (lsgpio.c and gpio-utils.c), unmodified, into
-# OUTDIR/lsgpio.
+# build.sh [KSRC [OUTDIR [KHDR]]]: builds the kernel's own GPIO tools
+# tools/gpio/lsgpio and tools/gpio/gpio-hammer (each with gpio-utils.c),
+# unmodified, into OUTDIR.
 #
 #   KSRC    Linux source tree (default: the cached kernel's ikernel-source)
 #   OUTDIR  output directory (default: build/gpio-tools in the repository)
@@ -26,6 +26,8 @@ src=$ksrc/tools/gpio
 mkdir -p "$out"
 # tools/gpio/Makefile's flags (-O2 -Wall -g -D_GNU_SOURCE) with the exported
 # uapi headers, plus -static.
-${CC:-gcc} -O2 -Wall -D_GNU_SOURCE -static -isystem "$khdr" \
-	-o "$out/lsgpio" "$src/lsgpio.c" "$src/gpio-utils.c"
-echo "$out/lsgpio"
+for tool in lsgpio gpio-hammer; do
+	${CC:-gcc} -O2 -Wall -D_GNU_SOURCE -static -isystem "$khdr" \
+		-o "$out/$tool" "$src/$tool.c" "$src/gpio-utils.c"
+	echo "$out/$tool"
+done

@@ -11,11 +11,14 @@
 # name the guest node it stands for.
 #
 # lsgpio's ioctls (GPIO_GET_CHIPINFO_IOCTL, GPIO_V2_GET_LINEINFO_IOCTL)
-# carry plain structs.  Tools that request lines (gpio-hammer,
-# gpio-event-mon) get a new file descriptor from an ioctl, which is not
-# forwarded yet (issue 21).
+# carry plain structs.  The kernel's gpio-hammer requests two lines as
+# outputs (GPIO_V2_GET_LINE_IOCTL hands out a new file, its descriptor in
+# the struct) and sets and reads them through that file: its output, and
+# lsgpio's view of the requested lines while it runs and after it, must be
+# the same natively and through the export.
 . "$(dirname "$0")/lib.sh"
 lsgpio=${LSGPIO:-$ROOT/build/gpio-tools/lsgpio}
+hammer=${GPIO_HAMMER:-$ROOT/build/gpio-tools/gpio-hammer}
 sim=$SELF/gpio/sim.sh
 log=$OUT/gpio
 mkdir -p "$log"
@@ -33,6 +36,28 @@ lsgpio_of() {
 	sed '1s/^GPIO chip: [^,]*,/GPIO chip: NAME,/' "$2.raw" >"$2"
 }
 
+# hammer_of NAME FILE: gpio-hammer on lines 5 and 6 of /dev/NAME for three
+# rounds, its output (chip name left out, carriage returns as newlines) in
+# FILE; meanwhile lsgpio's lines 5 and 6 as soon as the request shows, in
+# FILE.busy; after it, the chip's whole listing in FILE.after (released
+# lines stay outputs, natively too).
+hammer_of() {
+	local i
+	"$hammer" -n "$1" -o 5 -o 6 -c 3 >"$2.raw" 2>&1 &
+	local pid=$!
+	: >"$2.busy"
+	for i in $(seq 1 40); do
+		"$lsgpio" -n "$1" 2>/dev/null | grep -E '^[[:space:]]*line +[56]:' >"$2.busy"
+		grep -q gpio-hammer "$2.busy" && break
+		sleep 0.1
+	done
+	wait "$pid"
+	local rc=$?
+	tr '\r' '\n' <"$2.raw" | sed "s/ on $1, / on NAME, /" >"$2"
+	lsgpio_of "$1" "$2.after"
+	return $rc
+}
+
 # Natively.
 modprobe gpio-sim
 sh "$sim" >"$log/native-sim.out" 2>&1
@@ -43,6 +68,10 @@ for b in 0 1; do
 	lsgpio_of "${chips[$b]}" "$log/native-$b"
 done
 sed 's/^/# native: /' "$log/native-0.raw" "$log/native-1.raw"
+hammer_of "${chips[0]}" "$log/native-hammer"
+t_check "natively: gpio-hammer ran ($(grep -c '^\[' "$log/native-hammer") rounds)" \
+	eval '[ "$(grep -c "^\[" "$log/native-hammer")" = 3 ]'
+sed 's/^/# native: /' "$log/native-hammer" "$log/native-hammer.busy"
 d=/sys/kernel/config/gpio-sim/ik
 echo 0 >"$d/live"
 rmdir "$d/bank0/line3/hog" "$d/bank0/line3" "$d/bank0/line0" "$d/bank0" "$d/bank1" "$d"
@@ -88,6 +117,21 @@ for n in 0 1; do
 done
 t_check "the hogged line shows its consumer and direction through the export" \
 	grep -q 'line  3: "enable" "ikernel-hog" \[used, output\]' "$log/isolated-0"
+hammer_of gpiochip100 "$log/isolated-hammer"
+rc=$?
+sed 's/^/# isolated: /' "$log/isolated-hammer" "$log/isolated-hammer.busy"
+t_check "gpio-hammer -n gpiochip100 runs (line request: a new file through the export)" [ $rc = 0 ]
+t_check "gpio-hammer prints what it prints natively (values set and read back)" \
+	diff -u "$log/native-hammer" "$log/isolated-hammer"
+t_check "while it runs, lsgpio shows lines 5 and 6 requested as natively" \
+	eval 'grep -q "\"gpio-hammer\" \[used, output\]" "$log/isolated-hammer.busy" &&
+		diff -u "$log/native-hammer.busy" "$log/isolated-hammer.busy"'
+t_check "after it, lines 5 and 6 are free again, as natively (the line file's release went to the guest)" \
+	eval '[ "$(grep -cE "line +[56]: unnamed unused" "$log/isolated-hammer.after")" = 2 ] &&
+		diff -u "$log/native-hammer.after" "$log/isolated-hammer.after"'
+
+t_check "the export counted one new file" \
+	eval '[ "$(cat /sys/class/ikernel/gpiochip100/stats/new_files)" = 1 ]'
 stop_shim
 t_check "the shim stopped cleanly (status $SHIM_RC)" [ "$SHIM_RC" = 0 ]
 [ "$t_fail" = 0 ] || show_logs "$name"
