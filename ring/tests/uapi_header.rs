@@ -125,59 +125,18 @@ fn every_header_number_is_checked() {
     );
 }
 
-#[test]
-fn ioctl_arg_shape_macros() {
-    // The function-like macros of the header against the ring's encoding.
+/// Compiles `main_body` (the statements of `main`) against the header as
+/// `NAME.c` and returns what the program prints.
+fn run_c(name: &str, main_body: &str) -> String {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uapi_header");
     std::fs::create_dir_all(&dir).expect("tmpdir");
-    let shape = ikernel_ring::IoctlArg::Bytes {
-        size: 300,
-        readable: 200,
-        writable: 100,
-    };
-    let pos = shape.to_pos();
-    let src = dir.join("uapi_shape.c");
-    let exe = dir.join("uapi_shape");
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
     std::fs::write(
         &src,
         format!(
-            "#include <stdio.h>\n#include <linux/ikernel.h>\nint main(void)\n{{\n\
-             \tunsigned long long p = {pos}ULL;\n\
-             \tprintf(\"%llu %llu %llu %d\\n\", IKERNEL_IOCTL_ARG_SIZE(p), IKERNEL_IOCTL_ARG_R(p),\n\
-             \t       IKERNEL_IOCTL_ARG_W(p), !!(p & IKERNEL_IOCTL_ARG_LOST));\n\
-             \treturn 0;\n}}\n"
+            "#include <stdio.h>\n#include <linux/ikernel.h>\nint main(void)\n{{\n{main_body}\treturn 0;\n}}\n"
         ),
-    )
-    .expect("write");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let ok = Command::new(&cc)
-        .arg("-I")
-        .arg(root().join("include/uapi"))
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .expect("cc")
-        .success();
-    assert!(ok);
-    let out = Command::new(&exe).output().expect("run");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "300 200 100 0");
-}
-
-#[test]
-fn new_file_aux_macro() {
-    // IKERNEL_NEW_FILE_AUX (served's encoder) against NewFile::from_aux.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uapi_header");
-    std::fs::create_dir_all(&dir).expect("tmpdir");
-    let src = dir.join("uapi_new_file.c");
-    let exe = dir.join("uapi_new_file");
-    std::fs::write(
-        &src,
-        "#include <stdio.h>\n#include <linux/ikernel.h>\nint main(void)\n{\n\
-         \tprintf(\"%llu %llu\\n\",\n\
-         \t       (unsigned long long)IKERNEL_NEW_FILE_AUX(4097, 24, 1, 2, 0, 1),\n\
-         \t       (unsigned long long)IKERNEL_NEW_FILE_AUX(3, IKERNEL_NEW_FILE_IN_RESULT, 0, 0, 8, 0));\n\
-         \treturn 0;\n}\n",
     )
     .expect("write");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
@@ -192,9 +151,40 @@ fn new_file_aux_macro() {
         .status()
         .expect("cc")
         .success();
-    assert!(ok);
+    assert!(ok, "{cc} failed on {}", src.display());
     let out = Command::new(&exe).output().expect("run");
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn ioctl_arg_shape_macros() {
+    // The function-like macros of the header against the ring's encoding.
+    let shape = ikernel_ring::IoctlArg::Bytes {
+        size: 300,
+        readable: 200,
+        writable: 100,
+    };
+    let pos = shape.to_pos();
+    let out = run_c(
+        "uapi_shape",
+        &format!(
+            "\tunsigned long long p = {pos}ULL;\n\
+             \tprintf(\"%llu %llu %llu %d\\n\", IKERNEL_IOCTL_ARG_SIZE(p), IKERNEL_IOCTL_ARG_R(p),\n\
+             \t       IKERNEL_IOCTL_ARG_W(p), !!(p & IKERNEL_IOCTL_ARG_LOST));\n"
+        ),
+    );
+    assert_eq!(out, "300 200 100 0");
+}
+
+#[test]
+fn new_file_aux_macro() {
+    // IKERNEL_NEW_FILE_AUX (served's encoder) against NewFile::from_aux.
+    let text = run_c(
+        "uapi_new_file",
+        "\tprintf(\"%llu %llu\\n\",\n\
+         \t       (unsigned long long)IKERNEL_NEW_FILE_AUX(4097, 24, 1, 2, 0, 1),\n\
+         \t       (unsigned long long)IKERNEL_NEW_FILE_AUX(3, IKERNEL_NEW_FILE_IN_RESULT, 0, 0, 8, 0));\n",
+    );
     let v: Vec<u64> = text
         .split_whitespace()
         .map(|w| w.parse().expect("number"))

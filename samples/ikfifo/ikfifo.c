@@ -82,16 +82,12 @@ static int ikfifo_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
-			   size_t count, loff_t *ppos)
+/*
+ * Locks the FIFO once it holds data: 0 with f->lock held, or -EAGAIN (for
+ * a non-blocking file) or -ERESTARTSYS without it.
+ */
+static int ikfifo_lock_data(struct ikfifo *f, struct file *file)
 {
-	struct ikfifo *f = &ikfifo;
-	size_t n, first;
-	ssize_t ret;
-
-	if (!count)
-		return 0;
-
 	if (mutex_lock_interruptible(&f->lock))
 		return -ERESTARTSYS;
 	while (!f->used) {
@@ -103,22 +99,46 @@ static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
 		if (mutex_lock_interruptible(&f->lock))
 			return -ERESTARTSYS;
 	}
+	return 0;
+}
 
-	n = min_t(size_t, count, f->used);
-	first = min_t(size_t, n, f->capacity - f->head);
-	/* On a fault nothing is consumed. */
+/*
+ * Copies the oldest bytes, up to count, to ubuf with f->lock held: the
+ * number copied, or -EFAULT (and then the caller must consume nothing).
+ */
+static ssize_t ikfifo_copy_oldest(struct ikfifo *f, char __user *ubuf,
+				  size_t count)
+{
+	size_t n = min_t(size_t, count, f->used);
+	size_t first = min_t(size_t, n, f->capacity - f->head);
+
 	if (copy_to_user(ubuf, f->buf + f->head, first) ||
-	    copy_to_user(ubuf + first, f->buf, n - first)) {
-		ret = -EFAULT;
-		goto out;
+	    copy_to_user(ubuf + first, f->buf, n - first))
+		return -EFAULT;
+	return n;
+}
+
+static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
+			   size_t count, loff_t *ppos)
+{
+	struct ikfifo *f = &ikfifo;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+
+	ret = ikfifo_lock_data(f, file);
+	if (ret)
+		return ret;
+	/* On a fault nothing is consumed. */
+	ret = ikfifo_copy_oldest(f, ubuf, count);
+	if (ret > 0) {
+		f->head = (f->head + ret) % f->capacity;
+		WRITE_ONCE(f->used, f->used - ret);
+		f->bytes_read += ret;
+		*ppos += ret;
+		wake_up_interruptible(&f->writeq);
 	}
-	f->head = (f->head + n) % f->capacity;
-	WRITE_ONCE(f->used, f->used - n);
-	f->bytes_read += n;
-	*ppos += n;
-	ret = n;
-	wake_up_interruptible(&f->writeq);
-out:
 	mutex_unlock(&f->lock);
 	return ret;
 }
@@ -358,31 +378,15 @@ static ssize_t ikfifo_peek_read(struct file *file, char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
 	struct ikfifo *f = &ikfifo;
-	size_t n, first;
 	ssize_t ret;
 
 	if (!count)
 		return 0;
 
-	if (mutex_lock_interruptible(&f->lock))
-		return -ERESTARTSYS;
-	while (!f->used) {
-		mutex_unlock(&f->lock);
-		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
-		if (wait_event_interruptible(f->readq, READ_ONCE(f->used)))
-			return -ERESTARTSYS;
-		if (mutex_lock_interruptible(&f->lock))
-			return -ERESTARTSYS;
-	}
-
-	n = min_t(size_t, count, f->used);
-	first = min_t(size_t, n, f->capacity - f->head);
-	if (copy_to_user(ubuf, f->buf + f->head, first) ||
-	    copy_to_user(ubuf + first, f->buf, n - first))
-		ret = -EFAULT;
-	else
-		ret = n;
+	ret = ikfifo_lock_data(f, file);
+	if (ret)
+		return ret;
+	ret = ikfifo_copy_oldest(f, ubuf, count);
 	mutex_unlock(&f->lock);
 	return ret;
 }

@@ -557,6 +557,25 @@ TEST_F(fifo, poll_states)
 	ASSERT_EQ(POLL_ALL, do_poll(_metadata, "poll_all_1free", self->fd, POLL_ALL, 0));
 }
 
+/*
+ * Forks a child that polls FD for EVENTS (up to 20 s) and leaves the
+ * outcome in R; returns its pid (-1 if fork failed).
+ */
+static pid_t fork_poller(struct result *r, int fd, short events)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+
+		r->ret = poll(&pfd, 1, 20000);
+		r->err = r->ret < 0 ? errno : 0;
+		r->revents = pfd.revents;
+		_exit(0);
+	}
+	return pid;
+}
+
 /* A poll blocked in a child wakes up when another file makes it true. */
 TEST_F(fifo, poll_wakeup)
 {
@@ -564,16 +583,8 @@ TEST_F(fifo, poll_wakeup)
 	pid_t pid;
 
 	ASSERT_NE(NULL, r);
-	pid = fork();
+	pid = fork_poller(r, self->fd, POLLIN);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
-
-		r->ret = poll(&pfd, 1, 20000);
-		r->err = r->ret < 0 ? errno : 0;
-		r->revents = pfd.revents;
-		_exit(0);
-	}
 	ASSERT_TRUE(wait_blocked(pid, __NR_poll, __NR_ppoll));
 	put(_metadata, &self->s, "write5", self->fd, 5, 5);
 	REAP(pid);
@@ -585,16 +596,8 @@ TEST_F(fifo, poll_wakeup)
 	/* And POLLOUT when a full FIFO gets space. */
 	put(_metadata, &self->s, "fill", self->fd, self->cap - 5, self->cap - 5);
 	memset(r, 0, sizeof(*r));
-	pid = fork();
+	pid = fork_poller(r, self->fd, POLLOUT);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
-
-		r->ret = poll(&pfd, 1, 20000);
-		r->err = r->ret < 0 ? errno : 0;
-		r->revents = pfd.revents;
-		_exit(0);
-	}
 	ASSERT_TRUE(wait_blocked(pid, __NR_poll, __NR_ppoll));
 	get(_metadata, &self->s, "read1", self->fd, 1, 1);
 	REAP(pid);
@@ -1200,16 +1203,8 @@ TEST_F(fifo, new_file_wakeup)
 	peek = RUN("peek_fd", ioctl(self->fd, IKFIFO_PEEK_FD, IKFIFO_PEEK_CLOEXEC));
 	ASSERT_LE(0, peek);
 	ASSERT_EQ(0, do_poll(_metadata, "peek_poll_empty_100ms", peek, POLLIN, 100));
-	pid = fork();
+	pid = fork_poller(r, peek, POLLIN);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct pollfd pfd = { .fd = peek, .events = POLLIN };
-
-		r->ret = poll(&pfd, 1, 20000);
-		r->err = r->ret < 0 ? errno : 0;
-		r->revents = pfd.revents;
-		_exit(0);
-	}
 	ASSERT_TRUE(wait_blocked(pid, __NR_poll, __NR_ppoll));
 	put(_metadata, &self->s, "write5", self->fd, 5, 5);
 	REAP(pid);
