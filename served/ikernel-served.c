@@ -311,26 +311,29 @@ static unsigned int answer_mask(unsigned int handle)
 	return m;
 }
 
-/*
- * Enters @fd, a file of export @index, in the table: returns its handle, or
- * -EMFILE when the table is full (the caller still owns @fd then).  Called
- * with files_lock held.
- */
-static int64_t add_file_locked(int fd, unsigned int index, int nonblock,
-			       int seekable)
+/* /proc/self/fdinfo/@fd, opened (for a seekable file's position), or -1. */
+static int open_fdinfo(int fd)
 {
 	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * Enters @fd, a file of export @index, in the table with its fdinfo @info
+ * (or -1): returns its handle, or -EMFILE when the table is full (the
+ * caller still owns both then).  Called with files_lock held.
+ */
+static int64_t add_file_locked(int fd, unsigned int index, int nonblock,
+			       int seekable, int info)
+{
 	unsigned int h;
-	int info = -1;
 
 	for (h = 0; h < MAX_FILES && files[h].used; h++)
 		;
 	if (h == MAX_FILES)
 		return -EMFILE;
-	if (seekable) {
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-		info = open(path, O_RDONLY | O_CLOEXEC);
-	}
 	files[h] = (struct file_slot){
 		.used = 1, .fd = fd, .index = index,
 		.nonblock = nonblock, .seekable = seekable,
@@ -347,7 +350,7 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 				 O_SYNC | O_DSYNC | O_NDELAY)) |
 		    O_CLOEXEC | O_NOCTTY;
 	int64_t h;
-	int fd;
+	int fd, info = -1;
 
 	if (r->index >= nr_nodes)
 		return -ENODEV;
@@ -358,12 +361,17 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 	if (fd < 0)
 		return -errno;
 	*aux = lseek(fd, 0, SEEK_CUR) >= 0 ? IKERNEL_OPEN_SEEKABLE : 0;
+	if (*aux & IKERNEL_OPEN_SEEKABLE)
+		info = open_fdinfo(fd);
 	pthread_mutex_lock(&files_lock);
 	h = add_file_locked(fd, r->index, !!(flags & O_NONBLOCK),
-			    !!(*aux & IKERNEL_OPEN_SEEKABLE));
+			    !!(*aux & IKERNEL_OPEN_SEEKABLE), info);
 	pthread_mutex_unlock(&files_lock);
-	if (h < 0)
+	if (h < 0) {
+		if (info >= 0)
+			close(info);
 		close(fd);
+	}
 	return h;
 }
 
@@ -584,58 +592,72 @@ static int driver_made(int fd)
 	return 1;
 }
 
-/* Adopts the driver's new descriptor @fd as a file; its answer's aux. */
-static uint64_t adopt(const struct ikernel_guest_req *r, int fd, unsigned int at)
-{
-	int fdfl = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
-	int seekable = lseek(fd, 0, SEEK_CUR) >= 0;
-	int64_t h;
-
-	h = add_file_locked(fd, r->index, !!(fl & O_NONBLOCK), seekable);
-	if (h < 0) {
-		/* The host cannot reach it: close it, as a failed open would. */
-		close(fd);
-		return 0;
-	}
-	if (verbose)
-		fprintf(stderr, "ikernel-served: ioctl %#x made fd %d: handle %lld\n",
-			r->cmd, fd, (long long)h);
-	return IKERNEL_NEW_FILE_AUX(h, at, fdfl & FD_CLOEXEC, fl & O_ACCMODE,
-				    fl & O_NONBLOCK, seekable);
-}
-
 /*
  * After a successful ioctl: if the driver handed out a new descriptor, as
  * the return value @ret or in an aligned int of the argument's @n bytes
  * written back (@arg, which held @before when the driver got it), adopts
- * it as a file of the request's export and returns the answer's aux that
- * tells the host (IKERNEL_IOCTL_NEW_FILE); 0 otherwise.  No table says
- * which ioctls do this: a number there that is a descriptor the driver
- * just made is one.  An int the driver changed is taken before one that
- * kept its value (an input that happens to equal the new number, such as
- * a GPIO line offset).  The first found wins; the ioctls that return
- * several files are not forwarded (see exporting.rst).
+ * it as a file of the request's export and sets *@aux to what tells the
+ * host (IKERNEL_IOCTL_NEW_FILE).  No table says which ioctls do this: a
+ * number there that is a descriptor the driver just made is one.  An int
+ * the driver changed is taken before one that kept its value (an input
+ * that happens to equal the new number, such as a GPIO line offset).  The
+ * first found wins; the ioctls that return several files are not
+ * forwarded (see exporting.rst).  Returns 0, or -EMFILE when the table
+ * is full: the driver's file is closed then, and the ioctl fails as a
+ * native one does when no descriptor is free.
  */
-static uint64_t new_file(const struct ikernel_guest_req *r, int ret,
-			 const char *arg, const char *before, size_t n)
+static int new_file(const struct ikernel_guest_req *r, int ret,
+		    const char *arg, const char *before, size_t n,
+		    uint64_t *aux)
 {
-	uint64_t aux = 0;
-	int v, was, pass;
+	unsigned int at = IKERNEL_NEW_FILE_IN_RESULT;
+	int v, was, pass, fd = -1, fdfl, fl, seekable, info;
 	size_t off;
+	int64_t h = -EMFILE;
 
 	pthread_mutex_lock(&files_lock);
 	if (driver_made(ret))
-		aux = adopt(r, ret, IKERNEL_NEW_FILE_IN_RESULT);
-	for (pass = 0; pass < 2 && !aux; pass++) {
-		for (off = 0; off + sizeof(v) <= n && !aux; off += sizeof(v)) {
+		fd = ret;
+	for (pass = 0; pass < 2 && fd < 0; pass++) {
+		for (off = 0; off + sizeof(v) <= n && fd < 0; off += sizeof(v)) {
 			memcpy(&v, arg + off, sizeof(v));
 			memcpy(&was, before + off, sizeof(was));
-			if ((v != was) == !pass && driver_made(v))
-				aux = adopt(r, v, off);
+			if ((v != was) == !pass && driver_made(v)) {
+				fd = v;
+				at = off;
+			}
 		}
 	}
+	fl = fd >= 0 ? fcntl(fd, F_GETFL) : 0;
+	/* In the table at once: no other worker can take it now. */
+	if (fd >= 0)
+		h = add_file_locked(fd, r->index, !!(fl & O_NONBLOCK), 0, -1);
 	pthread_mutex_unlock(&files_lock);
-	return aux;
+	if (fd < 0)
+		return 0;
+	if (h < 0) {
+		close(fd);
+		return -EMFILE;
+	}
+	/*
+	 * The driver's llseek decides whether it seeks: called without the
+	 * lock, as any call into the driver.  The host knows nothing of the
+	 * handle before the answer, so nothing uses the entry meanwhile.
+	 */
+	seekable = lseek(fd, 0, SEEK_CUR) >= 0;
+	info = seekable ? open_fdinfo(fd) : -1;
+	pthread_mutex_lock(&files_lock);
+	files[h - 1].seekable = seekable;
+	files[h - 1].info = info;
+	index_fd(info, 1);
+	pthread_mutex_unlock(&files_lock);
+	fdfl = fcntl(fd, F_GETFD);
+	if (verbose)
+		fprintf(stderr, "ikernel-served: ioctl %#x made fd %d: handle %lld\n",
+			r->cmd, fd, (long long)h);
+	*aux = IKERNEL_NEW_FILE_AUX(h, at, fdfl >= 0 && (fdfl & FD_CLOEXEC),
+				    fl & O_ACCMODE, fl & O_NONBLOCK, seekable);
+	return 0;
 }
 
 static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
@@ -678,7 +700,8 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	*len = r->reply_max;
 	/* The bytes written back, as they were before (saved above). */
 	back = size <= IKERNEL_IOCTL_SIZE_MAX ? *len : 0;
-	*aux = new_file(r, ret, wk->buf, wk->before, back);
+	if (new_file(r, ret, wk->buf, wk->before, back, aux))
+		return -EMFILE;
 	return ret;
 }
 
