@@ -363,19 +363,39 @@ impl OpenFile {
     pub(crate) fn open(export: Arc<Export>, flags: u32) -> Result<(KBox<OpenFile>, bool)> {
         let (shared, seekable) = Self::open_guest(&export, flags)?;
         export.stats.opens.add(1, Relaxed);
-        let cur = KBox::pin_init(new_mutex!(shared, "ikernel::OpenFile::cur"), GFP_KERNEL)?;
-        Ok((
-            KBox::new(
-                OpenFile {
-                    export,
-                    flags,
-                    made: false,
-                    cur,
-                },
-                GFP_KERNEL,
-            )?,
-            seekable,
-        ))
+        Ok((Self::new_boxed(export, flags, false, shared)?, seekable))
+    }
+
+    /// The open file of the guest's file `shared` (tracked already), with
+    /// open flags `flags`, `made` by an ioctl or not.  If it cannot be
+    /// made, the guest's file is forgotten and closed.
+    fn new_boxed(
+        export: Arc<Export>,
+        flags: u32,
+        made: bool,
+        shared: Arc<FileShared>,
+    ) -> Result<KBox<OpenFile>> {
+        let cur = KBox::pin_init(
+            new_mutex!(shared.clone(), "ikernel::OpenFile::cur"),
+            GFP_KERNEL,
+        );
+        let of = cur.and_then(|cur| {
+            let of = OpenFile {
+                export: export.clone(),
+                flags,
+                made,
+                cur,
+            };
+            Ok(KBox::new(of, GFP_KERNEL)?)
+        });
+        of.inspect_err(|_| Self::forget_guest(&export, &shared))
+    }
+
+    /// Forgets the tracked guest file `f`, which no host file holds, and
+    /// closes it.
+    fn forget_guest(export: &Export, f: &FileShared) {
+        export.channel.remove_file(f);
+        Self::release_guest(export, f.handle(), f.generation(), 0);
     }
 
     /// Opens the guest's node and registers the file for poll events.
@@ -406,16 +426,14 @@ impl OpenFile {
                 return Err(EIO);
             }
         };
-        let opened = Self::track(export, handle, &a);
-        match opened {
-            // The handle is another open file's: a lying guest.  Leave
-            // that file alone.
-            Err(e) if e == EEXIST => return Err(EIO),
-            // Do not leak the guest's file.
-            Err(_) => Self::release_guest(export, handle, a.generation, 0),
-            Ok(_) => {}
-        }
-        Ok((opened?, a.aux & OPEN_SEEKABLE != 0))
+        let shared = Self::track(export, handle, a.generation, a.events).map_err(|e| {
+            if e == EEXIST {
+                EIO
+            } else {
+                e
+            }
+        })?;
+        Ok((shared, a.aux & OPEN_SEEKABLE != 0))
     }
 
     /// Closes the guest's file `handle` of generation `gen`, waiting at
@@ -447,8 +465,7 @@ impl OpenFile {
         if !Arc::ptr_eq(&cur, &old) {
             let won = cur.clone();
             drop(cur);
-            self.export.channel.remove_file(&new);
-            Self::release_guest(&self.export, new.handle(), new.generation(), 0);
+            Self::forget_guest(&self.export, &new);
             return Ok(won);
         }
         *cur = new.clone();
@@ -462,10 +479,17 @@ impl OpenFile {
         self.export.reopen && !self.made
     }
 
-    fn track(export: &Export, handle: u32, a: &Answer) -> Result<Arc<FileShared>> {
-        let shared = FileShared::new(export.index, handle, a.generation, a.events)?;
-        export.channel.add_file(shared.clone())?;
-        Ok(shared)
+    /// Registers the guest's new file `handle` of generation `gen`, poll
+    /// mask `events`, for poll events.  If that fails the guest's file is
+    /// closed, not to leak it; except with `EEXIST`: the handle is another
+    /// open file's (a lying guest), and that file is left alone.
+    fn track(export: &Export, handle: u32, gen: u32, events: u32) -> Result<Arc<FileShared>> {
+        let r = FileShared::new(export.index, handle, gen, events)
+            .and_then(|f| export.channel.add_file(f.clone()).map(|()| f));
+        if matches!(&r, Err(e) if *e != EEXIST) {
+            Self::release_guest(export, handle, gen, 0);
+        }
+        r
     }
 
     /// File operation `d` for this file; the handle is filled in by
@@ -794,42 +818,15 @@ impl OpenFile {
     /// guest sent before the host knew the file were not routed).
     fn made_file(&self, nf: ring::NewFile, a: &Answer) -> Result<KBox<OpenFile>> {
         // Its mask is not the answer's (that is the ioctl's file's).
-        let shared = FileShared::new(self.export.index, nf.handle, a.generation, 0)
-            .and_then(|f| self.export.channel.add_file(f.clone()).map(|()| f));
-        let shared = match shared {
-            Ok(f) => f,
-            // The handle is another open file's: a lying guest.  Leave
-            // that file alone.
-            Err(e) if e == EEXIST => {
+        let shared = Self::track(&self.export, nf.handle, a.generation, 0).map_err(|e| {
+            if e == EEXIST {
                 self.export.stats.bad_new_files.add(1, Relaxed);
-                return Err(EIO);
+                EIO
+            } else {
+                e
             }
-            Err(e) => {
-                Self::release_guest(&self.export, nf.handle, a.generation, 0);
-                return Err(e);
-            }
-        };
-        let cur = KBox::pin_init(
-            new_mutex!(shared.clone(), "ikernel::OpenFile::cur"),
-            GFP_KERNEL,
-        );
-        let of = cur.and_then(|cur| {
-            let of = OpenFile {
-                export: self.export.clone(),
-                flags: u32::from(nf.accmode),
-                made: true,
-                cur,
-            };
-            Ok(KBox::new(of, GFP_KERNEL)?)
-        });
-        let of = match of {
-            Ok(of) => of,
-            Err(e) => {
-                self.export.channel.remove_file(&shared);
-                Self::release_guest(&self.export, nf.handle, a.generation, 0);
-                return Err(e);
-            }
-        };
+        })?;
+        let of = Self::new_boxed(self.export.clone(), u32::from(nf.accmode), true, shared)?;
         let poll = ring::RequestDesc::new(ring::Op::Poll).on_file(self.export.index, 0, 0);
         // Only the mask matters; a failed poll leaves it at the answer's.
         let _ = of.call(&poll, &[], &mut []);
