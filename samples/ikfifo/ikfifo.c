@@ -61,24 +61,37 @@ struct ikfifo_file {
 	u64 tag;
 };
 
+/* A node's or a peek file's state, with tag @tag; NULL without memory. */
+static struct ikfifo_file *ikfifo_file_new(u64 tag)
+{
+	struct ikfifo_file *priv = kzalloc_obj(*priv);
+
+	if (priv) {
+		mutex_init(&priv->tag_lock);
+		priv->tag = tag;
+	}
+	return priv;
+}
+
+static void ikfifo_file_free(struct ikfifo_file *priv)
+{
+	mutex_destroy(&priv->tag_lock);
+	kfree(priv);
+}
+
 static int ikfifo_open(struct inode *inode, struct file *file)
 {
-	struct ikfifo_file *priv;
+	struct ikfifo_file *priv = ikfifo_file_new(0);
 
-	priv = kzalloc_obj(*priv);
 	if (!priv)
 		return -ENOMEM;
-	mutex_init(&priv->tag_lock);
 	file->private_data = priv;
 	return 0;
 }
 
 static int ikfifo_release(struct inode *inode, struct file *file)
 {
-	struct ikfifo_file *priv = file->private_data;
-
-	mutex_destroy(&priv->tag_lock);
-	kfree(priv);
+	ikfifo_file_free(file->private_data);
 	return 0;
 }
 
@@ -118,8 +131,12 @@ static ssize_t ikfifo_copy_oldest(struct ikfifo *f, char __user *ubuf,
 	return n;
 }
 
-static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
-			   size_t count, loff_t *ppos)
+/*
+ * Reads the oldest bytes, up to count: consumed (the node's read) or left
+ * in the FIFO (a peek file's).  On a fault nothing is consumed.
+ */
+static ssize_t ikfifo_take(struct file *file, char __user *ubuf,
+			   size_t count, loff_t *ppos, bool consume)
 {
 	struct ikfifo *f = &ikfifo;
 	ssize_t ret;
@@ -130,9 +147,8 @@ static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
 	ret = ikfifo_lock_data(f, file);
 	if (ret)
 		return ret;
-	/* On a fault nothing is consumed. */
 	ret = ikfifo_copy_oldest(f, ubuf, count);
-	if (ret > 0) {
+	if (ret > 0 && consume) {
 		f->head = (f->head + ret) % f->capacity;
 		WRITE_ONCE(f->used, f->used - ret);
 		f->bytes_read += ret;
@@ -141,6 +157,12 @@ static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
 	}
 	mutex_unlock(&f->lock);
 	return ret;
+}
+
+static ssize_t ikfifo_read(struct file *file, char __user *ubuf,
+			   size_t count, loff_t *ppos)
+{
+	return ikfifo_take(file, ubuf, count, ppos, true);
 }
 
 /* Bytes of space a write of count bytes must find before it may start. */
@@ -267,14 +289,12 @@ static struct file *ikfifo_new_peek(u64 tag, u32 flags, int *fdp)
 
 	if (flags & ~IKFIFO_PEEK_FLAGS)
 		return ERR_PTR(-EINVAL);
-	priv = kzalloc_obj(*priv);
+	priv = ikfifo_file_new(tag);
 	if (!priv)
 		return ERR_PTR(-ENOMEM);
-	mutex_init(&priv->tag_lock);
-	priv->tag = tag;
 	fd = get_unused_fd_flags(flags & IKFIFO_PEEK_CLOEXEC ? O_CLOEXEC : 0);
 	if (fd < 0) {
-		kfree(priv);
+		ikfifo_file_free(priv);
 		return ERR_PTR(fd);
 	}
 	file = anon_inode_getfile("ikfifo-peek", &ikfifo_peek_fops, priv,
@@ -282,7 +302,7 @@ static struct file *ikfifo_new_peek(u64 tag, u32 flags, int *fdp)
 				  (flags & IKFIFO_PEEK_NONBLOCK ? O_NONBLOCK : 0));
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
-		kfree(priv);
+		ikfifo_file_free(priv);
 		return file;
 	}
 	*fdp = fd;
@@ -377,18 +397,7 @@ static const struct file_operations ikfifo_fops = {
 static ssize_t ikfifo_peek_read(struct file *file, char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
-	struct ikfifo *f = &ikfifo;
-	ssize_t ret;
-
-	if (!count)
-		return 0;
-
-	ret = ikfifo_lock_data(f, file);
-	if (ret)
-		return ret;
-	ret = ikfifo_copy_oldest(f, ubuf, count);
-	mutex_unlock(&f->lock);
-	return ret;
+	return ikfifo_take(file, ubuf, count, ppos, false);
 }
 
 static __poll_t ikfifo_peek_poll(struct file *file, poll_table *wait)
