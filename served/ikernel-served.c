@@ -89,7 +89,7 @@ static struct file_slot files[MAX_FILES];
 /*
  * Descriptors the table holds (a file's fd or its fdinfo), by number, for
  * telling them from a driver's new descriptor (new_file) without a scan.
- * Numbers from FD_INDEX up are looked for in the table.
+ * Numbers from fd_base + FD_INDEX up are looked for in the table.
  */
 #define FD_INDEX	(2 * MAX_FILES + 256)
 static unsigned char fd_in_table[FD_INDEX];	/* by fd - fd_base */
@@ -575,9 +575,11 @@ static int driver_made(int fd)
 	    (fd - fd_base < FD_INDEX && fd_in_table[fd - fd_base]) ||
 	    fcntl(fd, F_GETFD) < 0)
 		return 0;
-	for (h = 0; fd - fd_base >= FD_INDEX && h < MAX_FILES; h++)
-		if (files[h].used && (files[h].fd == fd || files[h].info == fd))
-			return 0;
+	if (fd - fd_base >= FD_INDEX)
+		for (h = 0; h < MAX_FILES; h++)
+			if (files[h].used &&
+			    (files[h].fd == fd || files[h].info == fd))
+				return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
@@ -668,7 +670,7 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	size_t size = IKERNEL_IOCTL_ARG_SIZE(r->pos);
 	size_t rd = IKERNEL_IOCTL_ARG_R(r->pos), wr = IKERNEL_IOCTL_ARG_W(r->pos);
 	char *p = wk->buf;
-	size_t back;
+	size_t back = 0;	/* argument bytes kept in wk->before */
 	int ret;
 
 	if (fd < 0)
@@ -682,8 +684,11 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	} else if (size) {
 		/* The argument bytes: what the host sent, zeros after. */
 		memset(wk->buf + r->len, 0, size - r->len);
-		if (r->reply_max && size <= IKERNEL_IOCTL_SIZE_MAX)
+		/* What the driver writes back is compared with it (new_file). */
+		if (r->reply_max && size <= IKERNEL_IOCTL_SIZE_MAX) {
 			memcpy(wk->before, wk->buf, size);
+			back = r->reply_max;
+		}
 		if (rd < size || wr < size) {
 			p = mirror(wk, wk->buf, size, rd, wr);
 			if (!p)
@@ -698,8 +703,6 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	if (ret < 0)
 		return -errno;
 	*len = r->reply_max;
-	/* The bytes written back, as they were before (saved above). */
-	back = size <= IKERNEL_IOCTL_SIZE_MAX ? *len : 0;
 	if (new_file(r, ret, wk->buf, wk->before, back, aux))
 		return -EMFILE;
 	return ret;
@@ -1139,13 +1142,15 @@ static int map_window(void)
  */
 static void reserve_low_fds(void)
 {
+	/* Room for the table's files and fdinfos, and then some. */
+	const rlim_t want = FD_BASE + 2 * MAX_FILES + 1024;
 	struct rlimit rl;
 	int null, fd;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
-	if (rl.rlim_cur < FD_BASE + 2 * MAX_FILES + 1024) {
-		rl.rlim_cur = FD_BASE + 2 * MAX_FILES + 1024;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
 		if (rl.rlim_max < rl.rlim_cur)
 			rl.rlim_max = rl.rlim_cur;
 		if (setrlimit(RLIMIT_NOFILE, &rl))
