@@ -62,11 +62,14 @@ name=netdev
 cfg=$OUT/$name.toml
 IVT_IMAGE_EXTRA="run = ['''$die_script''']" net_config "$cfg" "$name"
 slog=$OUT/$name.log
-rm -f "$(events_file "$slog")"
-"$IVT_SHIM" run --test-panic-generation 1 --events "$(events_file "$slog")" \
-	"$cfg" >"$slog" 2>&1 &
-SHIM_PID=$!
-ikn0_up
+start_netdev() {
+	rm -f "$(events_file "$slog")"
+	"$IVT_SHIM" run --test-panic-generation 1 --events "$(events_file "$slog")" \
+		"$cfg" >"$slog" 2>&1 &
+	SHIM_PID=$!
+	ikn0_up
+}
+start_netdev
 t_check "the shim made the host interface ikn0" [ -e /sys/class/net/ikn0 ]
 t_check "ikn0's carrier is on once the driver VM serves eth0" ikn0_carrier
 gmac=$(grep -ao 'NET-GUEST: eth0 [0-9a-f:]*' "$OUT/$name.console.log" | tail -n 1 | cut -d' ' -f3)
@@ -111,6 +114,23 @@ t_check "no bad frame or batch from an honest guest" \
 	eval '[ "$(counter rx_bad_length)" = 0 ] && [ "$(counter rx_bad_batch)" = 0 ]'
 
 # 4. A transfer across the death of generation 1.
+# Under TCG a nested driver VM now and then dies of a silent triple fault
+# (Documentation/building.rst, "The test VM").  If generation 1 died of it
+# before the transfer, the planned death would never come during it: the
+# shim is started again, twice at most, so that the transfer begins on a
+# living generation 1.
+flake_died() {
+	[ "$(ev_count "$slog" down '.generation == 1 and .cause == "triple_fault"')" != 0 ]
+}
+tries=0
+while flake_died && [ $tries -lt 2 ]; do
+	tries=$((tries + 1))
+	t_diag "generation 1 died of the TCG triple-fault flake before the transfer: shim started again ($tries)"
+	stop_shim
+	start_netdev
+done
+early_flake=0
+flake_died && early_flake=1
 changes0=$(cat /sys/class/net/ikn0/carrier_changes)
 in_peer "$XFER" recv 5301 600 >"$NETLOG/kill.tcp-recv" 2>&1 &
 r=$!
@@ -125,10 +145,24 @@ wait $r
 recv_rc=$?
 t_diag "transfer across the death: $(($(date +%s) - s)) s; $(cat "$NETLOG/kill.tcp-recv" | tail -n 1)"
 grep -a 'NET-GUEST: dying' "$OUT/$name.console.log" | sed 's/^/# driver VM: /'
-t_check "generation 1 died during the transfer and generation 2 came up" \
-	eval 'grep -aq "NET-GUEST: dying" "$OUT/$name.console.log" && generation_ready "$slog" 2'
-t_check "ikn0's carrier dropped and came back ($changes0 -> $(cat /sys/class/net/ikn0/carrier_changes) changes)" \
-	eval '[ $(cat /sys/class/net/ikn0/carrier_changes) -ge $((changes0 + 2)) ] && ikn0_carrier'
+# The death is the planned panic, or the flake's triple fault if that came
+# first during the transfer: either way generation 1 died under it.
+if grep -aq "NET-GUEST: dying" "$OUT/$name.console.log"; then
+	how="its planned panic"
+elif flake_died; then
+	how="the TCG triple-fault flake, before its planned panic"
+else
+	how="nothing seen"
+fi
+if [ $early_flake = 1 ]; then
+	t_skip "generation 1 died of the TCG triple-fault flake before the transfer, in 3 shim starts"
+	t_skip "ikn0's carrier drop across the death (no death during the transfer)"
+else
+	t_check "generation 1 died during the transfer ($how) and generation 2 came up" \
+		eval '[ "$how" != "nothing seen" ] && generation_ready "$slog" 2'
+	t_check "ikn0's carrier dropped and came back ($changes0 -> $(cat /sys/class/net/ikn0/carrier_changes) changes)" \
+		eval '[ $(cat /sys/class/net/ikn0/carrier_changes) -ge $((changes0 + 2)) ] && ikn0_carrier'
+fi
 t_check "the TCP connection survived: $NET_KILL_BYTES bytes, every byte right" \
 	eval '[ $send_rc = 0 ] && [ $recv_rc = 0 ] && grep -q "bytes=$NET_KILL_BYTES .*bad=0" "$NETLOG/kill.tcp-recv"'
 busybox ping -c 3 -W 5 10.99.0.1 >"$NETLOG/after.ping" 2>&1
