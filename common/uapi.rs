@@ -38,6 +38,8 @@ unsafe impl FromBytes for StateArg {}
 // SAFETY: See `Version` above.
 unsafe impl AsBytes for StateArg {}
 // SAFETY: See `Version` above.
+unsafe impl FromBytes for GuestRamArg {}
+// SAFETY: See `Version` above.
 unsafe impl FromBytes for IoctlDescArg {}
 // SAFETY: See `Version` above.
 unsafe impl FromBytes for ExportArg {}

@@ -91,11 +91,16 @@ pub(super) enum Kind {
     /// generations) or the handle of a file open already (even).  Waits
     /// for an `IOCTL` to answer.
     NewFileJunk,
+    /// A successful mmap answered with frames outside the driver VM's RAM:
+    /// the frame of the window itself and one far past any RAM (odd
+    /// generations), or frames just past the end of RAM (even).  Waits for
+    /// an `MMAP` to answer.
+    MmapJunk,
 }
 
 /// Every kind with its name on the console, in the order of their numbers
 /// in `hostile=` (from 1: `wrong_id` is 1, `net_junk` 10, `0xa`).
-const NAMES: [(Kind, &str); 11] = [
+const NAMES: [(Kind, &str); 12] = [
     (Kind::WrongId, "wrong_id"),
     (Kind::DupResp, "dup_resp"),
     (Kind::LenPast, "len_past"),
@@ -107,6 +112,7 @@ const NAMES: [(Kind, &str); 11] = [
     (Kind::ProbeOutside, "probe_outside"),
     (Kind::NetJunk, "net_junk"),
     (Kind::NewFileJunk, "new_file_junk"),
+    (Kind::MmapJunk, "mmap_junk"),
 ];
 
 impl Kind {
@@ -251,6 +257,7 @@ impl Hostile {
         let waits_for = match self.pick(due) {
             Some(Kind::NetJunk) => Some(ring::Op::NetRecv),
             Some(Kind::NewFileJunk) => Some(ring::Op::Ioctl),
+            Some(Kind::MmapJunk) => Some(ring::Op::Mmap),
             _ => None,
         };
         if waits_for.is_some_and(|w| w != op) {
@@ -337,6 +344,7 @@ pub(super) fn attack(
         Kind::ProbeOutside => probe_outside(link, s, req, r),
         Kind::NetJunk => net_junk(link, s, req),
         Kind::NewFileJunk => new_file_junk(link, s, req, r, odd),
+        Kind::MmapJunk => mmap_junk(link, s, req, r, odd),
     };
     match done {
         Ok(()) => pr_err!("ikernel_hostile: attack {} done\n", kind.name()),
@@ -507,6 +515,46 @@ fn new_file_junk(
         req.id,
         handle,
         what
+    );
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+/// Answers an mmap with frames the driver VM does not own as RAM (see
+/// [`Kind::MmapJunk`]); the answer has the right size and page count.
+fn mmap_junk(
+    link: &Link,
+    mut s: MutexGuard<'_, Serve>,
+    req: &ring::Request,
+    r: &Reply<'_>,
+    odd: bool,
+) -> Done {
+    let pages = r.payload.len() / 8;
+    let window = crate::module_parameters::window_gpa.value() >> 12;
+    // The first frame past the RAM the guest kernel knows of.
+    let past_ram = ram_end() >> 12;
+    let Ok(mut frames) = KVec::from_elem(0u8, pages * 8, GFP_KERNEL) else {
+        pr_err!("ikernel_hostile: mmap_junk: no memory; the real answer\n");
+        s.guest
+            .respond_aux(req, r.result, r.payload, r.events, r.aux)?;
+        ring_and_unlock(link, s);
+        return Ok(());
+    };
+    for (i, b) in frames.chunks_exact_mut(8).enumerate() {
+        let f = match (odd, i % 2) {
+            (true, 0) => window,
+            (true, _) => 1 << 40,
+            (false, _) => past_ram + i as u64,
+        };
+        b.copy_from_slice(&f.to_ne_bytes());
+    }
+    s.guest
+        .respond_aux(req, r.result, &frames, r.events, r.aux)?;
+    pr_err!(
+        "ikernel_hostile: mmap_junk: mmap id {:#x} answered with {} frames from {:#x}\n",
+        req.id,
+        pages,
+        if odd { window } else { past_ram }
     );
     ring_and_unlock(link, s);
     Ok(())

@@ -274,15 +274,18 @@ impl Link {
         // aligned (memremap of a page-aligned range), and `Link` drops the
         // accessor (in `serve`) before `remap`.
         let accessor = unsafe { KernelWindow::new(remap.base, remap.size) };
-        let guest = ring::Guest::attach(accessor, ring::FEATURE_EVENT_IDX | ring::FEATURE_NET)
-            .map_err(|e| {
-                pr_err!(
-                    "ikernel_guest: the window at {:#x} is not usable: {:?}\n",
-                    gpa,
-                    e
-                );
-                Error::from_errno(e.to_errno())
-            })?;
+        let guest = ring::Guest::attach(
+            accessor,
+            ring::FEATURE_EVENT_IDX | ring::FEATURE_NET | ring::FEATURE_MMAP,
+        )
+        .map_err(|e| {
+            pr_err!(
+                "ikernel_guest: the window at {:#x} is not usable: {:?}\n",
+                gpa,
+                e
+            );
+            Error::from_errno(e.to_errno())
+        })?;
         #[cfg(ikernel_test)]
         let hostile = hostile::Hostile::new(guest.generation())?;
         let slots = usize::try_from(guest.layout().num_slots)?;

@@ -62,11 +62,13 @@ use crate::{
         self,
         uapi::{
             DoorbellsArg,
+            GuestRamArg,
             StateArg,
             WindowArg,
             IOC_BIND_DOORBELLS,
             IOC_CREATE_WINDOW,
             IOC_GET_STATE,
+            IOC_GUEST_RAM,
             IOC_SET_STATE,
             NAME_MAX,
             RING_ENTRIES_DEFAULT,
@@ -78,6 +80,7 @@ use crate::{
         },
     },
     sys::{
+        guestram::GuestRam,
         trace,
         vma_pgoff, //
     },
@@ -216,6 +219,9 @@ pub(crate) struct Channel {
     /// The driver VM's name, from the first export that gives one, for the
     /// kernel log.
     vm_name: SetOnce<[u8; NAME_MAX]>,
+    /// The running generation's RAM (`IKERNEL_IOC_GUEST_RAM`), for mmap of
+    /// the exported nodes, and the address space of all their files.
+    ram: GuestRam,
 }
 
 /// Numbers the channels for the statistics.
@@ -269,6 +275,7 @@ impl Channel {
             vm_state: Atomic::new(0),
             broken_generation: Atomic::new(0),
             vm_name: SetOnce::new(),
+            ram: GuestRam::new()?,
         })
     }
 
@@ -284,6 +291,7 @@ impl Channel {
         // Detached first: after this no doorbell callback borrows `self`.
         drop(doorbells);
         files::kill_all(&files);
+        self.ram.end();
         self.revived.notify_all();
     }
 
@@ -314,6 +322,7 @@ impl Channel {
             IOC_CREATE_WINDOW => self.create_window(user.reader().read()?),
             IOC_BIND_DOORBELLS => self.bind_doorbells(user.reader().read()?),
             IOC_SET_STATE => self.set_state(user.reader().read()?),
+            IOC_GUEST_RAM => self.set_ram(user.reader().read()?),
             IOC_GET_STATE => {
                 let state = self.get_state()?;
                 user.writer().write(&state)?;
@@ -353,7 +362,7 @@ impl Channel {
                 host.as_mut_ptr(),
                 accessor,
                 layout,
-                ring::FEATURE_EVENT_IDX | ring::FEATURE_NET,
+                ring::FEATURE_EVENT_IDX | ring::FEATURE_NET | ring::FEATURE_MMAP,
                 0,
             )
             .map_err(|e| Error::from_errno(e.to_errno()))?;
@@ -421,7 +430,8 @@ impl Channel {
         let g = &mut *inner;
         let win = g.window.as_mut().ok_or(ENXIO)?;
         let mut stale = KVec::new();
-        if arg.state != VM_DOWN && arg.generation != win.host.generation() {
+        let new_generation = arg.state != VM_DOWN && arg.generation != win.host.generation();
+        if new_generation {
             // A new incarnation of the driver VM: re-initialise the window
             // header for it.  Callers of the old one see the generation
             // change and fail with EIO; so do its open files, forever.
@@ -450,6 +460,10 @@ impl Channel {
         trace::state(self.id, arg.generation, arg.state);
         drop(inner);
         files::kill_all(&stale);
+        if arg.state == VM_DOWN || new_generation {
+            // Mappings of the generation that ended fault with SIGBUS.
+            self.ram.end();
+        }
         let g = self.inner.lock();
         if arg.state == VM_DOWN {
             // Pollers see the death at once.
@@ -463,6 +477,40 @@ impl Channel {
             self.revived.notify_all();
         }
         Ok(0)
+    }
+
+    /// The memfd of the running generation's RAM.  A generation other than
+    /// the running one, or a driver VM that is down, is `EINVAL`.
+    fn set_ram(&self, arg: GuestRamArg) -> Result<isize> {
+        {
+            let g = self.inner.lock();
+            let win = g.window.as_ref().ok_or(ENXIO)?;
+            if g.vm_state == VM_DOWN || arg.generation != win.host.generation() {
+                return Err(EINVAL);
+            }
+        }
+        // A race with a restart reported meanwhile only installs RAM of a
+        // generation that is over: no mapping can use it (`GuestRam::map`
+        // and the faults check the generation), and the next report
+        // replaces it.
+        self.ram.set(arg.fd, arg.size, arg.generation)?;
+        Ok(0)
+    }
+
+    /// The driver VM's RAM, for mmap of exported nodes.
+    pub(crate) fn ram(&self) -> &GuestRam {
+        &self.ram
+    }
+
+    /// Whether the guest of generation `gen` serves mmap requests.
+    pub(crate) fn guest_maps(&self, gen: u32) -> bool {
+        let g = self.inner.lock();
+        g.window.as_ref().is_some_and(|w| {
+            w.host.generation() == gen
+                && w.host
+                    .guest_features()
+                    .is_ok_and(|f| f & ring::FEATURE_MMAP != 0)
+        })
     }
 
     fn get_state(&self) -> Result<StateArg> {

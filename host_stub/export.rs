@@ -24,7 +24,13 @@ use kernel::{
         _IOC_DIR,
         _IOC_SIZE, //
     },
-    new_mutex, pr_err_once,
+    mm::virt::{
+        flags as vm,
+        VmaNew, //
+    },
+    new_mutex,
+    page::PAGE_SIZE,
+    pr_err_once,
     prelude::*,
     sync::{
         atomic::{
@@ -75,6 +81,11 @@ use crate::{
             NodeInfo,
             Stat, //
         },
+        guestram::{
+            GuestRam,
+            NO_FRAME, //
+        },
+        vma_pgoff,
         Access,
         O_CLOEXEC,
         O_NONBLOCK,
@@ -135,6 +146,11 @@ pub(crate) struct ExportStats {
     new_files: Atomic<u64>,
     /// Ioctl answers whose new file made no sense (refused, `EIO`).
     bad_new_files: Atomic<u64>,
+    /// Mappings of the driver's memory set up.
+    mmaps: Atomic<u64>,
+    /// Mmap answers that named frames outside the driver VM's RAM or did
+    /// not match the request (refused, `EIO`).
+    bad_mmaps: Atomic<u64>,
 }
 
 impl ExportStats {
@@ -151,6 +167,8 @@ impl ExportStats {
             enodev: Atomic::new(0),
             new_files: Atomic::new(0),
             bad_new_files: Atomic::new(0),
+            mmaps: Atomic::new(0),
+            bad_mmaps: Atomic::new(0),
         }
     }
 
@@ -275,7 +293,8 @@ impl Export {
         write!(
             f,
             "export {} index {} node {} enodev {} opens {} calls {} errors {} timeouts {} \
-             interrupted {} eio {} reopens {} new_files {} bad_new_files {} ",
+             interrupted {} eio {} reopens {} new_files {} bad_new_files {} mmaps {} \
+             bad_mmaps {} ",
             name,
             self.index,
             self.channel.guest_node(self.index),
@@ -288,7 +307,9 @@ impl Export {
             s.eio.load(Relaxed),
             s.reopens.load(Relaxed),
             s.new_files.load(Relaxed),
-            s.bad_new_files.load(Relaxed)
+            s.bad_new_files.load(Relaxed),
+            s.mmaps.load(Relaxed),
+            s.bad_mmaps.load(Relaxed)
         )?;
         self.channel.write_stats(f)?;
         writeln!(f)
@@ -331,6 +352,8 @@ impl NodeInfo for Export {
             Attr::Stat(Stat::Enodev) => write!(f, "{}", n(&s.enodev)),
             Attr::Stat(Stat::NewFiles) => write!(f, "{}", n(&s.new_files)),
             Attr::Stat(Stat::BadNewFiles) => write!(f, "{}", n(&s.bad_new_files)),
+            Attr::Stat(Stat::Mmaps) => write!(f, "{}", n(&s.mmaps)),
+            Attr::Stat(Stat::BadMmaps) => write!(f, "{}", n(&s.bad_mmaps)),
         }
     }
 }
@@ -811,6 +834,74 @@ impl OpenFile {
         s.new_files.add(1, Relaxed);
         let v = if at.is_none() { i64::from(host_fd) } else { v };
         Ok(isize::try_from(v).unwrap_or(isize::MAX))
+    }
+
+    /// The RAM of the driver VM this file's calls go to.
+    pub(crate) fn ram(&self) -> &GuestRam {
+        self.export.channel.ram()
+    }
+
+    /// `mmap`: the guest maps the same range of its file and names the
+    /// guest-physical frame of each page; the new mapping `vma` shows those
+    /// pages of the driver VM's RAM, as they are touched.  Each frame is
+    /// checked to lie inside the RAM; a frame the guest could not map
+    /// leaves its page unmapped (SIGBUS, as natively).  Once the
+    /// generation ends the whole mapping is SIGBUS.
+    pub(crate) fn mmap(&self, vma: &VmaNew, flags: u32) -> Result {
+        let s = &self.export.stats;
+        let ch = &self.export.channel;
+        let len = vma.end() - vma.start();
+        let pages = len / PAGE_SIZE;
+        let offset = u64::try_from(vma_pgoff(vma))?
+            .checked_mul(PAGE_SIZE as u64)
+            .ok_or(EOVERFLOW)?;
+        let vf = vma.flags();
+        let mut prot = 0u8;
+        for (bit, p) in [(vm::READ, 1), (vm::WRITE, 2), (vm::EXEC, 4)] {
+            if vf & bit != 0 {
+                prot |= p;
+            }
+        }
+        let want = ring::MmapReq {
+            offset,
+            len: u64::try_from(len)?,
+            prot,
+            shared: vf & vm::SHARED != 0,
+        };
+        let gen = self.file()?.generation();
+        if !ch.guest_maps(gen) || ch.ram().pages(gen) == 0 {
+            return Err(ENODEV);
+        }
+        let bytes = pages.checked_mul(8).ok_or(ENOMEM)?;
+        if bytes > ch.piece_max()? {
+            return Err(ENOMEM);
+        }
+        let mut reply = KVec::from_elem(0u8, bytes, GFP_KERNEL)?;
+        let a = self.call(
+            &self.desc(ring::RequestDesc::mmap(want), flags),
+            &[],
+            &mut reply,
+        )?;
+        let n = result(&a)?;
+        let ram_pages = ch.ram().pages(a.generation);
+        let mut frames = KVec::with_capacity(pages, GFP_KERNEL)?;
+        for b in reply.chunks_exact(8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(b);
+            frames.push(u64::from_ne_bytes(w), GFP_KERNEL)?;
+        }
+        let bad = |&f: &u64| f != NO_FRAME && f >= ram_pages;
+        if usize::try_from(n) != Ok(pages) || a.len != bytes || frames.iter().any(bad) {
+            s.bad_mmaps.add(1, Relaxed);
+            pr_err_once!(
+                "ikernel: driver VM {} answered an mmap with frames outside its RAM\n",
+                ch.vm_name()
+            );
+            return Err(EIO);
+        }
+        ch.ram().map(vma, a.generation, &frames)?;
+        s.mmaps.add(1, Relaxed);
+        Ok(())
     }
 
     /// The host side of the guest file `nf` that the ioctl answered by `a`

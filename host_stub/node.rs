@@ -9,6 +9,7 @@
 
 use kernel::{
     fs::File,
+    mm::virt::VmaNew,
     prelude::*,
     sync::{
         aref::ARef,
@@ -26,11 +27,14 @@ use crate::{
         Export,
         OpenFile, //
     },
-    sys::cdev::{
-        self,
-        AnonFops,
-        CdevNode,
-        FileOps, //
+    sys::{
+        cdev::{
+            self,
+            AnonFops,
+            CdevNode,
+            FileOps, //
+        },
+        guestram::GuestRam,
     },
 };
 
@@ -216,5 +220,13 @@ impl FileOps for OpenFile {
 
     fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         OpenFile::poll(self, file, table)
+    }
+
+    fn mmap(&self, vma: &VmaNew, flags: u32) -> Result {
+        OpenFile::mmap(self, vma, flags)
+    }
+
+    fn ram(&self) -> &GuestRam {
+        OpenFile::ram(self)
     }
 }

@@ -7,8 +7,9 @@
 //! mapping's page offset, probing a user buffer's accessibility, yielding
 //! the CPU, an own workqueue, (in [`cdev`]) the char-device plumbing of
 //! the exported nodes, (in [`netdev`]) the host network devices of net
-//! exports over `netdev.c`, and (in [`trace`]) the trace events.  The rest of
-//! host_stub is safe code over these.
+//! exports over `netdev.c`, (in [`guestram`]) the driver VM's RAM mapped
+//! into host processes over `guestram.c`, and (in [`trace`]) the trace
+//! events.  The rest of host_stub is safe code over these.
 
 use core::ptr;
 use core::sync::atomic::{
@@ -24,6 +25,7 @@ use kernel::{
 };
 
 pub(crate) mod cdev;
+pub(crate) mod guestram;
 pub(crate) mod netdev;
 pub(crate) mod trace;
 

@@ -68,6 +68,18 @@ struct file_slot {
 	int64_t pos;		/* the driver's position in fd, as last seen */
 	unsigned int mask;	/* poll mask as the host last heard it */
 	int dirty;		/* mask changed, event not delivered yet */
+	struct file_map *maps;	/* the file's mappings for the host (do_mmap) */
+};
+
+/*
+ * A mapping of a file made for the host (IKERNEL_OP_MMAP).  It lives until
+ * the file is released: the host's pages are these pages, and the driver
+ * must not free them while a host process may still map them.
+ */
+struct file_map {
+	struct file_map *next;
+	void *addr;
+	size_t len;
 };
 
 struct inflight {
@@ -81,6 +93,7 @@ static unsigned int nr_nodes;
 static int ctl = -1;
 static int wake_fd = -1;
 static int verbose;
+static int pagemap = -1;	/* /proc/self/pagemap, for do_mmap */
 /* -z: the window, mapped from /dev/ikernel_guest; requests served in place */
 static char *window;
 
@@ -377,6 +390,7 @@ static int64_t do_open(const struct ikernel_guest_req *r, uint64_t *aux)
 
 static int64_t do_release(const struct ikernel_guest_req *r)
 {
+	struct file_map *maps = NULL, *m;
 	int fd = -1, info = -1;
 
 	pthread_mutex_lock(&files_lock);
@@ -384,6 +398,8 @@ static int64_t do_release(const struct ikernel_guest_req *r)
 	    files[r->handle - 1].used && files[r->handle - 1].index == r->index) {
 		fd = files[r->handle - 1].fd;
 		info = files[r->handle - 1].info;
+		maps = files[r->handle - 1].maps;
+		files[r->handle - 1].maps = NULL;
 		files[r->handle - 1].used = 0;
 		/*
 		 * Still ours until closed: never taken for a driver's new
@@ -396,6 +412,13 @@ static int64_t do_release(const struct ikernel_guest_req *r)
 	pthread_mutex_unlock(&files_lock);
 	if (fd < 0)
 		return -EBADF;
+	/* A mapping holds the file too: the driver's release needs both gone. */
+	while (maps) {
+		m = maps;
+		maps = m->next;
+		munmap(m->addr, m->len);
+		free(m);
+	}
 	if (info >= 0)
 		close(info);
 	close(fd);
@@ -556,6 +579,86 @@ static int64_t do_llseek(const struct ikernel_guest_req *r, uint64_t *aux)
 		return -errno;
 	*aux = off;
 	return off;
+}
+
+/*
+ * IKERNEL_OP_MMAP: maps the range of the file as the host process asked,
+ * faults its pages in through the driver and answers with the
+ * guest-physical frame of each, read from /proc/self/pagemap; a page the
+ * driver would not map (its fault handler failed) is ~0, which the host
+ * leaves unmapped, so that touching it is SIGBUS there as here.  The
+ * mapping always has PROT_READ, to be read in; it is kept until the file
+ * is released.
+ */
+static int64_t do_mmap(const struct ikernel_guest_req *r, struct worker *wk,
+		       uint32_t *len)
+{
+	int shared = !!(r->cmd & IKERNEL_MMAP_SHARED);
+	int prot = (r->cmd & (PROT_READ | PROT_WRITE | PROT_EXEC)) | PROT_READ;
+	uint64_t *frame = (uint64_t *)wk->buf;
+	size_t pages, i, max = wk->buf_size;
+	struct file_map *m;
+	struct file_ref f;
+	char *addr;
+	int64_t h;
+
+	if (max > r->reply_max)
+		max = r->reply_max;
+	if (!r->arg || r->arg % PAGE || r->pos % PAGE ||
+	    r->pos > INT64_MAX - r->arg)
+		return -EINVAL;
+	pages = r->arg / PAGE;
+	if (pages > max / sizeof(*frame))
+		return -ENOMEM;
+	if (pagemap < 0)
+		return -ENODEV;
+	if (file_get(r, &f) < 0)
+		return -errno;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	addr = mmap(NULL, r->arg, prot, shared ? MAP_SHARED : MAP_PRIVATE,
+		    f.fd, (off_t)r->pos);
+	if (addr == MAP_FAILED) {
+		free(m);
+		return -errno;
+	}
+	/* All at once; page by page only if some page fails. */
+	if (madvise(addr, r->arg, MADV_POPULATE_READ))
+		for (i = 0; i < pages; i++)
+			madvise(addr + i * PAGE, PAGE, MADV_POPULATE_READ);
+	if (pread(pagemap, frame, pages * sizeof(*frame),
+		  (off_t)((uintptr_t)addr / PAGE * sizeof(*frame))) !=
+	    (ssize_t)(pages * sizeof(*frame))) {
+		h = errno ? -errno : -EIO;
+		munmap(addr, r->arg);
+		free(m);
+		return h;
+	}
+	for (i = 0; i < pages; i++) {
+		/* Bit 63: present; bits 0-54: the frame (to CAP_SYS_ADMIN). */
+		if (frame[i] >> 63 && frame[i] & ((1ull << 55) - 1))
+			frame[i] &= (1ull << 55) - 1;
+		else
+			frame[i] = ~0ull;
+	}
+	*m = (struct file_map){ .addr = addr, .len = r->arg };
+	/* The file may have been released meanwhile: then undo. */
+	pthread_mutex_lock(&files_lock);
+	h = r->handle - 1;
+	if (files[h].used && files[h].fd == f.fd) {
+		m->next = files[h].maps;
+		files[h].maps = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&files_lock);
+	if (m) {
+		munmap(addr, r->arg);
+		free(m);
+		return -EBADF;
+	}
+	*len = pages * sizeof(*frame);
+	return pages;
 }
 
 /*
@@ -794,6 +897,9 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		break;
 	case IKERNEL_OP_CANCEL:
 		res = do_cancel((unsigned int)r->arg);
+		break;
+	case IKERNEL_OP_MMAP:
+		res = do_mmap(r, wk, &len);
 		break;
 	case IKERNEL_OP_NET_XMIT:
 	case IKERNEL_OP_NET_RECV:
@@ -1217,6 +1323,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	reserve_low_fds();
+	/* Without it (no /proc) mmap requests fail with ENODEV. */
+	pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (nr_nodes > IKERNEL_MAX_EXPORTS) {
 		fprintf(stderr, "ikernel-served: more than %d nodes\n",
 			IKERNEL_MAX_EXPORTS);

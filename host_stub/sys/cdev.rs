@@ -29,6 +29,7 @@ use kernel::{
         c_void, //
     },
     fs::File,
+    mm::virt::VmaNew,
     prelude::*,
     sync::{
         aref::ARef,
@@ -37,6 +38,8 @@ use kernel::{
     },
     types::ForeignOwnable,
 };
+
+use super::guestram::GuestRam;
 
 /// The file operations of an exported node, in safe code.  One value of
 /// the implementing type is the private data of one open file.
@@ -57,6 +60,11 @@ pub(crate) trait FileOps: Sized + Send + Sync {
     fn ioctl(&self, cmd: u32, arg: usize, flags: u32) -> Result<isize>;
     /// `poll`: registers the caller and returns the current mask.
     fn poll(&self, file: &File, table: &PollTable<'_>) -> u32;
+    /// `mmap`: sets up the new mapping `vma`.
+    fn mmap(&self, vma: &VmaNew, flags: u32) -> Result;
+    /// The RAM whose address space the file's mappings use; it outlives
+    /// the file.
+    fn ram(&self) -> &GuestRam;
 }
 
 /// A read-only sysfs attribute of an exported node: one value per file,
@@ -98,6 +106,8 @@ pub(crate) enum Stat {
     Enodev,
     NewFiles,
     BadNewFiles,
+    Mmaps,
+    BadMmaps,
 }
 
 /// What a node's sysfs attributes show, in safe code.
@@ -173,7 +183,7 @@ const MAIN_ATTRS: [(&CStr, Attr); 9] = [
 ];
 
 /// The attributes in `stats/`.
-const STAT_ATTRS: [(&CStr, Attr); 10] = [
+const STAT_ATTRS: [(&CStr, Attr); 12] = [
     (c"opens", Attr::Stat(Stat::Opens)),
     (c"calls", Attr::Stat(Stat::Calls)),
     (c"errors", Attr::Stat(Stat::Errors)),
@@ -184,6 +194,8 @@ const STAT_ATTRS: [(&CStr, Attr); 10] = [
     (c"enodev", Attr::Stat(Stat::Enodev)),
     (c"new_files", Attr::Stat(Stat::NewFiles)),
     (c"bad_new_files", Attr::Stat(Stat::BadNewFiles)),
+    (c"mmaps", Attr::Stat(Stat::Mmaps)),
+    (c"bad_mmaps", Attr::Stat(Stat::BadMmaps)),
 ];
 
 /// `device_attribute`s of `list`, in its order.
@@ -202,7 +214,7 @@ const fn dev_attrs<const N: usize>(
 }
 
 static MAIN_DEV_ATTRS: StaticC<[bindings::device_attribute; 9]> = StaticC(dev_attrs(&MAIN_ATTRS));
-static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 10]> = StaticC(dev_attrs(&STAT_ATTRS));
+static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 12]> = StaticC(dev_attrs(&STAT_ATTRS));
 
 /// The NULL-terminated `struct attribute *` list of `attrs`.
 const fn attr_ptrs<const N: usize, const M: usize>(
@@ -218,7 +230,7 @@ const fn attr_ptrs<const N: usize, const M: usize>(
 }
 
 static MAIN_PTRS: StaticC<[*mut bindings::attribute; 10]> = StaticC(attr_ptrs(&MAIN_DEV_ATTRS.0));
-static STAT_PTRS: StaticC<[*mut bindings::attribute; 11]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
+static STAT_PTRS: StaticC<[*mut bindings::attribute; 13]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
 
 static MAIN_GROUP: StaticC<bindings::attribute_group> = StaticC(bindings::attribute_group {
     __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
@@ -262,6 +274,7 @@ impl<T: FileOps> Fops<T> {
         unlocked_ioctl: Some(fop_ioctl::<T>),
         compat_ioctl: Some(fop_compat_ioctl::<T>),
         poll: Some(fop_poll::<T>),
+        mmap: Some(fop_mmap::<T>),
         // SAFETY: All-zero is a valid `struct file_operations` (no
         // callbacks).
         ..unsafe { core::mem::zeroed() }
@@ -336,9 +349,15 @@ impl<T: FileOps> AnonFops<T> {
                 .cast::<bindings::file>()
         };
         match kernel::error::from_err_ptr(f) {
-            // SAFETY: `anon_inode_getfile` returned a new file with one
-            // reference, which the `ARef` takes over.
-            Ok(f) => Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(f.cast::<File>())) }),
+            Ok(f) => {
+                // SAFETY: The file is new and not installed anywhere: not
+                // mapped yet; its private data holds the channel that owns
+                // the RAM until its release.
+                unsafe { <KBox<T> as ForeignOwnable>::borrow(data).ram().attach(f) };
+                // SAFETY: `anon_inode_getfile` returned a new file with one
+                // reference, which the `ARef` takes over.
+                Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(f.cast::<File>())) })
+            }
             // SAFETY: The file was not made: the private data is still ours.
             Err(e) => Err((e, unsafe {
                 <KBox<T> as ForeignOwnable>::from_foreign(data)
@@ -665,9 +684,31 @@ unsafe extern "C" fn fop_open<T: FileOps>(
         // the driver in the VM did for its own file.
         unsafe { bindings::nonseekable_open(inode, file) };
     }
+    // SAFETY: `file` is being opened, not mapped yet; `of` holds the
+    // channel that owns the RAM until the file's release.
+    unsafe { of.ram().attach(file) };
     // SAFETY: The open call owns the private data; `fop_release` frees it.
     unsafe { (*file).private_data = of.into_foreign() };
     0
+}
+
+/// `mmap`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`fop_open`] (or made by
+/// [`AnonFops::file`]) with a new mapping `vma`, the mmap lock held.
+unsafe extern "C" fn fop_mmap<T: FileOps>(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: `file` is open; `vma` is the mapping being set up, valid for
+    // this call.
+    let (of, fl, vma) = unsafe { (open_file::<T>(file), flags(file), VmaNew::from_raw(vma)) };
+    match of.mmap(vma, fl) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `release` (last close) of a file opened by [`fop_open`].

@@ -41,7 +41,7 @@ pub struct NodeState {
 }
 
 /// The counters of a node's `stats/` directory, in the order shown.
-pub const STATS: [&str; 10] = [
+pub const STATS: [&str; 12] = [
     "opens",
     "calls",
     "errors",
@@ -52,6 +52,8 @@ pub const STATS: [&str; 10] = [
     "enodev",
     "new_files",
     "bad_new_files",
+    "mmaps",
+    "bad_mmaps",
 ];
 
 /// One attribute, without its newline; a missing or unreadable one (a

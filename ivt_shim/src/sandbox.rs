@@ -161,6 +161,7 @@ pub fn allowed_ioctls() -> Vec<(&'static str, u64)> {
         ),
         ("IKERNEL_IOC_SET_STATE", u64::from(uapi::IOC_SET_STATE)),
         ("IKERNEL_IOC_GET_STATE", u64::from(uapi::IOC_GET_STATE)),
+        ("IKERNEL_IOC_GUEST_RAM", u64::from(uapi::IOC_GUEST_RAM)),
         ("IKERNEL_IOC_EXPORT", u64::from(uapi::IOC_EXPORT)),
         ("IKERNEL_IOC_EXPORT_NET", u64::from(uapi::IOC_EXPORT_NET)),
         // VFIO (`[[pci]]`, vfio.rs): per generation, on the container and

@@ -580,6 +580,10 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
     // come next), and the filters are synchronised to all threads anyway.
     // With lock files the runtime directory becomes the root, so that the
     // filters can let their removal at exit through (sandbox.rs).
+    // The driver VM's RAM, one memfd for every generation (the sandbox
+    // forbids making one later).
+    let ram = crate::vm::GuestRam::new(cfg.memory_bytes())
+        .map_err(|e| io::Error::new(e.kind(), format!("guest RAM memfd: {e}")))?;
     let confined = sandbox::confine(opts.seccomp, 0, locks.exit_fds())?;
     info!("{confined}");
     let r = &cfg.restart;
@@ -625,9 +629,13 @@ pub fn run(cfg: &Config, opts: &RunOpts) -> io::Result<i32> {
             Passed {
                 ports: ports.clone(),
                 pci: pci.as_ref(),
+                ram: &ram,
             },
         )?;
         chan.bind_doorbells(&vm.kick, &vm.call)?;
+        if !chan.set_ram(&ram, ram.size(), generation)? && generation == 1 {
+            info!("host_stub takes no guest RAM: exported nodes cannot be mapped");
+        }
         let console = vm.console.clone();
         info!(
             "generation {generation}: booting {} ({} MiB){}",

@@ -14,7 +14,9 @@ use kvm_bindings::{
     KVM_MP_STATE_UNINITIALIZED, KVM_PIT_SPEAKER_DUMMY,
 };
 use kvm_ioctls::{IoEventAddress, Kvm, NoDatamatch, VcpuExit, VcpuFd, VmFd};
-use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
+use std::os::fd::{AsRawFd, FromRawFd};
+
+use vm_memory::{Bytes, FileOffset, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 use vm_superio::{Serial, Trigger};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
@@ -175,6 +177,8 @@ pub struct Passed<'a> {
     pub ports: Option<Arc<Ports>>,
     /// `[[pci]]`.
     pub pci: Option<&'a Arc<HandThrough>>,
+    /// The RAM's memfd.
+    pub ram: &'a GuestRam,
 }
 
 /// KVM memory slot of the first mapped BAR (0: RAM, 1: window).
@@ -218,6 +222,44 @@ pub struct Devices {
     pci: Option<PciDevices>,
 }
 
+/// The memfd that backs the driver VM's RAM, made once before the shim's
+/// sandbox (which forbids `memfd_create`) and used by every generation.
+/// host_stub maps the driver's pages of it into host processes that map an
+/// exported node (`IKERNEL_IOC_GUEST_RAM`).
+pub struct GuestRam {
+    file: Arc<File>,
+    size: u64,
+}
+
+impl GuestRam {
+    /// `size` bytes of RAM, all zero.
+    pub fn new(size: u64) -> io::Result<GuestRam> {
+        // SAFETY: The name is a NUL-terminated literal.
+        let fd = unsafe { libc::memfd_create(c"ikernel-guest-ram".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor nothing else owns.
+        let file = unsafe { File::from_raw_fd(fd) };
+        file.set_len(size)?;
+        Ok(GuestRam {
+            file: Arc::new(file),
+            size,
+        })
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl AsRawFd for GuestRam {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
 /// A created, loaded, not yet running driver VM.  The VM (memory, irqchip)
 /// must outlive its vCPU threads: the supervisor keeps it until it has
 /// joined them all.
@@ -240,7 +282,8 @@ fn kerr(what: &str) -> impl Fn(kvm_ioctls::Error) -> io::Error + '_ {
 }
 
 impl Vm {
-    /// Creates the VM for `cfg` with the window at host address `win`.
+    /// Creates the VM for `cfg` with the window at host address `win`, its
+    /// RAM in `ram` (cleared first: a new generation starts from zeroes).
     ///
     /// Everything it needs from the file system comes in already open or
     /// read: `/dev/kvm` (`kvm`), the kernel (`kernel`), the console log and
@@ -255,7 +298,7 @@ impl Vm {
         console_log: File,
         passed: Passed<'_>,
     ) -> io::Result<Vm> {
-        let Passed { ports, pci } = passed;
+        let Passed { ports, pci, ram } = passed;
         let vm = Arc::new(kvm.create_vm().map_err(kerr("KVM_CREATE_VM"))?);
         vm.set_tss_address(0xfffb_d000)
             .map_err(kerr("KVM_SET_TSS_ADDR"))?;
@@ -269,12 +312,30 @@ impl Vm {
         vm.create_pit2(pit).map_err(kerr("KVM_CREATE_PIT2"))?;
 
         let mem_size = cfg.memory_bytes();
-        let mem: GuestMemoryMmap =
-            GuestMemoryMmap::from_ranges(&[(GuestAddress(0), mem_size as usize)])
-                .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
+        if mem_size != ram.size {
+            return Err(io::Error::other("guest RAM: the memfd has another size"));
+        }
+        let backing = FileOffset::from_arc(ram.file.clone(), 0);
+        let mem: GuestMemoryMmap = GuestMemoryMmap::from_ranges_with_files(&[(
+            GuestAddress(0),
+            mem_size as usize,
+            Some(backing),
+        )])
+        .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
         let host = mem
             .get_host_address(GuestAddress(0))
             .map_err(|e| io::Error::other(format!("guest RAM: {e}")))?;
+        // The last generation's memory goes (its pages are freed: nothing
+        // maps them any more, host_stub unmapped its mappings when that
+        // generation was reported down).
+        // SAFETY: `host` maps `mem_size` bytes of the memfd, shared; no
+        // reference into it exists yet.
+        if unsafe { libc::madvise(host.cast(), mem_size as usize, libc::MADV_REMOVE) } < 0 {
+            return Err(io::Error::other(format!(
+                "guest RAM: clearing it: {}",
+                io::Error::last_os_error()
+            )));
+        }
         let ram = kvm_userspace_memory_region {
             slot: 0,
             guest_phys_addr: 0,

@@ -13,8 +13,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use ikernel_ring::uapi::{
-    self, DoorbellsArg, ExportArg, ExportNetArg, StateArg, Version, WindowArg, EXPORT_REOPEN,
-    NAME_MAX, PATH_MAX,
+    self, DoorbellsArg, ExportArg, ExportNetArg, GuestRamArg, StateArg, Version, WindowArg,
+    EXPORT_REOPEN, NAME_MAX, PATH_MAX,
 };
 use ikernel_ring::user::RawWindow;
 use ikernel_ring::{
@@ -411,6 +411,27 @@ impl Channel {
                 };
                 r.map_err(|e| io::Error::other(format!("ring: {e}")))
             }
+        }
+    }
+
+    /// Tells host_stub that the memfd `ram` holds `size` bytes of RAM of
+    /// generation `generation` (reported booting before), so that exported
+    /// nodes can be mapped.  Returns whether host_stub took it: a host_stub
+    /// that does not know the request (`ENOTTY`) serves no mmap, which is
+    /// not an error.
+    pub fn set_ram(&self, ram: &impl AsRawFd, size: u64, generation: u32) -> io::Result<bool> {
+        let Backend::HostStub(f) = &self.backend else {
+            return Ok(false);
+        };
+        let a = GuestRamArg {
+            fd: ram.as_raw_fd(),
+            generation,
+            size,
+        };
+        match ioctl_ref(f, ioc(uapi::IOC_GUEST_RAM), &a) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

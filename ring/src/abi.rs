@@ -23,8 +23,11 @@ pub const FEATURE_EVENT_IDX: u32 = 1 << 0;
 pub const FEATURE_NET: u32 = 1 << 1;
 /// Feature bit: block ops ([`Op::BlkRead`] and friends) may be used.
 pub const FEATURE_BLOCK: u32 = 1 << 2;
+/// Feature bit: [`Op::Mmap`] may be used (the guest can map a node's
+/// memory and name its guest-physical pages).
+pub const FEATURE_MMAP: u32 = 1 << 3;
 /// All feature bits this version knows.
-pub const FEATURES_KNOWN: u32 = FEATURE_EVENT_IDX | FEATURE_NET | FEATURE_BLOCK;
+pub const FEATURES_KNOWN: u32 = FEATURE_EVENT_IDX | FEATURE_NET | FEATURE_BLOCK | FEATURE_MMAP;
 
 /// Size in bytes of the header page at the start of the window.
 pub const HEADER_SIZE: u32 = 4096;
@@ -210,6 +213,10 @@ pub enum Op {
     /// Interrupt the request whose id is in `arg` (the host's caller got a
     /// signal); answered at once, the interrupted request answers itself.
     Cancel = 8,
+    /// `mmap` of a range of an open file: the guest maps it and answers
+    /// with the guest-physical frame of each page (`super::ops::MmapReq`);
+    /// only with [`FEATURE_MMAP`].
+    Mmap = 9,
     /// Net: transmit a batch of frames on the guest interface (ops
     /// 0x100..=0x1ff are net ops; [`super::net`] has their encoding).
     NetXmit = 0x100,
@@ -238,6 +245,7 @@ impl TryFrom<u32> for Op {
             6 => Op::Ioctl,
             7 => Op::Poll,
             8 => Op::Cancel,
+            9 => Op::Mmap,
             0x100 => Op::NetXmit,
             0x101 => Op::NetRecv,
             0x102 => Op::NetInfo,

@@ -213,6 +213,20 @@ impl<S: Shared> Host<S> {
         Ok(true)
     }
 
+    /// The feature bits the guest accepted, as it reported them (only
+    /// bits this host offered count; 0 before the guest is ready).
+    ///
+    /// # Errors
+    ///
+    /// Only [`RingError::OutOfWindow`] (a bug).
+    pub fn guest_features(&self) -> Result<u32> {
+        let gen = self.win.load(hdr::GUEST_GENERATION)?;
+        if gen != self.ident.generation {
+            return Ok(0);
+        }
+        Ok(self.win.load(hdr::GUEST_FEATURES)? & self.ident.features)
+    }
+
     /// Reads the guest's heartbeat counter (any value is valid; the
     /// supervisor checks that it moves).
     ///

@@ -154,7 +154,47 @@ impl NewFile {
     }
 }
 
+/// `cmd` bit of an mmap request: the mapping is shared
+/// (`IKERNEL_MMAP_SHARED`); the low bits are its `PROT_*` protection.
+pub const MMAP_SHARED: u32 = 0x100;
+
+/// What an [`Op::Mmap`] request asks for: the guest maps `len` bytes of
+/// the file from byte `offset` and answers with the guest-physical frame
+/// of each page, one native `u64` per page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MmapReq {
+    /// Byte offset in the file, a multiple of the page size.
+    pub offset: u64,
+    /// Bytes, a positive multiple of the page size.
+    pub len: u64,
+    /// `PROT_READ` (1), `PROT_WRITE` (2), `PROT_EXEC` (4) bits.
+    pub prot: u8,
+    /// A shared mapping (else private).
+    pub shared: bool,
+}
+
 impl RequestDesc {
+    /// [`Op::Mmap`] of `m`; the reply holds a frame per page.
+    pub fn mmap(m: MmapReq) -> Self {
+        RequestDesc {
+            pos: m.offset,
+            arg: m.len,
+            cmd: u32::from(m.prot & 7) | if m.shared { MMAP_SHARED } else { 0 },
+            ..RequestDesc::new(Op::Mmap)
+        }
+    }
+
+    /// An mmap request's range and protection ([`Self::mmap`]).
+    pub fn mmap_req(&self) -> Option<MmapReq> {
+        (self.op == Op::Mmap).then_some(MmapReq {
+            offset: self.pos,
+            len: self.arg,
+            // CAST: masked to 3 bits.
+            prot: (self.cmd & 7) as u8,
+            shared: self.cmd & MMAP_SHARED != 0,
+        })
+    }
+
     /// [`Op::Open`] of export `export` with open flags `flags`; the answer's
     /// result is the new handle, its `aux` the file's capabilities.
     pub fn open(export: u32, flags: u32) -> Self {
@@ -229,7 +269,7 @@ impl RequestDesc {
     }
 
     /// Addresses a file operation built by [`Self::read`], [`Self::write`],
-    /// [`Self::llseek`] or [`Self::ioctl`] to `handle` of export `export`,
+    /// [`Self::llseek`], [`Self::ioctl`] or [`Self::mmap`] to `handle` of export `export`,
     /// with the host file's flags.
     pub fn on_file(self, export: u32, handle: u32, flags: u32) -> Self {
         RequestDesc {

@@ -183,6 +183,21 @@ pub const IOC_SET_STATE: u32 = iow::<StateArg>(0x03);
 /// `IKERNEL_IOC_GET_STATE`.
 pub const IOC_GET_STATE: u32 = ior::<StateArg>(0x04);
 
+/// `struct ikernel_guest_ram`: [`IOC_GUEST_RAM`]'s argument.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuestRamArg {
+    /// A memfd holding the driver VM's RAM from guest-physical 0.
+    pub fd: i32,
+    /// The incarnation that runs in it (the current one).
+    pub generation: u32,
+    /// Bytes of RAM, a multiple of 4096.
+    pub size: u64,
+}
+
+/// `IKERNEL_IOC_GUEST_RAM`.
+pub const IOC_GUEST_RAM: u32 = iow::<GuestRamArg>(0x07);
+
 // ---------------------------------------------------------------------------
 // /dev/ikernel: exports.
 
@@ -414,6 +429,8 @@ const _: () = {
     assert!(offset_of!(WindowArg, ring_entries) == 8);
     assert!(size_of::<DoorbellsArg>() == 8);
     assert!(size_of::<StateArg>() == 32);
+    assert!(size_of::<GuestRamArg>() == 16);
+    assert!(offset_of!(GuestRamArg, size) == 8);
     assert!(offset_of!(StateArg, kicks) == 16);
     assert!(offset_of!(StateArg, broken) == 24);
     assert!(size_of::<IoctlDescArg>() == 8);
@@ -513,6 +530,9 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         ("IKERNEL_OP_IOCTL", super::Op::Ioctl as u64),
         ("IKERNEL_OP_POLL", super::Op::Poll as u64),
         ("IKERNEL_OP_CANCEL", super::Op::Cancel as u64),
+        ("IKERNEL_OP_MMAP", super::Op::Mmap as u64),
+        ("IKERNEL_MMAP_SHARED", super::MMAP_SHARED as u64),
+        ("IKERNEL_IOC_GUEST_RAM", IOC_GUEST_RAM as u64),
         ("IKERNEL_OPEN_SEEKABLE", OPEN_SEEKABLE),
         ("IKERNEL_IOCTL_ARG_LOST", super::IOCTL_ARG_LOST),
         ("IKERNEL_IOCTL_NEW_FILE", super::IOCTL_NEW_FILE),
@@ -535,6 +555,8 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         c_sizeof!("state", StateArg),
         c_offsetof!("state", StateArg, kicks),
         c_offsetof!("state", StateArg, broken),
+        c_sizeof!("guest_ram", GuestRamArg),
+        c_offsetof!("guest_ram", GuestRamArg, size),
         c_sizeof!("ioctl_desc", IoctlDescArg),
         c_offsetof!("ioctl_desc", IoctlDescArg, dir),
         c_offsetof!("ioctl_desc", IoctlDescArg, size),

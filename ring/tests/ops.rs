@@ -4,7 +4,9 @@
 //! every op's fields land where `Documentation/ring.rst` says and read
 //! back through the matching accessor only.
 
-use ikernel_ring::{FdAt, IoctlArg, NewFile, Op, RequestDesc, IOCTL_ARG_LOST, IOCTL_NEW_FILE};
+use ikernel_ring::{
+    FdAt, IoctlArg, MmapReq, NewFile, Op, RequestDesc, IOCTL_ARG_LOST, IOCTL_NEW_FILE, MMAP_SHARED,
+};
 
 #[test]
 fn constructors_fill_the_documented_fields() {
@@ -100,4 +102,28 @@ fn new_file_aux_round_trips() {
     // An ordinary ioctl answer carries no file, whatever else is in aux.
     assert_eq!(NewFile::from_aux(0), None);
     assert_eq!(NewFile::from_aux(IOCTL_NEW_FILE - 1), None);
+}
+
+#[test]
+fn mmap_round_trip() {
+    let m = MmapReq {
+        offset: 0x3000,
+        len: 0x2000,
+        prot: 3,
+        shared: true,
+    };
+    let d = RequestDesc::mmap(m).on_file(2, 7, 0);
+    assert_eq!((d.op, d.export, d.handle), (Op::Mmap, 2, 7));
+    assert_eq!(d.cmd, 3 | MMAP_SHARED);
+    assert_eq!(d.mmap_req(), Some(m));
+    assert_eq!(RequestDesc::read(0, 1).mmap_req(), None);
+    // Only the protection bits and the shared bit are read.
+    let mut d = RequestDesc::mmap(MmapReq {
+        prot: 0xff,
+        shared: false,
+        ..m
+    });
+    assert_eq!(d.cmd, 7);
+    d.cmd |= 0xf0;
+    assert_eq!(d.mmap_req().map(|m| (m.prot, m.shared)), Some((7, false)));
 }

@@ -17,6 +17,9 @@
  * - Two ioctls hand out "peek" files, as a descriptor in a struct or as
  *   the return value: the way real drivers hand out line, event or buffer
  *   files (gpio line requests, DRM, KVM).
+ * - mmap() maps a small shared area of driver memory that two ioctls read
+ *   and write from the driver's side, as drivers share ring buffers or
+ *   status pages with user space.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,11 +28,13 @@
 #include <linux/fs.h>
 #include <linux/minmax.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 
 #include "ikfifo.h"
@@ -51,7 +56,10 @@ struct ikfifo {
 	u32 used;			/* bytes buffered */
 	u64 bytes_read;
 	u64 bytes_written;
+	u8 *shm;			/* the shared area (vmalloc_user) */
 };
+
+#define IKFIFO_SHM_SIZE		(IKFIFO_SHM_PAGES * PAGE_SIZE)
 
 static struct ikfifo ikfifo;
 
@@ -345,6 +353,41 @@ static long ikfifo_peek_fd_ioctl(unsigned long flags)
 	return fd;
 }
 
+/*
+ * IKFIFO_SHM_READ and IKFIFO_SHM_WRITE.  The area is shared with every
+ * mapping: no lock makes the copy atomic against a process writing its
+ * mapping meanwhile, as for any shared memory.
+ */
+static long ikfifo_shm_io(struct ikfifo *f, unsigned int cmd,
+			  struct ikfifo_shm_io __user *argp)
+{
+	struct ikfifo_shm_io io;
+	size_t head = offsetof(struct ikfifo_shm_io, data);
+
+	if (copy_from_user(&io, argp, cmd == IKFIFO_SHM_WRITE ? sizeof(io) : head))
+		return -EFAULT;
+	if (io.len > IKFIFO_SHM_IO_MAX || io.offset > IKFIFO_SHM_SIZE ||
+	    io.len > IKFIFO_SHM_SIZE - io.offset)
+		return -EINVAL;
+	if (cmd == IKFIFO_SHM_WRITE) {
+		memcpy(f->shm + io.offset, io.data, io.len);
+		return 0;
+	}
+	memcpy(io.data, f->shm + io.offset, io.len);
+	if (copy_to_user(argp->data, io.data, io.len))
+		return -EFAULT;
+	return 0;
+}
+
+/* The shared area, from file offset 0; no more than it holds. */
+static int ikfifo_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (vma->vm_pgoff >= IKFIFO_SHM_PAGES ||
+	    vma_pages(vma) > IKFIFO_SHM_PAGES - vma->vm_pgoff)
+		return -EINVAL;
+	return remap_vmalloc_range(vma, ikfifo.shm, vma->vm_pgoff);
+}
+
 static long ikfifo_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
@@ -376,6 +419,9 @@ static long ikfifo_ioctl(struct file *file, unsigned int cmd,
 		return ikfifo_new_peek_ioctl(argp);
 	case IKFIFO_PEEK_FD:
 		return ikfifo_peek_fd_ioctl(arg);
+	case IKFIFO_SHM_READ:
+	case IKFIFO_SHM_WRITE:
+		return ikfifo_shm_io(f, cmd, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -391,6 +437,7 @@ static const struct file_operations ikfifo_fops = {
 	.poll		= ikfifo_poll,
 	.unlocked_ioctl	= ikfifo_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= ikfifo_mmap,
 };
 
 /* A peek file's read: the oldest bytes, left in the FIFO. */
@@ -442,9 +489,15 @@ static int __init ikfifo_init(void)
 	if (!f->buf)
 		return -ENOMEM;
 	f->capacity = capacity;
+	f->shm = vmalloc_user(IKFIFO_SHM_SIZE);
+	if (!f->shm) {
+		kvfree(f->buf);
+		return -ENOMEM;
+	}
 
 	ret = misc_register(&ikfifo_misc);
 	if (ret) {
+		vfree(f->shm);
 		kvfree(f->buf);
 		return ret;
 	}
@@ -455,6 +508,7 @@ static int __init ikfifo_init(void)
 static void __exit ikfifo_exit(void)
 {
 	misc_deregister(&ikfifo_misc);
+	vfree(ikfifo.shm);
 	kvfree(ikfifo.buf);
 	mutex_destroy(&ikfifo.lock);
 }

@@ -53,6 +53,27 @@ struct ikfifo_peek {
 #define IKFIFO_PEEK_FD		_IO(IKFIFO_IOC_MAGIC, 5)
 
 /*
+ * The shared area: IKFIFO_SHM_PAGES pages of driver memory, zeroed at
+ * load, that mmap(2) of the node maps (file offsets 0 up; shared or
+ * private, any protection the open mode allows).  The driver reads and
+ * writes it too, through two ioctls that take a struct ikfifo_shm_io:
+ * IKFIFO_SHM_READ copies @len bytes from @offset into @data, and
+ * IKFIFO_SHM_WRITE copies @len bytes of @data to @offset.  A range that
+ * does not fit the area is EINVAL.  Peek files cannot be mapped (ENODEV).
+ */
+#define IKFIFO_SHM_PAGES	4
+#define IKFIFO_SHM_IO_MAX	64
+
+struct ikfifo_shm_io {
+	__u32 offset;		/* byte offset in the area */
+	__u32 len;		/* bytes, at most IKFIFO_SHM_IO_MAX */
+	__u8 data[IKFIFO_SHM_IO_MAX];
+};
+
+#define IKFIFO_SHM_READ		_IOWR(IKFIFO_IOC_MAGIC, 6, struct ikfifo_shm_io)
+#define IKFIFO_SHM_WRITE	_IOW(IKFIFO_IOC_MAGIC, 7, struct ikfifo_shm_io)
+
+/*
  * Two legacy commands without direction and size bits (not _IO*()).
  *
  * IKFIFO_CLEAR takes the integer 0, discards the FIFO's contents and

@@ -1259,6 +1259,198 @@ TEST_F(fifo, new_file_efault)
 	munmap(ro, 4096);
 }
 
+/*
+ * The driver's view of LEN bytes of the shared area at OFF, noted as OP
+ * (printable bytes only, as the tests write them); into OUT if given.
+ */
+static int shm_read(struct __test_metadata *_metadata, const char *op, int fd,
+		    unsigned int off, unsigned int len, char *out)
+{
+	struct ikfifo_shm_io io = { .offset = off, .len = len };
+	long long r = RUN(op, ioctl(fd, IKFIFO_SHM_READ, &io));
+
+	if (r == 0) {
+		note(_metadata, "%s data=%.*s", op, (int)len, (char *)io.data);
+		if (out)
+			memcpy(out, io.data, len);
+	}
+	return r;
+}
+
+/* The driver writes the string TEXT to the shared area at OFF. */
+static int shm_write(struct __test_metadata *_metadata, const char *op, int fd,
+		     unsigned int off, const char *text)
+{
+	struct ikfifo_shm_io io = { .offset = off, .len = strlen(text) };
+
+	memcpy(io.data, text, io.len);
+	return RUN(op, ioctl(fd, IKFIFO_SHM_WRITE, &io));
+}
+
+/* mmap() noted as OP: only whether it worked and the errno. */
+static void *map_node(struct __test_metadata *_metadata, const char *op,
+		      int fd, size_t len, int prot, int flags, off_t off)
+{
+	void *m;
+
+	errno = 0;
+	m = mmap(NULL, len, prot, flags, fd, off);
+	last_errno = m == MAP_FAILED ? errno : 0;
+	note_ret(_metadata, op, m == MAP_FAILED ? -1 : 0, last_errno, NULL);
+	return m;
+}
+
+/* The process and the driver see the same bytes of a shared mapping. */
+TEST_F(fifo, mmap_shared)
+{
+	size_t pg = getpagesize(), size = IKFIFO_SHM_PAGES * pg;
+	char got[IKFIFO_SHM_IO_MAX];
+	unsigned char *m, *m2;
+	unsigned int i;
+
+	m = map_node(_metadata, "mmap_shared", self->fd, size,
+		     PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	/* The process writes every page; the driver reads across them. */
+	for (i = 0; i < IKFIFO_SHM_PAGES; i++)
+		memset(m + i * pg, 'A' + i, pg);
+	for (i = 0; i + 1 < IKFIFO_SHM_PAGES; i++) {
+		ASSERT_EQ(0, shm_read(_metadata, "driver_reads_across",
+				      self->fd, (i + 1) * pg - 4, 8, got));
+		ASSERT_EQ('A' + i, got[0]);
+		ASSERT_EQ('A' + i + 1, got[7]);
+	}
+	/* The driver writes; the process sees it at once. */
+	ASSERT_EQ(0, shm_write(_metadata, "driver_writes", self->fd,
+			       2 * pg + 100, "written by the driver"));
+	note(_metadata, "process_sees data=%.21s", (char *)m + 2 * pg + 100);
+	ASSERT_EQ(0, memcmp(m + 2 * pg + 100, "written by the driver", 21));
+	/* A second, read-only mapping from page 2 shows the same page. */
+	m2 = map_node(_metadata, "mmap_offset", self->fd, pg, PROT_READ,
+		      MAP_SHARED, 2 * pg);
+	ASSERT_NE(MAP_FAILED, m2);
+	note(_metadata, "offset_sees data=%.21s first=%c", (char *)m2 + 100,
+	     m2[0]);
+	ASSERT_EQ(0, memcmp(m2 + 100, "written by the driver", 21));
+	m[2 * pg] = 'z';
+	note(_metadata, "offset_sees_write first=%c", m2[0]);
+	ASSERT_EQ('z', m2[0]);
+	CHECK("munmap_offset", 0, munmap(m2, pg));
+	CHECK("munmap", 0, munmap(m, size));
+	/* The memory is the driver's: a new mapping finds the bytes again. */
+	m = map_node(_metadata, "mmap_again", self->fd, size, PROT_READ,
+		     MAP_SHARED, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	note(_metadata, "mapped_again first=%c page3=%c", m[0], m[3 * pg]);
+	ASSERT_EQ('A', m[0]);
+	ASSERT_EQ('D', m[3 * pg]);
+	CHECK("munmap_again", 0, munmap(m, size));
+}
+
+/* What the driver refuses, what the VFS refuses, and private mappings. */
+TEST_F(fifo, mmap_limits)
+{
+	size_t pg = getpagesize(), size = IKFIFO_SHM_PAGES * pg;
+	struct ikfifo_peek req = { .tag = 1 };
+	unsigned char *m;
+	char got[8];
+	int ro;
+
+	map_node(_metadata, "mmap_past_end", self->fd, pg, PROT_READ,
+		 MAP_SHARED, IKFIFO_SHM_PAGES * pg);
+	ASSERT_EQ(EINVAL, last_errno);
+	map_node(_metadata, "mmap_too_long", self->fd, size + pg, PROT_READ,
+		 MAP_SHARED, 0);
+	ASSERT_EQ(EINVAL, last_errno);
+	map_node(_metadata, "mmap_straddling_end", self->fd, 2 * pg, PROT_READ,
+		 MAP_SHARED, 3 * pg);
+	ASSERT_EQ(EINVAL, last_errno);
+
+	ro = open_node(_metadata, "open_rdonly", O_RDONLY);
+	ASSERT_LE(0, ro);
+	map_node(_metadata, "mmap_rdonly_shared_write", ro, pg,
+		 PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	ASSERT_EQ(EACCES, last_errno);
+	m = map_node(_metadata, "mmap_rdonly_read", ro, pg, PROT_READ,
+		     MAP_SHARED, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	CHECK("munmap_rdonly", 0, munmap(m, pg));
+	CHECK("close_rdonly", 0, close(ro));
+
+	/* A private mapping: its writes stay the process's own. */
+	ASSERT_EQ(0, shm_write(_metadata, "driver_writes_p0", self->fd, 0,
+			       "p0-driver"));
+	m = map_node(_metadata, "mmap_private", self->fd, 2 * pg,
+		     PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	note(_metadata, "private_sees data=%.9s", (char *)m);
+	ASSERT_EQ(0, memcmp(m, "p0-driver", 9));
+	memcpy(m, "p0-process", 10);
+	ASSERT_EQ(0, shm_read(_metadata, "driver_after_private_write",
+			      self->fd, 0, 8, got));
+	ASSERT_EQ(0, memcmp(got, "p0-drive", 8));
+	/* An untouched page of it still shows what the driver writes. */
+	ASSERT_EQ(0, shm_write(_metadata, "driver_writes_p1", self->fd, pg,
+			       "p1-driver"));
+	note(_metadata, "private_untouched_sees data=%.9s", (char *)m + pg);
+	ASSERT_EQ(0, memcmp(m + pg, "p1-driver", 9));
+	CHECK("munmap_private", 0, munmap(m, 2 * pg));
+
+	/* A peek file has no mmap. */
+	CHECK("new_peek", 0, ioctl(self->fd, IKFIFO_NEW_PEEK, &req));
+	map_node(_metadata, "mmap_peek", req.fd, pg, PROT_READ, MAP_SHARED, 0);
+	ASSERT_EQ(ENODEV, last_errno);
+	CHECK("close_peek", 0, close(req.fd));
+}
+
+/* A child inherits the mapping: the same pages, both ways. */
+TEST_F(fifo, mmap_fork)
+{
+	size_t pg = getpagesize(), size = IKFIFO_SHM_PAGES * pg;
+	struct result *r = shared_result();
+	char got[16];
+	unsigned char *m;
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	m = map_node(_metadata, "mmap_shared", self->fd, size,
+		     PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	memcpy(m + pg + 5, "before fork", 11);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		memcpy(r->data, m + pg + 5, 11);
+		memcpy(m + pg + 5, "child wrote", 11);
+		_exit(0);
+	}
+	REAP(pid);
+	note(_metadata, "child_saw data=%.11s", (char *)r->data);
+	ASSERT_EQ(0, memcmp(r->data, "before fork", 11));
+	note(_metadata, "parent_sees data=%.11s", (char *)m + pg + 5);
+	ASSERT_EQ(0, memcmp(m + pg + 5, "child wrote", 11));
+	ASSERT_EQ(0, shm_read(_metadata, "driver_sees_child", self->fd,
+			      pg + 5, 11, got));
+	ASSERT_EQ(0, memcmp(got, "child wrote", 11));
+
+	/* The parent unmaps; the child's copy of the mapping still works. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		memcpy(r->data, m + 3 * pg, 13);
+		_exit(0);
+	}
+	CHECK("parent_munmap", 0, munmap(m, size));
+	ASSERT_EQ(0, shm_write(_metadata, "driver_writes", self->fd, 3 * pg,
+			       "for the child"));
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	REAP(pid);
+	note(_metadata, "child_sees data=%.13s", (char *)r->data);
+	ASSERT_EQ(0, memcmp(r->data, "for the child", 13));
+}
+
 TEST_F(fifo, tags_per_file)
 {
 	struct result *r = shared_result();

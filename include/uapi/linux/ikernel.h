@@ -130,6 +130,28 @@ struct ikernel_state {
 #define IKERNEL_IOC_SET_STATE		_IOW(IKERNEL_IOC_MAGIC, 0x03, struct ikernel_state)
 #define IKERNEL_IOC_GET_STATE		_IOR(IKERNEL_IOC_MAGIC, 0x04, struct ikernel_state)
 
+/**
+ * struct ikernel_guest_ram - IKERNEL_IOC_GUEST_RAM argument
+ * @fd:		a memfd (shmem, not hugetlbfs) whose bytes 0 to @size are
+ *		the driver VM's RAM from guest-physical address 0
+ * @generation:	the incarnation that runs in it: the one IKERNEL_IOC_SET_STATE
+ *		reported last
+ * @size:	bytes of RAM, a multiple of 4096, at most the memfd's size
+ *
+ * With it, an mmap of an exported node maps the driver's pages (the guest
+ * names them by guest-physical frame, IKERNEL_OP_MMAP) into the host
+ * process.  host_stub holds the memfd until the generation ends; then it
+ * unmaps every such mapping of the channel, and a later access to one is
+ * SIGBUS.  Without it, mmap of an exported node fails with ENODEV.
+ */
+struct ikernel_guest_ram {
+	__s32 fd;
+	__u32 generation;
+	__u64 size;
+};
+
+#define IKERNEL_IOC_GUEST_RAM		_IOW(IKERNEL_IOC_MAGIC, 0x07, struct ikernel_guest_ram)
+
 /*
  * Exports: a device node of the driver VM served on the host.
  *
@@ -281,6 +303,7 @@ struct ikernel_export_net {
 #define IKERNEL_OP_IOCTL	6	/* cmd, arg, pos; payload/reply: arg bytes */
 #define IKERNEL_OP_POLL		7	/* result 0, events: current mask */
 #define IKERNEL_OP_CANCEL	8	/* arg: id of a request to interrupt */
+#define IKERNEL_OP_MMAP		9	/* pos, arg: length, cmd; reply: frames */
 /* Net exports (struct ikernel_export_net); batches as in Documentation/ring.rst. */
 #define IKERNEL_OP_NET_XMIT	0x100	/* cmd: frames; payload: the batch */
 #define IKERNEL_OP_NET_RECV	0x101	/* arg: wait in ms; reply: a batch */
@@ -298,6 +321,15 @@ struct ikernel_export_net {
 #define IKERNEL_IOCTL_ARG_R(pos)	(((pos) >> 16) & 0xffff)
 #define IKERNEL_IOCTL_ARG_W(pos)	(((pos) >> 32) & 0xffff)
 #define IKERNEL_IOCTL_ARG_LOST		(1ULL << 63)
+
+/*
+ * IKERNEL_OP_MMAP: map @arg bytes (whole pages) of the file from byte @pos;
+ * @cmd is the mapping's protection (PROT_READ, PROT_WRITE, PROT_EXEC bits)
+ * and IKERNEL_MMAP_SHARED for a shared mapping.  The reply is one native
+ * __u64 per page: the guest-physical frame number of that page of the
+ * mapping; the result is the number of pages, or a negative errno.
+ */
+#define IKERNEL_MMAP_SHARED	0x100
 
 /* struct ikernel_guest_resp.aux for IKERNEL_OP_OPEN. */
 #define IKERNEL_OPEN_SEEKABLE	1	/* pread/pwrite/llseek work */

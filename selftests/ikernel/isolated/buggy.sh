@@ -10,7 +10,9 @@
 # - a NULL dereference (the guest runs with oops=panic; the shim notices
 #   the dead guest by its panic or its stopped heartbeat): the call fails
 #   with EIO, the shim restarts the driver VM, files opened before keep
-#   failing with EIO, a new open works;
+#   failing with EIO, a new open works; a mapping of the driver's memory
+#   (samples/ikfifo, in the same driver VM, with fifo_map) faults with
+#   SIGBUS after the restart, and a new mapping shows the new driver's;
 # - a busy loop that never ends: the call fails with ETIMEDOUT at the
 #   deadline while other files keep working;
 # - a write that smashes the driver's slab: whatever the guest does next,
@@ -75,6 +77,7 @@ mode = 0o666
 owner = "root:root"
 timeout_ms = $tmo
 TOML
+	[ "${6:-}" = fifo ] && ikfifo_export >>"$1"
 	rm -f "$OUT/$2.console.log"
 }
 
@@ -135,7 +138,7 @@ rmmod ikbuggy
 
 # 1. A driver VM with ikbuggy, and service.
 cfg=$OUT/buggy.toml
-buggy_config "$cfg" buggy "" 4 200
+buggy_config "$cfg" buggy "" 4 200 fifo
 start_shim "$log" "$cfg"
 if ! wait_node "$node" 30; then
 	t_not_ok "driver VM exports $node"
@@ -210,6 +213,13 @@ t_diag "stats: $(stats)"
 # dies (oops=panic; the shim sees the panic's triple fault or, first, the
 # heartbeat stop while the oops is printed with interrupts off), the call
 # fails with EIO, the shim restarts the VM.
+# A mapping of ikfifo's shared area, held across the crash.
+rm -f "$OUT/fifo_map.go"
+"$SELF/fifo_map" /dev/ik_fifo "$OUT/fifo_map.go" >"$OUT/fifo_map.out" 2>&1 &
+fmap_pid=$!
+wait_for 120 grep -q '^ready' "$OUT/fifo_map.out"
+t_check "a process maps ikfifo's shared area in the same driver VM: the driver sees its bytes" \
+	grep -q '^mapped: the driver sees' "$OUT/fifo_map.out"
 s=$(ms_now)
 bcall oops -f 7 oops
 oops_ms=$(ms oops)
@@ -241,6 +251,17 @@ bcall fresh -d "$node" read count
 t_check "a new open works after the restart: a fresh driver (greeting, counter $(data count))" \
 	eval '[ "$(data read)" = "$greeting" ] && [ "$(res count)" = 0 ] &&
 	[ "$(data count)" -lt "${c2:-0}" ]'
+wait_node /dev/ik_fifo 60
+touch "$OUT/fifo_map.go"
+wait_for 120 eval '! kill -0 $fmap_pid'
+wait $fmap_pid
+fmap_rc=$?
+sed 's/^/# fifo_map: /' "$OUT/fifo_map.out"
+t_check "the mapping made before the restart faults with SIGBUS, written and untouched pages alike" \
+	eval 'grep -q "^touch written page: Bus error" "$OUT/fifo_map.out" &&
+	grep -q "^touch untouched page: Bus error" "$OUT/fifo_map.out"'
+t_check "a new mapping shows the new driver's area (zero) and is shared with it (fifo_map status $fmap_rc)" \
+	eval '[ $fmap_rc = 0 ] && grep -q "^new mapping: the driver sees the process.s bytes, the rest is zero" "$OUT/fifo_map.out"'
 t_diag "stats: $(stats)"
 
 # 4. A write that smashes the driver's slab.  The guest may crash at once,

@@ -77,6 +77,12 @@ else
 	t_not_ok "native and isolated transcripts are identical"
 	sed 's/^/# /' "$OUT/fifo.diff" | head -n 40
 fi
+# fifo_test's mmap tests map the driver's shared area: guest RAM pages,
+# each frame the guest named checked by host_stub.
+mmaps=$(cat /sys/class/ikernel/ik_fifo/stats/mmaps 2>/dev/null)
+bad_mmaps=$(cat /sys/class/ikernel/ik_fifo/stats/bad_mmaps 2>/dev/null)
+t_check "mmap: host_stub mapped the driver's pages (stats/mmaps ${mmaps:-?}, bad_mmaps ${bad_mmaps:-?})" \
+	eval '[ "${mmaps:-0}" -ge 6 ] && [ "${bad_mmaps:-1}" = 0 ]'
 # Bulk data went straight between the callers' buffers and the window.
 # Then the same again with direct_copy off, through host_stub's fallback
 # buffer (the path a page that is not resident takes): the same transcript.

@@ -14,6 +14,9 @@
 # that corrupt the ring: host_stub counted a protocol violation.  For
 # probe_outside: the host saw the reads as MMIO exits only (KVM trace).
 # For new_file_junk: host_stub counted the bad new file and made none.
+# For mmap_junk (a mapper maps the node's shared area beside the
+# workload): host_stub refused the mapping whose frames lie outside the
+# driver VM's RAM, counted it, and made exactly the mappings that worked.
 # Reported as diagnostics: what the callers saw (fifo_stress's result and
 # first error, the errno of a fresh call afterwards, poll and read on a
 # file opened before the attack), host_stub's
@@ -50,6 +53,7 @@ per_kind() {
 	case $corrupting in *" $1 "*) n=$((n + 1)) ;; esac
 	[ "$1" = probe_outside ] && n=$((n + 1))
 	[ "$1" = new_file_junk ] && n=$((n + 1))
+	[ "$1" = mmap_junk ] && n=$((n + 1))
 	echo $n
 }
 
@@ -128,6 +132,26 @@ print("poll(POLLIN, 5 s): %s after %.1f s, then read: %s"
       % ("revents %#x" % ev[0][1] if ev else "nothing", dt, r))
 '
 
+# For mmap_junk: maps the shared area of NODE (argv) 400 times, 50 ms
+# apart, reading a byte of each mapping; prints how many mappings worked
+# and the errors of those that did not.
+mapper='
+import mmap, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+ok, errs = 0, {}
+for i in range(400):
+    try:
+        m = mmap.mmap(fd, 4096)
+        m[0]
+        m.close()
+        ok += 1
+    except OSError as e:
+        n = os.strerror(e.errno)
+        errs[n] = errs.get(n, 0) + 1
+    time.sleep(0.05)
+print("mapped", ok, "failed", sum(errs.values()), errs)
+'
+
 # hung: host processes stuck in an uninterruptible sleep on the node.
 hung() {
 	ps -eo stat=,pid=,comm= | awk '$1 ~ /^D/ && $3 ~ /fifo_stress|dd/'
@@ -187,11 +211,17 @@ run_kind() {
 	# The workload: fifo_stress checks every payload; it stops at its
 	# first failed call and reports it.
 	t0=$SECONDS
+	local mp=
+	if [ "$k" = mmap_junk ]; then
+		timeout -k 5 "$limit" python3 -c "$mapper" /dev/ik_fifo >"$OUT/$name.mapper" 2>&1 &
+		mp=$!
+	fi
 	timeout -k 10 "$limit" "$SELF/fifo_stress" -d /dev/ik_fifo $stress_args \
 		-T $((limit - 20)) >"$OUT/$name.stress" 2>&1 &
 	wl=$!
 	wait $wl
 	rc=$?
+	[ -n "$mp" ] && wait $mp
 	secs=$((SECONDS - t0))
 	# Floods and probes outlast the workload's failure or end: wait for
 	# the driver VM to finish its attack, or for the shim to stop it (a
@@ -275,6 +305,16 @@ run_kind() {
 	[ "$k" = new_file_junk ] &&
 		t_check "$k: host_stub refused the bad new file (bad_new_files $(stat_field bad_new_files), new_files $(stat_field new_files))" \
 			eval '[ "$(stat_field bad_new_files)" = 1 ] && [ "$(stat_field new_files)" = 0 ]'
+	# 6. A mapping of frames outside the guest's RAM is refused (EIO to
+	# that caller) and counted; every other mapping worked.
+	if [ "$k" = mmap_junk ]; then
+		local mapped
+		mapped=$(sed -n 's/^mapped \([0-9]*\) .*/\1/p' "$OUT/$name.mapper")
+		t_diag "$k: mapper: $(cat "$OUT/$name.mapper")"
+		t_check "$k: host_stub refused the mapping of frames outside RAM (bad_mmaps $(stat_field bad_mmaps), mmaps $(stat_field mmaps), mapper ${mapped:-?} mapped)" \
+			eval '[ "$(stat_field bad_mmaps)" = 1 ] && [ "$(stat_field mmaps)" = "${mapped:-x}" ] &&
+				grep -q "Input/output error.: 1" "$OUT/$name.mapper"'
+	fi
 
 	gens=$(ev_count "$log" booting)
 	t_diag "$k: shim: $gens generation(s) booted"
