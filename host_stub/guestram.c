@@ -10,8 +10,9 @@
  * size); the mapping keeps that list, and its fault handler inserts the
  * memfd's page of the frame, under the lock that ends the generation.
  * When the generation ends, every mapping of the channel is unmapped (all
- * the channel's host files share one address_space, which is only ever
- * used for that), and faults of a dead generation are SIGBUS: a host
+ * the channel's host files share the address_space of one anonymous inode
+ * of the channel's own, which is only ever used for that), and faults of a
+ * dead generation are SIGBUS: a host
  * process never sees a later incarnation's memory, or any memory that is
  * not the driver VM's RAM.
  *
@@ -19,6 +20,7 @@
  * or of the fault path, and shmem_read_mapping_page() is an inline
  * function.  What to map is decided in Rust.
  */
+#include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/mm.h>
@@ -35,9 +37,17 @@ struct ikernel_ram {
 	struct file *file;	/* the memfd while a generation runs in it */
 	u64 pages;
 	u32 generation;
-	/* f_mapping of every host file of the channel: their mappings. */
-	struct address_space mapping;
+	/*
+	 * A file on an inode of the channel's own: its i_mapping is the
+	 * f_mapping of every host file of the channel, and so holds all
+	 * their mappings.
+	 */
+	struct file *inode_file;
+	struct address_space *mapping;
 };
+
+/* The inode's file is never read or written: it only holds the inode. */
+static const struct file_operations ikernel_ram_inode_fops;
 
 /* One mapping (and its splits and fork copies, which share it). */
 struct ikernel_vmap {
@@ -53,10 +63,19 @@ struct ikernel_ram *ikernel_ram_new(void)
 {
 	struct ikernel_ram *ram = kzalloc(sizeof(*ram), GFP_KERNEL);
 
+	struct file *f;
+
 	if (!ram)
 		return NULL;
+	f = anon_inode_create_getfile("ikernel-ram", &ikernel_ram_inode_fops,
+				      NULL, O_RDONLY, NULL);
+	if (IS_ERR(f)) {
+		kfree(ram);
+		return NULL;
+	}
 	mutex_init(&ram->lock);
-	address_space_init_once(&ram->mapping);
+	ram->inode_file = f;
+	ram->mapping = file_inode(f)->i_mapping;
 	return ram;
 }
 
@@ -64,6 +83,7 @@ struct ikernel_ram *ikernel_ram_new(void)
 void ikernel_ram_free(struct ikernel_ram *ram)
 {
 	ikernel_ram_end(ram);
+	fput(ram->inode_file);
 	mutex_destroy(&ram->lock);
 	kfree(ram);
 }
@@ -89,7 +109,7 @@ int ikernel_ram_set(struct ikernel_ram *ram, int fd, u64 size, u32 generation)
 	ram->generation = generation;
 	mutex_unlock(&ram->lock);
 	if (old) {
-		unmap_mapping_range(&ram->mapping, 0, 0, 1);
+		unmap_mapping_range(ram->mapping, 0, 0, 1);
 		fput(old);
 	}
 	return 0;
@@ -109,7 +129,7 @@ void ikernel_ram_end(struct ikernel_ram *ram)
 	ram->file = NULL;
 	ram->pages = 0;
 	mutex_unlock(&ram->lock);
-	unmap_mapping_range(&ram->mapping, 0, 0, 1);
+	unmap_mapping_range(ram->mapping, 0, 0, 1);
 	if (old)
 		fput(old);
 }
@@ -127,7 +147,7 @@ u64 ikernel_ram_pages(struct ikernel_ram *ram, u32 generation)
 /* Before the file can be mapped: at its open, or before fd_install(). */
 void ikernel_ram_attach(struct ikernel_ram *ram, struct file *file)
 {
-	file->f_mapping = &ram->mapping;
+	file->f_mapping = ram->mapping;
 }
 
 static void ikernel_vmap_open(struct vm_area_struct *vma)

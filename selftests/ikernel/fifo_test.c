@@ -1627,8 +1627,6 @@ TEST_F(fifo, pread_pwrite_readv)
 	CHECK_ERR("preadv2_nowait", EOPNOTSUPP, preadv2(nb, iov, 2, -1, RWF_NOWAIT));
 	CHECK_ERR("pwritev2_nowait", EOPNOTSUPP, pwritev2(nb, iov, 2, -1, RWF_NOWAIT));
 
-	/* No mmap, no splice. */
-	CHECK_ERR("mmap", ENODEV, (long)mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, 0));
 	expect_used(_metadata, "used", self->fd, 0);
 	CHECK("close_nb", 0, close(nb));
 	CHECK("close_f", 0, close(f));
