@@ -535,8 +535,7 @@ fn mmap_junk(
     let past_ram = ram_end() >> 12;
     let Ok(mut frames) = KVec::from_elem(0u8, pages * 8, GFP_KERNEL) else {
         pr_err!("ikernel_hostile: mmap_junk: no memory; the real answer\n");
-        s.guest
-            .respond_aux(req, r.result, r.payload, r.events, r.aux)?;
+        genuine(&mut s, req, r)?;
         ring_and_unlock(link, s);
         return Ok(());
     };

@@ -884,6 +884,10 @@ impl OpenFile {
         )?;
         let n = result(&a)?;
         let ram_pages = ch.ram().pages(a.generation);
+        if ram_pages == 0 {
+            // The generation ended while it answered: not the guest's fault.
+            return Err(EIO);
+        }
         let mut frames = KVec::with_capacity(pages, GFP_KERNEL)?;
         for b in reply.chunks_exact(8) {
             let mut w = [0u8; 8];

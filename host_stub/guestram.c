@@ -12,9 +12,8 @@
  * When the generation ends, every mapping of the channel is unmapped (all
  * the channel's host files share the address_space of one anonymous inode
  * of the channel's own, which is only ever used for that), and faults of a
- * dead generation are SIGBUS: a host
- * process never sees a later incarnation's memory, or any memory that is
- * not the driver VM's RAM.
+ * dead generation are SIGBUS: a host process never sees a later
+ * incarnation's memory, or any memory that is not the driver VM's RAM.
  *
  * This is C because the kernel crate has no binding of vm_operations_struct
  * or of the fault path, and shmem_read_mapping_page() is an inline
@@ -62,7 +61,6 @@ struct ikernel_vmap {
 struct ikernel_ram *ikernel_ram_new(void)
 {
 	struct ikernel_ram *ram = kzalloc(sizeof(*ram), GFP_KERNEL);
-
 	struct file *f;
 
 	if (!ram)
@@ -214,6 +212,12 @@ int ikernel_ram_mmap(struct ikernel_ram *ram, struct vm_area_struct *vma,
 
 	if (nr != vma_pages(vma))
 		return -EINVAL;
+	/*
+	 * The generation may still end after this check: then the unmapping
+	 * that ends it finds nothing yet and the faults find it over.
+	 */
+	if (!ikernel_ram_pages(ram, generation))
+		return -EIO;
 	m = kvmalloc(struct_size(m, frames, nr), GFP_KERNEL);
 	if (!m)
 		return -ENOMEM;
@@ -223,10 +227,6 @@ int ikernel_ram_mmap(struct ikernel_ram *ram, struct vm_area_struct *vma,
 	m->pgoff = vma->vm_pgoff;
 	m->nr = nr;
 	memcpy(m->frames, frames, nr * sizeof(*frames));
-	if (!ikernel_ram_pages(ram, generation)) {
-		kvfree(m);
-		return -EIO;
-	}
 	/* Pages are inserted by the fault handler (vm_insert_page). */
 	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_private_data = m;

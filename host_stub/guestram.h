@@ -12,9 +12,6 @@ struct file;
 struct ikernel_ram;
 struct vm_area_struct;
 
-/* A frame the guest would not map: touching its page is SIGBUS. */
-#define IKERNEL_NO_FRAME	(~0ULL)
-
 struct ikernel_ram *ikernel_ram_new(void);
 void ikernel_ram_free(struct ikernel_ram *ram);
 int ikernel_ram_set(struct ikernel_ram *ram, int fd, u64 size, u32 generation);

@@ -20,8 +20,9 @@ use kernel::{
     prelude::*,
 };
 
-/// A frame the guest would not map (`IKERNEL_NO_FRAME`): touching its page
-/// is `SIGBUS`.
+/// A frame the guest would not map (`~0` in an `IKERNEL_OP_MMAP` reply):
+/// touching its page is `SIGBUS` (`guestram.c` maps no frame at or past
+/// the RAM's end).
 pub(crate) const NO_FRAME: u64 = u64::MAX;
 
 // The `struct file` and `struct vm_area_struct` pointers are opaque here:

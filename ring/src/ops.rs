@@ -269,8 +269,8 @@ impl RequestDesc {
     }
 
     /// Addresses a file operation built by [`Self::read`], [`Self::write`],
-    /// [`Self::llseek`], [`Self::ioctl`] or [`Self::mmap`] to `handle` of export `export`,
-    /// with the host file's flags.
+    /// [`Self::llseek`], [`Self::ioctl`] or [`Self::mmap`] to `handle` of
+    /// export `export`, with the host file's flags.
     pub fn on_file(self, export: u32, handle: u32, flags: u32) -> Self {
         RequestDesc {
             export,
