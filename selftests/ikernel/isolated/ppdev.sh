@@ -93,6 +93,21 @@ t_diag "the driver VM's boot added $((off - size0)) bytes to $lpt (now $off)"
 o=$("$ppblink" -s -v -d 10 $dev $pattern 2>&1)
 rc=$?
 printf '%s\n' "$o" | sed 's/^/# ppblink: /'
+# Under TCG a nested driver VM now and then dies of a silent triple fault
+# (Documentation/building.rst, "The test VM").  If generation 1 died of
+# that while ppblink ran, the run is repeated once on generation 2, from
+# what the file holds then; any other failure stands.
+if [ $rc != 0 ] &&
+	[ "$(ev_count "$OUT/ppdev.log" down '.generation == 1 and .cause == "triple_fault"')" != 0 ]; then
+	t_diag "generation 1 died of the TCG triple-fault flake during ppblink: once more on generation 2"
+	if wait_generation "$OUT/ppdev.log" 2 120 && wait_node $dev 30; then
+		off=$(stat -c %s "$lpt")
+		# shellcheck disable=SC2086 # the bytes are separate arguments
+		o=$("$ppblink" -s -v -d 10 $dev $pattern 2>&1)
+		rc=$?
+		printf '%s\n' "$o" | sed 's/^/# ppblink (generation 2): /'
+	fi
+fi
 t_check "ppblink -s -v $dev $pattern exits 0" [ $rc = 0 ]
 t_check "ppblink says it wrote $nbytes bytes (strobed)" \
 	grep -qx "ppblink: wrote $nbytes bytes to $dev (strobed)" <<<"$o"
