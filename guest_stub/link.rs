@@ -276,7 +276,10 @@ impl Link {
         let accessor = unsafe { KernelWindow::new(remap.base, remap.size) };
         let guest = ring::Guest::attach(
             accessor,
-            ring::FEATURE_EVENT_IDX | ring::FEATURE_NET | ring::FEATURE_MMAP,
+            ring::FEATURE_EVENT_IDX
+                | ring::FEATURE_NET
+                | ring::FEATURE_MMAP
+                | ring::FEATURE_NODE_INFO,
         )
         .map_err(|e| {
             pr_err!(

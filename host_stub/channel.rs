@@ -362,7 +362,10 @@ impl Channel {
                 host.as_mut_ptr(),
                 accessor,
                 layout,
-                ring::FEATURE_EVENT_IDX | ring::FEATURE_NET | ring::FEATURE_MMAP,
+                ring::FEATURE_EVENT_IDX
+                    | ring::FEATURE_NET
+                    | ring::FEATURE_MMAP
+                    | ring::FEATURE_NODE_INFO,
                 0,
             )
             .map_err(|e| Error::from_errno(e.to_errno()))?;
@@ -502,14 +505,12 @@ impl Channel {
         &self.ram
     }
 
-    /// Whether the guest of generation `gen` serves mmap requests.
-    pub(crate) fn guest_maps(&self, gen: u32) -> bool {
+    /// Whether the guest of generation `gen` accepted `feature` (it
+    /// serves the requests that need it).
+    pub(crate) fn guest_has(&self, gen: u32, feature: u32) -> bool {
         let g = self.inner.lock();
         g.window.as_ref().is_some_and(|w| {
-            w.host.generation() == gen
-                && w.host
-                    .guest_features()
-                    .is_ok_and(|f| f & ring::FEATURE_MMAP != 0)
+            w.host.generation() == gen && w.host.guest_features().is_ok_and(|f| f & feature != 0)
         })
     }
 

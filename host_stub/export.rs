@@ -28,7 +28,7 @@ use kernel::{
         flags as vm,
         VmaNew, //
     },
-    new_mutex,
+    new_mutex, new_work,
     page::PAGE_SIZE,
     pr_err_once,
     prelude::*,
@@ -44,6 +44,10 @@ use kernel::{
     uaccess::{
         UserPtr,
         UserSlice, //
+    },
+    workqueue::{
+        Work,
+        WorkItem, //
     },
 };
 
@@ -78,14 +82,17 @@ use crate::{
         accessible,
         cdev::{
             Attr,
+            NodeDev,
             NodeInfo,
-            Stat, //
+            Stat,
+            UeventEnv, //
         },
         guestram::{
             GuestRam,
             NO_FRAME, //
         },
         vma_pgoff,
+        work_queue,
         Access,
         O_CLOEXEC,
         O_NONBLOCK,
@@ -101,7 +108,16 @@ pub(crate) struct IoctlDesc {
     pub(crate) size: u16,
 }
 
+/// What the guest said its node is ([`ring::Op::NodeInfo`]), checked.
+struct Described {
+    /// The generation that said it.
+    generation: u32,
+    /// A [`ring::NodeInfoText`].
+    text: KVec<u8>,
+}
+
 /// One exported node of a channel.
+#[pin_data]
 pub(crate) struct Export {
     pub(crate) channel: Arc<Channel>,
     /// Host node name, NUL padded.
@@ -121,6 +137,29 @@ pub(crate) struct Export {
     pub(crate) reopen: bool,
     pub(crate) ioctls: KVec<IoctlDesc>,
     pub(crate) stats: ExportStats,
+    /// The guest's description of its node, for the node's sysfs
+    /// attributes and uevents; `None` until a generation gave one.
+    #[pin]
+    described: Mutex<Option<Described>>,
+    /// The node's device, to announce a new description; `None` once the
+    /// node is removed.
+    #[pin]
+    dev: Mutex<Option<NodeDev>>,
+    /// Asks the running generation for its description ([`Export::describe`]).
+    #[pin]
+    describe_work: Work<Export>,
+}
+
+kernel::impl_has_work! {
+    impl HasWork<Self> for Export { self.describe_work }
+}
+
+impl WorkItem for Export {
+    type Pointer = Arc<Export>;
+
+    fn run(this: Arc<Export>) {
+        this.describe();
+    }
 }
 
 /// Per-export counters, shown in `/sys/kernel/debug/ikernel/stats`.
@@ -151,6 +190,9 @@ pub(crate) struct ExportStats {
     /// Mmap answers that named frames outside the driver VM's RAM or did
     /// not match the request (refused, `EIO`).
     bad_mmaps: Atomic<u64>,
+    /// Node descriptions that broke the rules of [`ring::NodeInfoText`]
+    /// (refused).
+    bad_node_info: Atomic<u64>,
 }
 
 impl ExportStats {
@@ -169,6 +211,7 @@ impl ExportStats {
             bad_new_files: Atomic::new(0),
             mmaps: Atomic::new(0),
             bad_mmaps: Atomic::new(0),
+            bad_node_info: Atomic::new(0),
         }
     }
 
@@ -265,8 +308,8 @@ impl Export {
         }
         channel.check_exportable()?;
         channel.name_vm(vm_name);
-        Ok(Arc::new(
-            Export {
+        Arc::pin_init(
+            try_pin_init!(Export {
                 channel,
                 name,
                 guest_path,
@@ -281,9 +324,97 @@ impl Export {
                 reopen: arg.flags & EXPORT_REOPEN != 0,
                 ioctls,
                 stats: ExportStats::new(),
-            },
+                described <- new_mutex!(None, "ikernel::Export::described"),
+                dev <- new_mutex!(None, "ikernel::Export::dev"),
+                describe_work <- new_work!("ikernel::Export::describe"),
+            }),
             GFP_KERNEL,
-        )?)
+        )
+    }
+
+    /// Sets the node's device (`Some` once it is added, `None` before it
+    /// is removed) and asks the running generation for its description.
+    pub(crate) fn set_dev(self: &Arc<Self>, dev: Option<NodeDev>) {
+        let added = dev.is_some();
+        let old = core::mem::replace(&mut *self.dev.lock(), dev);
+        drop(old);
+        if added {
+            self.redescribe();
+        }
+    }
+
+    /// Queues [`Export::describe`] (a new generation may describe its node
+    /// differently).
+    pub(crate) fn redescribe(self: &Arc<Self>) {
+        let _ = work_queue().enqueue(self.clone());
+    }
+
+    /// Asks the running generation what its node is (`NODE_INFO`), unless
+    /// it did already or cannot; a checked answer replaces the last
+    /// generation's and is announced with a `change` uevent.  Runs on the
+    /// work queue: the call waits for the guest.
+    fn describe(&self) {
+        let ch = &self.channel;
+        let gen = ch.generation();
+        let done = self
+            .described
+            .lock()
+            .as_ref()
+            .is_some_and(|d| d.generation == gen);
+        if gen == 0 || done || !ch.guest_has(gen, ring::FEATURE_NODE_INFO) {
+            return;
+        }
+        let Ok(mut reply) = KVec::from_elem(0u8, ring::NODE_INFO_MAX, GFP_KERNEL) else {
+            return;
+        };
+        let d = ring::RequestDesc::node_info(self.index);
+        // Not a file operation: not in the call counters.
+        let a = ch.call(
+            Some(gen),
+            &d,
+            &[],
+            &mut reply,
+            self.timeout_ms,
+            Wait::Bounded,
+        );
+        // A missing node, a dead or restarted VM: nothing to describe.
+        let Ok(a) = a else { return };
+        if a.result < 0 {
+            return;
+        }
+        let text = reply.get(..a.len).unwrap_or(&[]);
+        if usize::try_from(a.result) != Ok(a.len) || ring::NodeInfoText::parse(text).is_none() {
+            self.stats.bad_node_info.add(1, Relaxed);
+            pr_err_once!(
+                "ikernel: driver VM {} described a node with junk\n",
+                ch.vm_name()
+            );
+            return;
+        }
+        reply.truncate(a.len);
+        *self.described.lock() = Some(Described {
+            generation: a.generation,
+            text: reply,
+        });
+        if let Some(dev) = self.dev.lock().as_ref() {
+            dev.changed();
+        }
+    }
+
+    /// Calls `f` with the guest's description, if there is one.  A
+    /// description older than the running generation (or none: the node
+    /// may have been missing when the guest was asked) is asked for again,
+    /// in the background: whoever reads it next sees the new one.
+    fn with_described<R>(
+        self: &Arc<Self>,
+        f: impl FnOnce(Option<ring::NodeInfoText<'_>>) -> R,
+    ) -> R {
+        let g = self.described.lock();
+        let gen = self.channel.generation();
+        if gen != 0 && g.as_ref().is_none_or(|d| d.generation != gen) {
+            self.redescribe();
+        }
+        f(g.as_ref().and_then(|d| ring::NodeInfoText::parse(&d.text)))
     }
 
     /// Writes one statistics line.
@@ -294,7 +425,7 @@ impl Export {
             f,
             "export {} index {} node {} enodev {} opens {} calls {} errors {} timeouts {} \
              interrupted {} eio {} reopens {} new_files {} bad_new_files {} mmaps {} \
-             bad_mmaps {} ",
+             bad_mmaps {} bad_node_info {} ",
             name,
             self.index,
             self.channel.guest_node(self.index),
@@ -309,7 +440,8 @@ impl Export {
             s.new_files.load(Relaxed),
             s.bad_new_files.load(Relaxed),
             s.mmaps.load(Relaxed),
-            s.bad_mmaps.load(Relaxed)
+            s.bad_mmaps.load(Relaxed),
+            s.bad_node_info.load(Relaxed)
         )?;
         self.channel.write_stats(f)?;
         writeln!(f)
@@ -328,7 +460,7 @@ impl Export {
 }
 
 impl NodeInfo for Export {
-    fn show(&self, attr: Attr, f: &mut kernel::str::Formatter<'_>) -> core::fmt::Result {
+    fn show(self: &Arc<Self>, attr: Attr, f: &mut kernel::str::Formatter<'_>) -> core::fmt::Result {
         use core::fmt::Write;
         let s = &self.stats;
         let n = |c: &Atomic<u64>| c.load(Relaxed);
@@ -342,6 +474,23 @@ impl NodeInfo for Export {
             Attr::GuestNode => f.write_str(self.channel.guest_node(self.index)),
             Attr::TimeoutMs => write!(f, "{}", self.timeout_ms),
             Attr::Reopen => write!(f, "{}", u8::from(self.reopen)),
+            Attr::GuestSubsystem => {
+                self.with_described(|d| f.write_str(d.map_or("", |d| d.subsystem())))
+            }
+            Attr::GuestUevent | Attr::GuestAttrs => self.with_described(|d| {
+                let mut sep = "";
+                for l in d.iter().flat_map(|d| d.lines()) {
+                    match (attr, l) {
+                        (Attr::GuestUevent, ring::NodeInfoLine::Var(k, v))
+                        | (Attr::GuestAttrs, ring::NodeInfoLine::Attr(k, v)) => {
+                            write!(f, "{sep}{k}={v}")?;
+                            sep = "\n";
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }),
             Attr::Stat(Stat::Opens) => write!(f, "{}", n(&s.opens)),
             Attr::Stat(Stat::Calls) => write!(f, "{}", n(&s.calls)),
             Attr::Stat(Stat::Errors) => write!(f, "{}", n(&s.errors)),
@@ -354,7 +503,27 @@ impl NodeInfo for Export {
             Attr::Stat(Stat::BadNewFiles) => write!(f, "{}", n(&s.bad_new_files)),
             Attr::Stat(Stat::Mmaps) => write!(f, "{}", n(&s.mmaps)),
             Attr::Stat(Stat::BadMmaps) => write!(f, "{}", n(&s.bad_mmaps)),
+            Attr::Stat(Stat::BadNodeInfo) => write!(f, "{}", n(&s.bad_node_info)),
         }
+    }
+
+    fn uevent(self: &Arc<Self>, env: &mut UeventEnv<'_>) {
+        env.add(format_args!("IKERNEL_VM={}", nul_text(&self.vm_name)));
+        env.add(format_args!("IKERNEL_INDEX={}", self.index));
+        env.add(format_args!(
+            "IKERNEL_GUEST_PATH={}",
+            nul_text(&self.guest_path)
+        ));
+        // The variables of the guest's uevent, its subsystem and driver
+        // first; never while the guest is asked (`describe` holds no lock
+        // across its call).
+        self.with_described(|d| {
+            for l in d.iter().flat_map(|d| d.lines()) {
+                if let ring::NodeInfoLine::Var(k, v) = l {
+                    env.add(format_args!("IKERNEL_GUEST_{k}={v}"));
+                }
+            }
+        });
     }
 }
 
@@ -869,7 +1038,7 @@ impl OpenFile {
             shared: vf & vm::SHARED != 0,
         };
         let gen = self.file()?.generation();
-        if !ch.guest_maps(gen) || ch.ram().pages(gen) == 0 {
+        if !ch.guest_has(gen, ring::FEATURE_MMAP) || ch.ram().pages(gen) == 0 {
             return Err(ENODEV);
         }
         let bytes = pages.checked_mul(8).ok_or(ENOMEM)?;

@@ -82,6 +82,7 @@ use ring::uapi::{
     ExportNetArg,
     IOC_EXPORT,
     IOC_EXPORT_NET,
+    IOC_SET_STATE,
     IOC_VERSION, //
 };
 
@@ -266,6 +267,14 @@ impl MiscDevice for Control {
             IOC_VERSION => version::write_to(ring::uapi::Side::Host, user.writer()),
             IOC_EXPORT => me.export(user),
             IOC_EXPORT_NET => me.export_net(user),
+            IOC_SET_STATE => {
+                let r = me.channel.ioctl(cmd, user)?;
+                // A new generation describes its nodes anew.
+                for n in me.nodes.lock().iter() {
+                    n.export().redescribe();
+                }
+                Ok(r)
+            }
             _ => me.channel.ioctl(cmd, user),
         }
     }

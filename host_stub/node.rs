@@ -124,6 +124,7 @@ fn lookup(minor: u32) -> Option<Arc<Export>> {
 /// `NODES[minor]` holds this node's export until the node is dropped.
 pub(crate) struct Node {
     minor: u32,
+    export: Arc<Export>,
     _dev: CdevNode<Export>,
 }
 
@@ -161,8 +162,15 @@ impl Node {
             attrs,
             info.clone(),
         ) {
-            // INVARIANT: `NODES[minor]` was set above.
-            Ok(dev) => Ok(Node { minor, _dev: dev }),
+            Ok(dev) => {
+                info.set_dev(Some(dev.dev()));
+                // INVARIANT: `NODES[minor]` was set above.
+                Ok(Node {
+                    minor,
+                    export: info,
+                    _dev: dev,
+                })
+            }
             Err(e) => {
                 take_minor(minor);
                 Err(e)
@@ -173,6 +181,11 @@ impl Node {
     /// The node's minor number.
     pub(crate) fn minor(&self) -> u32 {
         self.minor
+    }
+
+    /// The node's export.
+    pub(crate) fn export(&self) -> &Arc<Export> {
+        &self.export
     }
 }
 
@@ -187,8 +200,10 @@ fn take_minor(minor: u32) -> Option<Arc<Export>> {
 impl Drop for Node {
     fn drop(&mut self) {
         // No new open finds the export from now on; open files keep theirs.
-        // The device goes with `_dev`, right after.
+        // The device goes with `_dev`, right after: no change is announced
+        // for it from now on.
         drop(take_minor(self.minor));
+        self.export.set_dev(None);
     }
 }
 

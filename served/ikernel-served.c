@@ -24,6 +24,7 @@
  * usage: ikernel-served [-v] NODE...   (export index = position)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,6 +39,7 @@
 #include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -864,6 +866,153 @@ static int start_request(unsigned int slot, unsigned int id)
 	return ok;
 }
 
+/* A node description being built (IKERNEL_OP_NODE_INFO). */
+struct node_info {
+	char *out;
+	size_t n, max;
+	unsigned int lines;
+};
+
+/* Whether @c may be in a variable (@attr 0) or attribute (1) name. */
+static int info_name_char(int c, int attr)
+{
+	if (attr)
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		       (c >= '0' && c <= '9') || strchr("_.:-", c);
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * Adds "KEY=VALUE\n", or "ATTR{KEY}=VALUE\n" if @attr, to @ni if it fits
+ * and keeps to the host's rules (Documentation/ring.rst): a short name of
+ * the allowed characters, a short printable ASCII value, not too many
+ * lines.  Returns 0 if it was added.
+ */
+static int info_add(struct node_info *ni, int attr, const char *key,
+		    const char *value)
+{
+	size_t klen = strlen(key), vlen = strlen(value), i;
+	int len;
+
+	if (!klen || klen > IKERNEL_NODE_INFO_NAME_MAX ||
+	    vlen > IKERNEL_NODE_INFO_VALUE_MAX ||
+	    ni->lines >= IKERNEL_NODE_INFO_LINES)
+		return -1;
+	for (i = 0; i < klen; i++)
+		if (!key[i] || !info_name_char(key[i], attr))
+			return -1;
+	for (i = 0; i < vlen; i++)
+		if (value[i] < ' ' || value[i] > '~')
+			return -1;
+	len = snprintf(ni->out + ni->n, ni->max - ni->n,
+		       attr ? "ATTR{%s}=%s\n" : "%s=%s\n", key, value);
+	if (len < 0 || (size_t)len >= ni->max - ni->n)
+		return -1;
+	ni->n += len;
+	ni->lines++;
+	return 0;
+}
+
+/* Adds @key=<the last part of the link @dir/@name>, if there is one. */
+static int info_link(struct node_info *ni, const char *dir, const char *name,
+		     const char *key)
+{
+	char path[PATH_MAX], buf[PATH_MAX];
+	ssize_t len;
+	char *base;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	len = readlink(path, buf, sizeof(buf) - 1);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	base = strrchr(buf, '/');
+	return info_add(ni, 0, key, base ? base + 1 : buf);
+}
+
+/*
+ * Reads the regular, readable sysfs file @dir/@name into @buf (NUL
+ * terminated); returns its length or -1.
+ */
+static ssize_t read_attr(const char *dir, const char *name, char *buf,
+			 size_t size)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (lstat(path, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 0444))
+		return -1;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -1;
+	buf[len] = 0;
+	return len;
+}
+
+/*
+ * IKERNEL_OP_NODE_INFO: what this kernel's sysfs says the export's node
+ * is, for the host to show beside its own node (Documentation/ring.rst):
+ * SUBSYSTEM and DRIVER (the device's links), the lines of its uevent
+ * file, then ATTR{name}=<first line> for each readable attribute, as far
+ * as they fit.  The result is the text's length.
+ */
+static int64_t do_node_info(const struct ikernel_guest_req *r,
+			    struct worker *wk, uint32_t *len)
+{
+	struct node_info ni = { .out = (char *)wk->buf, .max = wk->buf_size };
+	char dir[64], buf[IKERNEL_NODE_INFO_MAX], *line, *save, *eq;
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+
+	if (ni.max > r->reply_max)
+		ni.max = r->reply_max;
+	if (ni.max > IKERNEL_NODE_INFO_MAX)
+		ni.max = IKERNEL_NODE_INFO_MAX;
+	if (r->index >= nr_nodes)
+		return -ENODEV;
+	if (stat(nodes[r->index], &st))
+		return errno == ENOENT ? -ENODEV : -errno;
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -ENOTTY;
+	snprintf(dir, sizeof(dir), "/sys/dev/%s/%u:%u",
+		 S_ISCHR(st.st_mode) ? "char" : "block",
+		 major(st.st_rdev), minor(st.st_rdev));
+	if (info_link(&ni, dir, "subsystem", "SUBSYSTEM"))
+		return -ENOENT;
+	info_link(&ni, dir, "driver", "DRIVER");
+	if (read_attr(dir, "uevent", buf, sizeof(buf)) > 0)
+		for (line = strtok_r(buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			eq = strchr(line, '=');
+			if (!eq || !strncmp(line, "SUBSYSTEM=", 10) ||
+			    !strncmp(line, "DRIVER=", 7))
+				continue;
+			*eq = 0;
+			info_add(&ni, 0, line, eq + 1);
+		}
+	dp = opendir(dir);
+	while (dp && (d = readdir(dp))) {
+		if (d->d_name[0] == '.' || !strcmp(d->d_name, "uevent") ||
+		    !strcmp(d->d_name, "dev") ||
+		    read_attr(dir, d->d_name, buf, sizeof(buf)) < 0)
+			continue;
+		buf[strcspn(buf, "\n")] = 0;
+		info_add(&ni, 1, d->d_name, buf);
+	}
+	if (dp)
+		closedir(dp);
+	*len = ni.n;
+	return ni.n;
+}
+
 static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		  struct ikernel_guest_resp *a)
 {
@@ -900,6 +1049,9 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		break;
 	case IKERNEL_OP_MMAP:
 		res = do_mmap(r, wk, &len);
+		break;
+	case IKERNEL_OP_NODE_INFO:
+		res = do_node_info(r, wk, &len);
 		break;
 	case IKERNEL_OP_NET_XMIT:
 	case IKERNEL_OP_NET_RECV:

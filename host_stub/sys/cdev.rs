@@ -89,6 +89,13 @@ pub(crate) enum Attr {
     TimeoutMs,
     /// 1 if files reopen in a restarted driver VM.
     Reopen,
+    /// The subsystem of the node in the driver VM (empty until the guest
+    /// described it).
+    GuestSubsystem,
+    /// `KEY=VALUE` lines: the guest's `SUBSYSTEM`, `DRIVER` and `uevent`.
+    GuestUevent,
+    /// `name=value` lines: the guest device's readable attributes.
+    GuestAttrs,
     /// `stats/`: a counter of the export.
     Stat(Stat),
 }
@@ -108,12 +115,53 @@ pub(crate) enum Stat {
     BadNewFiles,
     Mmaps,
     BadMmaps,
+    BadNodeInfo,
 }
 
-/// What a node's sysfs attributes show, in safe code.
+/// What a node's sysfs attributes and uevents show, in safe code.
 pub(crate) trait NodeInfo: Send + Sync {
     /// Writes the value of `attr`, without the newline.
-    fn show(&self, attr: Attr, f: &mut kernel::str::Formatter<'_>) -> core::fmt::Result;
+    fn show(self: &Arc<Self>, attr: Attr, f: &mut kernel::str::Formatter<'_>) -> core::fmt::Result;
+    /// Adds the node's own variables to a uevent.
+    fn uevent(self: &Arc<Self>, env: &mut UeventEnv<'_>);
+}
+
+/// The environment of a uevent being built, to which [`NodeInfo::uevent`]
+/// adds variables.
+pub(crate) struct UeventEnv<'a>(&'a mut bindings::kobj_uevent_env);
+
+/// Room left in a uevent for what the core adds after the device type's
+/// callback (`SEQNUM` and the like): variables and bytes.
+const UEVENT_SPARE_VARS: i32 = 8;
+const UEVENT_SPARE_BYTES: usize = 256;
+
+impl UeventEnv<'_> {
+    /// Adds the variable `args` formats (`NAME=value`) if it fits with room
+    /// to spare; a variable that does not fit is left out (never the
+    /// kernel's warning of a full buffer).  Returns whether it was added.
+    pub(crate) fn add(&mut self, args: core::fmt::Arguments<'_>) -> bool {
+        let mut buf = [0u8; 320];
+        let mut f = kernel::str::Formatter::new(&mut buf[..319]);
+        if core::fmt::Write::write_fmt(&mut f, args).is_err() {
+            return false;
+        }
+        let len = f.bytes_written();
+        let env = &mut *self.0;
+        // CAST: both are small non-negative counts kept by the kernel.
+        let used = env.buflen as usize;
+        let room = (bindings::UEVENT_BUFFER_SIZE as usize).saturating_sub(used);
+        if env.envp_idx >= bindings::UEVENT_NUM_ENVP as i32 - UEVENT_SPARE_VARS
+            || len + 1 + UEVENT_SPARE_BYTES > room
+            || buf[..len].contains(&0)
+        {
+            return false;
+        }
+        // SAFETY: `env` is the live uevent environment the callback got;
+        // `buf` is NUL-terminated (zeroed past `len`); the format takes one
+        // string.  The checks above keep `add_uevent_var` from a full
+        // buffer.
+        unsafe { bindings::add_uevent_var(env, c"%s".as_char_ptr(), buf.as_ptr()) == 0 }
+    }
 }
 
 /// A `bindings` struct that lives in a `static` and is only read by C.
@@ -147,6 +195,7 @@ static CLASS: StaticC<bindings::class> = StaticC(bindings::class {
 static NODE_TYPE: StaticC<bindings::device_type> = StaticC(bindings::device_type {
     name: const_cstr(c"ikernel_node"),
     devnode: Some(node_devnode),
+    uevent: Some(node_uevent),
     groups: GROUPS.0.as_ptr().cast_mut(),
     // SAFETY: All-zero is a valid `struct device_type`.
     ..unsafe { core::mem::zeroed() }
@@ -170,7 +219,7 @@ const fn ro_attr(name: &'static CStr) -> bindings::device_attribute {
 }
 
 /// The attributes in the node's directory, and what each shows.
-const MAIN_ATTRS: [(&CStr, Attr); 9] = [
+const MAIN_ATTRS: [(&CStr, Attr); 12] = [
     (c"state", Attr::State),
     (c"generation", Attr::Generation),
     (c"guest_path", Attr::GuestPath),
@@ -180,10 +229,13 @@ const MAIN_ATTRS: [(&CStr, Attr); 9] = [
     (c"guest_node", Attr::GuestNode),
     (c"timeout_ms", Attr::TimeoutMs),
     (c"reopen", Attr::Reopen),
+    (c"guest_subsystem", Attr::GuestSubsystem),
+    (c"guest_uevent", Attr::GuestUevent),
+    (c"guest_attrs", Attr::GuestAttrs),
 ];
 
 /// The attributes in `stats/`.
-const STAT_ATTRS: [(&CStr, Attr); 12] = [
+const STAT_ATTRS: [(&CStr, Attr); 13] = [
     (c"opens", Attr::Stat(Stat::Opens)),
     (c"calls", Attr::Stat(Stat::Calls)),
     (c"errors", Attr::Stat(Stat::Errors)),
@@ -196,6 +248,7 @@ const STAT_ATTRS: [(&CStr, Attr); 12] = [
     (c"bad_new_files", Attr::Stat(Stat::BadNewFiles)),
     (c"mmaps", Attr::Stat(Stat::Mmaps)),
     (c"bad_mmaps", Attr::Stat(Stat::BadMmaps)),
+    (c"bad_node_info", Attr::Stat(Stat::BadNodeInfo)),
 ];
 
 /// `device_attribute`s of `list`, in its order.
@@ -213,8 +266,8 @@ const fn dev_attrs<const N: usize>(
     out
 }
 
-static MAIN_DEV_ATTRS: StaticC<[bindings::device_attribute; 9]> = StaticC(dev_attrs(&MAIN_ATTRS));
-static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 12]> = StaticC(dev_attrs(&STAT_ATTRS));
+static MAIN_DEV_ATTRS: StaticC<[bindings::device_attribute; 12]> = StaticC(dev_attrs(&MAIN_ATTRS));
+static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 13]> = StaticC(dev_attrs(&STAT_ATTRS));
 
 /// The NULL-terminated `struct attribute *` list of `attrs`.
 const fn attr_ptrs<const N: usize, const M: usize>(
@@ -229,8 +282,8 @@ const fn attr_ptrs<const N: usize, const M: usize>(
     out
 }
 
-static MAIN_PTRS: StaticC<[*mut bindings::attribute; 10]> = StaticC(attr_ptrs(&MAIN_DEV_ATTRS.0));
-static STAT_PTRS: StaticC<[*mut bindings::attribute; 13]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
+static MAIN_PTRS: StaticC<[*mut bindings::attribute; 13]> = StaticC(attr_ptrs(&MAIN_DEV_ATTRS.0));
+static STAT_PTRS: StaticC<[*mut bindings::attribute; 14]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
 
 static MAIN_GROUP: StaticC<bindings::attribute_group> = StaticC(bindings::attribute_group {
     __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
@@ -386,6 +439,8 @@ struct DevHead {
     attrs: NodeAttrs,
     /// Shows an attribute of the [`DevData`] this head begins.
     show: unsafe fn(&DevHead, Attr, &mut kernel::str::Formatter<'_>) -> core::fmt::Result,
+    /// Adds the uevent variables of the [`DevData`] this head begins.
+    uevent: unsafe fn(&DevHead, &mut UeventEnv<'_>),
 }
 
 /// A node's driver data: mode, owner and what its attributes show.
@@ -409,6 +464,17 @@ unsafe fn show_info<I: NodeInfo>(
     // of a `DevData<I>` (the function's contract).
     let data = unsafe { &*ptr::from_ref(head).cast::<DevData<I>>() };
     data.info.show(attr, f)
+}
+
+/// [`DevHead::uevent`] for `DevData<I>`.
+///
+/// # Safety
+///
+/// `head` is the `head` field of a `DevData<I>`.
+unsafe fn uevent_info<I: NodeInfo>(head: &DevHead, env: &mut UeventEnv<'_>) {
+    // SAFETY: As in `show_info`.
+    let data = unsafe { &*ptr::from_ref(head).cast::<DevData<I>>() };
+    data.info.uevent(env);
 }
 
 /// A region of `count` char-device numbers and the class; module lifetime.
@@ -485,6 +551,7 @@ impl<I: NodeInfo> CdevNode<I> {
                 head: DevHead {
                     attrs,
                     show: show_info::<I>,
+                    uevent: uevent_info::<I>,
                 },
                 info,
             },
@@ -568,6 +635,73 @@ impl<I: NodeInfo> Drop for CdevNode<I> {
             bindings::cdev_del(self.cdev);
         }
     }
+}
+
+/// A counted reference to a node's `struct device`, to announce changes of
+/// what its attributes and uevents show.
+///
+/// # Invariants
+///
+/// `dev` is a device of [`NODE_TYPE`] on which this holds a reference.
+pub(crate) struct NodeDev {
+    dev: *mut bindings::device,
+}
+
+// SAFETY: A device reference may be used and dropped from any thread.
+unsafe impl Send for NodeDev {}
+// SAFETY: `changed` may run on several threads at once.
+unsafe impl Sync for NodeDev {}
+
+impl<I: NodeInfo> CdevNode<I> {
+    /// A new reference to the node's device.  Drop it before the node,
+    /// or [`NodeDev::changed`] would announce a removed device.
+    pub(crate) fn dev(&self) -> NodeDev {
+        // SAFETY: `self.dev` is an added device (type invariant); this
+        // takes a reference of its own.
+        let dev = unsafe { bindings::get_device(self.dev) };
+        // INVARIANT: Referenced just above.
+        NodeDev { dev }
+    }
+}
+
+impl NodeDev {
+    /// Sends a `change` uevent for the node, so that udev reads its
+    /// variables again.
+    pub(crate) fn changed(&self) {
+        // SAFETY: The device is alive (type invariant) and still added: its
+        // holder drops it before the node (the contract of `dev`).
+        unsafe {
+            bindings::kobject_uevent(&mut (*self.dev).kobj, bindings::kobject_action_KOBJ_CHANGE)
+        };
+    }
+}
+
+impl Drop for NodeDev {
+    fn drop(&mut self) {
+        // SAFETY: The reference taken in `CdevNode::dev`.
+        unsafe { bindings::put_device(self.dev) };
+    }
+}
+
+/// `uevent` of the node device type: the node's own variables after the
+/// core's (`MAJOR`, `MINOR`, `DEVNAME`...).
+///
+/// # Safety
+///
+/// `dev` is a registered device of [`NODE_TYPE`]; `env` the environment of
+/// a uevent being built for it.
+unsafe extern "C" fn node_uevent(
+    dev: *const bindings::device,
+    env: *mut bindings::kobj_uevent_env,
+) -> c_int {
+    // SAFETY: The driver data of a registered node is its `DevHead`
+    // (`CdevNode` invariant), valid while uevents can be sent for it.
+    let head = unsafe { &*(*dev).driver_data.cast::<DevHead>() };
+    // SAFETY: The core hands the callback its environment alone.
+    let mut env = UeventEnv(unsafe { &mut *env });
+    // SAFETY: `head` begins the `DevData` whose `uevent` it names.
+    unsafe { (head.uevent)(head, &mut env) };
+    0
 }
 
 /// Frees a node's `struct device` with its last reference.

@@ -41,7 +41,7 @@ pub struct NodeState {
 }
 
 /// The counters of a node's `stats/` directory, in the order shown.
-pub const STATS: [&str; 12] = [
+pub const STATS: [&str; 13] = [
     "opens",
     "calls",
     "errors",
@@ -54,6 +54,7 @@ pub const STATS: [&str; 12] = [
     "bad_new_files",
     "mmaps",
     "bad_mmaps",
+    "bad_node_info",
 ];
 
 /// One attribute, without its newline; a missing or unreadable one (a

@@ -26,8 +26,12 @@ pub const FEATURE_BLOCK: u32 = 1 << 2;
 /// Feature bit: [`Op::Mmap`] may be used (the guest can map a node's
 /// memory and name its guest-physical pages).
 pub const FEATURE_MMAP: u32 = 1 << 3;
+/// Feature bit: [`Op::NodeInfo`] may be used (the guest describes its
+/// node as its own sysfs shows it).
+pub const FEATURE_NODE_INFO: u32 = 1 << 4;
 /// All feature bits this version knows.
-pub const FEATURES_KNOWN: u32 = FEATURE_EVENT_IDX | FEATURE_NET | FEATURE_BLOCK | FEATURE_MMAP;
+pub const FEATURES_KNOWN: u32 =
+    FEATURE_EVENT_IDX | FEATURE_NET | FEATURE_BLOCK | FEATURE_MMAP | FEATURE_NODE_INFO;
 
 /// Size in bytes of the header page at the start of the window.
 pub const HEADER_SIZE: u32 = 4096;
@@ -217,6 +221,9 @@ pub enum Op {
     /// with the guest-physical frame of each page (`super::ops::MmapReq`);
     /// only with [`FEATURE_MMAP`].
     Mmap = 9,
+    /// What the guest's sysfs says the node of export `export` is, as
+    /// text (`super::ops::NodeInfoText`); only with [`FEATURE_NODE_INFO`].
+    NodeInfo = 10,
     /// Net: transmit a batch of frames on the guest interface (ops
     /// 0x100..=0x1ff are net ops; [`super::net`] has their encoding).
     NetXmit = 0x100,
@@ -246,6 +253,7 @@ impl TryFrom<u32> for Op {
             7 => Op::Poll,
             8 => Op::Cancel,
             9 => Op::Mmap,
+            10 => Op::NodeInfo,
             0x100 => Op::NetXmit,
             0x101 => Op::NetRecv,
             0x102 => Op::NetInfo,

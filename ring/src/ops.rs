@@ -173,6 +173,114 @@ pub struct MmapReq {
     pub shared: bool,
 }
 
+/// Most bytes of an [`Op::NodeInfo`] answer (its `reply_max`).
+pub const NODE_INFO_MAX: usize = 2048;
+/// Most lines of an [`Op::NodeInfo`] answer.
+pub const NODE_INFO_LINES: usize = 48;
+/// Longest value of a line of an [`Op::NodeInfo`] answer.
+pub const NODE_INFO_VALUE_MAX: usize = 200;
+/// Longest variable or attribute name of an [`Op::NodeInfo`] answer.
+pub const NODE_INFO_NAME_MAX: usize = 48;
+
+/// One line of a node description ([`NodeInfoText`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeInfoLine<'a> {
+    /// `KEY=VALUE`: `SUBSYSTEM`, `DRIVER` or a line of the device's
+    /// `uevent` file.
+    Var(&'a str, &'a str),
+    /// `ATTR{name}=VALUE`: the first line of a readable attribute file of
+    /// the device.
+    Attr(&'a str, &'a str),
+}
+
+/// A checked [`Op::NodeInfo`] answer: at most [`NODE_INFO_MAX`] bytes of
+/// at most [`NODE_INFO_LINES`] lines, each ending in a newline.  The first
+/// line is `SUBSYSTEM=` and a word (`[A-Za-z0-9_.-]`, 1-32 bytes); every
+/// other line is `KEY=VALUE` with `KEY` of `[A-Z0-9_]`, or `ATTR{name}=VALUE`
+/// with `name` of `[A-Za-z0-9_.:-]` (names 1-48 bytes); values are
+/// printable ASCII (space to `~`), at most [`NODE_INFO_VALUE_MAX`] bytes;
+/// no key comes twice.  Anything else is the guest's junk.
+#[derive(Clone, Copy, Debug)]
+pub struct NodeInfoText<'a> {
+    text: &'a str,
+}
+
+impl<'a> NodeInfoText<'a> {
+    /// Checks an answer; `None` if it breaks any rule above.
+    pub fn parse(b: &'a [u8]) -> Option<Self> {
+        if b.is_empty() || b.len() > NODE_INFO_MAX || b.last() != Some(&b'\n') {
+            return None;
+        }
+        let text = core::str::from_utf8(b).ok()?;
+        let me = NodeInfoText { text };
+        let mut n = 0;
+        for (i, line) in text[..text.len() - 1].split('\n').enumerate() {
+            let l = parse_line(line)?;
+            n += 1;
+            let first = matches!(l, NodeInfoLine::Var("SUBSYSTEM", v)
+                if (1..=32).contains(&v.len()) && v.bytes().all(word_byte));
+            if n > NODE_INFO_LINES || (i == 0) != first {
+                return None;
+            }
+            // Each key once: compare with the lines before this one.
+            if me.lines().take(i).any(|p| p == l || same_key(p, l)) {
+                return None;
+            }
+        }
+        Some(me)
+    }
+
+    /// The lines, in order.
+    pub fn lines(&self) -> impl Iterator<Item = NodeInfoLine<'a>> + 'a {
+        let text = self.text;
+        text[..text.len() - 1].split('\n').filter_map(parse_line)
+    }
+
+    /// The value of variable `key` (`SUBSYSTEM`, `DRIVER`, `DEVNAME`...).
+    pub fn var(&self, key: &str) -> Option<&'a str> {
+        self.lines().find_map(|l| match l {
+            NodeInfoLine::Var(k, v) if k == key => Some(v),
+            _ => None,
+        })
+    }
+
+    /// The guest's subsystem (the first line's word).
+    pub fn subsystem(&self) -> &'a str {
+        self.var("SUBSYSTEM").unwrap_or("")
+    }
+}
+
+/// A byte of a subsystem or driver name.
+fn word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+}
+
+/// Whether two lines name the same variable or attribute.
+fn same_key(a: NodeInfoLine<'_>, b: NodeInfoLine<'_>) -> bool {
+    match (a, b) {
+        (NodeInfoLine::Var(x, _), NodeInfoLine::Var(y, _)) => x == y,
+        (NodeInfoLine::Attr(x, _), NodeInfoLine::Attr(y, _)) => x == y,
+        _ => false,
+    }
+}
+
+/// One line of an answer, without its newline; `None` unless well formed.
+fn parse_line(line: &str) -> Option<NodeInfoLine<'_>> {
+    let (key, value) = line.split_once('=')?;
+    let name_ok = |n: &str, ok: fn(u8) -> bool| {
+        (1..=NODE_INFO_NAME_MAX).contains(&n.len()) && n.bytes().all(ok)
+    };
+    if value.len() > NODE_INFO_VALUE_MAX || !value.bytes().all(|c| (b' '..=b'~').contains(&c)) {
+        return None;
+    }
+    if let Some(name) = key.strip_prefix("ATTR{").and_then(|k| k.strip_suffix('}')) {
+        let ok = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-');
+        return name_ok(name, ok).then_some(NodeInfoLine::Attr(name, value));
+    }
+    let ok = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_';
+    name_ok(key, ok).then_some(NodeInfoLine::Var(key, value))
+}
+
 impl RequestDesc {
     /// [`Op::Mmap`] of `m`; the reply holds a frame per page.
     pub fn mmap(m: MmapReq) -> Self {
@@ -193,6 +301,16 @@ impl RequestDesc {
             prot: (self.cmd & 7) as u8,
             shared: self.cmd & MMAP_SHARED != 0,
         })
+    }
+
+    /// [`Op::NodeInfo`] of export `export`: the reply is a
+    /// [`NodeInfoText`] of at most [`NODE_INFO_MAX`] bytes, the result its
+    /// length.
+    pub fn node_info(export: u32) -> Self {
+        RequestDesc {
+            export,
+            ..RequestDesc::new(Op::NodeInfo)
+        }
     }
 
     /// [`Op::Open`] of export `export` with open flags `flags`; the answer's

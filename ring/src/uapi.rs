@@ -532,6 +532,17 @@ pub const C_NUMBERS: &[(&str, u64)] = &{
         ("IKERNEL_OP_CANCEL", super::Op::Cancel as u64),
         ("IKERNEL_OP_MMAP", super::Op::Mmap as u64),
         ("IKERNEL_MMAP_SHARED", super::MMAP_SHARED as u64),
+        ("IKERNEL_OP_NODE_INFO", super::Op::NodeInfo as u64),
+        ("IKERNEL_NODE_INFO_MAX", super::NODE_INFO_MAX as u64),
+        ("IKERNEL_NODE_INFO_LINES", super::NODE_INFO_LINES as u64),
+        (
+            "IKERNEL_NODE_INFO_NAME_MAX",
+            super::NODE_INFO_NAME_MAX as u64,
+        ),
+        (
+            "IKERNEL_NODE_INFO_VALUE_MAX",
+            super::NODE_INFO_VALUE_MAX as u64,
+        ),
         ("IKERNEL_IOC_GUEST_RAM", IOC_GUEST_RAM as u64),
         ("IKERNEL_OPEN_SEEKABLE", OPEN_SEEKABLE),
         ("IKERNEL_IOCTL_ARG_LOST", super::IOCTL_ARG_LOST),

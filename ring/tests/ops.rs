@@ -5,7 +5,8 @@
 //! back through the matching accessor only.
 
 use ikernel_ring::{
-    FdAt, IoctlArg, MmapReq, NewFile, Op, RequestDesc, IOCTL_ARG_LOST, IOCTL_NEW_FILE, MMAP_SHARED,
+    FdAt, IoctlArg, MmapReq, NewFile, NodeInfoLine, NodeInfoText, Op, RequestDesc, IOCTL_ARG_LOST,
+    IOCTL_NEW_FILE, MMAP_SHARED, NODE_INFO_LINES, NODE_INFO_MAX, NODE_INFO_VALUE_MAX,
 };
 
 #[test]
@@ -126,4 +127,58 @@ fn mmap_round_trip() {
     assert_eq!(d.cmd, 7);
     d.cmd |= 0xf0;
     assert_eq!(d.mmap_req().map(|m| (m.prot, m.shared)), Some((7, false)));
+}
+
+#[test]
+fn node_info_accepts_what_sysfs_says() {
+    let d = RequestDesc::node_info(3);
+    assert_eq!((d.op, d.export, d.handle), (Op::NodeInfo, 3, 0));
+    let t =
+        b"SUBSYSTEM=gpio\nMAJOR=254\nMINOR=0\nDEVNAME=gpiochip0\nATTR{name}=rtc_cmos rtc_cmos\n";
+    let info = NodeInfoText::parse(t).unwrap();
+    assert_eq!(info.subsystem(), "gpio");
+    assert_eq!(info.var("DEVNAME"), Some("gpiochip0"));
+    assert_eq!(info.var("DRIVER"), None);
+    let lines: Vec<_> = info.lines().collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[4], NodeInfoLine::Attr("name", "rtc_cmos rtc_cmos"));
+    // An empty value is a value (uevent has such lines).
+    assert!(NodeInfoText::parse(b"SUBSYSTEM=misc\nDEVMODE=\n").is_some());
+}
+
+#[test]
+fn node_info_refuses_junk() {
+    let long_value = format!("SUBSYSTEM=x\nA={}\n", "v".repeat(NODE_INFO_VALUE_MAX + 1));
+    let many: String = (0..NODE_INFO_LINES)
+        .map(|i| format!("K{i}=1\n"))
+        .collect::<String>();
+    let too_long = format!("SUBSYSTEM=x\nA={}\n", "v".repeat(NODE_INFO_MAX));
+    let bad: [&[u8]; 16] = [
+        b"",
+        b"SUBSYSTEM=gpio",                         // no final newline
+        b"MAJOR=1\nSUBSYSTEM=gpio\n",              // SUBSYSTEM not first
+        b"SUBSYSTEM=\n",                           // empty subsystem
+        b"SUBSYSTEM=a/b\n",                        // not a word
+        b"SUBSYSTEM=gpio\nSUBSYSTEM=misc\n",       // twice
+        b"SUBSYSTEM=gpio\nA=1\nA=2\n",             // a key twice
+        b"SUBSYSTEM=gpio\nATTR{n}=1\nATTR{n}=1\n", // an attribute twice
+        b"SUBSYSTEM=gpio\nlower=1\n",              // not a variable name
+        b"SUBSYSTEM=gpio\nATTR{a/b}=1\n",          // not an attribute name
+        b"SUBSYSTEM=gpio\nNOEQUALS\n",
+        b"SUBSYSTEM=gpio\n\n",           // an empty line
+        b"SUBSYSTEM=gpio\nA=\x07\n",     // not printable
+        b"SUBSYSTEM=gpio\nA=\xc3\xa9\n", // not ASCII
+        long_value.as_bytes(),
+        too_long.as_bytes(),
+    ];
+    for b in bad {
+        assert!(
+            NodeInfoText::parse(b).is_none(),
+            "{:?}",
+            String::from_utf8_lossy(b)
+        );
+    }
+    let many = format!("SUBSYSTEM=x\n{many}");
+    assert!(NodeInfoText::parse(many.as_bytes()).is_none());
+    assert!(NodeInfoText::parse(b"SUBSYSTEM=x\nA=\r\n").is_none());
 }

@@ -304,6 +304,7 @@ struct ikernel_export_net {
 #define IKERNEL_OP_POLL		7	/* result 0, events: current mask */
 #define IKERNEL_OP_CANCEL	8	/* arg: id of a request to interrupt */
 #define IKERNEL_OP_MMAP		9	/* pos, arg: length, cmd; reply: frames */
+#define IKERNEL_OP_NODE_INFO	10	/* reply: the node's sysfs identity */
 /* Net exports (struct ikernel_export_net); batches as in Documentation/ring.rst. */
 #define IKERNEL_OP_NET_XMIT	0x100	/* cmd: frames; payload: the batch */
 #define IKERNEL_OP_NET_RECV	0x101	/* arg: wait in ms; reply: a batch */
@@ -330,6 +331,18 @@ struct ikernel_export_net {
  * mapping; the result is the number of pages, or a negative errno.
  */
 #define IKERNEL_MMAP_SHARED	0x100
+
+/*
+ * IKERNEL_OP_NODE_INFO: what the guest's sysfs says the export's node is,
+ * as "KEY=VALUE\n" lines (at most IKERNEL_NODE_INFO_MAX bytes): first
+ * SUBSYSTEM=, then DRIVER= if the device is bound, the device's uevent
+ * lines, and ATTR{name}=value for its readable attributes.  The result is
+ * the text's length.  The host's rules for the text: Documentation/ring.rst.
+ */
+#define IKERNEL_NODE_INFO_MAX		2048
+#define IKERNEL_NODE_INFO_LINES		48	/* lines at most */
+#define IKERNEL_NODE_INFO_NAME_MAX	48	/* bytes of a KEY or name */
+#define IKERNEL_NODE_INFO_VALUE_MAX	200	/* bytes of a value */
 
 /* struct ikernel_guest_resp.aux for IKERNEL_OP_OPEN. */
 #define IKERNEL_OPEN_SEEKABLE	1	/* pread/pwrite/llseek work */
