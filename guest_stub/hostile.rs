@@ -96,11 +96,16 @@ pub(super) enum Kind {
     /// generations), or frames just past the end of RAM (even).  Waits for
     /// an `MMAP` to answer.
     MmapJunk,
+    /// A node description (`NODE_INFO`) that breaks its rules: a value
+    /// with terminal escapes and a key in lower case (odd generations), or
+    /// a result claiming more bytes than the reply has (even).  Waits for
+    /// a `NODE_INFO` to answer.
+    InfoJunk,
 }
 
 /// Every kind with its name on the console, in the order of their numbers
 /// in `hostile=` (from 1: `wrong_id` is 1, `net_junk` 10, `0xa`).
-const NAMES: [(Kind, &str); 12] = [
+const NAMES: [(Kind, &str); 13] = [
     (Kind::WrongId, "wrong_id"),
     (Kind::DupResp, "dup_resp"),
     (Kind::LenPast, "len_past"),
@@ -113,6 +118,7 @@ const NAMES: [(Kind, &str); 12] = [
     (Kind::NetJunk, "net_junk"),
     (Kind::NewFileJunk, "new_file_junk"),
     (Kind::MmapJunk, "mmap_junk"),
+    (Kind::InfoJunk, "info_junk"),
 ];
 
 impl Kind {
@@ -258,6 +264,7 @@ impl Hostile {
             Some(Kind::NetJunk) => Some(ring::Op::NetRecv),
             Some(Kind::NewFileJunk) => Some(ring::Op::Ioctl),
             Some(Kind::MmapJunk) => Some(ring::Op::Mmap),
+            Some(Kind::InfoJunk) => Some(ring::Op::NodeInfo),
             _ => None,
         };
         if waits_for.is_some_and(|w| w != op) {
@@ -345,6 +352,7 @@ pub(super) fn attack(
         Kind::NetJunk => net_junk(link, s, req),
         Kind::NewFileJunk => new_file_junk(link, s, req, r, odd),
         Kind::MmapJunk => mmap_junk(link, s, req, r, odd),
+        Kind::InfoJunk => info_junk(link, s, req, odd),
     };
     match done {
         Ok(()) => pr_err!("ikernel_hostile: attack {} done\n", kind.name()),
@@ -554,6 +562,24 @@ fn mmap_junk(
         req.id,
         pages,
         if odd { window } else { past_ram }
+    );
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+/// Answers a node description with junk (see [`Kind::InfoJunk`]).
+fn info_junk(link: &Link, mut s: MutexGuard<'_, Serve>, req: &ring::Request, odd: bool) -> Done {
+    let (text, result): (&[u8], i64) = if odd {
+        (b"SUBSYSTEM=misc\nDEVNAME=\x1b[2Jowned\nevil=1\n", 40)
+    } else {
+        (b"SUBSYSTEM=misc\nDEVNAME=ikfifo\n", 4000)
+    };
+    s.guest.respond_aux(req, result, text, 0, 0)?;
+    pr_err!(
+        "ikernel_hostile: info_junk: node_info id {:#x} answered with {} bytes, result {}\n",
+        req.id,
+        text.len(),
+        result
     );
     ring_and_unlock(link, s);
     Ok(())

@@ -54,6 +54,7 @@ per_kind() {
 	[ "$1" = probe_outside ] && n=$((n + 1))
 	[ "$1" = new_file_junk ] && n=$((n + 1))
 	[ "$1" = mmap_junk ] && n=$((n + 1))
+	[ "$1" = info_junk ] && n=$((n + 1))
 	echo $n
 }
 
@@ -185,7 +186,11 @@ run_kind() {
 	echo "# === hostile driver VM: $k"
 	write_config "$cfg" "$name" "$(ikfifo_export)"
 	# The attack goes on the driver VM's kernel command line.
-	sed -i "/^\[vm\]\$/a cmdline = \"ikernel_guest.hostile=$(hostile_param "$k") ikernel_guest.hostile_after=$after\"" "$cfg"
+	# info_junk answers the first node description: there is one per
+	# node and generation.
+	local k_after=$after
+	[ "$k" = info_junk ] && k_after=0
+	sed -i "/^\[vm\]\$/a cmdline = \"ikernel_guest.hostile=$(hostile_param "$k") ikernel_guest.hostile_after=$k_after\"" "$cfg"
 	start_generation "$log" "$cfg"
 	if ! wait_node /dev/ik_fifo 30; then
 		t_not_ok "$k: driver VM exports /dev/ik_fifo"
@@ -314,6 +319,17 @@ run_kind() {
 		t_check "$k: host_stub refused the mapping of frames outside RAM (bad_mmaps $(stat_field bad_mmaps), mmaps $(stat_field mmaps), mapper ${mapped:-?} mapped)" \
 			eval '[ "$(stat_field bad_mmaps)" = 1 ] && [ "$(stat_field mmaps)" = "${mapped:-x}" ] &&
 				grep -q "Input/output error.: 1" "$OUT/$name.mapper"'
+	fi
+
+	# 7. A junk description of the node is refused and counted; a read of
+	# the node's identity asks again, and the genuine answer is shown.
+	if [ "$k" = info_junk ]; then
+		local d=/sys/class/ikernel/ik_fifo
+		wait_for 30 eval '[ "$(cat $d/guest_subsystem 2>/dev/null)" = misc ]'
+		t_diag "$k: guest_uevent: $(tr '\n' ' ' <$d/guest_uevent)"
+		t_check "$k: host_stub refused the junk description (bad_node_info $(cat $d/stats/bad_node_info)) and shows the next, genuine one (guest_subsystem $(cat $d/guest_subsystem))" \
+			eval '[ "$(cat $d/stats/bad_node_info)" -ge 1 ] && [ "$(cat $d/stats/bad_node_info)" -le $gen ] && [ "$(cat $d/guest_subsystem)" = misc ] &&
+				! grep -q owned $d/guest_uevent $d/uevent'
 	fi
 
 	gens=$(ev_count "$log" booting)
