@@ -65,6 +65,9 @@ t_check "gpio-sim made two chips natively: $(tr '\n' ' ' <"$log/native-sim.out")
 	eval '[ "$(grep -c "^gpio-sim: bank[01] gpiochip" "$log/native-sim.out")" = 2 ]'
 chips=($(awk '{print $3}' "$log/native-sim.out"))
 for b in 0 1; do
+	[ -n "${chips[$b]:-}" ] && sysfs_ident "/dev/${chips[$b]}" >"$log/native-ident-$b"
+done
+for b in 0 1; do
 	lsgpio_of "${chips[$b]}" "$log/native-$b"
 done
 sed 's/^/# native: /' "$log/native-0.raw" "$log/native-1.raw"
@@ -114,6 +117,7 @@ for n in 0 1; do
 		eval '[ "$(cat "$log/isolated-$n.name")" = gpiochip$n ]'
 	t_check "lsgpio -n $h lists what it lists natively for ${chips[$n]:-?}" \
 		diff -u "$log/native-$n" "$log/isolated-$n"
+	check_ident "$log/native-ident-$n" "$h" "gpiochip$n"
 done
 t_check "the hogged line shows its consumer and direction through the export" \
 	grep -q 'line  3: "enable" "ikernel-hog" \[used, output\]' "$log/isolated-0"

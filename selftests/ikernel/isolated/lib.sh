@@ -12,7 +12,7 @@ TEST_GUEST_STUB=$ROOT/build/default-test/modules/guest_stub/ikernel_guest.ko
 
 # The hostile mode's attack kinds, in the order of their numbers in
 # ikernel_guest.hostile= (guest_stub/hostile.rs).
-HOSTILE_KIND_NAMES="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside net_junk new_file_junk mmap_junk"
+HOSTILE_KIND_NAMES="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside net_junk new_file_junk mmap_junk info_junk"
 
 # hostile_param KINDS: the value of ikernel_guest.hostile= for KINDS (names,
 # comma- or space-separated, in order): one hexadecimal digit per kind, the
@@ -101,6 +101,67 @@ generation_ready() {
 # generation N, or a newer one, to be READY.
 wait_generation() {
 	wait_for "${3:-300}" generation_ready "$1" "$2"
+}
+
+# sysfs_ident NODE: what this kernel's sysfs says the device node NODE is,
+# as a driver VM describes its node to host_stub (ring op NODE_INFO,
+# Documentation/ring.rst): SUBSYSTEM=, DRIVER= if bound, the uevent lines,
+# then ATTR{name}= for each attribute that can be read (names only: values
+# such as an RTC's time change).
+sysfs_ident() {
+	local t=char dir f
+	[ -b "$1" ] && t=block
+	dir=/sys/dev/$t/$((0x$(stat -L -c %t "$1"))):$((0x$(stat -L -c %T "$1")))
+	echo "SUBSYSTEM=$(basename "$(readlink "$dir/subsystem")")"
+	[ -L "$dir/driver" ] && echo "DRIVER=$(basename "$(readlink "$dir/driver")")"
+	grep -v '^SUBSYSTEM=\|^DRIVER=' "$dir/uevent"
+	for f in "$dir"/*; do
+		case ${f##*/} in uevent | dev) continue ;; esac
+		[ -f "$f" ] && [ ! -L "$f" ] && head -n 1 "$f" >/dev/null 2>&1 &&
+			echo "ATTR{${f##*/}}="
+	done
+}
+
+# host_ident NAME: the same for the node host_stub exports as NAME, from
+# its guest_uevent and guest_attrs (attribute values left out).
+host_ident() {
+	local d=/sys/class/ikernel/$1
+	cat "$d/guest_uevent"
+	sed -n 's/^\([^=]*\)=.*/ATTR{\1}=/p' "$d/guest_attrs"
+}
+
+# check_ident FILE NAME GUEST_DEVNAME: the export NAME describes itself
+# as sysfs_ident described the native node into FILE (same subsystem, driver,
+# uevent variables and attribute names; DEVNAME is the guest's, MAJOR and
+# MINOR may differ), and its own uevent and udev's properties carry the
+# guest's subsystem and name.
+check_ident() {
+	local d=/sys/class/ikernel/$2 want got
+	wait_for 30 test -n "$(cat "$d/guest_subsystem" 2>/dev/null)"
+	cp "$1" "$OUT/ident-$2.native"
+	host_ident "$2" >"$OUT/ident-$2.host" 2>&1
+	sed 's/^/# guest sysfs: /' "$OUT/ident-$2.host"
+	want=$(sed 's/^SUBSYSTEM=//;t;d' "$OUT/ident-$2.native")
+	t_check "$2: guest_subsystem is $(cat "$d/guest_subsystem"), as natively ($want)" \
+		[ "$(cat "$d/guest_subsystem")" = "$want" ]
+	# Numbers and the name are the guest's; the rest must match.
+	want=$(grep -v '^\(MAJOR\|MINOR\|DEVNAME\)=' "$OUT/ident-$2.native" | sort)
+	got=$(grep -v '^\(MAJOR\|MINOR\|DEVNAME\)=' "$OUT/ident-$2.host" | sort)
+	t_check "$2: the guest's driver, uevent variables and attribute names are the native node's" \
+		[ "$want" = "$got" ]
+	[ "$want" = "$got" ] || diff <(echo "$want") <(echo "$got") | sed 's/^/#   /'
+	t_check "$2: guest_uevent names the guest node (DEVNAME=$3) with its numbers" \
+		eval 'grep -qx "DEVNAME=$3" "$OUT/ident-$2.host" && grep -q "^MAJOR=[0-9]" "$OUT/ident-$2.host"'
+	t_check "$2: its uevent carries IKERNEL_GUEST_SUBSYSTEM and IKERNEL_GUEST_DEVNAME" \
+		eval 'grep -qx "IKERNEL_GUEST_SUBSYSTEM=$(cat "$d/guest_subsystem")" "$d/uevent" &&
+			grep -qx "IKERNEL_GUEST_DEVNAME=$3" "$d/uevent"'
+	if command -v udevadm >/dev/null; then
+		udevadm settle -t 10 2>/dev/null
+		t_check "$2: udevadm info shows the guest's identity (IKERNEL_GUEST_DEVNAME=$3)" \
+			eval 'udevadm info -q property -n "/dev/$2" | grep -qx "IKERNEL_GUEST_DEVNAME=$3"'
+	else
+		t_skip "$2: udevadm info (no udevadm here)"
+	fi
 }
 
 # show_logs NAME: the shim's log and the driver VM's console, as TAP
