@@ -464,11 +464,37 @@ static const struct file_operations ikfifo_peek_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 };
 
+/*
+ * The device's sysfs attributes, as tools read them to learn what a node
+ * is: its size and how full it is.
+ */
+static ssize_t capacity_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u\n", ikfifo.capacity);
+}
+static DEVICE_ATTR_RO(capacity);
+
+static ssize_t used_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ikfifo.used));
+}
+static DEVICE_ATTR_RO(used);
+
+static struct attribute *ikfifo_attrs[] = {
+	&dev_attr_capacity.attr,
+	&dev_attr_used.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(ikfifo);
+
 static struct miscdevice ikfifo_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "ikfifo",
 	.fops	= &ikfifo_fops,
 	.mode	= 0666,
+	.groups	= ikfifo_groups,
 };
 
 static int __init ikfifo_init(void)

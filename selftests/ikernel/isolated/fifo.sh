@@ -28,12 +28,13 @@
 # deaths forgiven, default 6), IKERNEL_FIFO_STRESS_TIMEOUT (one round's
 # deadline in seconds, default 600).
 . "$(dirname "$0")/lib.sh"
-t_plan 16
+t_plan 22
 load_kvm
 ko=$ROOT/samples/ikfifo/ikfifo.ko
 
 # 1. Native.
 insmod "$ko" && wait_node /dev/ikfifo 10
+sysfs_ident /dev/ikfifo >"$OUT/fifo-native.ident"
 "$SELF/fifo_test" -d /dev/ikfifo -t "$OUT/fifo-native.txt" >"$OUT/fifo-native.tap" 2>&1
 t_check "fifo_test passes against the native driver" [ $? = 0 ]
 rmmod ikfifo
@@ -83,6 +84,11 @@ mmaps=$(cat /sys/class/ikernel/ik_fifo/stats/mmaps 2>/dev/null)
 bad_mmaps=$(cat /sys/class/ikernel/ik_fifo/stats/bad_mmaps 2>/dev/null)
 t_check "mmap: host_stub mapped the driver's pages (stats/mmaps ${mmaps:-?}, bad_mmaps ${bad_mmaps:-?})" \
 	eval '[ "${mmaps:-0}" -ge 6 ] && [ "${bad_mmaps:-1}" = 0 ]'
+# What the node is: misc, named ikfifo in the driver VM, with ikfifo's
+# own attributes (a snapshot: capacity does not change, used may).
+check_ident "$OUT/fifo-native.ident" ik_fifo ikfifo
+t_check "ik_fifo: guest_attrs shows the driver's capacity attribute (4096)" \
+	grep -qx "capacity=4096" /sys/class/ikernel/ik_fifo/guest_attrs
 # Bulk data went straight between the callers' buffers and the window.
 # Then the same again with direct_copy off, through host_stub's fallback
 # buffer (the path a page that is not resident takes): the same transcript.

@@ -324,12 +324,12 @@ run_kind() {
 	# 7. A junk description of the node is refused and counted; a read of
 	# the node's identity asks again, and the genuine answer is shown.
 	if [ "$k" = info_junk ]; then
-		local d=/sys/class/ikernel/ik_fifo
-		wait_for 30 eval '[ "$(cat $d/guest_subsystem 2>/dev/null)" = misc ]'
-		t_diag "$k: guest_uevent: $(tr '\n' ' ' <$d/guest_uevent)"
-		t_check "$k: host_stub refused the junk description (bad_node_info $(cat $d/stats/bad_node_info)) and shows the next, genuine one (guest_subsystem $(cat $d/guest_subsystem))" \
-			eval '[ "$(cat $d/stats/bad_node_info)" -ge 1 ] && [ "$(cat $d/stats/bad_node_info)" -le $gen ] && [ "$(cat $d/guest_subsystem)" = misc ] &&
-				! grep -q owned $d/guest_uevent $d/uevent'
+		local node=/sys/class/ikernel/ik_fifo
+		wait_for 30 eval '[ "$(cat $node/guest_subsystem 2>/dev/null)" = misc ]'
+		t_diag "$k: guest_uevent: $(tr '\n' ' ' <$node/guest_uevent)"
+		t_check "$k: host_stub refused the junk description (bad_node_info $(cat $node/stats/bad_node_info)) and shows the next, genuine one (guest_subsystem $(cat $node/guest_subsystem))" \
+			eval '[ "$(cat $node/stats/bad_node_info)" -ge 1 ] && [ "$(cat $node/stats/bad_node_info)" -le $gen ] && [ "$(cat $node/guest_subsystem)" = misc ] &&
+				! grep -q owned $node/guest_uevent $node/uevent'
 	fi
 
 	gens=$(ev_count "$log" booting)

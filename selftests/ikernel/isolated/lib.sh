@@ -136,31 +136,35 @@ host_ident() {
 # MINOR may differ), and its own uevent and udev's properties carry the
 # guest's subsystem and name.
 check_ident() {
-	local d=/sys/class/ikernel/$2 want got
-	wait_for 30 test -n "$(cat "$d/guest_subsystem" 2>/dev/null)"
-	cp "$1" "$OUT/ident-$2.native"
-	host_ident "$2" >"$OUT/ident-$2.host" 2>&1
-	sed 's/^/# guest sysfs: /' "$OUT/ident-$2.host"
-	want=$(sed 's/^SUBSYSTEM=//;t;d' "$OUT/ident-$2.native")
-	t_check "$2: guest_subsystem is $(cat "$d/guest_subsystem"), as natively ($want)" \
-		[ "$(cat "$d/guest_subsystem")" = "$want" ]
+	local native=$1 name=$2 devname=$3 node=/sys/class/ikernel/$2 want got
+	# Asked for when the node was made; a read asks again if the node
+	# was missing then.
+	wait_for 30 eval '[ -n "$(cat "$node/guest_subsystem" 2>/dev/null)" ]'
+	cp "$native" "$OUT/ident-$name.native"
+	host_ident "$name" >"$OUT/ident-$name.host" 2>&1
+	sed 's/^/# guest sysfs: /' "$OUT/ident-$name.host"
+	sed 's/^/# guest_attrs: /' "$node/guest_attrs"
+	want=$(sed 's/^SUBSYSTEM=//;t;d' "$native")
+	t_check "$name: guest_subsystem is $(cat "$node/guest_subsystem"), as natively ($want)" \
+		[ "$(cat "$node/guest_subsystem")" = "$want" ]
 	# Numbers and the name are the guest's; the rest must match.
-	want=$(grep -v '^\(MAJOR\|MINOR\|DEVNAME\)=' "$OUT/ident-$2.native" | sort)
-	got=$(grep -v '^\(MAJOR\|MINOR\|DEVNAME\)=' "$OUT/ident-$2.host" | sort)
-	t_check "$2: the guest's driver, uevent variables and attribute names are the native node's" \
+	want=$(grep -v '^\(MAJOR\|MINOR\|DEVNAME\)=' "$native" | sort)
+	got=$(grep -v '^\(MAJOR\|MINOR\|DEVNAME\)=' "$OUT/ident-$name.host" | sort)
+	t_check "$name: the guest's driver, uevent variables and attribute names are the native node's" \
 		[ "$want" = "$got" ]
 	[ "$want" = "$got" ] || diff <(echo "$want") <(echo "$got") | sed 's/^/#   /'
-	t_check "$2: guest_uevent names the guest node (DEVNAME=$3) with its numbers" \
-		eval 'grep -qx "DEVNAME=$3" "$OUT/ident-$2.host" && grep -q "^MAJOR=[0-9]" "$OUT/ident-$2.host"'
-	t_check "$2: its uevent carries IKERNEL_GUEST_SUBSYSTEM and IKERNEL_GUEST_DEVNAME" \
-		eval 'grep -qx "IKERNEL_GUEST_SUBSYSTEM=$(cat "$d/guest_subsystem")" "$d/uevent" &&
-			grep -qx "IKERNEL_GUEST_DEVNAME=$3" "$d/uevent"'
+	t_check "$name: guest_uevent names the guest node (DEVNAME=$devname) with its numbers" \
+		eval 'grep -qx "DEVNAME=$devname" "$OUT/ident-$name.host" &&
+			grep -q "^MAJOR=[0-9]" "$OUT/ident-$name.host"'
+	t_check "$name: its uevent carries IKERNEL_GUEST_SUBSYSTEM and IKERNEL_GUEST_DEVNAME" \
+		eval 'grep -qx "IKERNEL_GUEST_SUBSYSTEM=$(cat "$node/guest_subsystem")" "$node/uevent" &&
+			grep -qx "IKERNEL_GUEST_DEVNAME=$devname" "$node/uevent"'
 	if command -v udevadm >/dev/null; then
 		udevadm settle -t 10 2>/dev/null
-		t_check "$2: udevadm info shows the guest's identity (IKERNEL_GUEST_DEVNAME=$3)" \
-			eval 'udevadm info -q property -n "/dev/$2" | grep -qx "IKERNEL_GUEST_DEVNAME=$3"'
+		t_check "$name: udevadm info shows the guest's identity (IKERNEL_GUEST_DEVNAME=$devname)" \
+			eval 'udevadm info -q property -n "/dev/$name" | grep -qx "IKERNEL_GUEST_DEVNAME=$devname"'
 	else
-		t_skip "$2: udevadm info (no udevadm here)"
+		t_skip "$name: udevadm info (no udevadm here)"
 	fi
 }
 
