@@ -279,7 +279,8 @@ impl Link {
             ring::FEATURE_EVENT_IDX
                 | ring::FEATURE_NET
                 | ring::FEATURE_MMAP
-                | ring::FEATURE_NODE_INFO,
+                | ring::FEATURE_NODE_INFO
+                | ring::FEATURE_REMOTE_IOCTL,
         )
         .map_err(|e| {
             pr_err!(

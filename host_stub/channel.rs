@@ -365,7 +365,8 @@ impl Channel {
                 ring::FEATURE_EVENT_IDX
                     | ring::FEATURE_NET
                     | ring::FEATURE_MMAP
-                    | ring::FEATURE_NODE_INFO,
+                    | ring::FEATURE_NODE_INFO
+                    | ring::FEATURE_REMOTE_IOCTL,
                 0,
             )
             .map_err(|e| Error::from_errno(e.to_errno()))?;

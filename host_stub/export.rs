@@ -80,6 +80,8 @@ use crate::{
     },
     sys::{
         accessible,
+        caller_map,
+        caller_points,
         cdev::{
             Attr,
             NodeDev,
@@ -193,6 +195,12 @@ pub(crate) struct ExportStats {
     /// Node descriptions that broke the rules of [`ring::NodeInfoText`]
     /// (refused).
     bad_node_info: Atomic<u64>,
+    /// Pages of callers' memory fetched by remote ioctls.
+    remote_pages: Atomic<u64>,
+    /// Remote ioctl steps that broke the rules of [`ring::IoctlStep`] and
+    /// [`ring::WriteBack`], or asked for memory outside the caller's map
+    /// (refused, `EIO`).
+    bad_remote: Atomic<u64>,
 }
 
 impl ExportStats {
@@ -212,6 +220,8 @@ impl ExportStats {
             mmaps: Atomic::new(0),
             bad_mmaps: Atomic::new(0),
             bad_node_info: Atomic::new(0),
+            remote_pages: Atomic::new(0),
+            bad_remote: Atomic::new(0),
         }
     }
 
@@ -425,7 +435,7 @@ impl Export {
             f,
             "export {} index {} node {} enodev {} opens {} calls {} errors {} timeouts {} \
              interrupted {} eio {} reopens {} new_files {} bad_new_files {} mmaps {} \
-             bad_mmaps {} bad_node_info {} ",
+             bad_mmaps {} bad_node_info {} remote_pages {} bad_remote {} ",
             name,
             self.index,
             self.channel.guest_node(self.index),
@@ -441,7 +451,9 @@ impl Export {
             s.bad_new_files.load(Relaxed),
             s.mmaps.load(Relaxed),
             s.bad_mmaps.load(Relaxed),
-            s.bad_node_info.load(Relaxed)
+            s.bad_node_info.load(Relaxed),
+            s.remote_pages.load(Relaxed),
+            s.bad_remote.load(Relaxed)
         )?;
         self.channel.write_stats(f)?;
         writeln!(f)
@@ -504,6 +516,8 @@ impl NodeInfo for Export {
             Attr::Stat(Stat::Mmaps) => write!(f, "{}", n(&s.mmaps)),
             Attr::Stat(Stat::BadMmaps) => write!(f, "{}", n(&s.bad_mmaps)),
             Attr::Stat(Stat::BadNodeInfo) => write!(f, "{}", n(&s.bad_node_info)),
+            Attr::Stat(Stat::RemotePages) => write!(f, "{}", n(&s.remote_pages)),
+            Attr::Stat(Stat::BadRemote) => write!(f, "{}", n(&s.bad_remote)),
         }
     }
 
@@ -541,6 +555,31 @@ pub(crate) struct OpenFile {
 }
 
 /// Turns a guest result into a host one: a value, or a negative errno.
+/// Whether an ioctl argument's bytes may hold pointers the driver
+/// follows: a native word at any 4-aligned offset that is an address in
+/// the caller's readable memory.  Only then is the ioctl run against the
+/// caller's memory ([`OpenFile::remote_ioctl`]); a false alarm costs time,
+/// never correctness.
+fn holds_pointers(arg: &[u8]) -> bool {
+    let mut words = [0u64; 64];
+    let mut n = 0;
+    let mut off = 0;
+    while off + 8 <= arg.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&arg[off..off + 8]);
+        words[n] = u64::from_ne_bytes(w);
+        n += 1;
+        off += 4;
+        if n == words.len() || off + 8 > arg.len() {
+            if caller_points(&words[..n]) {
+                return true;
+            }
+            n = 0;
+        }
+    }
+    false
+}
+
 fn result(a: &Answer) -> Result<i64> {
     if a.result < 0 {
         // CAST: The ring checked `-MAX_ERRNO <= result`.
@@ -896,6 +935,14 @@ impl OpenFile {
         } else {
             None
         };
+        // CAST: A user address travels as its bit pattern.
+        let pointer = shape == Some(ring::IoctlArg::Lost)
+            || (shape.is_some() && caller_points(&[arg as u64]));
+        if pointer {
+            if let Some(v) = self.remote_ioctl(cmd, arg, flags)? {
+                return Ok(v);
+            }
+        }
         if let Some(shape) = shape {
             let a = self.call(&ioctl(shape), &[], &mut [])?;
             let v = result(&a)?;
@@ -919,6 +966,11 @@ impl OpenFile {
                 .reader()
                 .read_slice(&mut payload)?;
         }
+        if holds_pointers(&payload) {
+            if let Some(v) = self.remote_ioctl(cmd, arg, flags)? {
+                return Ok(v);
+            }
+        }
         let want = if dir & DIR_READ != 0 { size } else { 0 };
         let mut reply = KVec::from_elem(0u8, want, GFP_KERNEL)?;
         let a = self.call(&d, &payload, &mut reply)?;
@@ -933,6 +985,161 @@ impl OpenFile {
                 .write_slice(reply)?;
         }
         Ok(isize::try_from(v).unwrap_or(isize::MAX))
+    }
+
+    /// Runs ioctl `cmd` against the caller's own memory
+    /// ([`ring::IoctlArg::Remote`]): the guest's driver gets `arg` as it is,
+    /// and every page it touches is fetched from the caller when it first
+    /// does; what it changed is written back.  `None` if this cannot be
+    /// done (the guest does not support it, or the caller's map does not
+    /// fit a request): the caller forwards the ioctl as usual.
+    ///
+    /// # Errors
+    ///
+    /// The ioctl's errno; `EFAULT` if what the driver wrote cannot be
+    /// written back; `EIO` if the guest broke the rules of a step.
+    fn remote_ioctl(&self, cmd: u32, arg: usize, flags: u32) -> Result<Option<isize>> {
+        let s = &self.export.stats;
+        let ch = &self.export.channel;
+        let gen = self.file()?.generation();
+        if !ch.guest_has(gen, ring::FEATURE_REMOTE_IOCTL) {
+            return Ok(None);
+        }
+        let max = ch.piece_max()?;
+        let map = match caller_map(max) {
+            Ok(m) => m,
+            Err(e) if e == E2BIG => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut ranges = KVec::with_capacity(map.len() / ring::MEM_RANGE_SIZE, GFP_KERNEL)?;
+        for r in map.chunks_exact(ring::MEM_RANGE_SIZE) {
+            let word = |o: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&r[o..o + 8]);
+                u64::from_ne_bytes(w)
+            };
+            let end = word(8);
+            ranges.push(
+                ring::MemRange {
+                    start: word(0),
+                    end: end & !ring::MEM_RANGE_WRITABLE,
+                    writable: end & ring::MEM_RANGE_WRITABLE != 0,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        // CAST: A user address travels as its bit pattern.
+        let mut d = self.desc(
+            ring::RequestDesc::ioctl(cmd, arg as u64, ring::IoctlArg::Remote),
+            flags,
+        );
+        let mut payload = map;
+        let mut reply = KVec::from_elem(0u8, max, GFP_KERNEL)?;
+        // The pages sent, and whether the caller may write them.
+        let mut sent: KVec<(u64, bool)> = KVec::new();
+        let mut token = None;
+        loop {
+            let a = self.call(&d, &payload, &mut reply)?;
+            let records = reply.get(..a.len).ok_or(EIO)?;
+            let step = match ring::IoctlStep::from_answer(a.result, a.aux) {
+                None => {
+                    // The final answer: what the driver wrote is written
+                    // back whatever the result, as it would have been.
+                    self.write_back(records, &sent)?;
+                    // A restart only ever answers a signal the caller has.
+                    let v = match result(&a) {
+                        Err(e) if e == ERESTARTSYS && !kernel::current!().signal_pending() => {
+                            Err(EINTR)
+                        }
+                        r => r,
+                    }?;
+                    if let Some(nf) = ring::NewFile::from_aux(a.aux) {
+                        return self.hand_out(nf, &a, v, arg, &mut []).map(Some);
+                    }
+                    return Ok(Some(isize::try_from(v).unwrap_or(isize::MAX)));
+                }
+                Some(step) => step,
+            };
+            let (t, next) = match step {
+                Some(ring::IoctlStep::NeedPage { token: t, addr }) => {
+                    let range = ranges.iter().find(|r| r.contains(addr));
+                    let fresh = !sent.iter().any(|&(p, _)| p == addr);
+                    match range {
+                        Some(r) if fresh && sent.len() < ring::REMOTE_PAGES_MAX => {
+                            sent.push((addr, r.writable), GFP_KERNEL)?;
+                            (t, Some(addr))
+                        }
+                        _ => return Err(self.bad_remote(t)),
+                    }
+                }
+                Some(ring::IoctlStep::WriteBack { token: t }) => {
+                    self.write_back(records, &sent)?;
+                    (t, None)
+                }
+                None => return Err(self.bad_remote(0)),
+            };
+            if *token.get_or_insert(t) != t {
+                return Err(self.bad_remote(0));
+            }
+            payload.clear();
+            let what = match next {
+                Some(addr) => {
+                    payload.resize(ring::REMOTE_PAGE, 0, GFP_KERNEL)?;
+                    let from = UserPtr::from_addr(usize::try_from(addr)?);
+                    let r = UserSlice::new(from, ring::REMOTE_PAGE)
+                        .reader()
+                        .read_slice(&mut payload);
+                    s.remote_pages.add(1, Relaxed);
+                    if r.is_ok() {
+                        ring::PageReply::Data
+                    } else {
+                        payload.clear();
+                        ring::PageReply::Unreadable
+                    }
+                }
+                None => ring::PageReply::Continue,
+            };
+            d = self.desc(
+                ring::RequestDesc::ioctl_page(t, next.unwrap_or(0), what),
+                flags,
+            );
+        }
+    }
+
+    /// Writes the [`ring::WriteBack`] records of a remote ioctl's answer to
+    /// the caller: each must lie in a writable page that was `sent`.
+    fn write_back(&self, records: &[u8], sent: &[(u64, bool)]) -> Result {
+        let page = !(ring::REMOTE_PAGE as u64 - 1);
+        for rec in ring::WriteBack::new(records) {
+            let Ok((addr, bytes)) = rec else {
+                return Err(self.bad_remote(0));
+            };
+            if !sent.iter().any(|&(p, w)| w && p == addr & page) {
+                return Err(self.bad_remote(0));
+            }
+            UserSlice::new(UserPtr::from_addr(usize::try_from(addr)?), bytes.len())
+                .writer()
+                .write_slice(bytes)?;
+        }
+        Ok(())
+    }
+
+    /// A remote ioctl's step broke the rules: counts it, tells the guest to
+    /// drop session `token` (if known) and fails the ioctl.
+    fn bad_remote(&self, token: u32) -> Error {
+        self.export.stats.bad_remote.add(1, Relaxed);
+        pr_err_once!(
+            "ikernel: driver VM {} answered a remote ioctl wrongly\n",
+            self.export.channel.vm_name()
+        );
+        if token != 0 {
+            let d = self.desc(
+                ring::RequestDesc::ioctl_page(token, 0, ring::PageReply::Abort),
+                0,
+            );
+            let _ = self.call(&d, &[], &mut []);
+        }
+        EIO
     }
 
     /// An ioctl answered `v` with `reply` (the argument's bytes to write

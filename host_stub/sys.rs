@@ -89,6 +89,46 @@ pub(crate) fn accessible(addr: usize, len: usize, how: Access) -> usize {
     cur.min(end) - addr
 }
 
+extern "C" {
+    /// The caller's readable memory as pairs (`callermm.c`).
+    fn ikernel_caller_map(out: *mut u64, max: c_uint) -> kernel::ffi::c_int;
+    /// Whether a value points into the caller's readable memory
+    /// (`callermm.c`).
+    fn ikernel_caller_points(words: *const u64, n: c_uint) -> bool;
+}
+
+/// The calling process's readable memory, as the records of a remote
+/// ioctl's payload (`ring::MemRange`), at most `max_bytes` of them.
+///
+/// # Errors
+///
+/// `E2BIG` if they do not fit, `EINTR` on a fatal signal, `ENOMEM`.
+pub(crate) fn caller_map(max_bytes: usize) -> Result<KVec<u8>> {
+    let max = max_bytes / crate::ring::MEM_RANGE_SIZE;
+    let mut pairs = KVec::from_elem(0u64, max * 2, GFP_KERNEL)?;
+    // SAFETY: `pairs` has room for `max` pairs, which is what the helper
+    // may write; it runs in the caller's context (its `current->mm`).
+    let n = unsafe { ikernel_caller_map(pairs.as_mut_ptr(), c_uint::try_from(max)?) };
+    let n = usize::try_from(n).map_err(|_| Error::from_errno(n))?;
+    let mut out = KVec::with_capacity(n * crate::ring::MEM_RANGE_SIZE, GFP_KERNEL)?;
+    for p in pairs.chunks_exact(2).take(n) {
+        out.extend_from_slice(&p[0].to_ne_bytes(), GFP_KERNEL)?;
+        out.extend_from_slice(&p[1].to_ne_bytes(), GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// Whether any of `words` is an address inside the calling process's
+/// readable memory.
+pub(crate) fn caller_points(words: &[u64]) -> bool {
+    let Ok(n) = c_uint::try_from(words.len()) else {
+        return false;
+    };
+    // SAFETY: `words` is valid for `n` reads; the helper runs in the
+    // caller's context.
+    unsafe { ikernel_caller_points(words.as_ptr(), n) }
+}
+
 /// One turn of a busy poll: lets every other runnable task of this CPU go
 /// first, and returns at once when there is none.
 pub(crate) fn poll_yield() {

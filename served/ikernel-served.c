@@ -47,6 +47,7 @@
 #include <linux/ikernel.h>
 
 #include "net.h"
+#include "remote.h"
 
 /* One worker per request the ring can hold in flight: none waits. */
 #define WORKERS		IKERNEL_MAX_SLOTS
@@ -395,6 +396,8 @@ static int64_t do_release(const struct ikernel_guest_req *r)
 	struct file_map *maps = NULL, *m;
 	int fd = -1, info = -1;
 
+	/* A remote ioctl the host gave up on holds the file: end it. */
+	remote_drop_file(r->index, r->handle);
 	pthread_mutex_lock(&files_lock);
 	if (r->handle >= 1 && r->handle <= MAX_FILES &&
 	    files[r->handle - 1].used && files[r->handle - 1].index == r->index) {
@@ -780,6 +783,15 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 
 	if (fd < 0)
 		return -errno;
+	if (r->pos & IKERNEL_IOCTL_ARG_REMOTE) {
+		int final;
+		int64_t v = remote_ioctl(r, fd, wk->buf, r->reply_max < wk->buf_size ?
+					 r->reply_max : wk->buf_size, len, aux, &final);
+
+		if (final && v >= 0 && new_file(r, v, NULL, NULL, 0, aux))
+			return -EMFILE;
+		return v;
+	}
 	if (r->len > size || r->reply_max > size || size > wk->buf_size)
 		return -EINVAL;
 	if (r->pos & IKERNEL_IOCTL_ARG_LOST) {
@@ -811,6 +823,19 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	if (new_file(r, ret, wk->buf, wk->before, back, aux))
 		return -EMFILE;
 	return ret;
+}
+
+/* The next part of a remote ioctl (remote.c). */
+static int64_t do_ioctl_page(const struct ikernel_guest_req *r,
+			     struct worker *wk, uint32_t *len, uint64_t *aux)
+{
+	size_t max = r->reply_max < wk->buf_size ? r->reply_max : wk->buf_size;
+	int final;
+	int64_t v = remote_page(r, wk->buf, max, len, aux, &final);
+
+	if (final && v >= 0 && new_file(r, v, NULL, NULL, 0, aux))
+		return -EMFILE;
+	return v;
 }
 
 /*
@@ -1041,6 +1066,9 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 	case IKERNEL_OP_IOCTL:
 		res = do_ioctl(r, wk, &len, &aux);
 		break;
+	case IKERNEL_OP_IOCTL_PAGE:
+		res = do_ioctl_page(r, wk, &len, &aux);
+		break;
 	case IKERNEL_OP_POLL:
 		res = file_fd(r) < 0 ? -EBADF : 0;
 		break;
@@ -1105,6 +1133,7 @@ static void *stall_reporter(void *arg)
 	(void)arg;
 	for (;;) {
 		sleep(10);
+		remote_reap();
 		now = time(NULL);
 		idle = 0;
 		n = 0;
@@ -1190,6 +1219,9 @@ static void *worker(void *arg)
 			inflight[wk.slot].active = 0;
 			pthread_mutex_unlock(&inflight_lock);
 		} else {
+			/* Cancelled before it started: its session goes too. */
+			if (r.op == IKERNEL_OP_IOCTL_PAGE)
+				remote_drop(&r);
 			a = (struct ikernel_guest_resp){
 				.id = r.id, .result = -EINTR,
 				.buf = (uintptr_t)wk.buf,

@@ -301,7 +301,11 @@ impl Channel {
             }
         }
         let bounce = bounce.transpose()?;
-        let result = if cancelled && c.result == i64::from(EINTR.to_errno()) {
+        // A remote ioctl's guest tells a driver's -ERESTARTSYS from its
+        // -EINTR itself (`ring::remote`).
+        let remote = desc.op == ring::Op::IoctlPage
+            || (desc.op == ring::Op::Ioctl && desc.pos & ring::IOCTL_ARG_REMOTE != 0);
+        let result = if cancelled && !remote && c.result == i64::from(EINTR.to_errno()) {
             // The driver saw the signal: restart or EINTR, as the caller's
             // signal disposition says.
             i64::from(ERESTARTSYS.to_errno())

@@ -116,6 +116,8 @@ pub(crate) enum Stat {
     Mmaps,
     BadMmaps,
     BadNodeInfo,
+    RemotePages,
+    BadRemote,
 }
 
 /// What a node's sysfs attributes and uevents show, in safe code.
@@ -235,7 +237,7 @@ const MAIN_ATTRS: [(&CStr, Attr); 12] = [
 ];
 
 /// The attributes in `stats/`.
-const STAT_ATTRS: [(&CStr, Attr); 13] = [
+const STAT_ATTRS: [(&CStr, Attr); 15] = [
     (c"opens", Attr::Stat(Stat::Opens)),
     (c"calls", Attr::Stat(Stat::Calls)),
     (c"errors", Attr::Stat(Stat::Errors)),
@@ -249,6 +251,8 @@ const STAT_ATTRS: [(&CStr, Attr); 13] = [
     (c"mmaps", Attr::Stat(Stat::Mmaps)),
     (c"bad_mmaps", Attr::Stat(Stat::BadMmaps)),
     (c"bad_node_info", Attr::Stat(Stat::BadNodeInfo)),
+    (c"remote_pages", Attr::Stat(Stat::RemotePages)),
+    (c"bad_remote", Attr::Stat(Stat::BadRemote)),
 ];
 
 /// `device_attribute`s of `list`, in its order.
@@ -267,7 +271,7 @@ const fn dev_attrs<const N: usize>(
 }
 
 static MAIN_DEV_ATTRS: StaticC<[bindings::device_attribute; 12]> = StaticC(dev_attrs(&MAIN_ATTRS));
-static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 13]> = StaticC(dev_attrs(&STAT_ATTRS));
+static STAT_DEV_ATTRS: StaticC<[bindings::device_attribute; 15]> = StaticC(dev_attrs(&STAT_ATTRS));
 
 /// The NULL-terminated `struct attribute *` list of `attrs`.
 const fn attr_ptrs<const N: usize, const M: usize>(
@@ -283,7 +287,7 @@ const fn attr_ptrs<const N: usize, const M: usize>(
 }
 
 static MAIN_PTRS: StaticC<[*mut bindings::attribute; 13]> = StaticC(attr_ptrs(&MAIN_DEV_ATTRS.0));
-static STAT_PTRS: StaticC<[*mut bindings::attribute; 14]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
+static STAT_PTRS: StaticC<[*mut bindings::attribute; 16]> = StaticC(attr_ptrs(&STAT_DEV_ATTRS.0));
 
 static MAIN_GROUP: StaticC<bindings::attribute_group> = StaticC(bindings::attribute_group {
     __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {

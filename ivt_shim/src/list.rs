@@ -41,7 +41,7 @@ pub struct NodeState {
 }
 
 /// The counters of a node's `stats/` directory, in the order shown.
-pub const STATS: [&str; 13] = [
+pub const STATS: [&str; 15] = [
     "opens",
     "calls",
     "errors",
@@ -55,6 +55,8 @@ pub const STATS: [&str; 13] = [
     "mmaps",
     "bad_mmaps",
     "bad_node_info",
+    "remote_pages",
+    "bad_remote",
 ];
 
 /// One attribute, without its newline; a missing or unreadable one (a

@@ -29,9 +29,16 @@ pub const FEATURE_MMAP: u32 = 1 << 3;
 /// Feature bit: [`Op::NodeInfo`] may be used (the guest describes its
 /// node as its own sysfs shows it).
 pub const FEATURE_NODE_INFO: u32 = 1 << 4;
+/// Feature bit: ioctls may run against the caller's memory fetched on
+/// demand ([`super::remote`], [`Op::IoctlPage`]).
+pub const FEATURE_REMOTE_IOCTL: u32 = 1 << 5;
 /// All feature bits this version knows.
-pub const FEATURES_KNOWN: u32 =
-    FEATURE_EVENT_IDX | FEATURE_NET | FEATURE_BLOCK | FEATURE_MMAP | FEATURE_NODE_INFO;
+pub const FEATURES_KNOWN: u32 = FEATURE_EVENT_IDX
+    | FEATURE_NET
+    | FEATURE_BLOCK
+    | FEATURE_MMAP
+    | FEATURE_NODE_INFO
+    | FEATURE_REMOTE_IOCTL;
 
 /// Size in bytes of the header page at the start of the window.
 pub const HEADER_SIZE: u32 = 4096;
@@ -224,6 +231,10 @@ pub enum Op {
     /// What the guest's sysfs says the node of export `export` is, as
     /// text (`super::ops::NodeInfoText`); only with [`FEATURE_NODE_INFO`].
     NodeInfo = 10,
+    /// The next part of a remote ioctl of the file: a page of the caller's
+    /// memory, or what became of the last step (`super::remote`); only
+    /// with [`FEATURE_REMOTE_IOCTL`].
+    IoctlPage = 11,
     /// Net: transmit a batch of frames on the guest interface (ops
     /// 0x100..=0x1ff are net ops; [`super::net`] has their encoding).
     NetXmit = 0x100,
@@ -254,6 +265,7 @@ impl TryFrom<u32> for Op {
             8 => Op::Cancel,
             9 => Op::Mmap,
             10 => Op::NodeInfo,
+            11 => Op::IoctlPage,
             0x100 => Op::NetXmit,
             0x101 => Op::NetRecv,
             0x102 => Op::NetInfo,

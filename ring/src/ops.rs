@@ -39,6 +39,10 @@ pub enum IoctlArg {
     /// The argument is larger than a slot's buffer and does not travel: the
     /// driver must get a pointer it cannot access.
     Lost,
+    /// The argument is the caller's own and the driver reaches the caller's
+    /// memory through steps ([`super::remote`]); the payload is the
+    /// caller's map.
+    Remote,
 }
 
 impl IoctlArg {
@@ -53,6 +57,7 @@ impl IoctlArg {
                 writable,
             } => u64::from(size) | u64::from(readable) << 16 | u64::from(writable) << 32,
             IoctlArg::Lost => IOCTL_ARG_LOST,
+            IoctlArg::Remote => IOCTL_ARG_REMOTE,
         }
     }
 
@@ -63,6 +68,8 @@ impl IoctlArg {
         let field = |shift: u32| ((pos >> shift) & 0xffff) as u16;
         if pos & IOCTL_ARG_LOST != 0 {
             IoctlArg::Lost
+        } else if pos & IOCTL_ARG_REMOTE != 0 {
+            IoctlArg::Remote
         } else if field(0) == 0 {
             IoctlArg::Integer
         } else {

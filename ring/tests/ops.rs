@@ -182,3 +182,72 @@ fn node_info_refuses_junk() {
     assert!(NodeInfoText::parse(many.as_bytes()).is_none());
     assert!(NodeInfoText::parse(b"SUBSYSTEM=x\nA=\r\n").is_none());
 }
+
+#[test]
+fn remote_ioctl_steps_round_trip() {
+    use ikernel_ring::{IoctlStep, IOCTL_ARG_REMOTE, IOCTL_STEP};
+    assert_eq!(IoctlArg::Remote.to_pos(), IOCTL_ARG_REMOTE);
+    assert_eq!(IoctlArg::from_pos(IOCTL_ARG_REMOTE), IoctlArg::Remote);
+    for step in [
+        IoctlStep::NeedPage {
+            token: 7,
+            addr: 0x7fff_1234_5000,
+        },
+        IoctlStep::WriteBack { token: u32::MAX },
+    ] {
+        let (r, aux) = step.to_answer();
+        assert_eq!(IoctlStep::from_answer(r, aux), Some(Some(step)));
+    }
+    // The final answer is no step.
+    assert_eq!(IoctlStep::from_answer(3, 0), None);
+    // Junk steps: a token outside u32, zero, a stray bit, a write-back
+    // with an address.
+    for (r, aux) in [
+        (0, IOCTL_STEP | 0x1000),
+        (-5, IOCTL_STEP | 0x1000),
+        (1 << 40, IOCTL_STEP | 0x1000),
+        (1, IOCTL_STEP | 0x1001),
+        (1, IOCTL_STEP | 1 << 63),
+        (1, IOCTL_STEP | ikernel_ring::IOCTL_STEP_WRITE_BACK | 0x1000),
+    ] {
+        assert_eq!(IoctlStep::from_answer(r, aux), Some(None), "{r} {aux:#x}");
+    }
+}
+
+#[test]
+fn write_back_records() {
+    use ikernel_ring::WriteBack;
+    let mut buf = [0u8; 256];
+    let a = WriteBack::put(&mut buf, 0x1000_0ffc, b"abcd").unwrap();
+    let b = WriteBack::put(&mut buf[a..], 0x2000_0000, b"xyz").unwrap();
+    assert_eq!((a, b), (24, 24));
+    let got: Vec<_> = WriteBack::new(&buf[..a + b]).collect();
+    assert_eq!(
+        got,
+        vec![
+            Ok((0x1000_0ffc, &b"abcd"[..])),
+            Ok((0x2000_0000, &b"xyz"[..]))
+        ]
+    );
+    // A record may not cross a page, be empty or longer than a page.
+    assert!(WriteBack::put(&mut buf, 0x1000_0ffe, b"abcd").is_none());
+    assert!(WriteBack::put(&mut buf, 0x1000_0000, b"").is_none());
+    // Junk: crossing a page, a length past the reply, a non-zero
+    // reserved word, non-zero padding, a short header.
+    let mut cross = [0u8; 24];
+    cross[..8].copy_from_slice(&0x1ffeu64.to_ne_bytes());
+    cross[8..12].copy_from_slice(&4u32.to_ne_bytes());
+    let mut long = [0u8; 24];
+    long[8..12].copy_from_slice(&9u32.to_ne_bytes());
+    let mut reserved = [0u8; 24];
+    reserved[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    reserved[12] = 1;
+    let mut pad = [0u8; 24];
+    pad[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    pad[20] = 1;
+    for junk in [&cross[..], &long[..], &reserved[..], &pad[..], &pad[..10]] {
+        let mut it = WriteBack::new(junk);
+        assert_eq!(it.next(), Some(Err(())));
+        assert_eq!(it.next(), None);
+    }
+}

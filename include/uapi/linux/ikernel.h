@@ -305,6 +305,7 @@ struct ikernel_export_net {
 #define IKERNEL_OP_CANCEL	8	/* arg: id of a request to interrupt */
 #define IKERNEL_OP_MMAP		9	/* pos, arg: length, cmd; reply: frames */
 #define IKERNEL_OP_NODE_INFO	10	/* reply: the node's sysfs identity */
+#define IKERNEL_OP_IOCTL_PAGE	11	/* cmd: session; arg: page; pos: what */
 /* Net exports (struct ikernel_export_net); batches as in Documentation/ring.rst. */
 #define IKERNEL_OP_NET_XMIT	0x100	/* cmd: frames; payload: the batch */
 #define IKERNEL_OP_NET_RECV	0x101	/* arg: wait in ms; reply: a batch */
@@ -322,6 +323,34 @@ struct ikernel_export_net {
 #define IKERNEL_IOCTL_ARG_R(pos)	(((pos) >> 16) & 0xffff)
 #define IKERNEL_IOCTL_ARG_W(pos)	(((pos) >> 32) & 0xffff)
 #define IKERNEL_IOCTL_ARG_LOST		(1ULL << 63)
+
+/*
+ * Remote ioctls (Documentation/ring.rst, "Remote ioctls").  With
+ * IKERNEL_IOCTL_ARG_REMOTE in pos, arg is the host caller's own argument
+ * and the payload a map of the caller's readable memory: records of two
+ * __u64, start and end (page aligned), IKERNEL_MEM_RANGE_WRITABLE in bit 0
+ * of end.  The guest answers with steps (IKERNEL_IOCTL_STEP in aux, the
+ * session's token as the result) until the final answer:
+ * IKERNEL_IOCTL_STEP_ADDR bits of aux name a page the driver needs, and
+ * IKERNEL_IOCTL_STEP_WRITE_BACK says the reply holds write-back records
+ * with more to come.  The host goes on with IKERNEL_OP_IOCTL_PAGE (cmd:
+ * the token, arg: the page, pos: IKERNEL_PAGE_*, payload: the page's
+ * bytes for IKERNEL_PAGE_DATA).  A write-back record is a __u64 address,
+ * a __u32 length (1 to 4096, inside one page), a zero __u32 and the bytes,
+ * padded with zeros to a multiple of 8; the final answer's reply holds the
+ * last ones.  At most IKERNEL_REMOTE_PAGES_MAX pages travel per ioctl.
+ */
+#define IKERNEL_IOCTL_ARG_REMOTE	(1ULL << 62)
+#define IKERNEL_MEM_RANGE_WRITABLE	1
+#define IKERNEL_IOCTL_STEP		(1ULL << 62)
+#define IKERNEL_IOCTL_STEP_WRITE_BACK	(1ULL << 61)
+#define IKERNEL_IOCTL_STEP_ADDR		0x0ffffffffffff000ULL
+#define IKERNEL_PAGE_DATA		0
+#define IKERNEL_PAGE_UNREADABLE		1
+#define IKERNEL_PAGE_CONTINUE		2
+#define IKERNEL_PAGE_ABORT		3
+#define IKERNEL_REMOTE_PAGES_MAX	4096
+#define IKERNEL_WRITE_BACK_HEADER	16
 
 /*
  * IKERNEL_OP_MMAP: map @arg bytes (whole pages) of the file from byte @pos;
