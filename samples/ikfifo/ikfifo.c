@@ -20,6 +20,9 @@
  * - mmap() maps a small shared area of driver memory that two ioctls read
  *   and write from the driver's side, as drivers share ring buffers or
  *   status pages with user space.
+ * - Two ioctls take arguments that hold pointers to more user memory: a
+ *   batch of messages, each with a buffer of its own (as i2c-dev's
+ *   I2C_RDWR), and a linked list of nodes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -379,6 +382,172 @@ static long ikfifo_shm_io(struct ikfifo *f, unsigned int cmd,
 	return 0;
 }
 
+/*
+ * Takes up to @len bytes out of the FIFO into @ubuf for IKFIFO_XFER,
+ * waiting as read() does while it is empty.  The bytes that reached @ubuf
+ * are consumed and counted in *@moved, the others stay: -EFAULT if some
+ * did not.  -EAGAIN or -ERESTARTSYS only before anything moved.
+ */
+static int ikfifo_xfer_take(struct ikfifo *f, struct file *file,
+			    char __user *ubuf, u32 len, u32 *moved)
+{
+	size_t want, first, copied;
+	int ret;
+
+	*moved = 0;
+	if (!len)
+		return 0;
+	ret = ikfifo_lock_data(f, file);
+	if (ret)
+		return ret;
+	want = min_t(size_t, len, f->used);
+	first = min_t(size_t, want, f->capacity - f->head);
+	copied = first - copy_to_user(ubuf, f->buf + f->head, first);
+	if (copied == first)
+		copied += want - first -
+			  copy_to_user(ubuf + first, f->buf, want - first);
+	if (copied) {
+		f->head = (f->head + copied) % f->capacity;
+		WRITE_ONCE(f->used, f->used - copied);
+		f->bytes_read += copied;
+		wake_up_interruptible(&f->writeq);
+	}
+	mutex_unlock(&f->lock);
+	*moved = copied;
+	return copied < want ? -EFAULT : 0;
+}
+
+/*
+ * Appends up to @len bytes of @ubuf, no more than the free space, with
+ * f->lock held; the caller wakes the readers.  The bytes copied before a
+ * fault are appended and counted in *@moved: -EFAULT if that is not all.
+ */
+static int ikfifo_append_locked(struct ikfifo *f, const char __user *ubuf,
+				u32 len, u32 *moved)
+{
+	size_t want = min_t(size_t, len, f->capacity - f->used);
+	size_t tail = (f->head + f->used) % f->capacity;
+	size_t first = min_t(size_t, want, f->capacity - tail);
+	size_t copied;
+
+	copied = first - copy_from_user(f->buf + tail, ubuf, first);
+	if (copied == first)
+		copied += want - first -
+			  copy_from_user(f->buf, ubuf + first, want - first);
+	WRITE_ONCE(f->used, f->used + copied);
+	f->bytes_written += copied;
+	*moved = copied;
+	return copied < want ? -EFAULT : 0;
+}
+
+/* An IKFIFO_XFER write message; -ERESTARTSYS only before anything moved. */
+static int ikfifo_xfer_append(struct ikfifo *f, const char __user *ubuf,
+			      u32 len, u32 *moved)
+{
+	int ret;
+
+	*moved = 0;
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
+	ret = ikfifo_append_locked(f, ubuf, len, moved);
+	if (*moved)
+		wake_up_interruptible(&f->readq);
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+/*
+ * IKFIFO_XFER: the messages run one by one, each under the lock on its
+ * own, so that a read message can wait for a writer.
+ */
+static long ikfifo_xfer(struct ikfifo *f, struct file *file,
+			struct ikfifo_xfer __user *argp)
+{
+	struct ikfifo_msg __user *umsgs;
+	struct ikfifo_msg *msgs;
+	struct ikfifo_xfer xfer;
+	u32 i, moved;
+	long ret = 0;
+
+	if (copy_from_user(&xfer, argp, sizeof(xfer)))
+		return -EFAULT;
+	if (!xfer.nmsgs || xfer.nmsgs > IKFIFO_XFER_MAX)
+		return -EINVAL;
+	umsgs = u64_to_user_ptr(xfer.msgs);
+	msgs = memdup_array_user(umsgs, xfer.nmsgs, sizeof(*msgs));
+	if (IS_ERR(msgs))
+		return PTR_ERR(msgs);
+
+	for (i = 0; i < xfer.nmsgs; i++) {
+		void __user *ubuf = u64_to_user_ptr(msgs[i].buf);
+
+		if (msgs[i].flags & IKFIFO_MSG_READ)
+			ret = ikfifo_xfer_take(f, file, ubuf, msgs[i].len,
+					       &moved);
+		else
+			ret = ikfifo_xfer_append(f, ubuf, msgs[i].len, &moved);
+		/* Nothing moved: the message's done stays as it was. */
+		if (ret == -EAGAIN || ret == -ERESTARTSYS)
+			break;
+		if (put_user(moved, &umsgs[i].done))
+			ret = -EFAULT;
+		if (ret)
+			break;
+	}
+	kfree(msgs);
+	/* A restart would run the completed messages once more. */
+	if (ret == -ERESTARTSYS && i)
+		ret = -EINTR;
+	if (put_user(i, &argp->nr_done))
+		ret = -EFAULT;
+	return ret;
+}
+
+/*
+ * IKFIFO_CHAIN: under the lock throughout, so that no other write comes
+ * between two nodes.
+ */
+static long ikfifo_chain(struct ikfifo *f, struct ikfifo_chain __user *argp)
+{
+	struct ikfifo_node __user *unode;
+	struct ikfifo_node node;
+	u32 count = 0, moved;
+	bool appended = false;
+	u64 head;
+	long ret = 0;
+
+	if (get_user(head, &argp->head))
+		return -EFAULT;
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
+	for (unode = u64_to_user_ptr(head); unode;
+	     unode = u64_to_user_ptr(node.next)) {
+		if (count == IKFIFO_CHAIN_MAX) {
+			ret = -E2BIG;
+			break;
+		}
+		if (copy_from_user(&node, unode, sizeof(node))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = ikfifo_append_locked(f, u64_to_user_ptr(node.buf),
+					   node.len, &moved);
+		if (moved)
+			appended = true;
+		if (put_user(moved, &unode->done))
+			ret = -EFAULT;
+		if (ret)
+			break;
+		count++;
+	}
+	if (appended)
+		wake_up_interruptible(&f->readq);
+	mutex_unlock(&f->lock);
+	if (put_user(count, &argp->count))
+		ret = -EFAULT;
+	return ret;
+}
+
 /* The shared area, from file offset 0; no more than it holds. */
 static int ikfifo_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -422,6 +591,10 @@ static long ikfifo_ioctl(struct file *file, unsigned int cmd,
 	case IKFIFO_SHM_READ:
 	case IKFIFO_SHM_WRITE:
 		return ikfifo_shm_io(f, cmd, argp);
+	case IKFIFO_XFER:
+		return ikfifo_xfer(f, file, argp);
+	case IKFIFO_CHAIN:
+		return ikfifo_chain(f, argp);
 	default:
 		return -ENOTTY;
 	}

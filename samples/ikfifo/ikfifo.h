@@ -74,6 +74,79 @@ struct ikfifo_shm_io {
 #define IKFIFO_SHM_WRITE	_IOW(IKFIFO_IOC_MAGIC, 7, struct ikfifo_shm_io)
 
 /*
+ * IKFIFO_XFER: a batch of messages, each with a buffer of its own (like
+ * I2C_RDWR).  The driver reads the array of @nmsgs messages at @msgs, then
+ * runs them in order: IKFIFO_MSG_READ takes up to @len bytes out of the
+ * FIFO into @buf (blocking, unless the file is O_NONBLOCK, while the FIFO
+ * is empty and nothing was taken yet by this message), any other message
+ * appends @len bytes of @buf (at most the free space; it never blocks).
+ * After each message it stores the bytes moved in that message's @done
+ * (only that field); at the end it stores the messages completed in
+ * @nr_done.  A buffer that faults part-way ends the batch with EFAULT
+ * after storing what moved: the bytes before the fault are moved (taken
+ * out of the FIFO, or appended) and counted in @done, the rest stay
+ * where they were, and that message does not count as completed (nor
+ * does one whose @done cannot be stored: EFAULT too).
+ *
+ * @nmsgs 0 or above IKFIFO_XFER_MAX is EINVAL, and an unreadable @msgs
+ * array EFAULT; then nothing runs and nothing is stored.  A READ message
+ * that finds the FIFO empty on an O_NONBLOCK file ends the batch with
+ * EAGAIN, and a signal during its wait with EINTR once earlier messages
+ * have run (otherwise the call restarts); its @done is left alone.
+ * @nr_done is stored once the batch has started, whatever ends it.  The
+ * file position does not move.
+ */
+#define IKFIFO_MSG_READ		0x1
+#define IKFIFO_XFER_MAX		16
+
+struct ikfifo_msg {
+	__u64 buf;		/* user pointer */
+	__u32 len;
+	__u32 flags;		/* IKFIFO_MSG_* */
+	__u32 done;		/* out: bytes moved */
+	__u32 pad;		/* untouched by the driver */
+};
+
+struct ikfifo_xfer {
+	__u64 msgs;		/* user pointer to struct ikfifo_msg[nmsgs] */
+	__u32 nmsgs;		/* 1..IKFIFO_XFER_MAX */
+	__u32 nr_done;		/* out: messages completed */
+};
+
+#define IKFIFO_XFER		_IOWR(IKFIFO_IOC_MAGIC, 8, struct ikfifo_xfer)
+
+/*
+ * IKFIFO_CHAIN: a linked list of nodes starting at @head (0: no nodes),
+ * each appended to the FIFO in order (at most the free space, never
+ * blocking; no other write comes between two nodes of a chain).  The
+ * driver stores the bytes taken in each node's @done (only that field)
+ * and, whatever ends the chain, the nodes taken in @count.  A node that
+ * cannot be read, whose buffer faults part-way or whose @done cannot be
+ * stored ends the chain with EFAULT: the bytes before the fault are
+ * appended and counted in that node's @done, and the node is not counted
+ * in @count.  A chain that goes on past IKFIFO_CHAIN_MAX nodes (the last
+ * node allowed has a @next that is not 0: a loop, say) ends with E2BIG
+ * after the first IKFIFO_CHAIN_MAX nodes were taken.  The file position
+ * does not move.
+ */
+#define IKFIFO_CHAIN_MAX	32
+
+struct ikfifo_node {
+	__u64 next;		/* user pointer to the next node, or 0 */
+	__u64 buf;		/* user pointer */
+	__u32 len;
+	__u32 done;		/* out: bytes taken */
+};
+
+struct ikfifo_chain {
+	__u64 head;		/* user pointer to the first node */
+	__u32 count;		/* out: nodes taken */
+	__u32 pad;		/* untouched by the driver */
+};
+
+#define IKFIFO_CHAIN		_IOWR(IKFIFO_IOC_MAGIC, 9, struct ikfifo_chain)
+
+/*
  * Two legacy commands without direction and size bits (not _IO*()).
  *
  * IKFIFO_CLEAR takes the integer 0, discards the FIFO's contents and

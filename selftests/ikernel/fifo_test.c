@@ -1632,6 +1632,713 @@ TEST_F(fifo, pread_pwrite_readv)
 	CHECK("close_f", 0, close(f));
 }
 
+/*
+ * Ioctls whose argument points at more user memory: IKFIFO_XFER's array
+ * of messages, each with a buffer of its own, and IKFIFO_CHAIN's linked
+ * list of nodes.  The driver stores only the out fields (done, nr_done,
+ * count); every other byte of the structs and around the buffers must
+ * stay as the caller left it.
+ */
+#define DONE_UNSET	0xddddddddU	/* an out field the driver did not store */
+#define MSG_PAD(i)	(0x11110000U + (i))
+
+/* PAGES fresh read-write pages. */
+static unsigned char *map_pages(struct __test_metadata *_metadata, long pages)
+{
+	void *map;
+
+	map = mmap(NULL, pages * sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	return map;
+}
+
+/*
+ * A read-write page followed by a page with nothing mapped (mapped, then
+ * unmapped again; nothing maps it until the test unmaps the first).
+ */
+static unsigned char *page_before_hole(struct __test_metadata *_metadata,
+				       long page)
+{
+	unsigned char *map = map_pages(_metadata, 2);
+
+	ASSERT_EQ(0, munmap(map + page, page));
+	return map;
+}
+
+static __u64 uptr(const void *p)
+{
+	return (__u64)(uintptr_t)p;
+}
+
+static void set_msg(struct ikfifo_msg *m, int i, const void *buf, __u32 len,
+		    __u32 flags)
+{
+	m->buf = uptr(buf);
+	m->len = len;
+	m->flags = flags;
+	m->done = DONE_UNSET;
+	m->pad = MSG_PAD(i);
+}
+
+/* "5" for a stored count, "-" for one left alone. */
+static const char *out_field(char *buf, size_t size, __u32 v)
+{
+	if (v == DONE_UNSET)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%u", v);
+	return buf;
+}
+
+/* Notes the done fields of the N messages at MSGS. */
+static void note_msgs(struct __test_metadata *_metadata, const char *op,
+		      const struct ikfifo_msg *msgs, int n)
+{
+	char line[256], v[16];
+	int i, len = 0;
+
+	line[0] = '\0';
+	for (i = 0; i < n; i++)
+		len += snprintf(line + len, sizeof(line) - len, "%s%s",
+				i ? "," : "", out_field(v, sizeof(v), msgs[i].done));
+	note(_metadata, "%s done=%s", op, line);
+}
+
+/*
+ * IKFIFO_XFER of the N messages at MSGS through X, noted as OP with the
+ * nr_done the driver stored; the other fields of X must stay as set.
+ */
+static long long xfer(struct __test_metadata *_metadata, const char *op,
+		      int fd, struct ikfifo_xfer *x, const void *msgs, __u32 n)
+{
+	char v[16];
+	long long ret;
+
+	x->msgs = uptr(msgs);
+	x->nmsgs = n;
+	x->nr_done = DONE_UNSET;
+	ret = RUN(op, ioctl(fd, IKFIFO_XFER, x));
+	note(_metadata, "%s nr_done=%s", op, out_field(v, sizeof(v), x->nr_done));
+	ASSERT_EQ(uptr(msgs), x->msgs) TH_LOG("%s", op);
+	ASSERT_EQ(n, x->nmsgs) TH_LOG("%s", op);
+	return ret;
+}
+
+/* The bytes of the N messages other than done must be as set_msg() left them. */
+static bool msgs_intact(const struct ikfifo_msg *msgs, int n,
+			const struct ikfifo_msg *want)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (msgs[i].buf != want[i].buf || msgs[i].len != want[i].len ||
+		    msgs[i].flags != want[i].flags || msgs[i].pad != want[i].pad)
+			return false;
+	return true;
+}
+
+/* LEN bytes at P all equal to C. */
+static bool all_bytes(const unsigned char *p, size_t len, unsigned char c)
+{
+	while (len--)
+		if (*p++ != c)
+			return false;
+	return true;
+}
+
+/* Read the N bytes buffered, which must be WANT, and note them. */
+static void read_back(struct __test_metadata *_metadata, const char *op,
+		      int fd, const char *want)
+{
+	size_t n = strlen(want);
+	char buf[128];
+	long long ret;
+
+	memset(buf, 0, sizeof(buf));
+	ret = RUN_DATA(op, buf, read(fd, buf, sizeof(buf) - 1));
+	ASSERT_EQ((long long)n, ret) TH_LOG("%s: errno %s", op, errname(last_errno));
+	note(_metadata, "%s text=%s", op, buf);
+	ASSERT_STREQ(want, buf);
+}
+
+/*
+ * Two writes and a read in one batch, each buffer in a page of its own
+ * (one across a page boundary): the bytes go through in order, only the
+ * done fields and nr_done are stored, the bytes around the read buffer
+ * stay.  Then a read message longer than what is buffered.
+ */
+TEST_F(fifo, xfer_batch)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map = map_pages(_metadata, 4);
+	struct ikfifo_msg *msgs = (void *)map, want[3];
+	unsigned char *a = map + 2 * page - 5;
+	unsigned char *b = map + 3 * page - 3;	/* across into C's page */
+	unsigned char *c = map + 3 * page + 100;
+	struct ikfifo_stats st;
+	struct ikfifo_xfer x;
+	bool pads, guards;
+
+	memcpy(a, "hello", 5);
+	memcpy(b, " world", 6);
+	memset(c - 16, 0x5a, 16 + 11 + 16);
+	set_msg(&msgs[0], 0, a, 5, 0);
+	set_msg(&msgs[1], 1, b, 6, 0);
+	set_msg(&msgs[2], 2, c, 11, IKFIFO_MSG_READ);
+	memcpy(want, msgs, sizeof(want));
+	ASSERT_EQ(0, xfer(_metadata, "xfer3", self->fd, &x, msgs, 3));
+	note_msgs(_metadata, "xfer3", msgs, 3);
+	note(_metadata, "xfer3 text=%.11s", c);
+	pads = msgs_intact(msgs, 3, want);
+	guards = all_bytes(c - 16, 16, 0x5a) && all_bytes(c + 11, 16, 0x5a);
+	note(_metadata, "xfer3 pad0=0x%x pad1=0x%x pad2=0x%x intact=%d guards=%d",
+	     msgs[0].pad, msgs[1].pad, msgs[2].pad, pads, guards);
+	ASSERT_EQ(3, x.nr_done);
+	ASSERT_EQ(5, msgs[0].done);
+	ASSERT_EQ(6, msgs[1].done);
+	ASSERT_EQ(11, msgs[2].done);
+	ASSERT_EQ(0, memcmp(c, "hello world", 11));
+	ASSERT_TRUE(pads);
+	ASSERT_TRUE(guards);
+	stats(_metadata, "stats", self->fd, &self->base, &st);
+	ASSERT_EQ(0, st.used);
+
+	/* A read message takes what is there, up to its length. */
+	memcpy(a, "abc", 3);
+	memset(c, 0x5a, 11);
+	set_msg(&msgs[0], 0, a, 3, 0);
+	set_msg(&msgs[1], 1, c, 8, IKFIFO_MSG_READ);
+	ASSERT_EQ(0, xfer(_metadata, "xfer_short_read", self->fd, &x, msgs, 2));
+	note_msgs(_metadata, "xfer_short_read", msgs, 2);
+	note(_metadata, "xfer_short_read text=%.3s rest_intact=%d", c,
+	     all_bytes(c + 3, 8 + 16, 0x5a));
+	ASSERT_EQ(2, x.nr_done);
+	ASSERT_EQ(3, msgs[1].done);
+	ASSERT_EQ(0, memcmp(c, "abc", 3));
+	ASSERT_TRUE(all_bytes(c + 3, 8 + 16, 0x5a));
+	expect_used(_metadata, "used", self->fd, 0);
+	munmap(map, 4 * page);
+}
+
+/*
+ * The limits of a batch: 1 to IKFIFO_XFER_MAX messages, writes that take
+ * no more than the free space and never block, a read message of length
+ * 0 that does not block either.
+ */
+TEST_F(fifo, xfer_limits)
+{
+	static const char digits[] = "0123456789abcdefg";
+	struct ikfifo_msg msgs[IKFIFO_XFER_MAX + 1];
+	struct ikfifo_xfer x;
+	char buf[16];
+	int i;
+
+	for (i = 0; i <= IKFIFO_XFER_MAX; i++)
+		set_msg(&msgs[i], i, digits + i, 1, 0);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer0", self->fd, &x, msgs, 0));
+	ASSERT_EQ(EINVAL, last_errno);
+	ASSERT_EQ(DONE_UNSET, x.nr_done);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_max_plus1", self->fd, &x, msgs,
+			   IKFIFO_XFER_MAX + 1));
+	ASSERT_EQ(EINVAL, last_errno);
+	ASSERT_EQ(DONE_UNSET, x.nr_done);
+	note_msgs(_metadata, "xfer_max_plus1", msgs, IKFIFO_XFER_MAX + 1);
+	expect_used(_metadata, "used", self->fd, 0);
+	ASSERT_EQ(0, xfer(_metadata, "xfer_max", self->fd, &x, msgs,
+			  IKFIFO_XFER_MAX));
+	ASSERT_EQ(IKFIFO_XFER_MAX, x.nr_done);
+	note_msgs(_metadata, "xfer_max", msgs, IKFIFO_XFER_MAX + 1);
+	read_back(_metadata, "read_max", self->fd, "0123456789abcdef");
+
+	/* Empty and blocking: a read of nothing still returns at once. */
+	set_msg(&msgs[0], 0, buf, 0, IKFIFO_MSG_READ);
+	ASSERT_EQ(0, xfer(_metadata, "xfer_read0_empty", self->fd, &x, msgs, 1));
+	note_msgs(_metadata, "xfer_read0_empty", msgs, 1);
+	ASSERT_EQ(0, msgs[0].done);
+
+	/* Writes take the free space only, and 0 bytes when it is full. */
+	put(_metadata, &self->s, "fill_but4", self->fd, self->cap - 4,
+	    self->cap - 4);
+	set_msg(&msgs[0], 0, digits, 10, 0);
+	set_msg(&msgs[1], 1, digits, 10, 0);
+	ASSERT_EQ(0, xfer(_metadata, "xfer_write_4free", self->fd, &x, msgs, 2));
+	note_msgs(_metadata, "xfer_write_4free", msgs, 2);
+	ASSERT_EQ(4, msgs[0].done);
+	ASSERT_EQ(0, msgs[1].done);
+	expect_used(_metadata, "used_full", self->fd, self->cap);
+	CHECK("clear", self->cap, ioctl(self->fd, IKFIFO_CLEAR, 0));
+
+	/* The argument itself. */
+	CHECK_ERR("xfer_arg_ptr1", EFAULT, ioctl(self->fd, IKFIFO_XFER, BAD_PTR));
+	CHECK_ERR("xfer_arg_null", EFAULT, ioctl(self->fd, IKFIFO_XFER, NULL_PTR));
+	CHECK_ERR("xfer_arg_kernel", EFAULT, ioctl(self->fd, IKFIFO_XFER, KERNEL_PTR));
+	expect_used(_metadata, "used", self->fd, 0);
+}
+
+/*
+ * Buffers and message arrays that fault.  What moved before the fault
+ * stays moved and is counted in done; nothing else changes.
+ */
+TEST_F(fifo, xfer_efault)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *edge_page = page_before_hole(_metadata, page);
+	unsigned char *hole = edge_page + page;
+	unsigned char *edge = hole - 4;		/* 4 bytes, then nothing */
+	unsigned char *map = map_pages(_metadata, 3);
+	struct ikfifo_msg *msgs = (void *)map;
+	unsigned char *ro = map + page, *none = map + 2 * page;
+	struct ikfifo_xfer *xp;
+	struct ikfifo_xfer x;
+
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ));
+	ASSERT_EQ(0, mprotect(none, page, PROT_NONE));
+
+	/* The array itself: nothing runs, nothing is stored. */
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_msgs_unmapped", self->fd, &x,
+			   hole, 1));
+	ASSERT_EQ(EFAULT, last_errno);
+	ASSERT_EQ(DONE_UNSET, x.nr_done);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_msgs_across_hole", self->fd, &x,
+			   hole - sizeof(*msgs), 2));
+	ASSERT_EQ(EFAULT, last_errno);
+	ASSERT_EQ(DONE_UNSET, x.nr_done);
+	expect_used(_metadata, "used", self->fd, 0);
+
+	/* A read into 4 good bytes: 4 of 10 delivered, 6 left. */
+	CHECK("write10", 10, write(self->fd, "0123456789", 10));
+	set_msg(&msgs[0], 0, edge, 10, IKFIFO_MSG_READ);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_read_into_hole", self->fd, &x,
+			   msgs, 1));
+	ASSERT_EQ(EFAULT, last_errno);
+	note_msgs(_metadata, "xfer_read_into_hole", msgs, 1);
+	note(_metadata, "xfer_read_into_hole text=%.4s", edge);
+	ASSERT_EQ(0, x.nr_done);
+	ASSERT_EQ(4, msgs[0].done);
+	ASSERT_EQ(0, memcmp(edge, "0123", 4));
+	expect_used(_metadata, "used_6", self->fd, 6);
+	read_back(_metadata, "read_rest", self->fd, "456789");
+
+	/* A read into a read-only page: nothing delivered, nothing taken. */
+	CHECK("write10", 10, write(self->fd, "0123456789", 10));
+	set_msg(&msgs[0], 0, ro, 10, IKFIFO_MSG_READ);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_read_readonly", self->fd, &x,
+			   msgs, 1));
+	ASSERT_EQ(EFAULT, last_errno);
+	note_msgs(_metadata, "xfer_read_readonly", msgs, 1);
+	ASSERT_EQ(0, x.nr_done);
+	ASSERT_EQ(0, msgs[0].done);
+	read_back(_metadata, "read_intact", self->fd, "0123456789");
+
+	/* Writes from nothing, and from 4 good bytes. */
+	set_msg(&msgs[0], 0, none, 10, 0);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_write_protnone", self->fd, &x,
+			   msgs, 1));
+	ASSERT_EQ(EFAULT, last_errno);
+	note_msgs(_metadata, "xfer_write_protnone", msgs, 1);
+	ASSERT_EQ(0, msgs[0].done);
+	expect_used(_metadata, "used_0", self->fd, 0);
+	memcpy(edge, "WXYZ", 4);
+	set_msg(&msgs[0], 0, edge, 10, 0);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_write_from_hole", self->fd, &x,
+			   msgs, 1));
+	ASSERT_EQ(EFAULT, last_errno);
+	note_msgs(_metadata, "xfer_write_from_hole", msgs, 1);
+	ASSERT_EQ(4, msgs[0].done);
+	read_back(_metadata, "read_4", self->fd, "WXYZ");
+
+	/* The fault ends the batch; what ran before it stays done. */
+	set_msg(&msgs[0], 0, "abc", 3, 0);
+	set_msg(&msgs[1], 1, none, 3, 0);
+	set_msg(&msgs[2], 2, "def", 3, 0);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_second_faults", self->fd, &x,
+			   msgs, 3));
+	ASSERT_EQ(EFAULT, last_errno);
+	note_msgs(_metadata, "xfer_second_faults", msgs, 3);
+	ASSERT_EQ(1, x.nr_done);
+	ASSERT_EQ(3, msgs[0].done);
+	ASSERT_EQ(0, msgs[1].done);
+	ASSERT_EQ(DONE_UNSET, msgs[2].done);
+	read_back(_metadata, "read_first", self->fd, "abc");
+
+	/*
+	 * Messages in a read-only page: the driver reads them and moves the
+	 * bytes, but cannot store done.
+	 */
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ | PROT_WRITE));
+	set_msg((struct ikfifo_msg *)ro, 0, "ghi", 3, 0);
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ));
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_msgs_readonly", self->fd, &x,
+			   ro, 1));
+	ASSERT_EQ(EFAULT, last_errno);
+	note_msgs(_metadata, "xfer_msgs_readonly", (void *)ro, 1);
+	ASSERT_EQ(0, x.nr_done);
+	read_back(_metadata, "read_moved", self->fd, "ghi");
+
+	/* An argument that cannot be written: the batch runs, EFAULT. */
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ | PROT_WRITE));
+	xp = (void *)(ro + 512);
+	xp->msgs = uptr(msgs);
+	xp->nmsgs = 1;
+	xp->nr_done = DONE_UNSET;
+	set_msg(&msgs[0], 0, "jkl", 3, 0);
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ));
+	CHECK_ERR("xfer_arg_readonly", EFAULT, ioctl(self->fd, IKFIFO_XFER, xp));
+	note_msgs(_metadata, "xfer_arg_readonly", msgs, 1);
+	note(_metadata, "xfer_arg_readonly nr_done_unchanged=%d",
+	     xp->nr_done == DONE_UNSET);
+	ASSERT_EQ(3, msgs[0].done);
+	read_back(_metadata, "read_moved", self->fd, "jkl");
+
+	expect_used(_metadata, "used", self->fd, 0);
+	munmap(map, 3 * page);
+	munmap(edge_page, page);
+}
+
+/* O_NONBLOCK: a read message that finds the FIFO empty ends the batch. */
+TEST_F(fifo, xfer_nonblock)
+{
+	struct ikfifo_msg msgs[3];
+	struct ikfifo_xfer x;
+	char buf[16], buf2[16];
+	int nb;
+
+	nb = open_node(_metadata, "open_nonblock", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, nb);
+	set_msg(&msgs[0], 0, buf, 5, IKFIFO_MSG_READ);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_read_empty", nb, &x, msgs, 1));
+	ASSERT_EQ(EAGAIN, last_errno);
+	note_msgs(_metadata, "xfer_read_empty", msgs, 1);
+	ASSERT_EQ(0, x.nr_done);
+	ASSERT_EQ(DONE_UNSET, msgs[0].done);
+
+	memset(buf, 0, sizeof(buf));
+	set_msg(&msgs[0], 0, "xy", 2, 0);
+	set_msg(&msgs[1], 1, buf, 5, IKFIFO_MSG_READ);
+	set_msg(&msgs[2], 2, buf2, 5, IKFIFO_MSG_READ);
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_read_then_empty", nb, &x, msgs, 3));
+	ASSERT_EQ(EAGAIN, last_errno);
+	note_msgs(_metadata, "xfer_read_then_empty", msgs, 3);
+	note(_metadata, "xfer_read_then_empty text=%s", buf);
+	ASSERT_EQ(2, x.nr_done);
+	ASSERT_EQ(2, msgs[1].done);
+	ASSERT_EQ(DONE_UNSET, msgs[2].done);
+	ASSERT_STREQ("xy", buf);
+	expect_used(_metadata, "used", self->fd, 0);
+	CHECK("close_nb", 0, close(nb));
+}
+
+/* Changes another thread makes while a batch waits for data. */
+struct late_writer {
+	pid_t target_tid;
+	int fd;
+	struct ikfifo_msg *msg;
+	unsigned char *guard;
+	bool blocked;
+	long long write_ret;
+};
+
+static void *late_writer(void *arg)
+{
+	struct late_writer *lw = arg;
+
+	lw->blocked = wait_blocked(lw->target_tid, __NR_ioctl, __NR_ioctl);
+	lw->msg->pad = 0xfeedf00d;
+	*lw->guard = 0x77;
+	lw->write_ret = write(lw->fd, "late!", 5);
+	return NULL;
+}
+
+/*
+ * A read message waits for a writer; meanwhile another thread changes
+ * bytes next to the ones the driver stores, in the same page (the
+ * message's pad, the byte after the read buffer).  Its changes stay: the
+ * driver writes only the bytes read and done.
+ */
+TEST_F(fifo, xfer_blocked_memory_changes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map = map_pages(_metadata, 1);
+	struct ikfifo_msg *msgs = (void *)map;
+	struct ikfifo_xfer *x = (void *)(map + 128);
+	unsigned char *buf = map + 256;
+	struct late_writer lw = { .target_tid = gettid(), .msg = &msgs[0] };
+	pthread_t t;
+
+	memset(buf, 0x5a, 64);
+	lw.guard = buf + 5;
+	set_msg(&msgs[0], 0, buf, 5, IKFIFO_MSG_READ);
+	lw.fd = open_node(_metadata, "open_writer", O_WRONLY);
+	ASSERT_LE(0, lw.fd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, late_writer, &lw));
+	ASSERT_EQ(0, xfer(_metadata, "xfer_read_blocks", self->fd, x, msgs, 1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	note_msgs(_metadata, "xfer_read_blocks", msgs, 1);
+	note(_metadata, "xfer_read_blocks text=%.5s pad=0x%x guard=0x%02x next=0x%02x",
+	     buf, msgs[0].pad, buf[5], buf[6]);
+	note(_metadata, "xfer_read_blocks len=%u flags=%u writer_ret=%lld",
+	     msgs[0].len, msgs[0].flags, lw.write_ret);
+	ASSERT_TRUE(lw.blocked);
+	ASSERT_EQ(5, lw.write_ret);
+	ASSERT_EQ(1, x->nr_done);
+	ASSERT_EQ(5, msgs[0].done);
+	ASSERT_EQ(0, memcmp(buf, "late!", 5));
+	ASSERT_EQ(0xfeedf00d, msgs[0].pad);
+	ASSERT_EQ(0x77, buf[5]);
+	ASSERT_TRUE(all_bytes(buf + 6, 64 - 6, 0x5a));
+	expect_used(_metadata, "used", self->fd, 0);
+	CHECK("close_writer", 0, close(lw.fd));
+	munmap(map, page);
+}
+
+/*
+ * Signals during a read message's wait: with SA_RESTART the batch
+ * restarts when nothing ran yet, but ends with EINTR once messages have
+ * run (a restart would run them twice); without SA_RESTART, EINTR.
+ */
+TEST_F(fifo, xfer_signal)
+{
+	struct signaller sg = { .target = pthread_self(), .target_tid = gettid(),
+				.syscall_nr = __NR_ioctl };
+	struct ikfifo_msg msgs[3];
+	struct ikfifo_xfer x;
+	char buf[32], buf2[8];
+	pthread_t t;
+
+	set_alarm_handler(_metadata, SA_RESTART);
+	sg.write_fd = self->fd;
+	sg.write_len = 5;
+	memcpy(sg.data, "later", 5);
+	memset(buf, 0, sizeof(buf));
+	set_msg(&msgs[0], 0, buf, sizeof(buf) - 1, IKFIFO_MSG_READ);
+	ASSERT_EQ(0, pthread_create(&t, NULL, signaller, &sg));
+	ASSERT_EQ(0, xfer(_metadata, "xfer_restarted", self->fd, &x, msgs, 1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	note_msgs(_metadata, "xfer_restarted", msgs, 1);
+	note(_metadata, "xfer_restarted text=%s handler_calls=%d writer_ret=%lld",
+	     buf, alarms, sg.write_ret);
+	ASSERT_TRUE(sg.blocked);
+	ASSERT_TRUE(sg.reblocked);
+	ASSERT_EQ(1, alarms);
+	ASSERT_EQ(5, sg.write_ret);
+	ASSERT_EQ(1, x.nr_done);
+	ASSERT_STREQ("later", buf);
+
+	set_alarm_handler(_metadata, SA_RESTART);
+	sg.write_len = 0;
+	set_msg(&msgs[0], 0, "ab", 2, 0);
+	set_msg(&msgs[1], 1, buf, 2, IKFIFO_MSG_READ);
+	set_msg(&msgs[2], 2, buf2, 1, IKFIFO_MSG_READ);
+	ASSERT_EQ(0, pthread_create(&t, NULL, signaller, &sg));
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_interrupted_after_2", self->fd, &x,
+			   msgs, 3));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(EINTR, last_errno);
+	note_msgs(_metadata, "xfer_interrupted_after_2", msgs, 3);
+	note(_metadata, "xfer_interrupted_after_2 handler_calls=%d", alarms);
+	ASSERT_TRUE(sg.blocked);
+	ASSERT_EQ(1, alarms);
+	ASSERT_EQ(2, x.nr_done);
+	ASSERT_EQ(DONE_UNSET, msgs[2].done);
+
+	set_alarm_handler(_metadata, 0);
+	set_msg(&msgs[0], 0, buf, 2, IKFIFO_MSG_READ);
+	ASSERT_EQ(0, pthread_create(&t, NULL, signaller, &sg));
+	ASSERT_EQ(-1, xfer(_metadata, "xfer_interrupted", self->fd, &x, msgs, 1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(EINTR, last_errno);
+	note_msgs(_metadata, "xfer_interrupted", msgs, 1);
+	note(_metadata, "xfer_interrupted handler_calls=%d", alarms);
+	ASSERT_TRUE(sg.blocked);
+	ASSERT_EQ(1, alarms);
+	ASSERT_EQ(0, x.nr_done);
+	expect_used(_metadata, "used", self->fd, 0);
+}
+
+static void set_node(struct ikfifo_node *n, const void *next, const void *buf,
+		     __u32 len)
+{
+	n->next = uptr(next);
+	n->buf = uptr(buf);
+	n->len = len;
+	n->done = DONE_UNSET;
+}
+
+/*
+ * IKFIFO_CHAIN from HEAD through C, noted as OP with the count the driver
+ * stored and the done fields of the N nodes at NODES; C's head and pad
+ * must stay as set.
+ */
+static long long chain(struct __test_metadata *_metadata, const char *op,
+		       int fd, struct ikfifo_chain *c, const void *head,
+		       struct ikfifo_node **nodes, int n)
+{
+	char line[256], v[16];
+	long long ret;
+	int i, len = 0;
+
+	c->head = uptr(head);
+	c->count = DONE_UNSET;
+	c->pad = 0x5a5a5a5a;
+	ret = RUN(op, ioctl(fd, IKFIFO_CHAIN, c));
+	line[0] = '\0';
+	for (i = 0; i < n; i++)
+		len += snprintf(line + len, sizeof(line) - len, "%s%s",
+				i ? "," : "",
+				out_field(v, sizeof(v), nodes[i]->done));
+	note(_metadata, "%s count=%s done=%s pad=0x%x", op,
+	     out_field(v, sizeof(v), c->count), line, c->pad);
+	ASSERT_EQ(uptr(head), c->head) TH_LOG("%s", op);
+	ASSERT_EQ(0x5a5a5a5a, c->pad) TH_LOG("%s", op);
+	return ret;
+}
+
+/*
+ * Three nodes, each in a page of its own (one across a page boundary),
+ * with their buffers in others (one across a boundary): appended in
+ * order, only done and count stored.
+ */
+TEST_F(fifo, chain_nodes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map = map_pages(_metadata, 6);
+	struct ikfifo_node *nodes[3], want[3];
+	unsigned char *bufs[3];
+	struct ikfifo_chain c;
+	bool intact = true;
+	int i;
+
+	nodes[0] = (void *)(map + 64);
+	nodes[1] = (void *)(map + 2 * page + 128);
+	nodes[2] = (void *)(map + 5 * page - 8);	/* across into page 5 */
+	bufs[0] = map + page;
+	bufs[1] = map + 3 * page - 2;			/* across into page 3 */
+	bufs[2] = map + 5 * page + 100;
+	memcpy(bufs[0], "alpha", 5);
+	memcpy(bufs[1], "-beta-", 6);
+	memcpy(bufs[2], "gamma!", 6);
+	set_node(nodes[0], nodes[1], bufs[0], 5);
+	set_node(nodes[1], nodes[2], bufs[1], 6);
+	set_node(nodes[2], NULL, bufs[2], 6);
+	for (i = 0; i < 3; i++)
+		want[i] = *nodes[i];
+	ASSERT_EQ(0, chain(_metadata, "chain3", self->fd, &c, nodes[0], nodes, 3));
+	for (i = 0; i < 3; i++)
+		intact &= nodes[i]->next == want[i].next &&
+			  nodes[i]->buf == want[i].buf &&
+			  nodes[i]->len == want[i].len;
+	note(_metadata, "chain3 nodes_intact=%d", intact);
+	ASSERT_EQ(3, c.count);
+	ASSERT_EQ(5, nodes[0]->done);
+	ASSERT_EQ(6, nodes[1]->done);
+	ASSERT_EQ(6, nodes[2]->done);
+	ASSERT_TRUE(intact);
+	read_back(_metadata, "read_chain", self->fd, "alpha-beta-gamma!");
+	munmap(map, 6 * page);
+}
+
+/*
+ * No nodes; a loop (E2BIG after IKFIFO_CHAIN_MAX nodes); nodes that take
+ * no more than the free space.
+ */
+TEST_F(fifo, chain_limits)
+{
+	struct ikfifo_node loop, two[2], *nodes[2] = { &two[0], &two[1] };
+	struct ikfifo_node *lp = &loop;
+	struct ikfifo_chain c;
+
+	ASSERT_EQ(0, chain(_metadata, "chain_empty", self->fd, &c, NULL, NULL, 0));
+	ASSERT_EQ(0, c.count);
+	expect_used(_metadata, "used", self->fd, 0);
+
+	set_node(&loop, &loop, "x", 1);
+	ASSERT_EQ(-1, chain(_metadata, "chain_loop", self->fd, &c, &loop, &lp, 1));
+	ASSERT_EQ(E2BIG, last_errno);
+	ASSERT_EQ(IKFIFO_CHAIN_MAX, c.count);
+	ASSERT_EQ(1, loop.done);
+	expect_used(_metadata, "used_max", self->fd, IKFIFO_CHAIN_MAX);
+	CHECK("clear", IKFIFO_CHAIN_MAX, ioctl(self->fd, IKFIFO_CLEAR, 0));
+
+	put(_metadata, &self->s, "fill_but4", self->fd, self->cap - 4,
+	    self->cap - 4);
+	set_node(&two[0], &two[1], "0123456789", 10);
+	set_node(&two[1], NULL, "0123456789", 10);
+	ASSERT_EQ(0, chain(_metadata, "chain_4free", self->fd, &c, &two[0],
+			   nodes, 2));
+	ASSERT_EQ(2, c.count);
+	ASSERT_EQ(4, two[0].done);
+	ASSERT_EQ(0, two[1].done);
+	expect_used(_metadata, "used_full", self->fd, self->cap);
+	CHECK("clear", self->cap, ioctl(self->fd, IKFIFO_CLEAR, 0));
+
+	CHECK_ERR("chain_arg_ptr1", EFAULT, ioctl(self->fd, IKFIFO_CHAIN, BAD_PTR));
+	CHECK_ERR("chain_arg_null", EFAULT, ioctl(self->fd, IKFIFO_CHAIN, NULL_PTR));
+	expect_used(_metadata, "used", self->fd, 0);
+}
+
+/* Nodes and buffers that fault: what was appended before stays. */
+TEST_F(fifo, chain_efault)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *edge_page = page_before_hole(_metadata, page);
+	unsigned char *hole = edge_page + page;
+	unsigned char *edge = hole - 4;
+	unsigned char *map = map_pages(_metadata, 2);
+	struct ikfifo_node *n = (void *)map, *nodes[3] = { &n[0], &n[1], &n[2] };
+	struct ikfifo_node *ro = (void *)(map + page);
+	struct ikfifo_chain c;
+
+	/* The second node's next points at nothing. */
+	set_node(&n[0], &n[1], "abc", 3);
+	set_node(&n[1], hole, "def", 3);
+	ASSERT_EQ(-1, chain(_metadata, "chain_next_unmapped", self->fd, &c,
+			    &n[0], nodes, 2));
+	ASSERT_EQ(EFAULT, last_errno);
+	ASSERT_EQ(2, c.count);
+	read_back(_metadata, "read_2nodes", self->fd, "abcdef");
+
+	ASSERT_EQ(-1, chain(_metadata, "chain_head_unmapped", self->fd, &c,
+			    hole, NULL, 0));
+	ASSERT_EQ(EFAULT, last_errno);
+	ASSERT_EQ(0, c.count);
+	ASSERT_EQ(-1, chain(_metadata, "chain_node_across_hole", self->fd, &c,
+			    hole - 8, NULL, 0));
+	ASSERT_EQ(EFAULT, last_errno);
+	ASSERT_EQ(0, c.count);
+	expect_used(_metadata, "used", self->fd, 0);
+
+	/* A buffer of 4 good bytes in the second node. */
+	memcpy(edge, "WXYZ", 4);
+	set_node(&n[0], &n[1], "abc", 3);
+	set_node(&n[1], &n[2], edge, 10);
+	set_node(&n[2], NULL, "def", 3);
+	ASSERT_EQ(-1, chain(_metadata, "chain_buf_into_hole", self->fd, &c,
+			    &n[0], nodes, 3));
+	ASSERT_EQ(EFAULT, last_errno);
+	ASSERT_EQ(1, c.count);
+	ASSERT_EQ(4, n[1].done);
+	ASSERT_EQ(DONE_UNSET, n[2].done);
+	read_back(_metadata, "read_7", self->fd, "abcWXYZ");
+
+	/* A node in a read-only page: appended, but done cannot be stored. */
+	set_node(ro - 1, ro, "abc", 3);		/* last node of page 0 */
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ | PROT_WRITE));
+	set_node(ro, NULL, "ghi", 3);
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ));
+	nodes[0] = ro - 1;
+	nodes[1] = ro;
+	ASSERT_EQ(-1, chain(_metadata, "chain_node_readonly", self->fd, &c,
+			    ro - 1, nodes, 2));
+	ASSERT_EQ(EFAULT, last_errno);
+	ASSERT_EQ(1, c.count);
+	read_back(_metadata, "read_moved", self->fd, "abcghi");
+
+	expect_used(_metadata, "used", self->fd, 0);
+	munmap(map, 2 * page);
+	munmap(edge_page, page);
+}
+
 static void print_help(const char *prog)
 {
 	fprintf(stderr,
