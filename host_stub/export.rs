@@ -974,6 +974,17 @@ impl OpenFile {
         let want = if dir & DIR_READ != 0 { size } else { 0 };
         let mut reply = KVec::from_elem(0u8, want, GFP_KERNEL)?;
         let a = self.call(&d, &payload, &mut reply)?;
+        if a.result < 0 && !payload.is_empty() {
+            // A failing driver may have stored into the argument (a count
+            // of what it did); the other bytes are the caller's own, sent
+            // with the request.  The ioctl fails with the driver's errno
+            // whatever becomes of these.
+            if let Some(back) = reply.get(..a.len.min(want)).filter(|b| !b.is_empty()) {
+                let _ = UserSlice::new(UserPtr::from_addr(arg), back.len())
+                    .writer()
+                    .write_slice(back);
+            }
+        }
         let v = result(&a)?;
         let reply = reply.get_mut(..a.len.min(want)).ok_or(EIO)?;
         if let Some(nf) = ring::NewFile::from_aux(a.aux) {

@@ -89,6 +89,7 @@ struct inflight {
 	int active;
 	unsigned int id;
 	pthread_t thread;
+	int cancelled;		/* the host asked to interrupt it */
 };
 
 static const char **nodes;
@@ -628,6 +629,8 @@ static int64_t do_mmap(const struct ikernel_guest_req *r, struct worker *wk,
 		free(m);
 		return -errno;
 	}
+	/* Not a remote ioctl's child's (remote.c), which unmaps all. */
+	madvise(addr, r->arg, MADV_DONTFORK);
 	/* All at once; page by page only if some page fails. */
 	if (madvise(addr, r->arg, MADV_POPULATE_READ))
 		for (i = 0; i < pages; i++)
@@ -779,7 +782,7 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	size_t rd = IKERNEL_IOCTL_ARG_R(r->pos), wr = IKERNEL_IOCTL_ARG_W(r->pos);
 	char *p = wk->buf;
 	size_t back = 0;	/* argument bytes kept in wk->before */
-	int ret;
+	int ret, err;
 
 	if (fd < 0)
 		return -errno;
@@ -812,8 +815,18 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 				return -EFAULT;
 		}
 		ret = ioctl(fd, r->cmd, p);
-		if (ret >= 0 && p != wk->buf)
+		err = errno;
+		if (p != wk->buf)
 			memcpy(wk->buf, p, wr);
+		/*
+		 * A failing driver may have stored into the argument (a count
+		 * of what it did): those bytes go back too when the host sent
+		 * the caller's bytes, so that the rest is unchanged.
+		 */
+		if (ret < 0 && r->len) {
+			*len = r->reply_max < wr ? r->reply_max : wr;
+			return -err;
+		}
 	} else {
 		ret = ioctl(fd, r->cmd, (unsigned long)r->arg);
 	}
@@ -823,6 +836,20 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 	if (new_file(r, ret, wk->buf, wk->before, back, aux))
 		return -EMFILE;
 	return ret;
+}
+
+/* The slot of the worker running on this thread. */
+static __thread int my_slot = -1;
+
+int served_cancelled(void)
+{
+	int c = 0;
+
+	pthread_mutex_lock(&inflight_lock);
+	if (my_slot >= 0)
+		c = inflight[my_slot].active && inflight[my_slot].cancelled;
+	pthread_mutex_unlock(&inflight_lock);
+	return c;
 }
 
 /* The next part of a remote ioctl (remote.c). */
@@ -853,6 +880,7 @@ static int64_t do_cancel(unsigned int id)
 		for (i = 0; i < WORKERS; i++) {
 			if (inflight[i].active && inflight[i].id == id) {
 				pthread_kill(inflight[i].thread, SIGUSR1);
+				inflight[i].cancelled = 1;
 				found = 1;
 			}
 		}
@@ -869,8 +897,12 @@ static int64_t do_cancel(unsigned int id)
 	return 0;
 }
 
-/* Marks request @id as served by @slot; false if it was cancelled already. */
-static int start_request(unsigned int slot, unsigned int id)
+/*
+ * Marks request @id as served by @slot; false if it was cancelled already,
+ * unless @keep: then it is served anyway, and *@cancel says it was.
+ */
+static int start_request(unsigned int slot, unsigned int id, int keep,
+			 int *cancel)
 {
 	time_t now = time(NULL);
 	int i, ok = 1;
@@ -883,9 +915,12 @@ static int start_request(unsigned int slot, unsigned int id)
 			ok = 0;
 		}
 	}
+	*cancel = !ok;
+	ok |= keep;
 	if (ok)
 		inflight[slot] = (struct inflight){
 			.active = 1, .id = id, .thread = pthread_self(),
+			.cancelled = !!*cancel,
 		};
 	pthread_mutex_unlock(&inflight_lock);
 	return ok;
@@ -1179,8 +1214,10 @@ static void *worker(void *arg)
 	struct worker wk = { .slot = (uintptr_t)arg };
 	struct ikernel_guest_resp a;
 	struct ikernel_guest_req r;
+	int cancelled_early;
 	char *buf;
 
+	my_slot = wk.slot;
 	buf = window ? NULL : malloc(BUF_SIZE);
 	wk.scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1213,15 +1250,20 @@ static void *worker(void *arg)
 		wk.buf = (char *)(uintptr_t)r.buf;
 		wk.buf_size = r.buf_size < BUF_SIZE ? r.buf_size : BUF_SIZE;
 		set_wstate(wk.slot, W_SERVING, &r);
-		if (start_request(wk.slot, r.id)) {
+		/*
+		 * A remote ioctl runs even if cancelled before it started:
+		 * its driver, interrupted, decides what becomes of it (and
+		 * of what it already did), as natively.
+		 */
+		if (start_request(wk.slot, r.id, r.op == IKERNEL_OP_IOCTL_PAGE ||
+				  (r.op == IKERNEL_OP_IOCTL &&
+				   r.pos & IKERNEL_IOCTL_ARG_REMOTE),
+				  &cancelled_early)) {
 			serve(&r, &wk, &a);
 			pthread_mutex_lock(&inflight_lock);
 			inflight[wk.slot].active = 0;
 			pthread_mutex_unlock(&inflight_lock);
 		} else {
-			/* Cancelled before it started: its session goes too. */
-			if (r.op == IKERNEL_OP_IOCTL_PAGE)
-				remote_drop(&r);
 			a = (struct ikernel_guest_resp){
 				.id = r.id, .result = -EINTR,
 				.buf = (uintptr_t)wk.buf,
@@ -1419,6 +1461,9 @@ static int map_window(void)
 		perror("ikernel-served: mmap of the window");
 		return -1;
 	}
+	/* Never a remote ioctl's child's (remote.c): it unmaps what it has. */
+	if (madvise(window, size, MADV_DONTFORK))
+		perror("ikernel-served: madvise(MADV_DONTFORK) of the window");
 	fprintf(stderr, "ikernel-served: window mapped (%llu KiB): requests served in place\n",
 		size / 1024);
 	return 0;

@@ -35,8 +35,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/rseq.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,6 +125,8 @@ struct session {
 	unsigned int npages;
 	struct rpage *pages;
 	int ended;		/* the ioctl returned: writing back */
+	int cancel;		/* the host cancelled: signal the driver */
+	int signalled;		/* the child got its SIGUSR2 */
 	int64_t result;
 	unsigned int wb_page;	/* write-back: next page and offset in it */
 	size_t wb_off;
@@ -247,6 +249,26 @@ static size_t find_holes(const uint64_t *map, size_t n, uint64_t size,
 }
 
 /*
+ * Unregisters the thread's restartable-sequences area, inherited by the
+ * child: the kernel writes to it when the child is preempted, and would
+ * kill the child (SIGSEGV) once it is unmapped.  glibc registers at least
+ * 32 bytes whatever __rseq_size says.
+ */
+static int forget_rseq(void)
+{
+	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+	if (!__rseq_size)
+		return 0;
+	if (!syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
+		return 0;
+	if (__rseq_size != 32 &&
+	    !syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
+		return 0;
+	return -errno;
+}
+
+/*
  * The child, on its copy of this process's memory: makes the userfaultfd,
  * tells its number on @res_w, maps the hole at the first place of @holes
  * free here too, and jumps to the code copied there.  Never returns.
@@ -269,6 +291,9 @@ static void child_main(int fd, const struct ikernel_guest_req *r,
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	msg = forget_rseq();
+	if (msg)
+		goto fail;
 	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
 		msg = -errno;
@@ -341,6 +366,25 @@ fail:
 	_exit(1);
 }
 
+/* The child is gone without an answer: says how, and reaps it. */
+static void child_died(struct session *s)
+{
+	int status = 0;
+	pid_t got;
+
+	do {
+		got = waitpid(s->child, &status, 0);
+	} while (got < 0 && errno == EINTR);
+	if (got == s->child) {
+		s->child = 0;
+		fprintf(stderr,
+			"ikernel-served: remote ioctl %u: the child died (%s %d)\n",
+			s->token, WIFSIGNALED(status) ? "signal" : "exit",
+			WIFSIGNALED(status) ? WTERMSIG(status) :
+			WEXITSTATUS(status));
+	}
+}
+
 /*
  * Reads @n bytes of the child's result pipe, waiting while the child lives
  * (at most @ms, or for ever if negative); -EIO if it died first, -EINTR
@@ -352,14 +396,20 @@ static int from_child(struct session *s, void *buf, size_t n, int ms)
 		{ .fd = s->res, .events = POLLIN },
 		{ .fd = s->pidfd, .events = POLLIN },
 	};
-	int k = poll(p, 2, ms);
+	int k;
 
+	/* A cancel's SIGUSR1 comes again and again: only the child decides. */
+	do {
+		k = poll(p, 2, ms);
+	} while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return -errno;
 	if (!k)
 		return -ETIMEDOUT;
-	if (!p[0].revents)
+	if (!p[0].revents) {
+		child_died(s);
 		return -EIO;
+	}
 	return read(s->res, buf, n) == (ssize_t)n ? 0 : -EIO;
 }
 
@@ -406,24 +456,32 @@ static size_t put_records(struct session *s, char *buf, size_t max,
 	return used;
 }
 
-/* The ioctl returned: keeps what the driver left in each page. */
+/*
+ * The ioctl returned: keeps what the driver left in each page, read
+ * through /proc/PID/mem (the driver VM's kernel has no process_vm_readv).
+ */
 static void collect(struct session *s)
 {
-	struct iovec local, remote;
+	char path[64];
 	unsigned int i;
+	int mem;
 
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)s->child);
+	mem = open(path, O_RDONLY | O_CLOEXEC);
+	if (mem < 0) {
+		perror("ikernel-served: remote ioctl: /proc/PID/mem");
+		return;
+	}
 	for (i = 0; i < s->npages; i++) {
 		s->pages[i].now = malloc(PAGE_SZ);
-		if (!s->pages[i].now)
-			continue;
-		local = (struct iovec){ s->pages[i].now, PAGE_SZ };
-		remote = (struct iovec){ (void *)s->pages[i].addr, PAGE_SZ };
-		if (process_vm_readv(s->child, &local, 1, &remote, 1, 0) !=
-		    (ssize_t)PAGE_SZ) {
+		if (s->pages[i].now &&
+		    pread(mem, s->pages[i].now, PAGE_SZ,
+			  (off_t)s->pages[i].addr) != (ssize_t)PAGE_SZ) {
 			free(s->pages[i].now);
 			s->pages[i].now = NULL;
 		}
 	}
+	close(mem);
 }
 
 /*
@@ -451,9 +509,39 @@ static int64_t write_back(struct session *s, char *buf, size_t reply_max,
 }
 
 /*
+ * Whether the child sleeps in the driver, not in a fault of ours: only
+ * then does a signal interrupt the driver's wait and nothing else.  (With
+ * a signal pending, a fault on a page not yet fetched would fail with
+ * EFAULT instead of waiting for the page.)
+ */
+static int in_driver_wait(struct session *s)
+{
+	struct pollfd p = { .fd = s->uffd, .events = POLLIN };
+	char path[64], buf[256], *st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)s->child);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	st = strrchr(buf, ')');
+	if (!st || st[1] != ' ' || (st[2] != 'S' && st[2] != 'D'))
+		return 0;
+	return poll(&p, 1, 0) == 0;
+}
+
+/*
  * Runs the session's ioctl until it needs a page (a step answer) or
- * returns (write-back).  A cancel (SIGUSR1) kills the child: the driver
- * sees a fatal signal and returns, and the answer is EINTR.
+ * returns (write-back).  A cancel (SIGUSR1, or a request cancelled before
+ * it started) becomes an ordinary signal to the child once it sleeps in
+ * the driver: the driver returns as it would natively, and what it wrote
+ * goes back.
  */
 static int64_t run(struct session *s, char *buf, size_t reply_max,
 		   uint32_t *len, uint64_t *aux, int *final)
@@ -464,32 +552,40 @@ static int64_t run(struct session *s, char *buf, size_t reply_max,
 	uint64_t addr;
 	ssize_t got;
 	int64_t v;
-	int err;
+	int err, k;
 
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = s->uffd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->res, .events = POLLIN };
 		p[2] = (struct pollfd){ .fd = s->pidfd, .events = POLLIN };
-		if (poll(p, 3, -1) < 0) {
-			if (errno == EINTR) {
-				/*
-				 * A cancel: the driver sees a signal and
-				 * answers for itself.
-				 */
-				kill(s->child, SIGUSR2);
+		/*
+		 * A cancel's SIGUSR1 may have come before this poll: the flag
+		 * tells, looked at every 50 ms until the child is signalled.
+		 */
+		if (!s->signalled && !s->cancel && served_cancelled())
+			s->cancel = 1;
+		k = poll(p, 3, s->signalled ? -1 : s->cancel ? 5 : 50);
+		if (k < 0) {
+			if (errno == EINTR)
 				continue;
-			}
 			perror("ikernel-served: remote ioctl: poll");
 			end_session(s);
 			*final = 1;
 			return -EIO;
+		}
+		if (!k) {
+			if (s->cancel && in_driver_wait(s)) {
+				kill(s->child, SIGUSR2);
+				s->signalled = 1;
+			}
+			continue;
 		}
 		if (p[1].revents || p[2].revents) {
 			err = from_child(s, &v, sizeof(v), 0);
 			if (err) {
 				end_session(s);
 				*final = 1;
-				return err == -EINTR ? -EINTR : -EIO;
+				return -EIO;
 			}
 			s->result = v;
 			collect(s);
@@ -522,22 +618,34 @@ int64_t remote_ioctl(const struct ikernel_guest_req *r, int fd, char *buf,
 		     size_t reply_max, uint32_t *len, uint64_t *aux,
 		     int *final)
 {
-	const uint64_t *map = (const uint64_t *)buf;
 	size_t n = r->len / 16, nholes, i;
+	uint64_t *map;
 	uint64_t holes[MAX_HOLES], size;
 	struct session *s = NULL;
 	int pipefd[2], uffd;
 	pid_t child;
 
 	*final = 1;
-	if (r->len % 16 || !map_ok(map, n))
+	/*
+	 * The child reads the map from its copy of this process's memory:
+	 * not from the window, which it does not inherit.
+	 */
+	map = malloc(r->len + 1);
+	if (!map)
+		return -ENOMEM;
+	memcpy(map, buf, r->len);
+	if (r->len % 16 || !map_ok(map, n)) {
+		free(map);
 		return -EINVAL;
+	}
 	size = PAGE_SZ + ALT_STACK + sizeof(struct child_ctx) +
 	       n * sizeof(struct child_range);
 	size = (size + 0xffff) & ~0xfffful;
 	nholes = find_holes(map, n, size, holes);
-	if (!nholes)
+	if (!nholes) {
+		free(map);
 		return -ENOMEM;
+	}
 	pthread_mutex_lock(&sessions_lock);
 	for (i = 0; i < MAX_SESSIONS && !s; i++) {
 		if (!sessions[i].used) {
@@ -553,10 +661,13 @@ int64_t remote_ioctl(const struct ikernel_guest_req *r, int fd, char *buf,
 		}
 	}
 	pthread_mutex_unlock(&sessions_lock);
-	if (!s)
+	if (!s) {
+		free(map);
 		return -EBUSY;
+	}
 	s->pages = calloc(IKERNEL_REMOTE_PAGES_MAX, sizeof(*s->pages));
 	if (!s->pages || pipe2(pipefd, O_CLOEXEC)) {
+		free(map);
 		end_session(s);
 		return -ENOMEM;
 	}
@@ -564,6 +675,7 @@ int64_t remote_ioctl(const struct ikernel_guest_req *r, int fd, char *buf,
 	child = syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, 0);
 	if (child == 0)
 		child_main(fd, r, map, n, holes, nholes, size, pipefd[1]);
+	free(map);
 	s->res = pipefd[0];
 	s->res_w = pipefd[1];
 	if (child < 0) {
@@ -575,6 +687,9 @@ int64_t remote_ioctl(const struct ikernel_guest_req *r, int fd, char *buf,
 	uffd = -EIO;
 	if (s->pidfd < 0 || from_child(s, &uffd, sizeof(uffd), 10000) ||
 	    uffd < 0) {
+		fprintf(stderr,
+			"ikernel-served: remote ioctl %u: no userfaultfd (pidfd %d, %s)\n",
+			s->token, s->pidfd, strerror(uffd < 0 ? -uffd : EIO));
 		end_session(s);
 		return uffd < 0 ? uffd : -EIO;
 	}
@@ -682,19 +797,6 @@ void remote_drop_file(unsigned int index, unsigned int handle)
 	struct file_key k = { index, handle };
 
 	drop_where(of_file, &k);
-}
-
-static int of_token(const struct session *s, const void *arg)
-{
-	const struct ikernel_guest_req *r = arg;
-
-	return s->token == r->cmd && s->index == r->index &&
-	       s->handle == r->handle;
-}
-
-void remote_drop(const struct ikernel_guest_req *r)
-{
-	drop_where(of_token, r);
 }
 
 void remote_reap(void)

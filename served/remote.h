@@ -27,11 +27,14 @@ int64_t remote_page(const struct ikernel_guest_req *r, char *buf,
 		    size_t reply_max, uint32_t *len, uint64_t *aux,
 		    int *final);
 
+/*
+ * Whether the host cancelled the request this worker thread serves
+ * (ikernel-served.c): the driver of a remote ioctl is then interrupted.
+ */
+int served_cancelled(void);
+
 /* Ends the sessions of file @handle of export @index (its release). */
 void remote_drop_file(unsigned int index, unsigned int handle);
-
-/* Ends the session IKERNEL_OP_IOCTL_PAGE request @r continues. */
-void remote_drop(const struct ikernel_guest_req *r);
 
 /* Ends sessions the host left waiting for a long time. */
 void remote_reap(void);
