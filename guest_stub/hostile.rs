@@ -101,11 +101,16 @@ pub(super) enum Kind {
     /// a result claiming more bytes than the reply has (even).  Waits for
     /// a `NODE_INFO` to answer.
     InfoJunk,
+    /// A remote ioctl's next part (`IOCTL_PAGE`) answered with a step that
+    /// breaks its rules: a need for a page outside the caller's map (odd
+    /// generations), or a final answer whose write-back record crosses a
+    /// page (even).  Waits for an `IOCTL_PAGE` to answer.
+    RemoteJunk,
 }
 
 /// Every kind with its name on the console, in the order of their numbers
 /// in `hostile=` (from 1: `wrong_id` is 1, `net_junk` 10, `0xa`).
-const NAMES: [(Kind, &str); 13] = [
+const NAMES: [(Kind, &str); 14] = [
     (Kind::WrongId, "wrong_id"),
     (Kind::DupResp, "dup_resp"),
     (Kind::LenPast, "len_past"),
@@ -119,6 +124,7 @@ const NAMES: [(Kind, &str); 13] = [
     (Kind::NewFileJunk, "new_file_junk"),
     (Kind::MmapJunk, "mmap_junk"),
     (Kind::InfoJunk, "info_junk"),
+    (Kind::RemoteJunk, "remote_junk"),
 ];
 
 impl Kind {
@@ -265,6 +271,7 @@ impl Hostile {
             Some(Kind::NewFileJunk) => Some(ring::Op::Ioctl),
             Some(Kind::MmapJunk) => Some(ring::Op::Mmap),
             Some(Kind::InfoJunk) => Some(ring::Op::NodeInfo),
+            Some(Kind::RemoteJunk) => Some(ring::Op::IoctlPage),
             _ => None,
         };
         if waits_for.is_some_and(|w| w != op) {
@@ -353,6 +360,7 @@ pub(super) fn attack(
         Kind::NewFileJunk => new_file_junk(link, s, req, r, odd),
         Kind::MmapJunk => mmap_junk(link, s, req, r, odd),
         Kind::InfoJunk => info_junk(link, s, req, odd),
+        Kind::RemoteJunk => remote_junk(link, s, req, odd),
     };
     match done {
         Ok(()) => pr_err!("ikernel_hostile: attack {} done\n", kind.name()),
@@ -580,6 +588,39 @@ fn info_junk(link: &Link, mut s: MutexGuard<'_, Serve>, req: &ring::Request, odd
         req.id,
         text.len(),
         result
+    );
+    ring_and_unlock(link, s);
+    Ok(())
+}
+
+/// Answers a remote ioctl's next part with a step that breaks its rules
+/// (see [`Kind::RemoteJunk`]).
+fn remote_junk(link: &Link, mut s: MutexGuard<'_, Serve>, req: &ring::Request, odd: bool) -> Done {
+    let token = req.desc.cmd;
+    // The page the host just sent, and a record that runs past its end.
+    let page = req.desc.arg & !0xfff;
+    let mut rec = [0u8; 32];
+    let what = if odd {
+        let (result, aux) = ring::IoctlStep::NeedPage {
+            token,
+            addr: 0x1000,
+        }
+        .to_answer();
+        s.guest.respond_aux(req, result, &[], 0, aux)?;
+        "a need for page 0x1000, outside any map"
+    } else {
+        let n = ring::WriteBack::put(&mut rec, page + 0xff8, b"owned!!!")
+            .unwrap_or(0);
+        // The length says 16: past the page, and past the record.
+        rec[8..12].copy_from_slice(&16u32.to_ne_bytes());
+        s.guest.respond_aux(req, 0, &rec[..n], 0, 0)?;
+        "a write-back record crossing its page"
+    };
+    pr_err!(
+        "ikernel_hostile: remote_junk: ioctl_page id {:#x} (session {}) answered with {}\n",
+        req.id,
+        token,
+        what
     );
     ring_and_unlock(link, s);
     Ok(())

@@ -17,6 +17,9 @@
 # For mmap_junk (a mapper maps the node's shared area beside the
 # workload): host_stub refused the mapping whose frames lie outside the
 # driver VM's RAM, counted it, and made exactly the mappings that worked.
+# For remote_junk (a caller makes remote ioctls beside the workload):
+# host_stub refused the junk step (EIO to that caller) and counted it,
+# wrote none of it, and the caller's next remote ioctls worked.
 # Reported as diagnostics: what the callers saw (fifo_stress's result and
 # first error, the errno of a fresh call afterwards, poll and read on a
 # file opened before the attack), host_stub's
@@ -55,6 +58,7 @@ per_kind() {
 	[ "$1" = new_file_junk ] && n=$((n + 1))
 	[ "$1" = mmap_junk ] && n=$((n + 1))
 	[ "$1" = info_junk ] && n=$((n + 1))
+	[ "$1" = remote_junk ] && n=$((n + 1))
 	echo $n
 }
 
@@ -153,6 +157,38 @@ for i in range(400):
 print("mapped", ok, "failed", sum(errs.values()), errs)
 '
 
+# For remote_junk: 150 remote ioctls (IKFIFO_XFER: a message whose buffer
+# pointer makes host_stub fetch the caller's pages), 50 ms apart, each
+# message's bytes read back; prints how many worked before and after the
+# first EIO, other errors, and whether the caller's memory is as it was.
+remoter='
+import ctypes, fcntl, os, struct, sys, time
+XFER = (3 << 30) | (16 << 16) | (ord("k") << 8) | 8
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NONBLOCK)
+data = ctypes.create_string_buffer(b"hi", 2)
+msgs = (ctypes.c_uint64 * 3)()
+before, after, eio, errs = 0, 0, 0, {}
+for i in range(150):
+    msgs[0], msgs[1], msgs[2] = ctypes.addressof(data), 2, 0x5a5a5a5a00000000
+    arg = bytearray(struct.pack("QII", ctypes.addressof(msgs), 1, 0x5a5a5a5a))
+    try:
+        fcntl.ioctl(fd, XFER, arg, True)
+        if eio:
+            after += 1
+        else:
+            before += 1
+        os.read(fd, 2)
+    except OSError as e:
+        if e.errno == 5:
+            eio += 1
+        else:
+            n = os.strerror(e.errno)
+            errs[n] = errs.get(n, 0) + 1
+    time.sleep(0.05)
+intact = data.raw == b"hi" and msgs[0] == ctypes.addressof(data) and msgs[1] == 2
+print("xfer before", before, "eio", eio, "after", after, "errors", errs, "intact", intact)
+'
+
 # hung: host processes stuck in an uninterruptible sleep on the node.
 hung() {
 	ps -eo stat=,pid=,comm= | awk '$1 ~ /^D/ && $3 ~ /fifo_stress|dd/'
@@ -191,6 +227,8 @@ run_kind() {
 	# node and generation.
 	local k_after=$after
 	[ "$k" = info_junk ] && k_after=0
+	# remote_junk answers the first remote ioctl's next part.
+	[ "$k" = remote_junk ] && k_after=0
 	sed -i "/^\[vm\]\$/a cmdline = \"ikernel_guest.hostile=$(hostile_param "$k") ikernel_guest.hostile_after=$k_after\"" "$cfg"
 	start_generation "$log" "$cfg"
 	if ! wait_node /dev/ik_fifo 30; then
@@ -220,6 +258,10 @@ run_kind() {
 	local mp=
 	if [ "$k" = mmap_junk ]; then
 		timeout -k 5 "$limit" python3 -c "$mapper" /dev/ik_fifo >"$OUT/$name.mapper" 2>&1 &
+		mp=$!
+	fi
+	if [ "$k" = remote_junk ]; then
+		timeout -k 5 "$limit" python3 -c "$remoter" /dev/ik_fifo >"$OUT/$name.remoter" 2>&1 &
 		mp=$!
 	fi
 	timeout -k 10 "$limit" "$SELF/fifo_stress" -d /dev/ik_fifo $stress_args \
@@ -347,6 +389,16 @@ run_kind() {
 		t_check "$k: host_stub refused the junk description (bad_node_info $(cat $node/stats/bad_node_info)) and shows the next, genuine one (guest_subsystem $(cat $node/guest_subsystem))" \
 			eval '[ "$(cat $node/stats/bad_node_info)" -ge 1 ] && [ "$(cat $node/stats/bad_node_info)" -le $gen ] && [ "$(cat $node/guest_subsystem)" = misc ] &&
 				! grep -q owned $node/guest_uevent $node/uevent'
+	fi
+
+	# 8. A junk step of a remote ioctl is refused (EIO to that caller)
+	# and counted; nothing of it reaches the caller's memory, and the
+	# caller's later remote ioctls work.
+	if [ "$k" = remote_junk ]; then
+		t_diag "$k: remoter: $(cat "$OUT/$name.remoter")"
+		t_check "$k: host_stub refused the junk step (bad_remote $(stat_field bad_remote), remote_pages $(stat_field remote_pages)); the caller got EIO once, then its remote ioctls worked, its memory intact" \
+			eval '[ "$(stat_field bad_remote)" = 1 ] &&
+				grep -Eq "^xfer before [0-9]+ eio 1 after [1-9][0-9]* errors \{\} intact True" "$OUT/$name.remoter"'
 	fi
 
 	gens=$(ev_count "$log" booting)

@@ -12,7 +12,7 @@ TEST_GUEST_STUB=$ROOT/build/default-test/modules/guest_stub/ikernel_guest.ko
 
 # The hostile mode's attack kinds, in the order of their numbers in
 # ikernel_guest.hostile= (guest_stub/hostile.rs).
-HOSTILE_KIND_NAMES="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside net_junk new_file_junk mmap_junk info_junk"
+HOSTILE_KIND_NAMES="wrong_id dup_resp len_past index_jump torn_header late_change doorbell_flood event_flood probe_outside net_junk new_file_junk mmap_junk info_junk remote_junk"
 
 # hostile_param KINDS: the value of ikernel_guest.hostile= for KINDS (names,
 # comma- or space-separated, in order): one hexadecimal digit per kind, the
