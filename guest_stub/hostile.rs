@@ -609,8 +609,7 @@ fn remote_junk(link: &Link, mut s: MutexGuard<'_, Serve>, req: &ring::Request, o
         s.guest.respond_aux(req, result, &[], 0, aux)?;
         "a need for page 0x1000, outside any map"
     } else {
-        let n = ring::WriteBack::put(&mut rec, page + 0xff8, b"owned!!!")
-            .unwrap_or(0);
+        let n = ring::WriteBack::put(&mut rec, page + 0xff8, b"owned!!!").unwrap_or(0);
         // The length says 16: past the page, and past the record.
         rec[8..12].copy_from_slice(&16u32.to_ne_bytes());
         s.guest.respond_aux(req, 0, &rec[..n], 0, 0)?;
