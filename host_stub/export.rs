@@ -555,6 +555,10 @@ pub(crate) struct OpenFile {
 }
 
 /// Turns a guest result into a host one: a value, or a negative errno.
+/// Integers that could be user addresses: from `mmap_min_addr`'s usual
+/// 64 KiB to the end of a 4-level user address space.
+const USER_RANGE: core::ops::Range<usize> = 0x1_0000..(1 << 47) - 4096;
+
 /// Whether an ioctl argument's bytes may hold pointers the driver
 /// follows: a native word at any 4-aligned offset that is an address in
 /// the caller's readable memory.  Only then is the ioctl run against the
@@ -935,9 +939,11 @@ impl OpenFile {
         } else {
             None
         };
-        // CAST: A user address travels as its bit pattern.
+        // An integer that could be a user address is run as a pointer, so
+        // that one into the caller's memory is followed and one to nothing
+        // faults (never the serving process's memory at that address).
         let pointer = shape == Some(ring::IoctlArg::Lost)
-            || (shape.is_some() && caller_points(&[arg as u64]));
+            || (shape.is_some() && USER_RANGE.contains(&arg));
         if pointer {
             if let Some(v) = self.remote_ioctl(cmd, arg, flags)? {
                 return Ok(v);

@@ -508,11 +508,22 @@ static int64_t write_back(struct session *s, char *buf, size_t reply_max,
 	return res;
 }
 
+/* Whether the page at @addr was given to the child already. */
+static int have_page(const struct session *s, uint64_t addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->npages; i++)
+		if (s->pages[i].addr == addr)
+			return 1;
+	return 0;
+}
+
 /*
  * Whether the child sleeps in the driver, not in a fault of ours: only
  * then does a signal interrupt the driver's wait and nothing else.  (With
- * a signal pending, a fault on a page not yet fetched would fail with
- * EFAULT instead of waiting for the page.)
+ * a signal pending, the driver's faults on pages still to come do not
+ * wait for them but retry until they are there.)
  */
 static int in_driver_wait(struct session *s)
 {
@@ -597,6 +608,12 @@ static int64_t run(struct session *s, char *buf, size_t reply_max,
 		if (got != sizeof(m) || m.event != UFFD_EVENT_PAGEFAULT)
 			continue;
 		addr = m.arg.pagefault.address & ~(PAGE_SZ - 1);
+		/*
+		 * A fault the page of which came already: the driver, with
+		 * a signal pending, retried before it saw the page.
+		 */
+		if (have_page(s, addr))
+			continue;
 		if (s->npages >= IKERNEL_REMOTE_PAGES_MAX) {
 			/* Beyond what may travel: the driver faults there. */
 			poison = (struct uffdio_poison){
