@@ -3,7 +3,7 @@
 # Every isolated-driver test (inside the test VM); exit 1 if any failed.
 d=$(dirname "$0")
 rc=0
-for t in ${IKERNEL_ISOLATED_TESTS:-fifo missing rtc gpio ppdev buggy}; do
+for t in ${IKERNEL_ISOLATED_TESTS:-fifo missing rtc gpio i2c ppdev buggy}; do
 	echo "# === isolated driver test: $t"
 	s=$(date +%s)
 	bash "$d/$t.sh" || rc=1
