@@ -942,8 +942,8 @@ impl OpenFile {
         // An integer that could be a user address is run as a pointer, so
         // that one into the caller's memory is followed and one to nothing
         // faults (never the serving process's memory at that address).
-        let pointer = shape == Some(ring::IoctlArg::Lost)
-            || (shape.is_some() && USER_RANGE.contains(&arg));
+        let pointer =
+            shape == Some(ring::IoctlArg::Lost) || (shape.is_some() && USER_RANGE.contains(&arg));
         if pointer {
             if let Some(v) = self.remote_ioctl(cmd, arg, flags)? {
                 return Ok(v);
