@@ -421,7 +421,7 @@ static int from_child(struct session *s, void *buf, size_t n, int ms)
 static size_t put_records(struct session *s, char *buf, size_t max,
 			  int *more)
 {
-	size_t used = 0, a, b, need;
+	size_t used = 0, a, b, need, room;
 	struct rpage *p;
 	uint32_t len;
 
@@ -440,9 +440,16 @@ static size_t put_records(struct session *s, char *buf, size_t max,
 				b++;
 			need = IKERNEL_WRITE_BACK_HEADER + ((b - a + 7) & ~7ul);
 			if (used + need > max) {
-				s->wb_off = a;
-				*more = 1;
-				return used;
+				/* What fits of the run now, the rest next time. */
+				room = max > used + IKERNEL_WRITE_BACK_HEADER ?
+				       (max - used - IKERNEL_WRITE_BACK_HEADER) & ~7ul : 0;
+				if (!room) {
+					s->wb_off = a;
+					*more = 1;
+					return used;
+				}
+				b = a + room;
+				need = IKERNEL_WRITE_BACK_HEADER + room;
 			}
 			memset(buf + used, 0, need);
 			*(uint64_t *)(buf + used) = p->addr + a;
