@@ -17,6 +17,18 @@ static bool readable(const struct vm_area_struct *vma)
 	return vma->vm_flags & VM_READ;
 }
 
+/* Appends the run [@start, @end) to @out unless it holds @max already. */
+static int put_run(u64 *out, unsigned int max, unsigned int *n, u64 start,
+		   u64 end, bool w)
+{
+	if (*n == max)
+		return -E2BIG;
+	out[2 * *n] = start;
+	out[2 * *n + 1] = end | w;
+	(*n)++;
+	return 0;
+}
+
 /*
  * Writes the current process's readable memory as (start, end) pairs of
  * u64 into @out, at most @max pairs: end has bit 0 set when the memory is
@@ -49,28 +61,17 @@ int ikernel_caller_map(u64 *out, unsigned int max)
 			continue;
 		}
 		if (open) {
-			if (n == max) {
-				ret = -E2BIG;
+			ret = put_run(out, max, &n, start, end, w);
+			if (ret)
 				break;
-			}
-			out[2 * n] = start;
-			out[2 * n + 1] = end | w;
-			n++;
 		}
 		start = vma->vm_start;
 		end = vma->vm_end;
 		w = vw;
 		open = true;
 	}
-	if (!ret && open) {
-		if (n == max) {
-			ret = -E2BIG;
-		} else {
-			out[2 * n] = start;
-			out[2 * n + 1] = end | w;
-			n++;
-		}
-	}
+	if (!ret && open)
+		ret = put_run(out, max, &n, start, end, w);
 	mmap_read_unlock(mm);
 	return ret ? ret : n;
 }

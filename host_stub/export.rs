@@ -554,7 +554,6 @@ pub(crate) struct OpenFile {
     cur: Pin<KBox<Mutex<Arc<FileShared>>>>,
 }
 
-/// Turns a guest result into a host one: a value, or a negative errno.
 /// Integers that could be user addresses: from `mmap_min_addr`'s usual
 /// 64 KiB to the end of a 4-level user address space.
 const USER_RANGE: core::ops::Range<usize> = 0x1_0000..(1 << 47) - 4096;
@@ -584,6 +583,7 @@ fn holds_pointers(arg: &[u8]) -> bool {
     false
 }
 
+/// Turns a guest result into a host one: a value, or a negative errno.
 fn result(a: &Answer) -> Result<i64> {
     if a.result < 0 {
         // CAST: The ring checked `-MAX_ERRNO <= result`.
@@ -1023,34 +1023,20 @@ impl OpenFile {
             return Ok(None);
         }
         let max = ch.piece_max()?;
-        let map = match caller_map(max) {
+        let ranges = match caller_map(max / ring::MEM_RANGE_SIZE) {
             Ok(m) => m,
             Err(e) if e == E2BIG => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut ranges = KVec::with_capacity(map.len() / ring::MEM_RANGE_SIZE, GFP_KERNEL)?;
-        for r in map.chunks_exact(ring::MEM_RANGE_SIZE) {
-            let word = |o: usize| {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&r[o..o + 8]);
-                u64::from_ne_bytes(w)
-            };
-            let end = word(8);
-            ranges.push(
-                ring::MemRange {
-                    start: word(0),
-                    end: end & !ring::MEM_RANGE_WRITABLE,
-                    writable: end & ring::MEM_RANGE_WRITABLE != 0,
-                },
-                GFP_KERNEL,
-            )?;
+        let mut payload = KVec::with_capacity(ranges.len() * ring::MEM_RANGE_SIZE, GFP_KERNEL)?;
+        for r in ranges.iter() {
+            payload.extend_from_slice(&r.to_bytes(), GFP_KERNEL)?;
         }
         // CAST: A user address travels as its bit pattern.
         let mut d = self.desc(
             ring::RequestDesc::ioctl(cmd, arg as u64, ring::IoctlArg::Remote),
             flags,
         );
-        let mut payload = map;
         let mut reply = KVec::from_elem(0u8, max, GFP_KERNEL)?;
         // The pages sent, and whether the caller may write them.
         let mut sent: KVec<(u64, bool)> = KVec::new();

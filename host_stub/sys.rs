@@ -97,23 +97,30 @@ extern "C" {
     fn ikernel_caller_points(words: *const u64, n: c_uint) -> bool;
 }
 
-/// The calling process's readable memory, as the records of a remote
-/// ioctl's payload (`ring::MemRange`), at most `max_bytes` of them.
+/// The calling process's readable memory, in runs of like access, at
+/// most `max` of them.
 ///
 /// # Errors
 ///
-/// `E2BIG` if they do not fit, `EINTR` on a fatal signal, `ENOMEM`.
-pub(crate) fn caller_map(max_bytes: usize) -> Result<KVec<u8>> {
-    let max = max_bytes / crate::ring::MEM_RANGE_SIZE;
+/// `E2BIG` if they are more, `EINTR` on a fatal signal, `ENOMEM`.
+pub(crate) fn caller_map(max: usize) -> Result<KVec<crate::ring::MemRange>> {
     let mut pairs = KVec::from_elem(0u64, max * 2, GFP_KERNEL)?;
     // SAFETY: `pairs` has room for `max` pairs, which is what the helper
     // may write; it runs in the caller's context (its `current->mm`).
     let n = unsafe { ikernel_caller_map(pairs.as_mut_ptr(), c_uint::try_from(max)?) };
     let n = usize::try_from(n).map_err(|_| Error::from_errno(n))?;
-    let mut out = KVec::with_capacity(n * crate::ring::MEM_RANGE_SIZE, GFP_KERNEL)?;
+    let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
     for p in pairs.chunks_exact(2).take(n) {
-        out.extend_from_slice(&p[0].to_ne_bytes(), GFP_KERNEL)?;
-        out.extend_from_slice(&p[1].to_ne_bytes(), GFP_KERNEL)?;
+        let writable = p[1] & crate::ring::MEM_RANGE_WRITABLE != 0;
+        let end = p[1] & !crate::ring::MEM_RANGE_WRITABLE;
+        out.push(
+            crate::ring::MemRange {
+                start: p[0],
+                end,
+                writable,
+            },
+            GFP_KERNEL,
+        )?;
     }
     Ok(out)
 }
