@@ -773,6 +773,25 @@ static int new_file(const struct ikernel_guest_req *r, int ret,
 	return 0;
 }
 
+/*
+ * A remote ioctl (remote.c): its start on @fd (IKERNEL_IOCTL_ARG_REMOTE),
+ * or its next part (IKERNEL_OP_IOCTL_PAGE, @fd unused).  A file the
+ * driver handed out as the final result is adopted as any ioctl's.
+ */
+static int64_t do_remote(const struct ikernel_guest_req *r, struct worker *wk,
+			 int fd, uint32_t *len, uint64_t *aux)
+{
+	size_t max = r->reply_max < wk->buf_size ? r->reply_max : wk->buf_size;
+	int final;
+	int64_t v = r->op == IKERNEL_OP_IOCTL_PAGE ?
+		    remote_page(r, wk->buf, max, len, aux, &final) :
+		    remote_ioctl(r, fd, wk->buf, max, len, aux, &final);
+
+	if (final && v >= 0 && new_file(r, v, NULL, NULL, 0, aux))
+		return -EMFILE;
+	return v;
+}
+
 static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 			uint32_t *len, uint64_t *aux)
 {
@@ -786,15 +805,8 @@ static int64_t do_ioctl(const struct ikernel_guest_req *r, struct worker *wk,
 
 	if (fd < 0)
 		return -errno;
-	if (r->pos & IKERNEL_IOCTL_ARG_REMOTE) {
-		int final;
-		int64_t v = remote_ioctl(r, fd, wk->buf, r->reply_max < wk->buf_size ?
-					 r->reply_max : wk->buf_size, len, aux, &final);
-
-		if (final && v >= 0 && new_file(r, v, NULL, NULL, 0, aux))
-			return -EMFILE;
-		return v;
-	}
+	if (r->pos & IKERNEL_IOCTL_ARG_REMOTE)
+		return do_remote(r, wk, fd, len, aux);
 	if (r->len > size || r->reply_max > size || size > wk->buf_size)
 		return -EINVAL;
 	if (r->pos & IKERNEL_IOCTL_ARG_LOST) {
@@ -852,18 +864,6 @@ int served_cancelled(void)
 	return c;
 }
 
-/* The next part of a remote ioctl (remote.c). */
-static int64_t do_ioctl_page(const struct ikernel_guest_req *r,
-			     struct worker *wk, uint32_t *len, uint64_t *aux)
-{
-	size_t max = r->reply_max < wk->buf_size ? r->reply_max : wk->buf_size;
-	int final;
-	int64_t v = remote_page(r, wk->buf, max, len, aux, &final);
-
-	if (final && v >= 0 && new_file(r, v, NULL, NULL, 0, aux))
-		return -EMFILE;
-	return v;
-}
 
 /*
  * Interrupts the worker serving request @id until it answered, up to 1 s.
@@ -899,10 +899,9 @@ static int64_t do_cancel(unsigned int id)
 
 /*
  * Marks request @id as served by @slot; false if it was cancelled already,
- * unless @keep: then it is served anyway, and *@cancel says it was.
+ * unless @keep: then it is served anyway, marked cancelled.
  */
-static int start_request(unsigned int slot, unsigned int id, int keep,
-			 int *cancel)
+static int start_request(unsigned int slot, unsigned int id, int keep)
 {
 	time_t now = time(NULL);
 	int i, ok = 1;
@@ -915,13 +914,12 @@ static int start_request(unsigned int slot, unsigned int id, int keep,
 			ok = 0;
 		}
 	}
-	*cancel = !ok;
-	ok |= keep;
-	if (ok)
+	if (ok || keep)
 		inflight[slot] = (struct inflight){
 			.active = 1, .id = id, .thread = pthread_self(),
-			.cancelled = !!*cancel,
+			.cancelled = !ok,
 		};
+	ok |= keep;
 	pthread_mutex_unlock(&inflight_lock);
 	return ok;
 }
@@ -1102,7 +1100,7 @@ static void serve(struct ikernel_guest_req *r, struct worker *wk,
 		res = do_ioctl(r, wk, &len, &aux);
 		break;
 	case IKERNEL_OP_IOCTL_PAGE:
-		res = do_ioctl_page(r, wk, &len, &aux);
+		res = do_remote(r, wk, -1, &len, &aux);
 		break;
 	case IKERNEL_OP_POLL:
 		res = file_fd(r) < 0 ? -EBADF : 0;
@@ -1214,7 +1212,6 @@ static void *worker(void *arg)
 	struct worker wk = { .slot = (uintptr_t)arg };
 	struct ikernel_guest_resp a;
 	struct ikernel_guest_req r;
-	int cancelled_early;
 	char *buf;
 
 	my_slot = wk.slot;
@@ -1257,8 +1254,7 @@ static void *worker(void *arg)
 		 */
 		if (start_request(wk.slot, r.id, r.op == IKERNEL_OP_IOCTL_PAGE ||
 				  (r.op == IKERNEL_OP_IOCTL &&
-				   r.pos & IKERNEL_IOCTL_ARG_REMOTE),
-				  &cancelled_early)) {
+				   r.pos & IKERNEL_IOCTL_ARG_REMOTE))) {
 			serve(&r, &wk, &a);
 			pthread_mutex_lock(&inflight_lock);
 			inflight[wk.slot].active = 0;

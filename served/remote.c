@@ -183,6 +183,31 @@ static void end_session(struct session *s)
 	pthread_mutex_unlock(&sessions_lock);
 }
 
+/* The end of run @i of a caller's map, without the writable bit. */
+static uint64_t run_end(const uint64_t *map, size_t i)
+{
+	return map[2 * i + 1] & ~(uint64_t)IKERNEL_MEM_RANGE_WRITABLE;
+}
+
+/* Makes the driver's access to the page at @addr fault (EFAULT). */
+static void poison_page(struct session *s, uint64_t addr)
+{
+	struct uffdio_poison p = {
+		.range = { .start = addr, .len = PAGE_SZ },
+	};
+
+	ioctl(s->uffd, UFFDIO_POISON, &p);
+}
+
+/* Leaves session @s, having answered with a step, for the host's next part. */
+static void park(struct session *s)
+{
+	pthread_mutex_lock(&sessions_lock);
+	s->busy = 0;
+	s->last = time(NULL);
+	pthread_mutex_unlock(&sessions_lock);
+}
+
 /* Takes session @token of @r's file for this worker; NULL if none. */
 static struct session *take_session(const struct ikernel_guest_req *r)
 {
@@ -215,7 +240,7 @@ static int map_ok(const uint64_t *map, size_t n)
 
 	for (i = 0; i < n; i++) {
 		start = map[2 * i];
-		end = map[2 * i + 1] & ~(uint64_t)IKERNEL_MEM_RANGE_WRITABLE;
+		end = run_end(map, i);
 		if ((start | end) & (PAGE_SZ - 1) || start >= end ||
 		    start < prev || end > USER_END)
 			return 0;
@@ -241,7 +266,7 @@ static size_t find_holes(const uint64_t *map, size_t n, uint64_t size,
 			out[k++] = lo;
 		}
 		if (i < n)
-			lo = (map[2 * i + 1] & ~(uint64_t)IKERNEL_MEM_RANGE_WRITABLE);
+			lo = run_end(map, i);
 		if (lo < USER_LOW)
 			lo = USER_LOW;
 	}
@@ -347,8 +372,7 @@ static void child_main(int fd, const struct ikernel_guest_req *r,
 	for (i = 0; i < n; i++) {
 		ctx->ranges[i] = (struct child_range){
 			.start = map[2 * i],
-			.len = (map[2 * i + 1] & ~(uint64_t)IKERNEL_MEM_RANGE_WRITABLE) -
-			       map[2 * i],
+			.len = run_end(map, i) - map[2 * i],
 			.mode = UFFDIO_REGISTER_MODE_MISSING,
 			.prot = PROT_READ |
 				(map[2 * i + 1] & IKERNEL_MEM_RANGE_WRITABLE ?
@@ -504,10 +528,7 @@ static int64_t write_back(struct session *s, char *buf, size_t reply_max,
 	*len = put_records(s, buf, reply_max, &more);
 	if (more) {
 		*aux = IKERNEL_IOCTL_STEP | IKERNEL_IOCTL_STEP_WRITE_BACK;
-		pthread_mutex_lock(&sessions_lock);
-		s->busy = 0;
-		s->last = time(NULL);
-		pthread_mutex_unlock(&sessions_lock);
+		park(s);
 		return s->token;
 	}
 	end_session(s);
@@ -564,7 +585,6 @@ static int in_driver_wait(struct session *s)
 static int64_t run(struct session *s, char *buf, size_t reply_max,
 		   uint32_t *len, uint64_t *aux, int *final)
 {
-	struct uffdio_poison poison;
 	struct pollfd p[3];
 	struct uffd_msg m;
 	uint64_t addr;
@@ -623,17 +643,11 @@ static int64_t run(struct session *s, char *buf, size_t reply_max,
 			continue;
 		if (s->npages >= IKERNEL_REMOTE_PAGES_MAX) {
 			/* Beyond what may travel: the driver faults there. */
-			poison = (struct uffdio_poison){
-				.range = { .start = addr, .len = PAGE_SZ },
-			};
-			ioctl(s->uffd, UFFDIO_POISON, &poison);
+			poison_page(s, addr);
 			continue;
 		}
 		*aux = IKERNEL_IOCTL_STEP | addr;
-		pthread_mutex_lock(&sessions_lock);
-		s->busy = 0;
-		s->last = time(NULL);
-		pthread_mutex_unlock(&sessions_lock);
+		park(s);
 		return s->token;
 	}
 }
@@ -727,7 +741,6 @@ int64_t remote_page(const struct ikernel_guest_req *r, char *buf,
 		    int *final)
 {
 	struct session *s = take_session(r);
-	struct uffdio_poison poison;
 	struct uffdio_copy copy;
 	struct rpage *p;
 
@@ -743,10 +756,7 @@ int64_t remote_page(const struct ikernel_guest_req *r, char *buf,
 		    (r->pos == IKERNEL_PAGE_DATA && r->len != PAGE_SZ))
 			break;
 		if (r->pos == IKERNEL_PAGE_UNREADABLE) {
-			poison = (struct uffdio_poison){
-				.range = { .start = r->arg, .len = PAGE_SZ },
-			};
-			ioctl(s->uffd, UFFDIO_POISON, &poison);
+			poison_page(s, r->arg);
 			return run(s, buf, reply_max, len, aux, final);
 		}
 		p = &s->pages[s->npages];
@@ -759,13 +769,9 @@ int64_t remote_page(const struct ikernel_guest_req *r, char *buf,
 		copy = (struct uffdio_copy){
 			.dst = r->arg, .src = (uintptr_t)p->was, .len = PAGE_SZ,
 		};
-		if (ioctl(s->uffd, UFFDIO_COPY, &copy) < 0 && errno != EEXIST) {
-			/* Not where the driver was: it must not wait forever. */
-			poison = (struct uffdio_poison){
-				.range = { .start = r->arg, .len = PAGE_SZ },
-			};
-			ioctl(s->uffd, UFFDIO_POISON, &poison);
-		}
+		/* Not where the driver was: it must not wait forever. */
+		if (ioctl(s->uffd, UFFDIO_COPY, &copy) < 0 && errno != EEXIST)
+			poison_page(s, r->arg);
 		return run(s, buf, reply_max, len, aux, final);
 	case IKERNEL_PAGE_CONTINUE:
 		if (!s->ended)
