@@ -85,12 +85,8 @@ bad_mmaps=$(cat /sys/class/ikernel/ik_fifo/stats/bad_mmaps 2>/dev/null)
 t_check "mmap: host_stub mapped the driver's pages (stats/mmaps ${mmaps:-?}, bad_mmaps ${bad_mmaps:-?})" \
 	eval '[ "${mmaps:-0}" -ge 6 ] && [ "${bad_mmaps:-1}" = 0 ]'
 # fifo_test's IKFIFO_XFER and IKFIFO_CHAIN hold pointers: they ran as
-# remote ioctls, the driver VM fetching the caller's pages as it touched
-# them, and every step kept the rules.
-rpages=$(cat /sys/class/ikernel/ik_fifo/stats/remote_pages 2>/dev/null)
-bad_remote=$(cat /sys/class/ikernel/ik_fifo/stats/bad_remote 2>/dev/null)
-t_check "remote ioctls: the driver VM fetched the callers' pages (stats/remote_pages ${rpages:-?}, bad_remote ${bad_remote:-?})" \
-	eval '[ "${rpages:-0}" -ge 20 ] && [ "${bad_remote:-1}" = 0 ]'
+# remote ioctls, and every step kept the rules.
+check_remote ik_fifo 20 "remote ioctls: the driver VM fetched the callers' pages"
 # What the node is: misc, named ikfifo in the driver VM, with ikfifo's
 # own attributes (a snapshot: capacity does not change, used may).
 check_ident "$OUT/fifo-native.ident" ik_fifo ikfifo

@@ -130,6 +130,17 @@ host_ident() {
 	sed -n 's/^\([^=]*\)=.*/ATTR{\1}=/p' "$d/guest_attrs"
 }
 
+# check_remote NAME MIN DESC: export NAME ran remote ioctls, the driver VM
+# fetching the callers' pages as the driver touched them: its statistics
+# count at least MIN pages fetched and no step that broke the rules.
+check_remote() {
+	local rm_pages rm_bad
+	rm_pages=$(cat "/sys/class/ikernel/$1/stats/remote_pages" 2>/dev/null)
+	rm_bad=$(cat "/sys/class/ikernel/$1/stats/bad_remote" 2>/dev/null)
+	t_check "$3 (stats/remote_pages ${rm_pages:-?}, bad_remote ${rm_bad:-?})" \
+		eval '[ "${rm_pages:-0}" -ge '"$2"' ] && [ "${rm_bad:-1}" = 0 ]'
+}
+
 # check_ident FILE NAME GUEST_DEVNAME: the export NAME describes itself
 # as sysfs_ident described the native node into FILE (same subsystem, driver,
 # uevent variables and attribute names; DEVNAME is the guest's, MAJOR and
